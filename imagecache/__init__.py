@@ -1,0 +1,1 @@
+"""imagecache: a job-result cache service."""

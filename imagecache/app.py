@@ -1,0 +1,45 @@
+"""create_app: wires the HTTP resources to the runtime's services."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import falcon
+
+from imagecache import errors
+from imagecache.health import HealthResource
+from imagecache.images import ImageResource, RequestsResource
+from imagecache.info import InfoResource
+from imagecache.runtime import Runtime
+
+
+class FaviconResource:
+    def __init__(self) -> None:
+        self._icon = resources.files("imagecache").joinpath("assets/favicon.ico").read_bytes()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = "image/x-icon"
+        resp.cache_control = ["max-age=86400"]
+        resp.data = self._icon
+
+
+def create_app(runtime: Runtime) -> falcon.App:
+    config = runtime.config
+    middleware = []
+    if config.cors_origins:
+        origins = "*" if config.cors_origins == ["*"] else config.cors_origins
+        middleware.append(falcon.CORSMiddleware(allow_origins=origins, expose_headers=["ETag", "Content-Range"]))
+    app = falcon.App(middleware=middleware)
+    errors.install(app)
+
+    cache = runtime.cache
+    requests = RequestsResource(cache, config.max_body_bytes)
+    app.add_route("/requests", requests)
+    app.add_route("/requests/{entry_id}", requests, suffix="entry")
+    app.add_route("/image/{entry_id}", ImageResource(cache, config.wait_timeout))
+    app.add_route("/info", InfoResource(cache, "kentik" if config.kentik_enabled else "local"))
+    app.add_route("/favicon.ico", FaviconResource())
+    health = HealthResource({"redis": runtime.redis.ping, "storage": runtime.blobs.check})
+    app.add_route("/health", health)
+    app.add_route("/health/live", health, suffix="live")
+    return app

@@ -1,0 +1,12 @@
+"""One blob-store interface with a filesystem and an S3/MinIO implementation."""
+
+from imagecache.blobs.store import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    StorageError,
+    StorageFull,
+    StorageUnavailable,
+)
+
+__all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "StorageError", "StorageFull", "StorageUnavailable"]

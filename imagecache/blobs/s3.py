@@ -1,0 +1,105 @@
+"""Blobs as objects in an S3 bucket (MinIO, AWS, or any S3-compatible server).
+
+Uploads of unknown length go up as multipart uploads in `PART_SIZE` parts, so
+memory stays bounded; S3 makes each object appear whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+import urllib3
+from minio import Minio
+from minio.error import S3Error
+
+from imagecache.blobs.store import (
+    BlobInfo,
+    BlobNotFound,
+    HashingReader,
+    StorageUnavailable,
+    check_key,
+)
+
+PART_SIZE = 16 * 1024 * 1024
+_MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket"}
+
+
+class S3BlobStore:
+    def __init__(self, client: Minio, bucket: str) -> None:
+        self._client = client
+        self.bucket = bucket
+
+    @classmethod
+    def connect(cls, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool) -> S3BlobStore:
+        """A store with short timeouts and few retries, so an outage answers fast."""
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=2.0, read=30.0),
+            maxsize=64,
+            retries=urllib3.Retry(total=2, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504]),
+        )
+        client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, http_client=http)
+        return cls(client, bucket)
+
+    def ensure_bucket(self) -> None:
+        with _translated():
+            if not self._client.bucket_exists(self.bucket):
+                try:
+                    self._client.make_bucket(self.bucket)
+                except S3Error as exc:
+                    if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
+
+    def put(self, key: str, stream: BinaryIO, content_type: str) -> BlobInfo:
+        reader = HashingReader(stream)
+        with _translated():
+            self._client.put_object(
+                self.bucket, check_key(key), reader, length=-1, content_type=content_type, part_size=PART_SIZE
+            )
+        return reader.info()
+
+    def open(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
+        with _translated(key):
+            response = self._client.get_object(self.bucket, check_key(key), offset=start, length=length or 0)
+        return _ObjectStream(response)
+
+    def delete(self, key: str) -> None:
+        with _translated():
+            self._client.remove_object(self.bucket, check_key(key))
+
+    def check(self) -> None:
+        with _translated():
+            if not self._client.bucket_exists(self.bucket):
+                raise StorageUnavailable(f"bucket {self.bucket} does not exist")
+
+    def sweep(self, older_than: float) -> int:
+        """Nothing to do: S3 never shows an unfinished upload as an object."""
+        return 0
+
+
+class _ObjectStream:
+    """A file-like view of an object download that returns its connection on close."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self._response = response
+
+    def read(self, size: int = -1) -> bytes:
+        return self._response.read(None if size < 0 else size)
+
+    def close(self) -> None:
+        self._response.close()
+        self._response.release_conn()
+
+
+@contextmanager
+def _translated(key: str = "") -> Iterator[None]:
+    """Turns client errors into the store's own errors."""
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in _MISSING and key:
+            raise BlobNotFound(key) from exc
+        raise StorageUnavailable(f"object storage error: {exc.code}") from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise StorageUnavailable("object storage is unreachable") from exc

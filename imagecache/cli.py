@@ -1,0 +1,91 @@
+"""The `imagecache` command: run the stack, one part of it, or the upstream simulator."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from imagecache.config import Config, ConfigError, load_config
+from imagecache.logs import setup_logging
+
+log = logging.getLogger("imagecache")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imagecache", description="Job-result cache service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run web, worker and maintenance together (foreground)")
+    _add_bind(up, "127.0.0.1")
+    up.add_argument("--data-dir", type=Path, default=Path("var"), help="where an embedded Redis keeps its data")
+
+    web = commands.add_parser("web", help="run the HTTP API (gunicorn)")
+    _add_bind(web, "0.0.0.0")
+    commands.add_parser("worker", help="run a worker process (WORKER_CONCURRENCY threads)")
+    commands.add_parser("maintenance", help="run the maintenance loop")
+
+    sim = commands.add_parser("simulate-upstream", help="run a Kentik-compatible upstream simulator")
+    _add_bind(sim, "127.0.0.1", port=9555)
+    sim.add_argument("--latency-ms", type=float, default=0.0)
+    sim.add_argument("--fail-first", type=int, default=0, help="answer the first N calls with --fail-status")
+    sim.add_argument("--fail-status", type=int, default=503)
+    sim.add_argument("--pad-to", type=int, default=0, help="grow PNG answers to this many bytes")
+    return parser
+
+
+def _add_bind(parser: argparse.ArgumentParser, host: str, port: int = 8000) -> None:
+    parser.add_argument("--host", default=host)
+    parser.add_argument("--port", type=int, default=port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "simulate-upstream":
+        return _simulate(args)
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"imagecache: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.debug)
+    return _run(args, config)
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    if args.command == "up":
+        from imagecache.supervisor import Supervisor
+
+        return Supervisor(config, args.host, args.port, args.data_dir).run()
+    if args.command == "web":
+        from imagecache.server import run_web
+
+        run_web(config, args.host, args.port)
+        return 0
+    from imagecache.runtime import Runtime
+
+    runtime = Runtime(config)
+    if args.command == "worker":
+        from workers.worker import run_worker
+
+        run_worker(runtime)
+    else:
+        from workers.maintenance import run_maintenance
+
+        run_maintenance(runtime)
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from imagecache.simulator import Behaviour, run_simulator
+
+    setup_logging(False)
+    behaviour = Behaviour(args.latency_ms, args.fail_first, args.fail_status, args.pad_to)
+    log.info("simulating Kentik on http://%s:%d (latency %.0f ms)", args.host, args.port, args.latency_ms)
+    run_simulator(args.host, args.port, behaviour)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""All configuration, read once from the environment (or `.env`) and passed in.
+
+Names and defaults follow the Kentik Image Cache and KBase CachingService so
+their deployments can switch over by changing the image, not the settings.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DAY = 24 * 3600
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message is one line naming the variable."""
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    kt_auth_email: str = ""
+    kt_auth_token: SecretStr = SecretStr("")
+    kentik_api_url: str = "https://api.kentik.com/api/v5"
+    kentik_api_retries: int = Field(3, ge=0, le=20)
+    kentik_api_timeout: float = Field(60, gt=0)
+    default_ttl: int = Field(300, gt=0)
+    entry_wait_timeout: float | None = Field(None, gt=0)
+    cache_path: str = "./var/cache"
+    cache_maintenance_period: float = Field(60, gt=0)
+    debug: bool = False
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "imagecache:"
+    storage: Literal["fs", "minio"] = "fs"
+    minio_host: str = "localhost:9000"
+    minio_access_key: str = ""
+    minio_secret_key: SecretStr = SecretStr("")
+    minio_bucket_name: str = "imagecache"
+    minio_secure: bool = False
+
+    worker_concurrency: int = Field(16, ge=1, le=1024)
+    upstream_max_concurrency: int = Field(16, ge=1)
+    error_ttl: int = Field(30, ge=0)
+    max_ttl: int = Field(30 * DAY, gt=0)
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
+    web_workers: int = Field(2, ge=1)
+    cors_allow_origins: str = ""
+    max_fetch_attempts: int = Field(3, ge=1)
+    job_heartbeat_ttl: int = Field(30, ge=3)
+
+    @model_validator(mode="after")
+    def _default_ttl_within_max(self) -> Config:
+        if self.default_ttl > self.max_ttl:
+            raise ValueError("DEFAULT_TTL must not exceed MAX_TTL")
+        return self
+
+    @property
+    def wait_timeout(self) -> float:
+        """The seed's default: long enough for every retry to time out once."""
+        if self.entry_wait_timeout is not None:
+            return self.entry_wait_timeout
+        return self.kentik_api_retries * self.kentik_api_timeout + 5
+
+    @property
+    def kentik_enabled(self) -> bool:
+        return bool(self.kt_auth_email and self.kt_auth_token.get_secret_value())
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
+
+
+def load_config(**overrides: object) -> Config:
+    """Build the configuration or raise ConfigError with one readable line."""
+    try:
+        return Config(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper() or "configuration"
+        raise ConfigError(f"invalid configuration: {name}: {first['msg']}") from None

@@ -1,0 +1,268 @@
+"""EntryStore: the Redis index of cache entries.
+
+Every state change is one Lua script, so concurrent web workers and hosts see
+an entry move pending -> active|error exactly once, and single flight needs no
+locks: the first request for a query creates the entry, all others join it.
+
+Keys (under the configured prefix):
+  entry:<id>       hash: the entry's fields
+  query:<digest>   the id currently serving a query (expires with that entry)
+  ids              sorted set by id, for stable cursor paging
+  expiry           sorted set by expiry time, for pruning
+  status:<s>       one set per status, for counts and restore
+  stats            hash of counters (hits, misses, dedupes, bytes, ...)
+  gc               blob keys whose entry is gone; maintenance deletes them
+  done             pub/sub channel: an entry left pending
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from redis import Redis
+
+from imagecache.entry import Entry, Outcome, Reuse, Status
+
+_REQUEST = """
+local now = tonumber(ARGV[3])
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local f = redis.call('HMGET', ARGV[1] .. cur, 'status', 'expires_at', 'completed_at', 'error_until')
+  local status, expires = f[1], tonumber(f[2])
+  if status and expires and expires > now then
+    if status == 'pending' then
+      redis.call('HINCRBY', KEYS[6], 'dedupes', 1)
+      return {cur, 'joined'}
+    end
+    if ARGV[6] ~= '1' then
+      local max_age = tonumber(ARGV[5])
+      if status == 'active' and (max_age < 0 or now - tonumber(f[3]) <= max_age) then
+        redis.call('HINCRBY', KEYS[6], 'hits', 1)
+        return {cur, 'hit'}
+      end
+      if status == 'error' and now < tonumber(f[4]) then
+        redis.call('HINCRBY', KEYS[6], 'error_hits', 1)
+        return {cur, 'error'}
+      end
+    end
+  end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBY', KEYS[6], 'dedupes', 1)
+  return {ARGV[2], 'joined'}
+end
+redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
+  'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[2])
+redis.call('HINCRBY', KEYS[6], 'misses', 1)
+return {ARGV[2], 'created'}
+"""
+
+_COMPLETE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
+  'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5])
+redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
+redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
+redis.call('PUBLISH', ARGV[6], ARGV[1])
+return 1
+"""
+
+_FAIL = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'error', 'completed_at', ARGV[2], 'error_status', ARGV[3],
+  'error_type', ARGV[4], 'error_message', ARGV[5], 'error_until', ARGV[6])
+redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
+redis.call('PUBLISH', ARGV[7], ARGV[1])
+return 1
+"""
+
+_DELETE = """
+local f = redis.call('HMGET', KEYS[1], 'status', 'size')
+if f[1] == 'active' then redis.call('HINCRBY', KEYS[7], 'bytes', -tonumber(f[2])) end
+if redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('SREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[6], ARGV[1])
+redis.call('SADD', KEYS[8], ARGV[3])
+if f[1] then return 1 end
+return 0
+"""
+
+_START_ATTEMPT = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+"""
+
+_MARK_ENQUEUED = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'enqueued_at', ARGV[1])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[Entry]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    id: str
+    enqueued_at: float
+    attempts: int
+
+
+class EntryStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.channel = prefix + "done"
+        self._ids = prefix + "ids"
+        self._expiry = prefix + "expiry"
+        self._stats = prefix + "stats"
+        self._gc = prefix + "gc"
+        self._request = redis.register_script(_REQUEST)
+        self._complete = redis.register_script(_COMPLETE)
+        self._fail = redis.register_script(_FAIL)
+        self._delete = redis.register_script(_DELETE)
+        self._start_attempt = redis.register_script(_START_ATTEMPT)
+        self._mark_enqueued = redis.register_script(_MARK_ENQUEUED)
+
+    def _key(self, entry_id: str) -> str:
+        return f"{self._prefix}entry:{entry_id}"
+
+    def _query_key(self, digest: str) -> str:
+        return f"{self._prefix}query:{digest}"
+
+    def _status_key(self, status: Status) -> str:
+        return f"{self._prefix}status:{status.value}"
+
+    def request(
+        self,
+        *,
+        digest: str,
+        new_id: str,
+        now: float,
+        expires_at: float,
+        query: str,
+        max_age: int | None,
+        refresh: bool,
+    ) -> tuple[str, Reuse]:
+        """Join the live entry for this query, or create `new_id` pending."""
+        entry_id, reuse = self._request(
+            keys=[
+                self._query_key(digest),
+                self._key(new_id),
+                self._ids,
+                self._expiry,
+                self._status_key(Status.PENDING),
+                self._stats,
+            ],
+            args=[self._key(""), new_id, repr(now), repr(expires_at), -1 if max_age is None else max_age,
+                  int(refresh), query],
+        )
+        return entry_id, Reuse(reuse)
+
+    def get(self, entry_id: str) -> Entry | None:
+        fields = self._redis.hgetall(self._key(entry_id))
+        return Entry.from_redis(fields) if fields else None
+
+    def outcome(self, entry_id: str, reuse: Reuse) -> Outcome | None:
+        entry = self.get(entry_id)
+        return Outcome(entry, reuse) if entry else None
+
+    def complete(self, entry_id: str, *, now: float, content_type: str, size: int, etag: str) -> bool:
+        """Pending -> active and wake every waiter; False if the entry is gone or settled."""
+        return bool(
+            self._complete(
+                keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ACTIVE),
+                      self._stats],
+                args=[entry_id, repr(now), content_type, size, etag, self.channel],
+            )
+        )
+
+    def fail(self, entry_id: str, *, now: float, status: int, kind: str, message: str, until: float) -> bool:
+        """Pending -> error, reused by new requests until `until`."""
+        return bool(
+            self._fail(
+                keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ERROR)],
+                args=[entry_id, repr(now), status, kind, message, repr(until), self.channel],
+            )
+        )
+
+    def delete(self, entry_id: str, blob_key: str) -> bool:
+        """Drop the entry from every index and queue its blob for deletion."""
+        return bool(
+            self._delete(
+                keys=[
+                    self._key(entry_id),
+                    self._ids,
+                    self._expiry,
+                    self._status_key(Status.PENDING),
+                    self._status_key(Status.ACTIVE),
+                    self._status_key(Status.ERROR),
+                    self._stats,
+                    self._gc,
+                ],
+                args=[entry_id, self._query_key(entry_id[:64]), blob_key],
+            )
+        )
+
+    def start_attempt(self, entry_id: str) -> int:
+        """Count one fetch attempt; -1 when the entry no longer waits for one."""
+        return int(self._start_attempt(keys=[self._key(entry_id)]))
+
+    def mark_enqueued(self, entry_id: str, now: float) -> bool:
+        return bool(self._mark_enqueued(keys=[self._key(entry_id)], args=[repr(now)]))
+
+    def expired_ids(self, now: float, limit: int = 500) -> list[str]:
+        return self._redis.zrangebyscore(self._expiry, "-inf", now, start=0, num=limit)
+
+    def pending(self) -> Iterator[PendingEntry]:
+        for entry_id in self._redis.sscan_iter(self._status_key(Status.PENDING), count=500):
+            fields = self._redis.hmget(self._key(entry_id), "enqueued_at", "attempts")
+            if fields[0] is not None:
+                yield PendingEntry(entry_id, float(fields[0]), int(fields[1] or 0))
+
+    def garbage(self, limit: int = 500) -> list[str]:
+        return self._redis.srandmember(self._gc, limit) or []
+
+    def queue_garbage(self, blob_key: str) -> None:
+        self._redis.sadd(self._gc, blob_key)
+
+    def forget_garbage(self, blob_key: str) -> None:
+        self._redis.srem(self._gc, blob_key)
+
+    def page(self, cursor: str | None, limit: int) -> Page:
+        low = f"({cursor}" if cursor else "-"
+        ids = self._redis.zrangebylex(self._ids, low, "+", start=0, num=limit + 1)
+        more = len(ids) > limit
+        ids = ids[:limit]
+        with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.hgetall(self._key(entry_id))
+            found = [Entry.from_redis(fields) for fields in pipe.execute() if fields]
+        return Page(found, ids[-1] if more and ids else None)
+
+    def counts(self) -> dict[str, int]:
+        with self._redis.pipeline(transaction=False) as pipe:
+            for status in Status:
+                pipe.scard(self._status_key(status))
+            pipe.hgetall(self._stats)
+            *sizes, stats = pipe.execute()
+        counts = {f"{status.value}_count": size for status, size in zip(Status, sizes)}
+        counts.update({name: int(value) for name, value in stats.items()})
+        return counts
+
+    def count(self, stat: str, amount: int = 1) -> None:
+        if amount:
+            self._redis.hincrby(self._stats, stat, amount)

@@ -1,0 +1,50 @@
+"""Entry ids: `sha256(canonical query)` + `_` + expiry in unix seconds.
+
+The id is the only thing a client holds, so it is parsed strictly: nothing
+that does not match the exact shape ever reaches a store or a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_ID = re.compile(r"^(?P<digest>[0-9a-f]{64})_(?P<expiry>[0-9]{1,11}(?:\.[0-9]{1,9})?)$")
+
+
+def canonical_json(value: Any) -> str:
+    """One text per JSON value: key order and whitespace never change an id."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def query_digest(query: Any) -> str:
+    return hashlib.sha256(canonical_json(query).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class EntryId:
+    digest: str
+    expires_at: float
+
+    def __str__(self) -> str:
+        return f"{self.digest}_{format_expiry(self.expires_at)}"
+
+    @classmethod
+    def parse(cls, text: str) -> EntryId | None:
+        """The id, or None for anything that is not exactly an id."""
+        match = _ID.match(text)
+        if match is None:
+            return None
+        expiry = float(match["expiry"])
+        if not math.isfinite(expiry):
+            return None
+        return cls(match["digest"], expiry)
+
+
+def format_expiry(expires_at: float) -> str:
+    """Microsecond precision, as the seed's ids (`1622181773.873009`)."""
+    return f"{expires_at:.6f}".rstrip("0").rstrip(".")

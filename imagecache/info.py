@@ -1,0 +1,50 @@
+"""/info: what the cache holds, paged so it never dumps an unbounded list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import falcon
+
+from imagecache.entry import Entry, Status
+from imagecache.errors import ApiError
+from imagecache.ids import EntryId
+from imagecache.service import ImageCache
+
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+
+
+class InfoResource:
+    def __init__(self, cache: ImageCache, renderer: str) -> None:
+        self._cache = cache
+        self._renderer = renderer
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+        cursor = req.get_param("cursor") or None
+        if cursor is not None and EntryId.parse(cursor) is None:
+            raise ApiError(400, "'cursor' is not an entry id", loc="cursor", kind="invalid request")
+        page = self._cache.entries.page(cursor, limit)
+        views = [self._view(entry) for entry in page.entries]
+        resp.media = {
+            **self._cache.statistics(),
+            "renderer": self._renderer,
+            "active_entries": [v for v, e in zip(views, page.entries) if e.status is Status.ACTIVE],
+            "pending_entries": [v for v, e in zip(views, page.entries) if e.status is Status.PENDING],
+            "error_entries": [v for v, e in zip(views, page.entries) if e.status is Status.ERROR],
+            "next_cursor": page.next_cursor,
+        }
+
+    def _view(self, entry: Entry) -> dict[str, object]:
+        """The seed's entry fields (id, type, size, expiration) plus numbers."""
+        expiry = datetime.fromtimestamp(entry.expires_at, tz=timezone.utc)
+        kind = {Status.ACTIVE: entry.content_type, Status.PENDING: "request", Status.ERROR: "error"}[entry.status]
+        return {
+            "id": entry.id,
+            "status": entry.status.value,
+            "type": kind,
+            "size": entry.size,
+            "expiration": expiry.isoformat(),
+            "expires_at": entry.expires_at,
+            "remaining": self._cache.remaining_life(entry),
+        }

@@ -1,0 +1,85 @@
+"""Producer: turns one pending entry into an active or error entry.
+
+Runs inside a worker job. Every path ends in a settled entry or a retried
+job, and a blob is only kept when its entry points at it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from imagecache.blobs import BlobStore, StorageError
+from imagecache.entries import EntryStore
+from imagecache.fetchers import FetchError, Fetcher
+
+log = logging.getLogger(__name__)
+
+
+class Producer:
+    def __init__(
+        self,
+        entries: EntryStore,
+        blobs: BlobStore,
+        fetcher: Fetcher,
+        *,
+        error_ttl: int,
+        max_attempts: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._entries = entries
+        self._blobs = blobs
+        self._fetcher = fetcher
+        self._error_ttl = error_ttl
+        self._max_attempts = max_attempts
+        self._clock = clock
+
+    def produce(self, entry_id: str) -> None:
+        attempt = self._entries.start_attempt(entry_id)
+        entry = self._entries.get(entry_id) if attempt > 0 else None
+        if entry is None:
+            log.info("produce %s: no longer pending, nothing to do", entry_id)
+            return
+        if attempt > self._max_attempts:
+            self._fail(entry_id, FetchError(502, f"gave up after {attempt - 1} interrupted attempts", kind="error"))
+            return
+        try:
+            fetched = self._fetcher.fetch(json.loads(entry.query))
+        except FetchError as exc:
+            self._count_upstream(exc.attempts, failed=exc.attempts)
+            self._fail(entry_id, exc, expires_at=entry.expires_at)
+            return
+        self._count_upstream(fetched.attempts, failed=fetched.attempts - 1)
+        try:
+            info = self._blobs.put(entry.blob_key, io.BytesIO(fetched.data), fetched.content_type)
+        except StorageError as exc:
+            log.error("produce %s: cannot store result: %s", entry_id, exc)
+            self._blobs_forget(entry.blob_key)
+            self._fail(entry_id, FetchError(507, f"result could not be stored: {exc}", kind="error"))
+            return
+        settled = self._entries.complete(
+            entry_id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256
+        )
+        if not settled:
+            self._blobs_forget(entry.blob_key)
+        log.info("produce %s: %s, %d bytes", entry_id, "active" if settled else "dropped", info.size)
+
+    def _fail(self, entry_id: str, error: FetchError, expires_at: float = 0.0) -> None:
+        now = self._clock()
+        until = expires_at if error.definitive else now + self._error_ttl
+        self._entries.fail(entry_id, now=now, status=error.status, kind=error.kind, message=error.message, until=until)
+        log.warning("produce %s: error %d: %s", entry_id, error.status, error.message)
+
+    def _count_upstream(self, calls: int, failed: int) -> None:
+        self._entries.count("upstream_calls", calls)
+        self._entries.count("upstream_failures", failed)
+
+    def _blobs_forget(self, key: str) -> None:
+        """Drop a blob no entry points at; maintenance retries if storage is down."""
+        try:
+            self._blobs.delete(key)
+        except StorageError:
+            self._entries.queue_garbage(key)

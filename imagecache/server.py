@@ -1,0 +1,50 @@
+"""WebServer: gunicorn with gevent workers, configured from our Config.
+
+gevent lets one worker hold thousands of connections, so requests waiting
+for a pending entry cost a greenlet each while /health still answers at once.
+"""
+
+from __future__ import annotations
+
+
+import falcon
+from gunicorn.app.base import BaseApplication
+
+from imagecache.config import Config
+
+WORKER_CONNECTIONS = 2000
+
+
+class WebServer(BaseApplication):
+    def __init__(self, config: Config, host: str, port: int) -> None:
+        self._config = config
+        self._options = {
+            "bind": f"{host}:{port}",
+            "workers": config.web_workers,
+            "worker_class": "gevent",
+            "worker_connections": WORKER_CONNECTIONS,
+            "timeout": 30,
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "loglevel": "debug" if config.debug else "info",
+            "errorlog": "-",
+            "accesslog": "-" if config.debug else None,
+            "proc_name": "imagecache-web",
+            "control_socket_disable": True,
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> falcon.App:
+        """Runs in each gunicorn worker, after gevent has patched the standard library."""
+        from imagecache.app import create_app
+        from imagecache.runtime import Runtime
+
+        return create_app(Runtime(self._config))
+
+
+def run_web(config: Config, host: str, port: int) -> None:
+    WebServer(config, host, port).run()

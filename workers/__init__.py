@@ -1,0 +1,1 @@
+"""The RQ side of imagecache: jobs, the threaded worker and the maintenance loop."""

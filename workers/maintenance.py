@@ -1,0 +1,48 @@
+"""The maintenance process: a pass at startup, then one every CACHE_MAINTENANCE_PERIOD.
+
+A Redis lock lets one host run each pass; passes are safe to overlap, the
+lock only saves work.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
+
+from imagecache.blobs import StorageError
+from imagecache.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def run_maintenance(runtime: Runtime) -> None:
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    period = runtime.config.cache_maintenance_period
+    lock = runtime.redis.lock(runtime.config.redis_prefix + "maintenance", timeout=max(60.0, 2 * period))
+    log.info("maintenance: every %ss", period)
+    while not stop.is_set():
+        run_locked_pass(runtime, lock)
+        stop.wait(period)
+
+
+def run_locked_pass(runtime: Runtime, lock: Lock) -> None:
+    try:
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            runtime.maintenance.run_pass()
+        finally:
+            lock.release()
+    except (RedisError, StorageError, LockError) as exc:
+        log.warning("maintenance: pass skipped: %s", exc)

@@ -1,0 +1,120 @@
+"""The worker: one process running WORKER_CONCURRENCY RQ workers as threads.
+
+RQ runs one job per worker; fetches spend their time waiting on the network,
+so threads give many in-flight fetches per core without a process (and a
+fork) per job. Each thread is a full RQ worker, visible to RQ's tooling.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import uuid
+from types import FrameType
+
+from rq import SimpleWorker
+from rq.executions import Execution
+from rq.job import Job
+from rq.queue import Queue
+from rq.timeouts import TimerDeathPenalty
+from rq.worker import WorkerStatus
+
+from imagecache.runtime import Runtime
+from workers import jobs
+
+log = logging.getLogger(__name__)
+
+WORKER_TTL = 20  # RQ blocks in dequeue for WORKER_TTL - 15 s between stop checks
+SHUTDOWN_GRACE = 60.0
+
+
+class ThreadWorker(SimpleWorker):
+    """An RQ worker that lives in a thread and keeps its job's heartbeat short.
+
+    The heartbeat is what tells maintenance a job is still running: if the
+    process dies, the execution expires within `heartbeat_ttl` seconds and the
+    entry is handed to another worker.
+    """
+
+    death_penalty_class = TimerDeathPenalty
+    heartbeat_ttl = 30
+
+    def _install_signal_handlers(self) -> None:
+        """Signals belong to the process; `ThreadPool` stops its workers."""
+
+    def subscribe(self) -> None:
+        """No command channel: its commands (kill the work horse) mean nothing to a thread."""
+
+    def unsubscribe(self) -> None:
+        """Nothing was subscribed."""
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        return self.heartbeat_ttl
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        execution = self.prepare_execution(job)
+        done = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job, execution, done), daemon=True)
+        beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            done.set()
+            beat.join()
+        self.set_state(WorkerStatus.IDLE)
+
+    def _beat(self, job: Job, execution: Execution, done: threading.Event) -> None:
+        while not done.wait(self.heartbeat_ttl / 3):
+            try:
+                self.maintain_heartbeats(job, execution)
+            except Exception:  # a missed beat is retried; the job goes on
+                log.exception("heartbeat for job %s failed", job.id)
+
+
+class ThreadPool:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._stop = threading.Event()
+        ThreadWorker.heartbeat_ttl = runtime.config.job_heartbeat_ttl
+        host = uuid.uuid4().hex[:8]
+        self.workers = [
+            ThreadWorker(
+                [runtime.jobs.queue],
+                connection=runtime.rq_redis,
+                name=f"imagecache-{host}-{n}",
+                worker_ttl=WORKER_TTL,
+            )
+            for n in range(runtime.config.worker_concurrency)
+        ]
+
+    def run(self) -> None:
+        """Work until SIGTERM/SIGINT, then let running jobs finish."""
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+        threads = [threading.Thread(target=w.work, name=w.name, daemon=True) for w in self.workers]
+        for thread in threads:
+            thread.start()
+        log.info("worker: %d threads on queue %s", len(threads), self._runtime.jobs.queue.name)
+        self._stop.wait()
+        self._drain()
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        log.info("worker: stopping, letting running jobs finish")
+        for worker in self.workers:
+            worker._stop_requested = True
+        self._stop.set()
+
+    def _drain(self) -> None:
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        while time.monotonic() < deadline and any(w.get_state() == WorkerStatus.BUSY for w in self.workers):
+            time.sleep(0.1)
+        for worker in self.workers:
+            if worker.get_state() != WorkerStatus.BUSY:
+                worker.register_death()
+
+
+def run_worker(runtime: Runtime) -> None:
+    jobs.install(runtime)
+    ThreadPool(runtime).run()
