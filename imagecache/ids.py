@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_ID = re.compile(r"^(?P<digest>[0-9a-f]{64})_(?P<expiry>[0-9]{1,11}(?:\.[0-9]{1,9})?)$")
+_ID = re.compile(r"(?P<digest>[0-9a-f]{64})_(?P<expiry>[0-9]{1,11}(?:\.[0-9]{1,9})?)")
 
 
 def canonical_json(value: Any) -> str:
@@ -36,7 +36,7 @@ class EntryId:
     @classmethod
     def parse(cls, text: str) -> EntryId | None:
         """The id, or None for anything that is not exactly an id."""
-        match = _ID.match(text)
+        match = _ID.fullmatch(text)
         if match is None:
             return None
         expiry = float(match["expiry"])

@@ -11,7 +11,7 @@ from functools import cached_property
 
 from redis import BlockingConnectionPool, Redis
 
-from imagecache.blobs import BlobStore
+from imagecache.blobs import BlobStore, StorageError
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.blobs.s3 import S3BlobStore
 from imagecache.config import Config
@@ -75,7 +75,10 @@ class Runtime:
                 config.minio_bucket_name,
                 config.minio_secure,
             )
-            store.ensure_bucket()
+            try:
+                store.ensure_bucket()
+            except StorageError as exc:  # serve anyway: /health reports it, writes answer 503
+                log.warning("storage: %s", exc)
             return store
         return FilesystemBlobStore(config.cache_path)
 

@@ -97,26 +97,37 @@ class TopXChartResource:
         return images[chart.image_type]
 
 
-class StatsResource:
-    def __init__(self, stats: Stats) -> None:
+class ControlResource:
+    """Lets a test or benchmark read the counters and change the behaviour."""
+
+    def __init__(self, behaviour: Behaviour, stats: Stats) -> None:
+        self._behaviour = behaviour
         self._stats = stats
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self._stats.public()
 
     def on_post_reset(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Zero the counters; a JSON body sets new Behaviour fields."""
+        changes = req.get_media(default_when_empty={})
+        for name, value in changes.items():
+            if name not in Behaviour.__dataclass_fields__:
+                raise falcon.HTTPBadRequest(description=f"unknown behaviour {name!r}")
+            setattr(self._behaviour, name, value)
         self._stats.calls = self._stats.peak_concurrency = self._stats.failures_sent = 0
+        self._stats.images.clear()
         resp.media = self._stats.public()
 
 
 def create_simulator(behaviour: Behaviour) -> falcon.App:
     stats = Stats()
     app = falcon.App(middleware=[_CaseInsensitivePaths()])
-    app.add_route("/query/topxchart", TopXChartResource(behaviour, stats))
-    app.add_route("/api/v5/query/topxchart", TopXChartResource(behaviour, stats))
-    stats_resource = StatsResource(stats)
-    app.add_route("/_sim/stats", stats_resource)
-    app.add_route("/_sim/reset", stats_resource, suffix="reset")
+    chart = TopXChartResource(behaviour, stats)
+    app.add_route("/query/topxchart", chart)
+    app.add_route("/api/v5/query/topxchart", chart)
+    control = ControlResource(behaviour, stats)
+    app.add_route("/_sim/stats", control)
+    app.add_route("/_sim/reset", control, suffix="reset")
     return app
 
 

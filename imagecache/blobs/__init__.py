@@ -4,9 +4,10 @@ from imagecache.blobs.store import (
     BlobInfo,
     BlobNotFound,
     BlobStore,
+    SourceInterrupted,
     StorageError,
     StorageFull,
     StorageUnavailable,
 )
 
-__all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "StorageError", "StorageFull", "StorageUnavailable"]
+__all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "SourceInterrupted", "StorageError", "StorageFull", "StorageUnavailable"]

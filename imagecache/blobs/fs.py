@@ -67,9 +67,8 @@ class FilesystemBlobStore:
             raise BlobNotFound(key) from None
         except OSError as exc:
             raise _storage_error(exc) from exc
-        if start:
-            handle.seek(start)
-        return handle
+        handle.seek(start)
+        return FileSlice(handle, length)
 
     def delete(self, key: str) -> None:
         try:
@@ -89,6 +88,39 @@ class FilesystemBlobStore:
                 _discard(entry.path)
                 removed += 1
         return removed
+
+
+class FileSlice:
+    """A file from its current offset, at most `length` bytes of it.
+
+    It keeps `fileno()`, so gunicorn sends it with sendfile (bounded by the
+    response's Content-Length) instead of copying it through Python.
+    """
+
+    def __init__(self, handle: BinaryIO, length: int | None) -> None:
+        self._handle = handle
+        self._left = length
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """socket.sendfile seeks to the offset gunicorn read off the descriptor."""
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left is None:
+            return self._handle.read(size)
+        wanted = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(wanted)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def _discard(path: str) -> None:

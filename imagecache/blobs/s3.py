@@ -69,9 +69,8 @@ class S3BlobStore:
             self._client.remove_object(self.bucket, check_key(key))
 
     def check(self) -> None:
-        with _translated():
-            if not self._client.bucket_exists(self.bucket):
-                raise StorageUnavailable(f"bucket {self.bucket} does not exist")
+        """Reachable, with the bucket there (created again if someone removed it)."""
+        self.ensure_bucket()
 
     def sweep(self, older_than: float) -> int:
         """Nothing to do: S3 never shows an unfinished upload as an object."""

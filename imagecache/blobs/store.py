@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,199}){0,7}$")
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,199}){0,7}")
 
 
 class StorageError(Exception):
@@ -34,6 +34,10 @@ class BlobNotFound(StorageError):
     status = 404
 
 
+class SourceInterrupted(Exception):
+    """Reading the bytes to store failed (a client went away): not a storage fault."""
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     size: int
@@ -41,7 +45,7 @@ class BlobInfo:
 
 
 def check_key(key: str) -> str:
-    if not _KEY.match(key) or ".." in key:
+    if not _KEY.fullmatch(key) or ".." in key:
         raise ValueError(f"invalid blob key: {key!r}")
     return key
 
@@ -55,7 +59,10 @@ class HashingReader:
         self.size = 0
 
     def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
+        try:
+            data = self._stream.read(size)
+        except OSError as exc:
+            raise SourceInterrupted(str(exc)) from exc
         self._hash.update(data)
         self.size += len(data)
         return data

@@ -71,7 +71,7 @@ class KentikFetcher:
         )
         self._attempts = retries + 1
         self._wait = _WaitWithRetryAfter(
-            wait_exponential_jitter(initial=backoff_initial, max=backoff_max, jitter=backoff_initial), cap=timeout
+            wait_exponential_jitter(multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial), cap=timeout
         )
 
     def fetch(self, query: Any) -> Fetched:

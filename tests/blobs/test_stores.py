@@ -1,0 +1,124 @@
+"""The contract every blob store keeps, run against both backends."""
+
+import errno
+import hashlib
+import io
+import uuid
+
+import pytest
+
+from imagecache.blobs import BlobNotFound, SourceInterrupted, StorageFull, StorageUnavailable
+from imagecache.blobs.fs import FilesystemBlobStore
+from imagecache.blobs.s3 import S3BlobStore
+
+
+@pytest.fixture(params=["fs", "s3"])
+def store(request, tmp_path):
+    if request.param == "fs":
+        return FilesystemBlobStore(tmp_path / "blobs")
+    endpoint = request.getfixturevalue("s3_server")
+    s3 = S3BlobStore.connect(endpoint, "testing", "testing", f"b{uuid.uuid4().hex[:12]}", secure=False)
+    s3.ensure_bucket()
+    return s3
+
+
+def read_all(stream):
+    try:
+        return b"".join(iter(lambda: stream.read(65536), b""))
+    finally:
+        stream.close()
+
+
+def test_put_reports_size_and_sha256(store):
+    data = b"x" * 100_000
+    info = store.put("images/ab/one", io.BytesIO(data), "image/png")
+    assert info.size == len(data) and info.sha256 == hashlib.sha256(data).hexdigest()
+    assert read_all(store.open("images/ab/one")) == data
+
+
+def test_open_reads_a_range(store):
+    store.put("k/range", io.BytesIO(bytes(range(256))), "application/octet-stream")
+    assert read_all(store.open("k/range", 10, 5)) == bytes(range(10, 15))
+
+
+def test_replace_is_whole(store):
+    store.put("k/same", io.BytesIO(b"old" * 1000), "text/plain")
+    store.put("k/same", io.BytesIO(b"new"), "text/plain")
+    assert read_all(store.open("k/same")) == b"new"
+
+
+def test_missing_blob(store):
+    with pytest.raises(BlobNotFound):
+        read_all(store.open("k/missing"))
+
+
+def test_delete_is_idempotent(store):
+    store.put("k/gone", io.BytesIO(b"1"), "text/plain")
+    store.delete("k/gone")
+    store.delete("k/gone")
+    with pytest.raises(BlobNotFound):
+        read_all(store.open("k/gone"))
+
+
+def test_check_passes_when_reachable(store):
+    store.check()
+
+
+@pytest.mark.parametrize("key", ["../escape", "/abs", "a/../../b", "a//b", "", ".hidden", "a/./b", "a\x00b"])
+def test_keys_that_could_escape_are_refused(store, key):
+    with pytest.raises(ValueError):
+        store.put(key, io.BytesIO(b"1"), "text/plain")
+
+
+def test_fs_reader_keeps_old_bytes_across_a_replace(tmp_path):
+    store = FilesystemBlobStore(tmp_path)
+    store.put("k/file", io.BytesIO(b"A" * 10), "text/plain")
+    reader = store.open("k/file")
+    store.put("k/file", io.BytesIO(b"B" * 10), "text/plain")
+    assert read_all(reader) == b"A" * 10
+    assert read_all(store.open("k/file")) == b"B" * 10
+
+
+class _FailingStream:
+    def __init__(self, error):
+        self._error = error
+        self._sent = False
+
+    def read(self, size=-1):
+        if not self._sent:
+            self._sent = True
+            return b"partial"
+        raise self._error
+
+
+def test_fs_interrupted_write_leaves_nothing(tmp_path):
+    store = FilesystemBlobStore(tmp_path)
+    with pytest.raises(SourceInterrupted):
+        store.put("k/cut", _FailingStream(ConnectionResetError()), "text/plain")
+    assert not (tmp_path / "k" / "cut").exists()
+    assert list((tmp_path / ".tmp").iterdir()) == []
+
+
+class _FullFile(io.BytesIO):
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_fs_full_disk_is_reported_as_full(tmp_path, monkeypatch):
+    store = FilesystemBlobStore(tmp_path)
+    monkeypatch.setattr("imagecache.blobs.fs.os.fdopen", lambda fd, mode: _FullFile())
+    with pytest.raises(StorageFull):
+        store.put("k/full", io.BytesIO(b"data"), "text/plain")
+    assert list((tmp_path / ".tmp").iterdir()) == []
+
+
+def test_fs_sweep_removes_stale_temporary_files(tmp_path):
+    store = FilesystemBlobStore(tmp_path)
+    (tmp_path / ".tmp" / "leftover").write_bytes(b"1")
+    assert store.sweep(older_than=-1) == 1
+
+
+def test_s3_unreachable_is_unavailable():
+    store = S3BlobStore.connect("127.0.0.1:1", "a", "b", "bucket", secure=False)
+    with pytest.raises(StorageUnavailable):
+        store.check()

@@ -1,0 +1,138 @@
+"""Real services, started once per test run: Redis (own database), the
+upstream simulator, moto's S3 server; stacks are started per module."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+
+from tests.support.processes import Process, free_port, http_ok, wait_until
+from tests.support.stack import Stack
+
+QUERY = {
+    "queries": [
+        {
+            "bucket": "Left +Y Axis",
+            "isOverlay": False,
+            "query": {
+                "metric": ["bytes"],
+                "dimension": ["Traffic"],
+                "lookback_seconds": 3600,
+                "topx": 8,
+                "viz_type": "stackedArea",
+                "aggregateTypes": ["avg_bits_per_sec"],
+            },
+        }
+    ],
+    "imageType": "png",
+}
+
+
+def make_query(image_type: str = "png", **overrides: object) -> dict:
+    """A distinct Kentik-shaped query; overrides go into the inner query."""
+    inner = {**QUERY["queries"][0]["query"], "descriptor": uuid.uuid4().hex, **overrides}
+    return {"queries": [{**QUERY["queries"][0], "query": inner}], "imageType": image_type}
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("IMAGECACHE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    client = Redis.from_url(url)
+    client.ping()
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Redis:
+    return Redis.from_url(redis_url, decode_responses=True)
+
+
+@pytest.fixture
+def prefix(redis: Redis) -> Iterator[str]:
+    """A key prefix of this test's own, removed afterwards."""
+    value = f"u{uuid.uuid4().hex[:10]}:"
+    yield value
+    keys = list(redis.scan_iter(match=value + "*"))
+    if keys:
+        redis.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("simulator") / "simulator.log"
+    process = Process(["simulate-upstream", "--port", str(port)], {}, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(url + "/_sim/stats"), 30, "the simulator")
+        yield url
+    finally:
+        process.stop()
+
+
+def simulate(simulator: str, **behaviour: object) -> None:
+    """Reset the simulator's counters and set its behaviour (defaults unless given)."""
+    settings = {"latency_ms": 0, "fail_first": 0, "fail_status": 503, "pad_to": 0, **behaviour}
+    httpx.post(simulator + "/_sim/reset", json=settings).raise_for_status()
+
+
+def upstream_stats(simulator: str) -> dict:
+    return httpx.get(simulator + "/_sim/stats").json()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's S3-compatible server on loopback."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
+    )
+    url = f"127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(f"http://{url}/moto-api/"), 30, "moto's S3 server")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+def kentik_env(redis_url: str, simulator: str) -> dict[str, str]:
+    return {
+        "REDIS_URL": redis_url,
+        "KT_AUTH_EMAIL": "tester@example.com",
+        "KT_AUTH_TOKEN": "kentik-secret-token",
+        "KENTIK_API_URL": simulator,
+        "KENTIK_API_RETRIES": "2",
+        "KENTIK_API_TIMEOUT": "5",
+    }
+
+
+@pytest.fixture(scope="module")
+def stack_factory(
+    redis_url: str, simulator: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[callable]:
+    """Start stacks for this module; every process is stopped at its end."""
+    stacks: list[Stack] = []
+
+    def start(parts: tuple[str, ...] = (), **env: str) -> Stack:
+        workdir: Path = tmp_path_factory.mktemp("stack")
+        stack = Stack({**kentik_env(redis_url, simulator), **env}, workdir)
+        stacks.append(stack)
+        return stack.start(*parts)
+
+    yield start
+    for stack in stacks:
+        stack.stop()

@@ -1,0 +1,114 @@
+import base64
+import time
+
+import httpx
+import pytest
+import respx
+
+from imagecache.fetchers import FetchError
+from imagecache.fetchers.kentik import KentikFetcher
+
+API = "https://kentik.test/api/v5"
+URL = API + "/query/topXchart"
+PNG = b"\x89PNG\r\n\x1a\nfake"
+QUERY = {"queries": [], "imageType": "png"}
+
+
+def fetcher(retries=2, timeout=1.0):
+    return KentikFetcher(API, "me@example.com", "tok", retries=retries, timeout=timeout, backoff_initial=0.01,
+                         backoff_max=0.05)
+
+
+def success(mime="image/png", data=PNG):
+    return httpx.Response(200, json={"dataUri": f"data:{mime};base64,{base64.b64encode(data).decode()}"})
+
+
+@respx.mock
+def test_success_sends_auth_headers_and_the_query_as_is():
+    route = respx.post(URL).mock(return_value=success())
+    result = fetcher().fetch(QUERY)
+    assert (result.content_type, result.data, result.attempts) == ("image/png", PNG, 1)
+    sent = route.calls.last.request
+    assert sent.headers["X-CH-Auth-Email"] == "me@example.com"
+    assert sent.headers["X-CH-Auth-API-Token"] == "tok"
+    assert sent.read() == b'{"queries":[],"imageType":"png"}'
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [503, 500, 429])
+def test_transient_status_is_retried(status):
+    route = respx.post(URL).mock(side_effect=[httpx.Response(status, json={"error": "busy"}), success()])
+    assert fetcher().fetch(QUERY).attempts == 2
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_retries_then_answers_the_upstream_status_and_message():
+    route = respx.post(URL).mock(return_value=httpx.Response(503, json={"error": "maintenance"}))
+    with pytest.raises(FetchError) as raised:
+        fetcher(retries=3).fetch(QUERY)
+    assert route.call_count == 4  # retries + 1 attempts
+    error = raised.value
+    assert (error.status, error.message, error.definitive, error.attempts) == (503, "maintenance", False, 4)
+
+
+@respx.mock
+def test_client_error_is_final_and_definitive():
+    route = respx.post(URL).mock(return_value=httpx.Response(400, json={"error": "Invalid metric"}))
+    with pytest.raises(FetchError) as raised:
+        fetcher().fetch(QUERY)
+    assert route.call_count == 1
+    assert (raised.value.status, raised.value.message, raised.value.definitive) == (400, "Invalid metric", True)
+
+
+@respx.mock
+def test_retry_after_is_honoured():
+    limited = httpx.Response(429, headers={"Retry-After": "1"}, json={"error": "slow down"})
+    respx.post(URL).mock(side_effect=[limited, success()])
+    started = time.monotonic()
+    fetcher().fetch(QUERY)
+    assert time.monotonic() - started >= 0.95
+
+
+@respx.mock
+def test_timeouts_end_as_504():
+    route = respx.post(URL).mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(FetchError) as raised:
+        fetcher(retries=1).fetch(QUERY)
+    assert route.call_count == 2
+    assert raised.value.status == 504 and not raised.value.definitive
+
+
+@respx.mock
+def test_connection_failures_end_as_502():
+    respx.post(URL).mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(FetchError) as raised:
+        fetcher(retries=1).fetch(QUERY)
+    assert raised.value.status == 502
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, text="<html>oops</html>"),
+        httpx.Response(200, json={"other": 1}),
+        httpx.Response(200, json={"dataUri": "data:image/png;base64,@@@not base64@@@"}),
+        httpx.Response(200, json={"dataUri": "data:text/html;base64,PGI+"}),
+        httpx.Response(200, json={"dataUri": "data:image/png,rawbytes"}),
+        httpx.Response(200, json=["not", "an", "object"]),
+    ],
+)
+def test_malformed_success_is_502(response):
+    respx.post(URL).mock(return_value=response)
+    with pytest.raises(FetchError) as raised:
+        fetcher().fetch(QUERY)
+    assert raised.value.status == 502
+
+
+@respx.mock
+@pytest.mark.parametrize(("mime", "kind"), [("image/jpeg", "jpg"), ("image/svg+xml", "svg"),
+                                            ("application/pdf", "pdf")])
+def test_every_kentik_format_is_accepted(mime, kind):
+    respx.post(URL).mock(return_value=success(mime, b"data"))
+    assert fetcher().fetch({"imageType": kind}).content_type == mime

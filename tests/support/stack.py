@@ -1,0 +1,58 @@
+"""A running imagecache stack (web, worker, maintenance) for integration tests."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.support.processes import Process, free_port, http_ok, wait_until
+
+
+class Stack:
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}:",
+            "CACHE_PATH": str(workdir / "cache"),
+            "CACHE_MAINTENANCE_PERIOD": "1",
+            "JOB_HEARTBEAT_TTL": "3",
+            "WEB_WORKERS": "1",
+            "WORKER_CONCURRENCY": "4",
+            **env,
+        }
+        self.workdir = workdir
+        self.parts: dict[str, Process] = {}
+
+    def start(self, *parts: str) -> Stack:
+        for part in parts or ("web", "worker", "maintenance"):
+            self.start_part(part)
+        return self
+
+    def start_part(self, part: str) -> Process:
+        args = ["web", "--host", "127.0.0.1", "--port", str(self.port)] if part == "web" else [part]
+        process = Process(args, self.env, self.workdir / f"{part}-{uuid.uuid4().hex[:6]}.log")
+        self.parts[part] = process
+        if part == "web":
+            wait_until(lambda: http_ok(self.url + "/health/live") or not process.alive(), 30, "web to answer")
+            assert process.alive(), process.log()
+        if part == "worker":
+            wait_until(lambda: self.info()["live_workers"] > 0 or not process.alive(), 30, "a live worker")
+        return process
+
+    def stop(self) -> None:
+        for process in self.parts.values():
+            process.stop()
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 30), **kwargs)
+
+    def info(self) -> dict:
+        return httpx.get(self.url + "/info", timeout=10).json()
+
+    def request(self, query: dict, **fields: object) -> dict:
+        response = httpx.post(self.url + "/requests", json={"api_query": query, **fields}, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()

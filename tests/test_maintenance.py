@@ -1,0 +1,81 @@
+import io
+import os
+
+import pytest
+from redis import Redis
+
+from imagecache.blobs.fs import FilesystemBlobStore
+from imagecache.entries import EntryStore
+from imagecache.entry import Entry
+from imagecache.ids import EntryId
+from imagecache.maintenance import Maintenance
+from workers.queue import FetchQueue, job_id_for
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def entries(redis, prefix):
+    return EntryStore(redis, prefix)
+
+
+@pytest.fixture
+def jobs(redis_url, prefix):
+    queue = FetchQueue(Redis.from_url(redis_url), prefix, upstream_limit=4, job_timeout=60)
+    yield queue
+    queue.queue.empty()
+
+
+def add(entries, digest, ttl, now=NOW):
+    entry_id = str(EntryId(digest, now + ttl))
+    entries.request(digest=digest, new_id=entry_id, now=now, expires_at=now + ttl, query="{}", max_age=None,
+                    refresh=False)
+    return entry_id
+
+
+def maintenance(entries, blobs, jobs, now):
+    return Maintenance(entries, blobs, jobs, grace=5, clock=lambda: now)
+
+
+def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path, redis, prefix):
+    blobs = FilesystemBlobStore(tmp_path)
+    old = add(entries, "1" * 64, ttl=10)
+    young = add(entries, "2" * 64, ttl=1000)
+    for entry_id in (old, young):
+        blobs.put(Entry.blob_key_for(entry_id), io.BytesIO(b"img"), "image/png")
+        entries.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e")
+
+    report = maintenance(entries, blobs, jobs, NOW + 11).run_pass()
+
+    assert (report.pruned, report.collected) == (1, 1)
+    assert entries.get(old) is None and entries.get(young) is not None
+    files = [name for _, _, names in os.walk(tmp_path) for name in names]
+    assert files == [young]
+    assert entries.garbage() == []
+    assert not any(old in key for key in redis.scan_iter(match=prefix + "*"))
+    assert entries.counts()["bytes"] == 3
+
+
+def test_queued_job_is_alive_and_a_flushed_one_is_restored(entries, jobs, tmp_path):
+    entry_id = add(entries, "3" * 64, ttl=1000)
+    jobs.enqueue(entry_id)
+    blobs = FilesystemBlobStore(tmp_path)
+    assert jobs.is_alive(entry_id)
+    assert maintenance(entries, blobs, jobs, NOW + 60).restore_lost() == 0
+
+    jobs.queue.empty()  # the queue is flushed: the job is gone
+    assert not jobs.is_alive(entry_id)
+    assert maintenance(entries, blobs, jobs, NOW + 60).restore_lost() == 1
+    assert jobs.is_alive(entry_id)
+    assert jobs.queue.job_ids == [job_id_for(entry_id)]
+
+
+def test_recently_enqueued_entries_get_a_grace_period(entries, jobs, tmp_path):
+    entry_id = add(entries, "4" * 64, ttl=1000)  # created, never enqueued
+    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 1).restore_lost() == 0
+    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 6).restore_lost() == 1
+    assert jobs.is_alive(entry_id)
+
+
+def test_job_ids_are_valid_rq_ids():
+    assert job_id_for("a" * 64 + "_1622181773.873009") == "produce-" + "a" * 64 + "_1622181773-873009"

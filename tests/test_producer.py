@@ -1,0 +1,131 @@
+import io
+
+import pytest
+
+from imagecache.blobs import StorageFull
+from imagecache.blobs.fs import FilesystemBlobStore
+from imagecache.entries import EntryStore
+from imagecache.entry import Entry, Status
+from imagecache.fetchers import FetchError, Fetched
+from imagecache.ids import EntryId
+from imagecache.producer import Producer
+
+NOW = 1_800_000_000.0
+
+
+class ScriptedFetcher:
+    """A fetcher that answers from a script: our own interface, not a library's."""
+
+    name = "scripted"
+
+    def __init__(self, *answers):
+        self._answers = list(answers)
+        self.queries = []
+
+    def fetch(self, query):
+        self.queries.append(query)
+        answer = self._answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class FullStore(FilesystemBlobStore):
+    def put(self, key, stream, content_type):
+        raise StorageFull("storage is full")
+
+
+@pytest.fixture
+def entries(redis, prefix):
+    return EntryStore(redis, prefix)
+
+
+def pending(entries, digest="a" * 64, ttl=300):
+    entry_id = str(EntryId(digest, NOW + ttl))
+    entries.request(digest=digest, new_id=entry_id, now=NOW, expires_at=NOW + ttl, query='{"q": 1}',
+                    max_age=None, refresh=False)
+    return entry_id
+
+
+def producer(entries, blobs, fetcher, **kwargs):
+    return Producer(entries, blobs, fetcher, error_ttl=30, max_attempts=3, clock=lambda: NOW + 1, **kwargs)
+
+
+def test_success_stores_the_blob_and_activates(entries, tmp_path):
+    blobs = FilesystemBlobStore(tmp_path)
+    entry_id = pending(entries)
+    fetcher = ScriptedFetcher(Fetched("image/png", b"png-bytes", attempts=2))
+    producer(entries, blobs, fetcher).produce(entry_id)
+    entry = entries.get(entry_id)
+    assert fetcher.queries == [{"q": 1}]
+    assert (entry.status, entry.size, entry.content_type, entry.attempts) == (Status.ACTIVE, 9, "image/png", 1)
+    assert blobs.open(entry.blob_key).read() == b"png-bytes"
+    counts = entries.counts()
+    assert (counts["upstream_calls"], counts["upstream_failures"], counts["bytes"]) == (2, 1, 9)
+
+
+def test_definitive_error_lives_as_long_as_the_entry(entries, tmp_path):
+    entry_id = pending(entries)
+    fetcher = ScriptedFetcher(FetchError(400, "Invalid metric", definitive=True))
+    producer(entries, FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
+    entry = entries.get(entry_id)
+    assert (entry.status, entry.error_status, entry.error_message) == (Status.ERROR, 400, "Invalid metric")
+    assert float(entries._redis.hget(entries._key(entry_id), "error_until")) == NOW + 300
+
+
+def test_transient_error_lives_error_ttl(entries, tmp_path):
+    entry_id = pending(entries)
+    fetcher = ScriptedFetcher(FetchError(504, "timed out", attempts=3))
+    producer(entries, FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
+    assert float(entries._redis.hget(entries._key(entry_id), "error_until")) == NOW + 1 + 30
+    assert entries.counts()["upstream_failures"] == 3
+
+
+def test_storage_failure_is_507_and_leaves_no_blob(entries, tmp_path):
+    entry_id = pending(entries)
+    blobs = FullStore(tmp_path)
+    producer(entries, blobs, ScriptedFetcher(Fetched("image/png", b"x"))).produce(entry_id)
+    entry = entries.get(entry_id)
+    assert (entry.status, entry.error_status) == (Status.ERROR, 507)
+    assert not (tmp_path / Entry.blob_key_for(entry_id)).exists()
+
+
+def test_entry_deleted_during_fetch_leaves_no_orphan_blob(entries, tmp_path):
+    blobs = FilesystemBlobStore(tmp_path)
+    entry_id = pending(entries)
+
+    class DeletingFetcher(ScriptedFetcher):
+        def fetch(self, query):
+            entries.delete(entry_id, Entry.blob_key_for(entry_id))
+            return Fetched("image/png", b"late")
+
+    producer(entries, blobs, DeletingFetcher()).produce(entry_id)
+    assert entries.get(entry_id) is None
+    assert not (tmp_path / Entry.blob_key_for(entry_id)).exists()
+
+
+def test_settled_entry_is_not_fetched_again(entries, tmp_path):
+    entry_id = pending(entries)
+    fetcher = ScriptedFetcher(Fetched("image/png", b"1"))
+    run = producer(entries, FilesystemBlobStore(tmp_path), fetcher)
+    run.produce(entry_id)
+    run.produce(entry_id)
+    assert len(fetcher.queries) == 1
+
+
+def test_gives_up_after_max_attempts(entries, tmp_path):
+    entry_id = pending(entries)
+    for _ in range(3):
+        entries.start_attempt(entry_id)  # three attempts that died with their worker
+    fetcher = ScriptedFetcher()
+    producer(entries, FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
+    entry = entries.get(entry_id)
+    assert fetcher.queries == []
+    assert (entry.status, entry.error_status) == (Status.ERROR, 502)
+    assert "gave up" in entry.error_message
+
+
+def test_blob_round_trip_uses_bounded_reads(tmp_path):
+    blobs = FilesystemBlobStore(tmp_path)
+    blobs.put("k/x", io.BytesIO(b"z" * 10), "text/plain")
+    assert blobs.open("k/x", 2, 3).read() == b"zzz"
