@@ -25,41 +25,37 @@ from redis import Redis
 from imagecache.entry import Entry, Outcome, Reuse, Status
 
 _REQUEST = """
+local function answer(id, reuse, stat)
+  redis.call('HINCRBY', KEYS[6], stat, 1)
+  local out = redis.call('HGETALL', ARGV[1] .. id)
+  table.insert(out, 1, reuse)
+  table.insert(out, 1, id)
+  return out
+end
 local now = tonumber(ARGV[3])
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local f = redis.call('HMGET', ARGV[1] .. cur, 'status', 'expires_at', 'completed_at', 'error_until')
   local status, expires = f[1], tonumber(f[2])
   if status and expires and expires > now then
-    if status == 'pending' then
-      redis.call('HINCRBY', KEYS[6], 'dedupes', 1)
-      return {cur, 'joined'}
-    end
+    if status == 'pending' then return answer(cur, 'joined', 'dedupes') end
     if ARGV[6] ~= '1' then
       local max_age = tonumber(ARGV[5])
       if status == 'active' and (max_age < 0 or now - tonumber(f[3]) <= max_age) then
-        redis.call('HINCRBY', KEYS[6], 'hits', 1)
-        return {cur, 'hit'}
+        return answer(cur, 'hit', 'hits')
       end
-      if status == 'error' and now < tonumber(f[4]) then
-        redis.call('HINCRBY', KEYS[6], 'error_hits', 1)
-        return {cur, 'error'}
-      end
+      if status == 'error' and now < tonumber(f[4]) then return answer(cur, 'error', 'error_hits') end
     end
   end
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('HINCRBY', KEYS[6], 'dedupes', 1)
-  return {ARGV[2], 'joined'}
-end
+if redis.call('EXISTS', KEYS[2]) == 1 then return answer(ARGV[2], 'joined', 'dedupes') end
 redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
   'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[2])
-redis.call('HINCRBY', KEYS[6], 'misses', 1)
-return {ARGV[2], 'created'}
+return answer(ARGV[2], 'created', 'misses')
 """
 
 _COMPLETE = """
@@ -98,6 +94,7 @@ return 0
 
 _START_ATTEMPT = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return -1 end
+redis.call('HSET', KEYS[1], 'started_at', ARGV[1])
 return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 """
 
@@ -156,9 +153,9 @@ class EntryStore:
         query: str,
         max_age: int | None,
         refresh: bool,
-    ) -> tuple[str, Reuse]:
+    ) -> Outcome:
         """Join the live entry for this query, or create `new_id` pending."""
-        entry_id, reuse = self._request(
+        _, reuse, *flat = self._request(
             keys=[
                 self._query_key(digest),
                 self._key(new_id),
@@ -170,15 +167,11 @@ class EntryStore:
             args=[self._key(""), new_id, repr(now), repr(expires_at), -1 if max_age is None else max_age,
                   int(refresh), query],
         )
-        return entry_id, Reuse(reuse)
+        return Outcome(Entry.from_redis(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse))
 
     def get(self, entry_id: str) -> Entry | None:
         fields = self._redis.hgetall(self._key(entry_id))
         return Entry.from_redis(fields) if fields else None
-
-    def outcome(self, entry_id: str, reuse: Reuse) -> Outcome | None:
-        entry = self.get(entry_id)
-        return Outcome(entry, reuse) if entry else None
 
     def complete(self, entry_id: str, *, now: float, content_type: str, size: int, etag: str) -> bool:
         """Pending -> active and wake every waiter; False if the entry is gone or settled."""
@@ -217,9 +210,9 @@ class EntryStore:
             )
         )
 
-    def start_attempt(self, entry_id: str) -> int:
+    def start_attempt(self, entry_id: str, now: float) -> int:
         """Count one fetch attempt; -1 when the entry no longer waits for one."""
-        return int(self._start_attempt(keys=[self._key(entry_id)]))
+        return int(self._start_attempt(keys=[self._key(entry_id)], args=[repr(now)]))
 
     def mark_enqueued(self, entry_id: str, now: float) -> bool:
         return bool(self._mark_enqueued(keys=[self._key(entry_id)], args=[repr(now)]))

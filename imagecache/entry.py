@@ -31,6 +31,7 @@ class Entry:
     content_type: str = ""
     size: int = 0
     etag: str = ""
+    started_at: float = 0.0
     completed_at: float = 0.0
     attempts: int = 0
     error_status: int = 0
@@ -56,6 +57,7 @@ class Entry:
             content_type=fields.get("content_type", ""),
             size=int(fields.get("size", 0)),
             etag=fields.get("etag", ""),
+            started_at=float(fields.get("started_at", 0)),
             completed_at=float(fields.get("completed_at", 0)),
             attempts=int(fields.get("attempts", 0)),
             error_status=int(fields.get("error_status", 0)),

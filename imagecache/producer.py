@@ -38,7 +38,7 @@ class Producer:
         self._clock = clock
 
     def produce(self, entry_id: str) -> None:
-        attempt = self._entries.start_attempt(entry_id)
+        attempt = self._entries.start_attempt(entry_id, self._clock())
         entry = self._entries.get(entry_id) if attempt > 0 else None
         if entry is None:
             log.info("produce %s: no longer pending, nothing to do", entry_id)

@@ -40,9 +40,11 @@ class WebServer(BaseApplication):
 
     def load(self) -> falcon.App:
         """Runs in each gunicorn worker, after gevent has patched the standard library."""
+        from imagecache import sendfile
         from imagecache.app import create_app
         from imagecache.runtime import Runtime
 
+        sendfile.install()
         return create_app(Runtime(self._config))
 
 

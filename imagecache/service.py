@@ -16,6 +16,7 @@ from imagecache.entries import EntryStore
 from imagecache.entry import Entry, Outcome, Reuse, Status
 from imagecache.ids import EntryId, canonical_json, query_digest
 from imagecache.notifier import EntryNotifier
+from imagecache.settled import SettledEntries
 
 RECHECK_SECONDS = 5.0
 _STATISTICS = (
@@ -61,13 +62,14 @@ class ImageCache:
         self._notifier = notifier
         self.limits = limits
         self._clock = clock
+        self._settled = SettledEntries()
 
     def request(self, query: Any, ttl: int | None = None, max_age: int | None = None, refresh: bool = False) -> Outcome:
         """The entry serving query: an existing one when reusable, else a new pending one."""
         now = self._clock()
         digest = query_digest(query)
         expires_at = round(now + (ttl or self.limits.default_ttl), 6)
-        entry_id, reuse = self.entries.request(
+        outcome = self.entries.request(
             digest=digest,
             new_id=str(EntryId(digest, expires_at)),
             now=now,
@@ -76,19 +78,19 @@ class ImageCache:
             max_age=max_age,
             refresh=refresh,
         )
-        if reuse is Reuse.CREATED:
-            self._jobs.enqueue(entry_id)
-        entry = self.entries.get(entry_id)
-        if entry is None:  # pruned between the two calls: its expiry passed
-            raise LookupError(entry_id)
-        return Outcome(entry, reuse)
+        if outcome.reuse is Reuse.CREATED:
+            self._jobs.enqueue(outcome.entry.id)
+        return outcome
 
     def lookup(self, entry_id: str) -> Entry | None:
         """The live entry for a client-supplied id; None if malformed, unknown or expired."""
         parsed = EntryId.parse(entry_id)
         if parsed is None or parsed.expires_at <= self._clock():
             return None
-        return self.entries.get(entry_id)
+        entry = self._settled.get(entry_id) or self.entries.get(entry_id)
+        if entry is not None:
+            self._settled.remember(entry)
+        return entry
 
     def wait(self, entry: Entry, timeout: float) -> Entry | None:
         """The entry once it leaves pending, or still pending after timeout."""
@@ -96,6 +98,8 @@ class ImageCache:
         with self._notifier.watching(entry.id) as settled:
             while True:
                 current = self.entries.get(entry.id)
+                if current is not None:
+                    self._settled.remember(current)
                 remaining = deadline - self._clock()
                 if current is None or current.status is not Status.PENDING or remaining <= 0:
                     return current

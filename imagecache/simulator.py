@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import falcon
 import gevent
+import gevent.socket
 from gevent.pywsgi import WSGIServer
 
 from imagecache.fetchers import FetchError
@@ -143,4 +144,9 @@ def pad_png(data: bytes, size: int) -> bytes:
 
 
 def run_simulator(host: str, port: int, behaviour: Behaviour) -> None:
-    WSGIServer((host, port), create_simulator(behaviour), log=None).serve_forever()
+    listener = gevent.socket.socket(gevent.socket.AF_INET, gevent.socket.SOCK_STREAM)
+    listener.setsockopt(gevent.socket.SOL_SOCKET, gevent.socket.SO_REUSEADDR, 1)
+    listener.setsockopt(gevent.socket.IPPROTO_TCP, gevent.socket.TCP_NODELAY, 1)  # no Nagle/delayed-ACK stalls
+    listener.bind((host, port))
+    listener.listen(1024)
+    WSGIServer(listener, create_simulator(behaviour), log=None).serve_forever()

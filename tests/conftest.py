@@ -8,36 +8,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from redis import Redis
 
-from tests.support.processes import Process, free_port, http_ok, wait_until
+from tests.support.processes import free_port, http_ok, wait_until
 from tests.support.stack import Stack
-
-QUERY = {
-    "queries": [
-        {
-            "bucket": "Left +Y Axis",
-            "isOverlay": False,
-            "query": {
-                "metric": ["bytes"],
-                "dimension": ["Traffic"],
-                "lookback_seconds": 3600,
-                "topx": 8,
-                "viz_type": "stackedArea",
-                "aggregateTypes": ["avg_bits_per_sec"],
-            },
-        }
-    ],
-    "imageType": "png",
-}
-
-
-def make_query(image_type: str = "png", **overrides: object) -> dict:
-    """A distinct Kentik-shaped query; overrides go into the inner query."""
-    inner = {**QUERY["queries"][0]["query"], "descriptor": uuid.uuid4().hex, **overrides}
-    return {"queries": [{**QUERY["queries"][0], "query": inner}], "imageType": image_type}
+from tests.support.upstream import kentik_env, start_simulator
 
 
 @pytest.fixture(scope="session")
@@ -67,25 +43,11 @@ def prefix(redis: Redis) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("simulator") / "simulator.log"
-    process = Process(["simulate-upstream", "--port", str(port)], {}, log)
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_simulator(tmp_path_factory.mktemp("simulator") / "simulator.log")
     try:
-        wait_until(lambda: http_ok(url + "/_sim/stats"), 30, "the simulator")
         yield url
     finally:
         process.stop()
-
-
-def simulate(simulator: str, **behaviour: object) -> None:
-    """Reset the simulator's counters and set its behaviour (defaults unless given)."""
-    settings = {"latency_ms": 0, "fail_first": 0, "fail_status": 503, "pad_to": 0, **behaviour}
-    httpx.post(simulator + "/_sim/reset", json=settings).raise_for_status()
-
-
-def upstream_stats(simulator: str) -> dict:
-    return httpx.get(simulator + "/_sim/stats").json()
 
 
 @pytest.fixture(scope="session")
@@ -107,17 +69,6 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.terminate()
         process.wait(10)
         log.close()
-
-
-def kentik_env(redis_url: str, simulator: str) -> dict[str, str]:
-    return {
-        "REDIS_URL": redis_url,
-        "KT_AUTH_EMAIL": "tester@example.com",
-        "KT_AUTH_TOKEN": "kentik-secret-token",
-        "KENTIK_API_URL": simulator,
-        "KENTIK_API_RETRIES": "2",
-        "KENTIK_API_TIMEOUT": "5",
-    }
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,11 @@ def store(redis, prefix):
 
 
 def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
+    """The (id, reuse) a request gets."""
     new_id = str(EntryId(digest, now + ttl))
-    return store.request(digest=digest, new_id=new_id, now=now, expires_at=now + ttl, query="{}",
-                         max_age=max_age, refresh=refresh)
+    outcome = store.request(digest=digest, new_id=new_id, now=now, expires_at=now + ttl, query="{}",
+                            max_age=max_age, refresh=refresh)
+    return outcome.entry.id, outcome.reuse
 
 
 def activate(store, entry_id, now=NOW + 1, size=10):
@@ -98,11 +100,11 @@ def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
 
 def test_attempts_count_only_while_pending(store):
     entry_id, _ = ask(store)
-    assert store.start_attempt(entry_id) == 1
-    assert store.start_attempt(entry_id) == 2
+    assert store.start_attempt(entry_id, NOW) == 1
+    assert store.start_attempt(entry_id, NOW) == 2
     activate(store, entry_id)
-    assert store.start_attempt(entry_id) == -1
-    assert store.start_attempt("e" * 64 + "_1") == -1
+    assert store.start_attempt(entry_id, NOW) == -1
+    assert store.start_attempt("e" * 64 + "_1", NOW) == -1
     assert store.get("e" * 64 + "_1") is None
 
 

@@ -116,7 +116,7 @@ def test_settled_entry_is_not_fetched_again(entries, tmp_path):
 def test_gives_up_after_max_attempts(entries, tmp_path):
     entry_id = pending(entries)
     for _ in range(3):
-        entries.start_attempt(entry_id)  # three attempts that died with their worker
+        entries.start_attempt(entry_id, NOW)  # three attempts that died with their worker
     fetcher = ScriptedFetcher()
     producer(entries, FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
     entry = entries.get(entry_id)

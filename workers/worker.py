@@ -93,7 +93,10 @@ class ThreadPool:
         """Work until SIGTERM/SIGINT, then let running jobs finish."""
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
-        threads = [threading.Thread(target=w.work, name=w.name, daemon=True) for w in self.workers]
+        threads = [
+            threading.Thread(target=w.work, kwargs={"logging_level": "WARNING"}, name=w.name, daemon=True)
+            for w in self.workers
+        ]
         for thread in threads:
             thread.start()
         log.info("worker: %d threads on queue %s", len(threads), self._runtime.jobs.queue.name)

@@ -6,7 +6,7 @@ from PIL import Image
 
 from imagecache.fetchers import FetchError
 from imagecache.fetchers.local import LocalRenderer
-from tests.conftest import make_query
+from tests.support.upstream import make_query
 
 
 @pytest.mark.parametrize(("kind", "mime", "pil_format"), [("png", "image/png", "PNG"), ("jpg", "image/jpeg", "JPEG")])

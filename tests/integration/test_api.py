@@ -10,7 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import make_query, simulate, upstream_stats
+from tests.support.upstream import make_query, simulate, upstream_stats
 
 
 @pytest.fixture(scope="module")

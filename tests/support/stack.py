@@ -40,11 +40,18 @@ class Stack:
             assert process.alive(), process.log()
         if part == "worker":
             wait_until(lambda: self.info()["live_workers"] > 0 or not process.alive(), 30, "a live worker")
+        if part == "maintenance":
+            wait_until(lambda: "maintenance: every" in process.log() or not process.alive(), 30, "maintenance")
         return process
 
     def stop(self) -> None:
         for process in self.parts.values():
             process.stop()
+
+    def kill(self) -> None:
+        """SIGKILL every part at once, as a crashed host would."""
+        for process in self.parts.values():
+            process.kill()
 
     def client(self, **kwargs: object) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 30), **kwargs)

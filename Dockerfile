@@ -1,0 +1,23 @@
+# imagecache: one image for every part (web, worker, maintenance, simulator).
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY imagecache ./imagecache
+COPY workers ./workers
+RUN pip install --no-cache-dir --prefix=/install .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    CACHE_PATH=/cache
+RUN useradd --system --uid 10001 --home-dir /app imagecache \
+    && mkdir -p /cache /app \
+    && chown imagecache /cache /app
+COPY --from=build /install /usr/local
+WORKDIR /app
+USER imagecache
+VOLUME ["/cache"]
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status != 200)"
+ENTRYPOINT ["imagecache"]
+CMD ["web", "--host", "0.0.0.0", "--port", "8000"]

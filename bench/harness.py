@@ -1,0 +1,64 @@
+"""What every benchmark needs: its own Redis database, the simulator and a stack.
+
+Figures are printed, never asserted: compare them with the aims in README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis import Redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.stack import Stack  # noqa: E402
+from tests.support.upstream import kentik_env, start_simulator  # noqa: E402
+
+REDIS_URL = os.environ.get("IMAGECACHE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@dataclass
+class Bench:
+    stack: Stack
+    simulator: str
+    workdir: Path
+
+
+@contextmanager
+def environment(**env: str) -> Iterator[Bench]:
+    """A fresh stack against the simulator; everything is stopped and removed after."""
+    workdir = Path(tempfile.mkdtemp(prefix="imagecache-bench-"))
+    redis = Redis.from_url(REDIS_URL)
+    redis.flushdb()
+    simulator, url = start_simulator(workdir / "simulator.log")
+    stack = Stack({**kentik_env(REDIS_URL, url), "WEB_WORKERS": "2", **env}, workdir)
+    try:
+        stack.start()
+        yield Bench(stack, url, workdir)
+    finally:
+        stack.stop()
+        simulator.stop()
+        redis.flushdb()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def describe(values_ms: list[float]) -> str:
+    return (f"p50 {percentile(values_ms, 50):.1f} ms, p99 {percentile(values_ms, 99):.1f} ms, "
+            f"mean {statistics.fmean(values_ms):.1f} ms (n={len(values_ms)})")
+
+
+def figure(name: str, value: str) -> None:
+    print(f"{name:<46} {value}", flush=True)

@@ -1,0 +1,20 @@
+"""Run every benchmark in turn and print its figures (`make bench`)."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+BENCHMARKS = ["cached_get", "single_flight", "overhead", "burst", "waiters"]
+
+
+def main() -> None:
+    for name in BENCHMARKS:
+        print(f"== {name}", flush=True)
+        started = time.monotonic()
+        importlib.import_module(f"bench.{name}").main()
+        print(f"   ({time.monotonic() - started:.0f} s)\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""SettledEntries: a per-process memory of entries that can no longer change.
+
+An active or error entry keeps its fields until its id expires (and ids carry
+their expiry), so a process may answer repeat lookups without asking Redis.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from imagecache.entry import Entry, Status
+
+CAPACITY = 10_000
+
+
+class SettledEntries:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, entry_id: str) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(entry_id)
+            if entry is not None:
+                self._entries.move_to_end(entry_id)
+            return entry
+
+    def remember(self, entry: Entry) -> None:
+        if entry.status is Status.PENDING:
+            return
+        with self._lock:
+            self._entries[entry.id] = entry
+            self._entries.move_to_end(entry.id)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)

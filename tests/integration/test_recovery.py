@@ -1,0 +1,74 @@
+"""Nothing is lost when workers or the whole stack die mid-fetch."""
+
+from __future__ import annotations
+
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.support.upstream import make_query, simulate, upstream_stats
+from tests.support.processes import wait_until
+
+
+def in_flight(simulator: str) -> int:
+    return upstream_stats(simulator)["in_flight"]
+
+
+def test_worker_killed_mid_fetch_loses_nothing(stack_factory, simulator):
+    stack = stack_factory(JOB_HEARTBEAT_TTL="3")
+    simulate(simulator, latency_ms=2000)
+    entry_id = stack.request(make_query())["id"]
+    wait_until(lambda: in_flight(simulator) == 1, 10, "the fetch to start")
+    stack.parts["worker"].signal(signal.SIGKILL)
+
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(httpx.get, f"{stack.url}/image/{entry_id}", timeout=60)
+        stack.start_part("worker")
+        response = waiting.result()
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    status = httpx.get(f"{stack.url}/requests/{entry_id}").json()
+    assert status["status"] == "active"
+    assert upstream_stats(simulator)["calls"] == 2
+
+
+def test_whole_stack_killed_with_pending_entries_recovers_them(stack_factory, simulator):
+    stack = stack_factory(JOB_HEARTBEAT_TTL="3", WORKER_CONCURRENCY="2")
+    simulate(simulator, latency_ms=1500)
+    ids = [stack.request(make_query())["id"] for _ in range(5)]
+    wait_until(lambda: in_flight(simulator) == 2, 10, "fetches to start")
+    stack.kill()
+
+    started = time.monotonic()
+    stack.start("web")
+    assert httpx.get(stack.url + "/info", timeout=5).json()["pending_count"] == 5
+    answered_after = time.monotonic() - started
+    stack.start_part("worker")
+    stack.start_part("maintenance")
+    for entry_id in ids:
+        assert httpx.get(f"{stack.url}/image/{entry_id}", timeout=60).status_code == 200
+    assert answered_after < 10
+    assert stack.info()["pending_count"] == 0
+
+
+def test_sigterm_lets_a_running_fetch_finish(stack_factory, simulator):
+    stack = stack_factory()
+    simulate(simulator, latency_ms=1500)
+    entry_id = stack.request(make_query())["id"]
+    wait_until(lambda: in_flight(simulator) == 1, 10, "the fetch to start")
+    worker = stack.parts["worker"]
+    worker.signal(signal.SIGTERM)
+    worker.popen.wait(30)
+    assert worker.popen.returncode == 0
+    status = httpx.get(f"{stack.url}/requests/{entry_id}").json()
+    assert status["status"] == "active"
+    assert upstream_stats(simulator)["calls"] == 1
+
+
+@pytest.mark.parametrize("part", ["web", "worker", "maintenance"])
+def test_each_part_stops_cleanly_on_sigterm(stack_factory, part):
+    stack = stack_factory()
+    assert stack.parts[part].stop(timeout=40) == 0
