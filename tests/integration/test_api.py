@@ -10,6 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.support.processes import wait_until
 from tests.support.upstream import make_query, simulate, upstream_stats
 
 
@@ -264,3 +265,53 @@ def test_health_names_what_is_down(stack_factory, tmp_path):
     response = httpx.get(broken.url + "/health", timeout=30)
     assert response.status_code == 503
     assert response.json()["down"] == ["storage"]
+
+
+def test_upstream_cap_holds_across_worker_threads(stack_factory, simulator):
+    capped = stack_factory(WORKER_CONCURRENCY="8", UPSTREAM_MAX_CONCURRENCY="2")
+    simulate(simulator, latency_ms=400)
+    ids = [capped.request(make_query())["id"] for _ in range(6)]
+    assert all(image(capped, entry_id).status_code == 200 for entry_id in ids)
+    stats = upstream_stats(simulator)
+    assert stats["calls"] == 6 and stats["peak_concurrency"] == 2
+
+
+def test_upstream_timeouts_end_as_504(stack_factory, simulator):
+    impatient = stack_factory(KENTIK_API_TIMEOUT="0.3", KENTIK_API_RETRIES="1")
+    simulate(simulator, latency_ms=1000)
+    response = image(impatient, impatient.request(make_query())["id"])
+    assert response.status_code == 504 and "timed out" in response.json()["msg"]
+
+
+def test_unreachable_upstream_ends_as_502(stack_factory, redis_url):
+    from tests.support.processes import free_port
+
+    lost = stack_factory(KENTIK_API_URL=f"http://127.0.0.1:{free_port()}", KENTIK_API_RETRIES="1")
+    response = image(lost, lost.request(make_query())["id"])
+    assert response.status_code == 502 and "cannot reach" in response.json()["msg"]
+
+
+def test_expired_entries_are_pruned_with_their_blobs(stack_factory, redis):
+    short = stack_factory()
+    entry_id = short.request(make_query(), ttl=1)["id"]
+    assert image(short, entry_id).status_code == 200
+    blob = short.workdir / "cache" / "images" / entry_id[:2] / entry_id
+    assert blob.exists()
+    prefix = short.env["REDIS_PREFIX"]
+    wait_until(lambda: not blob.exists() and not redis.exists(f"{prefix}entry:{entry_id}"), 10, "pruning")
+    assert image(short, entry_id).status_code == 404
+    assert not any(entry_id in key for key in redis.scan_iter(match=prefix + "*"))
+
+
+def test_cors_when_configured(stack_factory):
+    open_stack = stack_factory(parts=("web",), CORS_ALLOW_ORIGINS="https://dash.example.com")
+    response = httpx.get(open_stack.url + "/health/live", headers={"Origin": "https://dash.example.com"})
+    assert response.headers["access-control-allow-origin"] == "https://dash.example.com"
+    assert "access-control-allow-origin" not in httpx.get(stack_factory(parts=("web",)).url + "/health/live",
+                                                          headers={"Origin": "https://x.example"}).headers
+
+
+def test_logs_never_show_the_kentik_token(stack):
+    stack.request(make_query())
+    for process in stack.parts.values():
+        assert "kentik-secret-token" not in process.log()
