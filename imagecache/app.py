@@ -11,6 +11,7 @@ from imagecache.health import HealthResource
 from imagecache.images import ImageResource, RequestsResource
 from imagecache.info import InfoResource
 from imagecache.runtime import Runtime
+from imagecache.v1 import Authenticator, CacheFileResource, CacheIdResource, RoutesResource, VersionsResource
 
 
 class FaviconResource:
@@ -39,6 +40,12 @@ def create_app(runtime: Runtime) -> falcon.App:
     app.add_route("/image/{entry_id}", ImageResource(cache, config.wait_timeout))
     app.add_route("/info", InfoResource(cache, "kentik" if config.kentik_enabled else "local"))
     app.add_route("/favicon.ico", FaviconResource())
+    auth = Authenticator(runtime.authority)
+    files = runtime.files
+    app.add_route("/", VersionsResource())
+    app.add_route("/v1", RoutesResource())
+    app.add_route("/v1/cache_id", CacheIdResource(files, auth, config.max_body_bytes))
+    app.add_route("/v1/cache/{cache_id}", CacheFileResource(files, auth))
     health = HealthResource({"redis": runtime.redis.ping, "storage": runtime.blobs.check})
     app.add_route("/health", health)
     app.add_route("/health/live", health, suffix="live")

@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run a worker process (WORKER_CONCURRENCY threads)")
     commands.add_parser("maintenance", help="run the maintenance loop")
 
+    admin = commands.add_parser("admin", help="operator commands").add_subparsers(dest="action", required=True)
+    token = admin.add_parser("add-token", help="create a token for USER (AUTH_MODE=static); prints it once")
+    token.add_argument("user")
+    admin.add_parser("expire-all", aliases=["expire_all"], help="delete every expired /v1 cache now")
+    admin.add_parser("import-kbase", help="index an existing KBase CachingService bucket in place")
+
     sim = commands.add_parser("simulate-upstream", help="run a Kentik-compatible upstream simulator")
     _add_bind(sim, "127.0.0.1", port=9555)
     sim.add_argument("--latency-ms", type=float, default=0.0)
@@ -58,6 +64,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         from imagecache.supervisor import Supervisor
 
         return Supervisor(config, args.host, args.port, args.data_dir).run()
+    if args.command == "admin":
+        return _admin(args, config)
     if args.command == "web":
         from imagecache.server import run_web
 
@@ -74,6 +82,20 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         from workers.maintenance import run_maintenance
 
         run_maintenance(runtime)
+    return 0
+
+
+def _admin(args: argparse.Namespace, config: Config) -> int:
+    from imagecache import admin
+    from imagecache.runtime import Runtime
+
+    runtime = Runtime(config)
+    if args.action == "add-token":
+        print(admin.add_token(runtime, args.user))
+    elif args.action in ("expire-all", "expire_all"):
+        print(admin.expire_all(runtime))
+    else:
+        print(admin.import_kbase(runtime))
     return 0
 
 

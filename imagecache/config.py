@@ -51,6 +51,12 @@ class Config(BaseSettings):
     max_fetch_attempts: int = Field(3, ge=1)
     job_heartbeat_ttl: int = Field(30, ge=3)
 
+    auth_mode: Literal["kbase", "static"] = "kbase"
+    kbase_auth_url: str = "https://kbase.us/services/auth"
+    auth_tokens_file: str = "./var/tokens"
+    auth_cache_max_seconds: int = Field(300, ge=0)
+    max_upload_bytes: int = Field(10 * 1024**3, gt=0)
+
     @model_validator(mode="after")
     def _default_ttl_within_max(self) -> Config:
         if self.default_ttl > self.max_ttl:

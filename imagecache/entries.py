@@ -11,7 +11,7 @@ Keys (under the configured prefix):
   expiry           sorted set by expiry time, for pruning
   status:<s>       one set per status, for counts and restore
   stats            hash of counters (hits, misses, dedupes, bytes, ...)
-  gc               blob keys whose entry is gone; maintenance deletes them
+  gc               blob keys whose entry is gone (see garbage.py)
   done             pub/sub channel: an entry left pending
 """
 
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from imagecache.entry import Entry, Outcome, Reuse, Status
+from imagecache.garbage import BlobGarbage
 
 _REQUEST = """
 local function answer(id, reuse, stat)
@@ -87,7 +88,7 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
-redis.call('SADD', KEYS[8], ARGV[3])
+redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
 if f[1] then return 1 end
 return 0
 """
@@ -119,14 +120,14 @@ class PendingEntry:
 
 
 class EntryStore:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, garbage: BlobGarbage) -> None:
         self._redis = redis
         self._prefix = prefix
+        self.garbage = garbage
         self.channel = prefix + "done"
         self._ids = prefix + "ids"
         self._expiry = prefix + "expiry"
         self._stats = prefix + "stats"
-        self._gc = prefix + "gc"
         self._request = redis.register_script(_REQUEST)
         self._complete = redis.register_script(_COMPLETE)
         self._fail = redis.register_script(_FAIL)
@@ -192,7 +193,7 @@ class EntryStore:
             )
         )
 
-    def delete(self, entry_id: str, blob_key: str) -> bool:
+    def delete(self, entry_id: str, blob_key: str, now: float) -> bool:
         """Drop the entry from every index and queue its blob for deletion."""
         return bool(
             self._delete(
@@ -204,9 +205,9 @@ class EntryStore:
                     self._status_key(Status.ACTIVE),
                     self._status_key(Status.ERROR),
                     self._stats,
-                    self._gc,
+                    self.garbage.key,
                 ],
-                args=[entry_id, self._query_key(entry_id[:64]), blob_key],
+                args=[entry_id, self._query_key(entry_id[:64]), blob_key, repr(now)],
             )
         )
 
@@ -225,15 +226,6 @@ class EntryStore:
             fields = self._redis.hmget(self._key(entry_id), "enqueued_at", "attempts")
             if fields[0] is not None:
                 yield PendingEntry(entry_id, float(fields[0]), int(fields[1] or 0))
-
-    def garbage(self, limit: int = 500) -> list[str]:
-        return self._redis.srandmember(self._gc, limit) or []
-
-    def queue_garbage(self, blob_key: str) -> None:
-        self._redis.sadd(self._gc, blob_key)
-
-    def forget_garbage(self, blob_key: str) -> None:
-        self._redis.srem(self._gc, blob_key)
 
     def page(self, cursor: str | None, limit: int) -> Page:
         low = f"({cursor}" if cursor else "-"

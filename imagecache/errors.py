@@ -1,7 +1,9 @@
-"""JSON errors in the shape the Kentik Image Cache answers: {"type", "loc", "msg"}.
+"""JSON errors in the shape each API's existing clients parse.
 
-Every failure, ours or Falcon's (404 route, 405 method, 500), leaves as one
-of these, whatever the client's Accept header says.
+Kentik-style routes answer {"type", "loc", "msg"} as the Kentik Image Cache
+does; /v1 routes answer {"status": "error", "error"} as KBase's
+CachingService does. Every failure, ours or Falcon's (404 route, 405 method,
+500), leaves in its route's shape, whatever the client's Accept header says.
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ class ApiError(falcon.HTTPError):
 
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
-    if isinstance(error, ApiError):
+    message = error.description or error.title
+    if req.path == "/v1" or req.path.startswith("/v1/"):
+        body: dict[str, Any] = {"status": "error", "error": message}
+    elif isinstance(error, ApiError):
         body = error.to_dict()
     else:
-        body = {"type": "error", "loc": req.path, "msg": error.description or error.title}
+        body = {"type": "error", "loc": req.path, "msg": message}
     resp.content_type = falcon.MEDIA_JSON
     resp.media = body
 
@@ -48,10 +53,14 @@ def redis_unavailable(req: falcon.Request, resp: falcon.Response, exc: RedisErro
     raise ApiError(503, "cache index (Redis) is unavailable", loc=req.path, headers={"Retry-After": "1"})
 
 
+def not_found_in_storage(req: falcon.Request) -> str:
+    return "Cache ID not found" if req.path.startswith("/v1/") else "Image not found"
+
+
 def storage_failed(req: falcon.Request, resp: falcon.Response, exc: StorageError, params: dict[str, Any]) -> None:
     log.error("storage error: %s", exc)
     if exc.status == 404:
-        raise ApiError(404, "Image not found", loc=req.path)
+        raise ApiError(404, not_found_in_storage(req), loc=req.path)
     raise ApiError(exc.status, str(exc) or "storage is unavailable", loc=req.path)
 
 

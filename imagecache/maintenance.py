@@ -1,6 +1,7 @@
 """Maintenance: the periodic pass that keeps the cache consistent.
 
-Prunes expired entries with their blobs, deletes blobs whose entry is gone,
+Prunes expired entries and /v1 files with their blobs, deletes blobs whose
+entry is gone,
 and hands pending entries whose job was lost (worker killed, queue flushed,
 host crashed) back to the queue. Safe to run on many hosts at once.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from imagecache.blobs import BlobStore, StorageError
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
+from imagecache.files import FileCache
 from imagecache.service import JobQueue
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ TEMPORARY_MAX_AGE = 6 * 3600  # longer than any upload could take
 @dataclass
 class PassReport:
     pruned: int = 0
+    pruned_files: int = 0
     collected: int = 0
     restored: int = 0
 
@@ -33,6 +36,7 @@ class Maintenance:
     def __init__(
         self,
         entries: EntryStore,
+        files: FileCache,
         blobs: BlobStore,
         jobs: JobQueue,
         *,
@@ -40,6 +44,7 @@ class Maintenance:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._entries = entries
+        self._files = files
         self._blobs = blobs
         self._jobs = jobs
         self._grace = grace
@@ -47,9 +52,12 @@ class Maintenance:
 
     def run_pass(self) -> PassReport:
         self._jobs.clean()
-        report = PassReport(pruned=self.prune(), collected=self.collect_garbage(), restored=self.restore_lost())
+        report = PassReport(
+            pruned=self.prune(), pruned_files=self._files.prune(), collected=self.collect_garbage(),
+            restored=self.restore_lost(),
+        )
         self._blobs.sweep(older_than=TEMPORARY_MAX_AGE)
-        if report.pruned or report.collected or report.restored:
+        if any(vars(report).values()):
             log.info("maintenance: %s", report)
         return report
 
@@ -57,18 +65,19 @@ class Maintenance:
         pruned = 0
         while ids := self._entries.expired_ids(self._clock()):
             for entry_id in ids:
-                pruned += self._entries.delete(entry_id, Entry.blob_key_for(entry_id))
+                pruned += self._entries.delete(entry_id, Entry.blob_key_for(entry_id), self._clock())
         return pruned
 
     def collect_garbage(self) -> int:
         collected = 0
-        for key in self._entries.garbage():
+        garbage = self._entries.garbage
+        for key in garbage.due(self._clock()):
             try:
                 self._blobs.delete(key)
             except StorageError as exc:
                 log.warning("maintenance: cannot delete blob %s yet: %s", key, exc)
                 break
-            self._entries.forget_garbage(key)
+            garbage.forget(key)
             collected += 1
         return collected
 

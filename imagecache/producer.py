@@ -82,4 +82,4 @@ class Producer:
         try:
             self._blobs.delete(key)
         except StorageError:
-            self._entries.queue_garbage(key)
+            self._entries.garbage.add(key, due=self._clock())

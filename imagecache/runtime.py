@@ -11,14 +11,18 @@ from functools import cached_property
 
 from redis import BlockingConnectionPool, Redis
 
+from imagecache.auth import KBaseAuth, StaticTokens, TokenAuthority
 from imagecache.blobs import BlobStore, StorageError
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.blobs.s3 import S3BlobStore
 from imagecache.config import Config
 from imagecache.entries import EntryStore
 from imagecache.fetchers import Fetcher
+from imagecache.file_index import FileIndex
+from imagecache.files import FileCache
 from imagecache.fetchers.kentik import KentikFetcher
 from imagecache.fetchers.local import LocalRenderer
+from imagecache.garbage import BlobGarbage
 from imagecache.maintenance import Maintenance
 from imagecache.notifier import EntryNotifier
 from imagecache.producer import Producer
@@ -61,8 +65,12 @@ class Runtime:
         return Redis(connection_pool=pool)
 
     @cached_property
+    def garbage(self) -> BlobGarbage:
+        return BlobGarbage(self.redis, self.config.redis_prefix)
+
+    @cached_property
     def entries(self) -> EntryStore:
-        return EntryStore(self.redis, self.config.redis_prefix)
+        return EntryStore(self.redis, self.config.redis_prefix, self.garbage)
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -104,6 +112,18 @@ class Runtime:
         return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, limits)
 
     @cached_property
+    def files(self) -> FileCache:
+        index = FileIndex(self.redis, self.config.redis_prefix, self.garbage)
+        return FileCache(index, self.blobs, self.config.max_upload_bytes)
+
+    @cached_property
+    def authority(self) -> TokenAuthority:
+        config = self.config
+        if config.auth_mode == "static":
+            return StaticTokens(config.auth_tokens_file)
+        return KBaseAuth(config.kbase_auth_url, self.redis, config.redis_prefix, config.auth_cache_max_seconds)
+
+    @cached_property
     def fetcher(self) -> Fetcher:
         config = self.config
         if not config.kentik_enabled:
@@ -131,4 +151,4 @@ class Runtime:
 
     @cached_property
     def maintenance(self) -> Maintenance:
-        return Maintenance(self.entries, self.blobs, self.jobs, grace=self.config.job_heartbeat_ttl)
+        return Maintenance(self.entries, self.files, self.blobs, self.jobs, grace=self.config.job_heartbeat_ttl)

@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from imagecache.entries import EntryStore
+from imagecache.garbage import BlobGarbage
 from imagecache.entry import Reuse, Status
 from imagecache.ids import EntryId
 
@@ -12,7 +13,7 @@ NOW = 1_800_000_000.0
 
 @pytest.fixture
 def store(redis, prefix):
-    return EntryStore(redis, prefix)
+    return EntryStore(redis, prefix, BlobGarbage(redis, prefix))
 
 
 def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
@@ -89,11 +90,11 @@ def test_settling_happens_once(store):
 def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
     entry_id, _ = ask(store)
     activate(store, entry_id, size=123)
-    assert store.delete(entry_id, "images/x")
+    assert store.delete(entry_id, "images/x", NOW)
     assert store.get(entry_id) is None
     counts = store.counts()
     assert counts["active_count"] == 0 and counts["bytes"] == 0
-    assert store.garbage() == ["images/x"]
+    assert store.garbage.due(NOW) == ["images/x"]
     leftovers = {key for key in redis.scan_iter(match=prefix + "*")}
     assert leftovers == {prefix + "stats", prefix + "gc"}
 

@@ -6,7 +6,10 @@ from redis import Redis
 
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.entries import EntryStore
+from imagecache.garbage import BlobGarbage
 from imagecache.entry import Entry
+from imagecache.file_index import FileIndex
+from imagecache.files import FileCache
 from imagecache.ids import EntryId
 from imagecache.maintenance import Maintenance
 from workers.queue import FetchQueue, job_id_for
@@ -16,7 +19,7 @@ NOW = 1_800_000_000.0
 
 @pytest.fixture
 def entries(redis, prefix):
-    return EntryStore(redis, prefix)
+    return EntryStore(redis, prefix, BlobGarbage(redis, prefix))
 
 
 @pytest.fixture
@@ -34,7 +37,8 @@ def add(entries, digest, ttl, now=NOW):
 
 
 def maintenance(entries, blobs, jobs, now):
-    return Maintenance(entries, blobs, jobs, grace=5, clock=lambda: now)
+    files = FileCache(FileIndex(entries._redis, entries._prefix, entries.garbage), blobs, 1024, clock=lambda: now)
+    return Maintenance(entries, files, blobs, jobs, grace=5, clock=lambda: now)
 
 
 def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path, redis, prefix):
@@ -51,7 +55,7 @@ def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path,
     assert entries.get(old) is None and entries.get(young) is not None
     files = [name for _, _, names in os.walk(tmp_path) for name in names]
     assert files == [young]
-    assert entries.garbage() == []
+    assert entries.garbage.due(NOW + 11) == []
     assert not any(old in key for key in redis.scan_iter(match=prefix + "*"))
     assert entries.counts()["bytes"] == 3
 

@@ -5,6 +5,7 @@ import pytest
 from imagecache.blobs import StorageFull
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.entries import EntryStore
+from imagecache.garbage import BlobGarbage
 from imagecache.entry import Entry, Status
 from imagecache.fetchers import FetchError, Fetched
 from imagecache.ids import EntryId
@@ -37,7 +38,7 @@ class FullStore(FilesystemBlobStore):
 
 @pytest.fixture
 def entries(redis, prefix):
-    return EntryStore(redis, prefix)
+    return EntryStore(redis, prefix, BlobGarbage(redis, prefix))
 
 
 def pending(entries, digest="a" * 64, ttl=300):
@@ -96,7 +97,7 @@ def test_entry_deleted_during_fetch_leaves_no_orphan_blob(entries, tmp_path):
 
     class DeletingFetcher(ScriptedFetcher):
         def fetch(self, query):
-            entries.delete(entry_id, Entry.blob_key_for(entry_id))
+            entries.delete(entry_id, Entry.blob_key_for(entry_id), NOW)
             return Fetched("image/png", b"late")
 
     producer(entries, blobs, DeletingFetcher()).produce(entry_id)

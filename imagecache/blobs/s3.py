@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import urllib3
@@ -24,6 +25,16 @@ from imagecache.blobs.store import (
 
 PART_SIZE = 16 * 1024 * 1024
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket"}
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    name: str
+    size: int
+    etag: str
+    content_type: str
+    modified: float
+    metadata: dict[str, str]
 
 
 class S3BlobStore:
@@ -71,6 +82,20 @@ class S3BlobStore:
     def check(self) -> None:
         """Reachable, with the bucket there (created again if someone removed it)."""
         self.ensure_bucket()
+
+    def list_objects(self) -> Iterator[StoredObject]:
+        """Every object with its metadata (a stat each: listings do not carry user metadata)."""
+        with _translated():
+            for item in self._client.list_objects(self.bucket, recursive=True):
+                stat = self._client.stat_object(self.bucket, item.object_name)
+                yield StoredObject(
+                    name=item.object_name,
+                    size=stat.size or 0,
+                    etag=(stat.etag or "").strip('"'),
+                    content_type=stat.content_type or "application/octet-stream",
+                    modified=stat.last_modified.timestamp() if stat.last_modified else 0.0,
+                    metadata=dict(stat.metadata or {}),
+                )
 
     def sweep(self, older_than: float) -> int:
         """Nothing to do: S3 never shows an unfinished upload as an object."""

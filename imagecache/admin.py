@@ -1,0 +1,59 @@
+"""`imagecache admin ...`: operator commands that act on the stores directly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from imagecache.auth import StaticTokens
+from imagecache.blobs.s3 import S3BlobStore
+from imagecache.file_index import FileRecord
+from imagecache.files import is_cache_id
+from imagecache.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def add_token(runtime: Runtime, user: str) -> str:
+    return StaticTokens(runtime.config.auth_tokens_file).add(user)
+
+
+def expire_all(runtime: Runtime) -> str:
+    """Delete every expired /v1 cache now (their blobs too), as the seed's admin CLI does."""
+    files = runtime.files
+    total = files.index.count()
+    removed = files.prune()
+    runtime.maintenance.collect_garbage()
+    return f"removed {removed} of {total} caches"
+
+
+def import_kbase(runtime: Runtime) -> str:
+    """Index the objects of an existing KBase CachingService bucket in place (no bytes copied)."""
+    store = runtime.blobs
+    if not isinstance(store, S3BlobStore):
+        raise SystemExit("import-kbase needs STORAGE=minio pointing at the KBase bucket")
+    seen = adopted = 0
+    for record in _kbase_records(store):
+        seen += 1
+        adopted += runtime.files.index.adopt(record)
+    return f"indexed {adopted} of {seen} KBase caches"
+
+
+def _kbase_records(store: S3BlobStore) -> Iterator[FileRecord]:
+    """KBase names each object by its cache id and keeps filename, token_id, expiration in its metadata."""
+    for obj in store.list_objects():
+        if not is_cache_id(obj.name):
+            continue
+        meta = {key.lower().removeprefix("x-amz-meta-"): value for key, value in obj.metadata.items()}
+        try:
+            expires_at = float(meta["expiration"])
+            filename, token_id = meta["filename"], meta["token_id"]
+        except (KeyError, ValueError):
+            log.warning("import-kbase: %s has no KBase metadata, skipped", obj.name)
+            continue
+        placeholder = filename == "placeholder" and obj.size == 0
+        yield FileRecord(
+            cache_id=obj.name, token_id=token_id, filename=filename, content_type=obj.content_type,
+            size=obj.size, etag=obj.etag, blob_key="" if placeholder else obj.name, created_at=obj.modified,
+            updated_at=obj.modified, expires_at=expires_at, placeholder=placeholder,
+        )

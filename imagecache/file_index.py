@@ -1,0 +1,188 @@
+"""FileIndex: the Redis index of /v1 cache files, beside the image entries.
+
+  file:<cache_id>   hash: owner (token_id), filename, type, size, etag, blob key, expiry
+  files:expiry      sorted set by expiry, for pruning
+A replaced or removed file's blob goes to the shared garbage set in the same
+script, so the index never points at a missing blob and no blob is orphaned.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from redis import Redis
+
+from imagecache.garbage import BlobGarbage
+
+_FIELDS = ("cache_id", "token_id", "filename", "content_type", "size", "etag", "blob_key", "created_at",
+           "updated_at", "expires_at", "placeholder")
+
+_ENSURE = """
+local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeholder')
+if f[1] and tonumber(f[1]) > tonumber(ARGV[3]) then return redis.call('HGETALL', KEYS[1]) end
+if f[2] and f[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], f[2]) end
+if f[4] == '0' then redis.call('HINCRBY', KEYS[4], 'file_bytes', -tonumber(f[3])) end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'cache_id', ARGV[1], 'token_id', ARGV[2], 'filename', 'placeholder',
+  'content_type', '', 'size', 0, 'etag', '', 'blob_key', '', 'created_at', ARGV[3], 'updated_at', ARGV[3],
+  'expires_at', ARGV[4], 'placeholder', 1)
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+_REPLACE = """
+local f = redis.call('HMGET', KEYS[1], 'token_id', 'expires_at', 'blob_key', 'size', 'placeholder')
+if not f[1] or tonumber(f[2]) <= tonumber(ARGV[3]) then return 'missing' end
+if f[1] ~= ARGV[2] then return 'forbidden' end
+if f[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[10], f[3]) end
+if f[5] == '0' then redis.call('HINCRBY', KEYS[4], 'file_bytes', -tonumber(f[4])) end
+redis.call('HSET', KEYS[1], 'blob_key', ARGV[4], 'filename', ARGV[5], 'content_type', ARGV[6], 'size', ARGV[7],
+  'etag', ARGV[8], 'expires_at', ARGV[9], 'updated_at', ARGV[3], 'placeholder', 0)
+redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])
+redis.call('HINCRBY', KEYS[4], 'file_bytes', ARGV[7])
+return 'ok'
+"""
+
+_TOUCH = """
+local f = redis.call('HMGET', KEYS[1], 'expires_at', 'placeholder')
+if not f[1] or tonumber(f[1]) <= tonumber(ARGV[2]) or f[2] ~= '0' then return 0 end
+redis.call('HSET', KEYS[1], 'expires_at', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
+_REMOVE = """
+local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeholder')
+if not f[1] then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if tonumber(ARGV[3]) >= 0 and tonumber(f[1]) > tonumber(ARGV[3]) then return 0 end
+if f[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[2], f[2]) end
+if f[4] == '0' then redis.call('HINCRBY', KEYS[4], 'file_bytes', -tonumber(f[3])) end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+_ADOPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+local f = redis.call('HMGET', KEYS[1], 'cache_id', 'expires_at', 'size', 'placeholder')
+redis.call('ZADD', KEYS[2], f[2], f[1])
+if f[4] == '0' then redis.call('HINCRBY', KEYS[3], 'file_bytes', f[3]) end
+return 1
+"""
+
+
+class Replaced(str, enum.Enum):
+    OK = "ok"
+    MISSING = "missing"
+    FORBIDDEN = "forbidden"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    cache_id: str
+    token_id: str
+    filename: str
+    content_type: str
+    size: int
+    etag: str
+    blob_key: str
+    created_at: float
+    updated_at: float
+    expires_at: float
+    placeholder: bool
+
+    @classmethod
+    def from_redis(cls, fields: dict[str, str]) -> FileRecord:
+        return cls(
+            cache_id=fields["cache_id"],
+            token_id=fields["token_id"],
+            filename=fields["filename"],
+            content_type=fields["content_type"],
+            size=int(fields["size"]),
+            etag=fields["etag"],
+            blob_key=fields["blob_key"],
+            created_at=float(fields["created_at"]),
+            updated_at=float(fields["updated_at"]),
+            expires_at=float(fields["expires_at"]),
+            placeholder=fields["placeholder"] == "1",
+        )
+
+    def to_redis(self) -> dict[str, str]:
+        values = {name: getattr(self, name) for name in _FIELDS}
+        values["placeholder"] = int(self.placeholder)
+        return {name: str(value) for name, value in values.items()}
+
+
+class FileIndex:
+    def __init__(self, redis: Redis, prefix: str, garbage: BlobGarbage) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._expiry = prefix + "files:expiry"
+        self._stats = prefix + "stats"
+        self._garbage = garbage
+        self._ensure = redis.register_script(_ENSURE)
+        self._replace = redis.register_script(_REPLACE)
+        self._touch = redis.register_script(_TOUCH)
+        self._remove = redis.register_script(_REMOVE)
+        self._adopt = redis.register_script(_ADOPT)
+
+    def _key(self, cache_id: str) -> str:
+        return f"{self._prefix}file:{cache_id}"
+
+    def ensure(self, cache_id: str, token_id: str, now: float, placeholder_expiry: float) -> FileRecord:
+        """The live record, or a new placeholder in place of a missing or expired one."""
+        flat = self._ensure(
+            keys=[self._key(cache_id), self._expiry, self._garbage.key, self._stats],
+            args=[cache_id, token_id, repr(now), repr(placeholder_expiry)],
+        )
+        return FileRecord.from_redis(dict(zip(flat[::2], flat[1::2])))
+
+    def get(self, cache_id: str, now: float) -> FileRecord | None:
+        fields = self._redis.hgetall(self._key(cache_id))
+        if not fields or float(fields["expires_at"]) <= now:
+            return None
+        return FileRecord.from_redis(fields)
+
+    def replace(self, record: FileRecord, now: float, old_blob_due: float) -> Replaced:
+        """Point the cache at a new blob, if it still exists and still belongs to the same owner."""
+        return Replaced(
+            self._replace(
+                keys=[self._key(record.cache_id), self._expiry, self._garbage.key, self._stats],
+                args=[record.cache_id, record.token_id, repr(now), record.blob_key, record.filename,
+                      record.content_type, record.size, record.etag, repr(record.expires_at), repr(old_blob_due)],
+            )
+        )
+
+    def touch(self, cache_id: str, now: float, expires_at: float) -> bool:
+        return bool(self._touch(keys=[self._key(cache_id), self._expiry], args=[cache_id, repr(now),
+                                                                                 repr(expires_at)]))
+
+    def remove(self, cache_id: str, now: float, expired_before: float = -1) -> bool:
+        """Forget the cache (only if still expired at `expired_before`, when given)."""
+        return bool(
+            self._remove(
+                keys=[self._key(cache_id), self._expiry, self._garbage.key, self._stats],
+                args=[cache_id, repr(now), repr(expired_before)],
+            )
+        )
+
+    def adopt(self, record: FileRecord) -> bool:
+        """Index a record made elsewhere (an imported KBase object) unless the id is taken."""
+        flat = [item for pair in record.to_redis().items() for item in pair]
+        return bool(self._adopt(keys=[self._key(record.cache_id), self._expiry, self._stats], args=flat))
+
+    def expired(self, now: float, limit: int = 500) -> list[str]:
+        return self._redis.zrangebyscore(self._expiry, "-inf", now, start=0, num=limit)
+
+    def count(self) -> int:
+        return self._redis.zcard(self._expiry)
+
+    def all_ids(self) -> Iterator[str]:
+        for cache_id, _ in self._redis.zscan_iter(self._expiry, count=500):
+            yield cache_id

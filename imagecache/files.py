@@ -1,0 +1,140 @@
+"""FileCache: the domain rules of the token-scoped file cache (KBase's /v1 API).
+
+Cache ids are the ones KBase's CachingService computes, so its users keep
+their ids; each cache belongs to the token id that made it; placeholders
+live 7 days, files 30 days after their last download or replacement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from imagecache.auth import Identity
+from imagecache.blobs import BlobStore
+from imagecache.file_index import FileIndex, FileRecord, Replaced
+
+DAY = 24 * 3600
+PLACEHOLDER_TTL = 7 * DAY
+FILE_TTL = 30 * DAY
+REPLACE_GRACE = 600.0  # a reader of the old bytes has this long to finish
+
+
+class CacheNotFound(Exception):
+    pass
+
+
+class CacheForbidden(Exception):
+    pass
+
+
+class ChecksumMismatch(Exception):
+    pass
+
+
+class UploadTooLarge(Exception):
+    pass
+
+
+def cache_id_for(token_id: str, params: Any) -> str:
+    """blake2b of `token_id + "\\n" + json.dumps(params, sort_keys=True)`, as KBase computes it."""
+    text = token_id + "\n" + json.dumps(params, sort_keys=True)
+    return hashlib.blake2b(text.encode()).hexdigest()
+
+
+def is_cache_id(text: str) -> bool:
+    return len(text) == 128 and all(c in "0123456789abcdef" for c in text)
+
+
+class _Limited:
+    """A stream that refuses to yield more than `limit` bytes."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._left -= len(data)
+        if self._left < 0:
+            raise UploadTooLarge()
+        return data
+
+
+class FileCache:
+    def __init__(
+        self, index: FileIndex, blobs: BlobStore, max_upload_bytes: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.index = index
+        self._blobs = blobs
+        self.max_upload_bytes = max_upload_bytes
+        self._clock = clock
+
+    def cache_id(self, identity: Identity, params: Any) -> FileRecord:
+        now = self._clock()
+        cache_id = cache_id_for(identity.token_id, params)
+        return self.index.ensure(cache_id, identity.token_id, now, now + PLACEHOLDER_TTL)
+
+    def owned(self, identity: Identity, cache_id: str) -> FileRecord:
+        """The live cache (placeholder or file) if identity owns it."""
+        record = self.index.get(cache_id, self._clock()) if is_cache_id(cache_id) else None
+        if record is None:
+            raise CacheNotFound(cache_id)
+        if record.token_id != identity.token_id:
+            raise CacheForbidden(cache_id)
+        return record
+
+    def download(self, identity: Identity, cache_id: str) -> FileRecord:
+        """The file for a read; each read restarts its 30 days."""
+        record = self.owned(identity, cache_id)
+        if record.placeholder:
+            raise CacheNotFound(cache_id)
+        now = self._clock()
+        self.index.touch(cache_id, now, now + FILE_TTL)
+        return record
+
+    def store(
+        self,
+        record: FileRecord,
+        stream: BinaryIO,
+        *,
+        filename: str,
+        content_type: str,
+        expected_sha256: str | None,
+    ) -> FileRecord:
+        """Stream the upload to a new blob, then swap it in; the old bytes stay readable meanwhile."""
+        key = f"files/{record.cache_id[:2]}/{record.cache_id}/{uuid.uuid4().hex}"
+        info = self._blobs.put(key, _Limited(stream, self.max_upload_bytes), content_type)
+        if expected_sha256 is not None and expected_sha256.lower() != info.sha256:
+            self._blobs.delete(key)
+            raise ChecksumMismatch(info.sha256)
+        now = self._clock()
+        stored = FileRecord(
+            cache_id=record.cache_id, token_id=record.token_id, filename=filename, content_type=content_type,
+            size=info.size, etag=info.sha256, blob_key=key, created_at=record.created_at, updated_at=now,
+            expires_at=now + FILE_TTL, placeholder=False,
+        )
+        outcome = self.index.replace(stored, now, old_blob_due=now + REPLACE_GRACE)
+        if outcome is not Replaced.OK:
+            self._blobs.delete(key)
+            raise CacheForbidden(record.cache_id) if outcome is Replaced.FORBIDDEN else CacheNotFound(record.cache_id)
+        return stored
+
+    def open(self, record: FileRecord, start: int = 0, length: int | None = None) -> BinaryIO:
+        return self._blobs.open(record.blob_key, start, length)
+
+    def delete(self, identity: Identity, cache_id: str) -> None:
+        self.owned(identity, cache_id)
+        self.index.remove(cache_id, self._clock())
+
+    def prune(self) -> int:
+        """Forget every expired cache (its blob goes to the garbage set)."""
+        pruned = 0
+        now = self._clock()
+        while ids := self.index.expired(now):
+            pruned += sum(self.index.remove(cache_id, now, expired_before=now) for cache_id in ids)
+        return pruned

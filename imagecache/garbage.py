@@ -1,0 +1,26 @@
+"""BlobGarbage: blob keys no index entry points at any more.
+
+Index changes queue the old blob here in the same Lua script that forgets it,
+so a crash between the two steps can never leave an orphan; maintenance
+deletes each blob once it is due (replaced files get a grace period, so a
+reader already streaming the old bytes can finish).
+"""
+
+from __future__ import annotations
+
+from redis import Redis
+
+
+class BlobGarbage:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self.key = prefix + "gc"
+
+    def add(self, blob_key: str, due: float) -> None:
+        self._redis.zadd(self.key, {blob_key: due})
+
+    def due(self, now: float, limit: int = 500) -> list[str]:
+        return self._redis.zrangebyscore(self.key, "-inf", now, start=0, num=limit)
+
+    def forget(self, blob_key: str) -> None:
+        self._redis.zrem(self.key, blob_key)
