@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Without KBase, /v1 uses static tokens: a demo token is made once and printed at each start.
 run: $(STAMP)
 	mkdir -p var
-	CACHE_PATH=$${CACHE_PATH:-./var/cache} $(BIN)/imagecache up --host $(HOST) --port $(PORT) --data-dir var
+	@test -s var/demo-token -a -s var/tokens || \
+		(umask 077; AUTH_TOKENS_FILE=var/tokens $(BIN)/imagecache admin add-token demo > var/demo-token)
+	@echo "imagecache: demo token for the /v1 file cache: $$(cat var/demo-token)"
+	AUTH_MODE=$${AUTH_MODE:-static} AUTH_TOKENS_FILE=$${AUTH_TOKENS_FILE:-var/tokens} \
+		CACHE_PATH=$${CACHE_PATH:-./var/cache} $(BIN)/imagecache up --host $(HOST) --port $(PORT) --data-dir var
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -19,6 +19,7 @@ from redis import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from imagecache.auth import StaticTokens  # noqa: E402
 from tests.support.stack import Stack  # noqa: E402
 from tests.support.upstream import kentik_env, start_simulator  # noqa: E402
 
@@ -30,6 +31,8 @@ class Bench:
     stack: Stack
     simulator: str
     workdir: Path
+    token: str  # a static /v1 token for the stack
+
 
 
 @contextmanager
@@ -39,10 +42,12 @@ def environment(**env: str) -> Iterator[Bench]:
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
     simulator, url = start_simulator(workdir / "simulator.log")
-    stack = Stack({**kentik_env(REDIS_URL, url), "WEB_WORKERS": "2", **env}, workdir)
+    token = StaticTokens(workdir / "tokens").add("bench")
+    auth = {"AUTH_MODE": "static", "AUTH_TOKENS_FILE": str(workdir / "tokens")}
+    stack = Stack({**kentik_env(REDIS_URL, url), **auth, "WEB_WORKERS": "2", **env}, workdir)
     try:
         stack.start()
-        yield Bench(stack, url, workdir)
+        yield Bench(stack, url, workdir, token)
     finally:
         stack.stop()
         simulator.stop()

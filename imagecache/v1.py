@@ -14,6 +14,7 @@ from imagecache.errors import ApiError
 from imagecache.file_index import FileRecord
 from imagecache.files import CacheForbidden, CacheNotFound, ChecksumMismatch, FileCache, UploadTooLarge
 from imagecache.serving import serve_blob
+from imagecache.uploads import BulkReader
 
 ROUTES = {
     "root": {"method": "GET", "path": "/v1"},
@@ -100,7 +101,9 @@ class CacheFileResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, cache_id: str) -> None:
         identity = self._auth.identify(req)
         record = _owned(lambda: self._files.owned(identity, cache_id))  # before a byte of the body is read
-        if req.content_length is not None and req.content_length > self._files.max_upload_bytes:
+        if req.content_length is None:  # Falcon's multipart parser bounds parts by the body length
+            raise ApiError(411, "Length Required: send the upload with a Content-Length")
+        if req.content_length > self._files.max_upload_bytes:
             raise ApiError(413, f"upload exceeds {self._files.max_upload_bytes} bytes")
         if not (req.content_type or "").lower().startswith("multipart/form-data"):
             raise ApiError(400, "Invalid Content-Type: expected multipart/form-data")
@@ -114,6 +117,7 @@ class CacheFileResource:
 
     def _store(self, req: falcon.Request, record: FileRecord) -> FileRecord:
         expected = req.get_header("X-Content-SHA256")
+        req.env["wsgi.input"] = BulkReader(req.env["wsgi.input"])  # before Falcon's parser wraps it
         try:
             for part in req.get_media():
                 if part.name != "file":

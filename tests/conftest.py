@@ -12,6 +12,7 @@ import pytest
 from redis import Redis
 
 from tests.support.processes import free_port, http_ok, wait_until
+from tests.support.kbase_auth import StandInAuth
 from tests.support.stack import Stack
 from tests.support.upstream import kentik_env, start_simulator
 
@@ -87,3 +88,10 @@ def stack_factory(
     yield start
     for stack in stacks:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def kbase_auth() -> Iterator[StandInAuth]:
+    auth = StandInAuth().start()
+    yield auth
+    auth.stop()

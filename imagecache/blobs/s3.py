@@ -23,7 +23,7 @@ from imagecache.blobs.store import (
     check_key,
 )
 
-PART_SIZE = 16 * 1024 * 1024
+PART_SIZE = 8 * 1024 * 1024  # S3 allows 10,000 parts: 80 GB, far above MAX_UPLOAD_BYTES
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket"}
 
 
