@@ -14,6 +14,7 @@ import uuid
 
 import httpx
 import pytest
+from minio import Minio
 
 from tests.support.processes import ROOT, free_port, wait_until
 
@@ -221,7 +222,7 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(stack):
     too_big = upload(stack, cache_id, b"x" * (LIMIT + 1))
     assert too_big.status_code == 413
     assert download(stack, cache_id).content == b"kept"
-    assert_no_stray_blobs(stack)
+    assert_no_stray_blobs(stack, cache_id)
 
 
 def test_upload_without_a_length_is_411(stack):
@@ -247,15 +248,23 @@ def test_interrupted_upload_leaves_no_partial_file(stack):
         time.sleep(0.5)
     time.sleep(1)
     assert download(stack, cache_id).content == b"kept"
-    assert_no_stray_blobs(stack)
+    assert_no_stray_blobs(stack, cache_id)
 
 
-def assert_no_stray_blobs(stack):
-    """Only blobs the index points at (or has queued as garbage) may exist."""
-    if stack.backend != "fs":
-        return
-    root = stack.workdir / "cache"
-    assert list((root / ".tmp").iterdir()) == []
+def assert_no_stray_blobs(stack, cache_id):
+    """The cache's one stored upload is its only blob: nothing partial, nothing orphaned."""
+    folder = f"files/{cache_id[:2]}/{cache_id}/"
+    if stack.backend == "fs":
+        root = stack.workdir / "cache"
+        assert list((root / ".tmp").iterdir()) == []
+        assert len(list((root / folder).iterdir())) == 1
+    else:
+        client = Minio(stack.env["MINIO_HOST"], access_key="testing", secret_key="testing", secure=False)
+        names = [o.object_name for o in client.list_objects(stack.env["MINIO_BUCKET_NAME"], prefix=folder,
+                                                             recursive=True)]
+        assert len(names) == 1
+        uploads = client._list_multipart_uploads(stack.env["MINIO_BUCKET_NAME"])
+        assert not list(uploads.uploads)
 
 
 def test_auth_service_down_is_503(stack_factory):
