@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench compose-check clean
+.PHONY: run test test-faults bench compose-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ run: $(STAMP)
 		CACHE_PATH=$${CACHE_PATH:-./var/cache} $(BIN)/imagecache up --host $(HOST) --port $(PORT) --data-dir var
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --ignore=tests/faults
+
+# Slower: Redis outages, full disks, misbehaving upstreams (own redis-server processes, never the shared one).
+test-faults: $(STAMP)
+	$(BIN)/pytest -q tests/faults
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'

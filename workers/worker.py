@@ -14,6 +14,7 @@ import time
 import uuid
 from types import FrameType
 
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 WORKER_TTL = 20  # RQ blocks in dequeue for WORKER_TTL - 15 s between stop checks
 SHUTDOWN_GRACE = 60.0
+RESTART_DELAY = 1.0
 
 
 class ThreadWorker(SimpleWorker):
@@ -69,8 +71,8 @@ class ThreadWorker(SimpleWorker):
         while not done.wait(self.heartbeat_ttl / 3):
             try:
                 self.maintain_heartbeats(job, execution)
-            except Exception:  # a missed beat is retried; the job goes on
-                log.exception("heartbeat for job %s failed", job.id)
+            except RedisError as exc:  # a missed beat is retried; the job goes on
+                log.warning("heartbeat for job %s missed: %s", job.id, type(exc).__name__)
 
 
 class ThreadPool:
@@ -93,15 +95,23 @@ class ThreadPool:
         """Work until SIGTERM/SIGINT, then let running jobs finish."""
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
-        threads = [
-            threading.Thread(target=w.work, kwargs={"logging_level": "WARNING"}, name=w.name, daemon=True)
-            for w in self.workers
-        ]
+        threads = [threading.Thread(target=self._keep_working, args=(w,), name=w.name, daemon=True)
+                   for w in self.workers]
         for thread in threads:
             thread.start()
         log.info("worker: %d threads on queue %s", len(threads), self._runtime.jobs.queue.name)
         self._stop.wait()
         self._drain()
+
+    def _keep_working(self, worker: ThreadWorker) -> None:
+        """RQ's loop ends on a Redis error mid-job; a thread must outlive a Redis outage."""
+        while not self._stop.is_set():
+            try:
+                worker.work(logging_level="WARNING")
+            except Exception as exc:  # Redis unreachable at (re)start: try again shortly
+                log.warning("worker %s: %s", worker.name, type(exc).__name__)
+            if not self._stop.wait(RESTART_DELAY):
+                log.info("worker %s: restarting its work loop", worker.name)
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("worker: stopping, letting running jobs finish")
@@ -115,7 +125,10 @@ class ThreadPool:
             time.sleep(0.1)
         for worker in self.workers:
             if worker.get_state() != WorkerStatus.BUSY:
-                worker.register_death()
+                try:
+                    worker.register_death()
+                except RedisError:  # it expires from Redis by itself
+                    pass
 
 
 def run_worker(runtime: Runtime) -> None:
