@@ -9,6 +9,7 @@ from pathlib import Path
 
 from imagecache.config import Config, ConfigError, load_config
 from imagecache.logs import setup_logging
+from imagecache.simulator import GARBAGE
 
 log = logging.getLogger("imagecache")
 
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--fail-first", type=int, default=0, help="answer the first N calls with --fail-status")
     sim.add_argument("--fail-status", type=int, default=503)
     sim.add_argument("--pad-to", type=int, default=0, help="grow PNG answers to this many bytes")
+    sim.add_argument("--garbage", choices=sorted(GARBAGE), default="", help="answer 200 with this malformed body")
     return parser
 
 
@@ -103,7 +105,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from imagecache.simulator import Behaviour, run_simulator
 
     setup_logging(False)
-    behaviour = Behaviour(args.latency_ms, args.fail_first, args.fail_status, args.pad_to)
+    behaviour = Behaviour(args.latency_ms, args.fail_first, args.fail_status, args.pad_to, args.garbage)
     log.info("simulating Kentik on http://%s:%d (latency %.0f ms)", args.host, args.port, args.latency_ms)
     run_simulator(args.host, args.port, behaviour)
     return 0

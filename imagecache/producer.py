@@ -55,10 +55,10 @@ class Producer:
         self._count_upstream(fetched.attempts, failed=fetched.attempts - 1)
         try:
             info = self._blobs.put(entry.blob_key, io.BytesIO(fetched.data), fetched.content_type)
-        except StorageError as exc:
+        except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
             log.error("produce %s: cannot store result: %s", entry_id, exc)
             self._blobs_forget(entry.blob_key)
-            self._fail(entry_id, FetchError(507, f"result could not be stored: {exc}", kind="error"))
+            self._fail(entry_id, FetchError(exc.status, f"result could not be stored: {exc}", kind="error"))
             return
         settled = self._entries.complete(
             entry_id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256

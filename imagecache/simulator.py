@@ -23,12 +23,21 @@ from imagecache.fetchers import FetchError
 from imagecache.fetchers.chart import Chart, chart_for, render
 
 
+GARBAGE = {
+    "html": ("text/html", b"<html><body>502 Bad Gateway</body></html>"),
+    "truncated": ("application/json", b'{"dataUri": "data:image/png;base64,iVBORw0KGgo'),
+    "bad-base64": ("application/json", b'{"dataUri": "data:image/png;base64,@@not*base64@@"}'),
+    "wrong-mime": ("application/json", b'{"dataUri": "data:text/html;base64,PGgxPmhpPC9oMT4="}'),
+}
+
+
 @dataclass
 class Behaviour:
     latency_ms: float = 0.0
     fail_first: int = 0
     fail_status: int = 503
     pad_to: int = 0
+    garbage: str = ""  # answer 200 with one of GARBAGE instead of a chart
 
 
 @dataclass
@@ -79,6 +88,9 @@ class TopXChartResource:
             if self._behaviour.fail_status == 429:
                 resp.set_header("Retry-After", "1")
             return
+        if self._behaviour.garbage:
+            resp.content_type, resp.data = GARBAGE[self._behaviour.garbage]
+            return
         try:
             chart = chart_for(req.get_media(default_when_empty=None))
         except FetchError as exc:
@@ -112,8 +124,8 @@ class ControlResource:
         """Zero the counters; a JSON body sets new Behaviour fields."""
         changes = req.get_media(default_when_empty={})
         for name, value in changes.items():
-            if name not in Behaviour.__dataclass_fields__:
-                raise falcon.HTTPBadRequest(description=f"unknown behaviour {name!r}")
+            if name not in Behaviour.__dataclass_fields__ or (name == "garbage" and value and value not in GARBAGE):
+                raise falcon.HTTPBadRequest(description=f"unknown behaviour {name}={value!r}")
             setattr(self._behaviour, name, value)
         self._stats.calls = self._stats.peak_concurrency = self._stats.failures_sent = 0
         self._stats.images.clear()

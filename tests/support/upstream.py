@@ -44,7 +44,7 @@ def start_simulator(log_path: Path) -> tuple[Process, str]:
 
 def simulate(simulator: str, **behaviour: object) -> None:
     """Reset the simulator's counters and set its behaviour (defaults unless given)."""
-    settings = {"latency_ms": 0, "fail_first": 0, "fail_status": 503, "pad_to": 0, **behaviour}
+    settings = {"latency_ms": 0, "fail_first": 0, "fail_status": 503, "pad_to": 0, "garbage": "", **behaviour}
     httpx.post(simulator + "/_sim/reset", json=settings).raise_for_status()
 
 
