@@ -10,12 +10,19 @@ from imagecache.blobs.s3 import S3BlobStore
 from imagecache.file_index import FileRecord
 from imagecache.files import is_cache_id
 from imagecache.runtime import Runtime
+from imagecache.secrets_file import HashedSecrets
 
 log = logging.getLogger(__name__)
 
 
 def add_token(runtime: Runtime, user: str) -> str:
     return StaticTokens(runtime.config.auth_tokens_file).add(user)
+
+
+def add_key(runtime: Runtime, name: str) -> str:
+    if not runtime.config.api_keys_file:
+        raise SystemExit("set API_KEYS_FILE to the file the keys go in")
+    return HashedSecrets(runtime.config.api_keys_file).add(name)
 
 
 def expire_all(runtime: Runtime) -> str:

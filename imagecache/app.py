@@ -7,10 +7,12 @@ from importlib import resources
 import falcon
 
 from imagecache import errors
+from imagecache.api_keys import ApiKeyMiddleware
 from imagecache.health import HealthResource
 from imagecache.images import ImageResource, RequestsResource
 from imagecache.info import InfoResource
 from imagecache.runtime import Runtime
+from imagecache.secrets_file import HashedSecrets
 from imagecache.v1 import Authenticator, CacheFileResource, CacheIdResource, RoutesResource, VersionsResource
 
 
@@ -26,7 +28,9 @@ class FaviconResource:
 
 def create_app(runtime: Runtime) -> falcon.App:
     config = runtime.config
-    middleware = []
+    middleware: list[object] = []
+    if config.api_keys_file:
+        middleware.append(ApiKeyMiddleware(HashedSecrets(config.api_keys_file)))
     if config.cors_origins:
         origins = "*" if config.cors_origins == ["*"] else config.cors_origins
         middleware.append(falcon.CORSMiddleware(allow_origins=origins, expose_headers=["ETag", "Content-Range"]))

@@ -7,17 +7,14 @@ says (`cachefor`), capped by AUTH_CACHE_MAX_SECONDS.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
-import secrets
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import httpx
 from redis import Redis
+
+from imagecache.secrets_file import HashedSecrets, secret_hash
 
 AUTH_TIMEOUT = 5.0
 
@@ -41,10 +38,6 @@ class TokenAuthority(Protocol):
         """The token's owner; raises InvalidToken or AuthUnavailable."""
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class KBaseAuth:
     def __init__(self, url: str, redis: Redis, prefix: str, max_cache_seconds: int) -> None:
         self.url = url.rstrip("/")
@@ -54,7 +47,7 @@ class KBaseAuth:
         self._client = httpx.Client(timeout=AUTH_TIMEOUT)
 
     def identify(self, token: str) -> Identity:
-        key = self._prefix + token_hash(token)
+        key = self._prefix + secret_hash(token)
         user = self._redis.get(key)
         if user is None:
             user, cache_for = self._ask(token)
@@ -80,41 +73,16 @@ class KBaseAuth:
 
 
 class StaticTokens:
-    """Tokens from a file of `sha256(token) user` lines, re-read when it changes."""
+    """Tokens from AUTH_TOKENS_FILE; `token_id` is `static:<user>`."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._users: dict[str, str] = {}
-        self._stamp: float | None = None
-        self._lock = threading.Lock()
+        self._secrets = HashedSecrets(path)
 
     def identify(self, token: str) -> Identity:
-        wanted = token_hash(token)
-        for known, user in self._load().items():
-            if hmac.compare_digest(known, wanted):
-                return Identity(user, f"static:{user}")
-        raise InvalidToken()
+        user = self._secrets.lookup(token)
+        if user is None:
+            raise InvalidToken()
+        return Identity(user, f"static:{user}")
 
     def add(self, user: str) -> str:
-        """Append a new random token for user; returns the token (shown once, stored hashed)."""
-        if not user or any(c.isspace() for c in user):
-            raise ValueError("a user name is one word")
-        token = secrets.token_urlsafe(32)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as out:
-            out.write(f"{token_hash(token)} {user}\n")
-        os.chmod(self.path, 0o600)
-        return token
-
-    def _load(self) -> dict[str, str]:
-        try:
-            stamp = self.path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return {}
-        with self._lock:
-            if stamp != self._stamp:
-                lines = self.path.read_text(encoding="utf-8").splitlines()
-                pairs = [line.split() for line in lines if not line.startswith("#")]
-                self._users = {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
-                self._stamp = stamp
-            return self._users
+        return self._secrets.add(user)

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     admin = commands.add_parser("admin", help="operator commands").add_subparsers(dest="action", required=True)
     token = admin.add_parser("add-token", help="create a token for USER (AUTH_MODE=static); prints it once")
     token.add_argument("user")
+    key = admin.add_parser("add-key", help="create an API key named NAME (API_KEYS_FILE); prints it once")
+    key.add_argument("name")
     admin.add_parser("expire-all", aliases=["expire_all"], help="delete every expired /v1 cache now")
     admin.add_parser("import-kbase", help="index an existing KBase CachingService bucket in place")
 
@@ -94,6 +96,8 @@ def _admin(args: argparse.Namespace, config: Config) -> int:
     runtime = Runtime(config)
     if args.action == "add-token":
         print(admin.add_token(runtime, args.user))
+    elif args.action == "add-key":
+        print(admin.add_key(runtime, args.name))
     elif args.action in ("expire-all", "expire_all"):
         print(admin.expire_all(runtime))
     else:

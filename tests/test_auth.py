@@ -1,6 +1,7 @@
 import pytest
 
-from imagecache.auth import AuthUnavailable, InvalidToken, KBaseAuth, StaticTokens, token_hash
+from imagecache.auth import AuthUnavailable, InvalidToken, KBaseAuth, StaticTokens
+from imagecache.secrets_file import secret_hash
 from tests.support.processes import free_port
 
 
@@ -8,7 +9,7 @@ def test_static_tokens_are_stored_hashed_and_identify_their_user(tmp_path):
     tokens = StaticTokens(tmp_path / "tokens")
     token = tokens.add("alice")
     text = (tmp_path / "tokens").read_text()
-    assert token not in text and token_hash(token) in text
+    assert token not in text and secret_hash(token) in text
     assert (tmp_path / "tokens").stat().st_mode & 0o777 == 0o600
     identity = tokens.identify(token)
     assert (identity.user, identity.token_id) == ("alice", "static:alice")
@@ -39,7 +40,7 @@ def test_kbase_lookup_is_cached_under_a_hash(redis, prefix, kbase_auth):
     assert auth.identify("token-alice") == identity
     assert kbase_auth.tokens.calls == before + 1
     keys = list(redis.scan_iter(match=prefix + "*"))
-    assert keys == [prefix + "auth:" + token_hash("token-alice")]
+    assert keys == [prefix + "auth:" + secret_hash("token-alice")]
     assert 0 < redis.ttl(keys[0]) <= 60
 
 

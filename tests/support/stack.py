@@ -38,10 +38,9 @@ class Stack:
         if part == "web":
             wait_until(lambda: http_ok(self.url + "/health/live") or not process.alive(), 30, "web to answer")
             assert process.alive(), process.log()
-        if part == "worker":
-            wait_until(lambda: self.info()["live_workers"] > 0 or not process.alive(), 30, "a live worker")
-        if part == "maintenance":
-            wait_until(lambda: "maintenance: every" in process.log() or not process.alive(), 30, "maintenance")
+        ready = {"worker": "threads on queue", "maintenance": "maintenance: every"}.get(part)
+        if ready:
+            wait_until(lambda: ready in process.log() or not process.alive(), 30, f"{part} to start")
         return process
 
     def stop(self) -> None:
