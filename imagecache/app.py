@@ -11,8 +11,10 @@ from imagecache.api_keys import ApiKeyMiddleware
 from imagecache.health import HealthResource
 from imagecache.images import ImageResource, RequestsResource
 from imagecache.info import InfoResource
+from imagecache.metrics import HttpMetricsMiddleware, MetricsResource
 from imagecache.runtime import Runtime
 from imagecache.secrets_file import HashedSecrets
+from imagecache.tracing import RequestIdMiddleware
 from imagecache.v1 import Authenticator, CacheFileResource, CacheIdResource, RoutesResource, VersionsResource
 
 
@@ -28,7 +30,7 @@ class FaviconResource:
 
 def create_app(runtime: Runtime) -> falcon.App:
     config = runtime.config
-    middleware: list[object] = []
+    middleware: list[object] = [RequestIdMiddleware(), HttpMetricsMiddleware()]
     if config.api_keys_file:
         middleware.append(ApiKeyMiddleware(HashedSecrets(config.api_keys_file)))
     if config.cors_origins:
@@ -44,6 +46,7 @@ def create_app(runtime: Runtime) -> falcon.App:
     app.add_route("/image/{entry_id}", ImageResource(cache, config.wait_timeout))
     app.add_route("/info", InfoResource(cache, "kentik" if config.kentik_enabled else "local"))
     app.add_route("/favicon.ico", FaviconResource())
+    app.add_route("/metrics", MetricsResource(cache))
     auth = Authenticator(runtime.authority)
     files = runtime.files
     app.add_route("/", VersionsResource())

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"imagecache: {exc}", file=sys.stderr)
         return 2
-    setup_logging(config.debug)
+    setup_logging(config.debug, config.log_format)
     return _run(args, config)
 
 

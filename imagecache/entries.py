@@ -106,6 +106,9 @@ return 1
 """
 
 
+UPSTREAM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
 @dataclass(frozen=True)
 class Page:
     entries: list[Entry]
@@ -245,9 +248,22 @@ class EntryStore:
             pipe.hgetall(self._stats)
             *sizes, stats = pipe.execute()
         counts = {f"{status.value}_count": size for status, size in zip(Status, sizes)}
-        counts.update({name: int(value) for name, value in stats.items()})
+        counts.update({name: int(float(value)) for name, value in stats.items()})
         return counts
 
     def count(self, stat: str, amount: int = 1) -> None:
         if amount:
             self._redis.hincrby(self._stats, stat, amount)
+
+    def observe_upstream(self, seconds: float) -> None:
+        """One fetch's duration into a histogram every process and host adds to."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for bound in UPSTREAM_BUCKETS:
+                if seconds <= bound:
+                    pipe.hincrby(self._stats, f"upstream_seconds_le_{bound}", 1)
+            pipe.hincrby(self._stats, "upstream_seconds_count", 1)
+            pipe.hincrbyfloat(self._stats, "upstream_seconds_sum", seconds)
+            pipe.execute()
+
+    def stats(self) -> dict[str, float]:
+        return {name: float(value) for name, value in self._redis.hgetall(self._stats).items()}

@@ -1,13 +1,78 @@
-"""Process-wide logging setup: one format for every part of the stack."""
+"""Process-wide logging: readable text or one JSON object per line, with the request id.
+
+The request id comes from X-Request-ID (or is made up) in the web process,
+rides along in the RQ job, and is set again in the worker, so one id follows
+a request from web to worker.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
+import re
+import uuid
 
-FORMAT = "%(asctime)s %(levelname)-7s %(process)d %(name)s: %(message)s"
+TEXT = "%(asctime)s %(levelname)-7s %(process)d %(name)s [%(request_id)s]: %(message)s"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
-def setup_logging(debug: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format=FORMAT, force=True)
+def clean_request_id(value: str | None) -> str:
+    """A caller's id if it is a plain token, else a new one (no log or header injection)."""
+    return value if value and _REQUEST_ID.fullmatch(value) else uuid.uuid4().hex
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "request_id": getattr(record, "request_id", request_id.get()),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT)
+
+
+def dict_config(log_format: str, level: str) -> dict[str, object]:
+    """The same setup as a logging dict, for gunicorn (which configures its workers itself)."""
+    chosen = {"()": JsonFormatter} if log_format == "json" else {"format": TEXT}
+    console = {"class": "logging.StreamHandler", "formatter": "chosen", "filters": ["request_id"]}
+    quiet = {"level": "WARNING"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"chosen": chosen},
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "handlers": {"console": console},
+        "root": {"level": level, "handlers": ["console"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"level": level, "handlers": ["console"], "propagate": False},
+            "httpx": quiet, "httpcore": quiet, "urllib3": quiet,
+        },
+    }
+
+
+def setup_logging(debug: bool, log_format: str = "text") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter(log_format))
+    handler.addFilter(RequestIdFilter())
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler], force=True)
     for noisy in ("httpx", "httpcore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

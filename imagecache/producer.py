@@ -46,13 +46,14 @@ class Producer:
         if attempt > self._max_attempts:
             self._fail(entry_id, FetchError(502, f"gave up after {attempt - 1} interrupted attempts", kind="error"))
             return
+        started = time.monotonic()
         try:
             fetched = self._fetcher.fetch(json.loads(entry.query))
         except FetchError as exc:
-            self._count_upstream(exc.attempts, failed=exc.attempts)
+            self._count_upstream(exc.attempts, failed=exc.attempts, seconds=time.monotonic() - started)
             self._fail(entry_id, exc, expires_at=entry.expires_at)
             return
-        self._count_upstream(fetched.attempts, failed=fetched.attempts - 1)
+        self._count_upstream(fetched.attempts, failed=fetched.attempts - 1, seconds=time.monotonic() - started)
         try:
             info = self._blobs.put(entry.blob_key, io.BytesIO(fetched.data), fetched.content_type)
         except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
@@ -73,9 +74,11 @@ class Producer:
         self._entries.fail(entry_id, now=now, status=error.status, kind=error.kind, message=error.message, until=until)
         log.warning("produce %s: error %d: %s", entry_id, error.status, error.message)
 
-    def _count_upstream(self, calls: int, failed: int) -> None:
+    def _count_upstream(self, calls: int, failed: int, seconds: float) -> None:
         self._entries.count("upstream_calls", calls)
+        self._entries.count("upstream_retries", calls - 1)
         self._entries.count("upstream_failures", failed)
+        self._entries.observe_upstream(seconds)
 
     def _blobs_forget(self, key: str) -> None:
         """Drop a blob no entry points at; maintenance retries if storage is down."""

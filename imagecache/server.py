@@ -7,10 +7,15 @@ for a pending entry cost a greenlet each while /health still answers at once.
 from __future__ import annotations
 
 
+import os
+import tempfile
+from typing import Any
+
 import falcon
 from gunicorn.app.base import BaseApplication
 
 from imagecache.config import Config
+from imagecache.logs import dict_config
 
 WORKER_CONNECTIONS = 2000
 
@@ -29,8 +34,10 @@ class WebServer(BaseApplication):
             "loglevel": "debug" if config.debug else "info",
             "errorlog": "-",
             "accesslog": "-" if config.debug else None,
+            "logconfig_dict": dict_config(config.log_format, "DEBUG" if config.debug else "INFO"),
             "proc_name": "imagecache-web",
             "control_socket_disable": True,
+            "child_exit": _worker_exited,
         }
         super().__init__()
 
@@ -49,4 +56,13 @@ class WebServer(BaseApplication):
 
 
 def run_web(config: Config, host: str, port: int) -> None:
+    """prometheus-client's multiprocess mode needs its directory set before any worker starts."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="imagecache-metrics-")
     WebServer(config, host, port).run()
+
+
+def _worker_exited(server: object, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -6,6 +6,7 @@ resources and job execution in the workers, which both call in.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from imagecache.entry import Entry, Outcome, Reuse, Status
 from imagecache.ids import EntryId, canonical_json, query_digest
 from imagecache.notifier import EntryNotifier
 from imagecache.settled import SettledEntries
+
+log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 5.0
 _STATISTICS = (
@@ -79,6 +82,7 @@ class ImageCache:
             refresh=refresh,
         )
         if outcome.reuse is Reuse.CREATED:
+            log.info("request %s: new, enqueued", outcome.entry.id)
             self._jobs.enqueue(outcome.entry.id)
         return outcome
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from imagecache.config import load_config
+from imagecache.logs import request_id
 from imagecache.runtime import Runtime
 
 _runtime: Runtime | None = None
@@ -14,8 +15,12 @@ def install(runtime: Runtime) -> None:
     _runtime = runtime
 
 
-def produce_entry(entry_id: str) -> None:
+def produce_entry(entry_id: str, request: str = "-") -> None:
     if _runtime is None:  # running under a plain `rq worker`
         install(Runtime(load_config()))
     assert _runtime is not None
-    _runtime.producer.produce(entry_id)
+    token = request_id.set(request)
+    try:
+        _runtime.producer.produce(entry_id)
+    finally:
+        request_id.reset(token)

@@ -15,6 +15,8 @@ from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimit, RateLimitRegistry
 from rq.registry import StartedJobRegistry
 
+from imagecache.logs import request_id
+
 JOB_FUNCTION = "workers.jobs.produce_entry"
 FAILURE_TTL = 24 * 3600
 _WAITING = {JobStatus.STARTED, JobStatus.RATE_LIMITED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -33,9 +35,11 @@ class FetchQueue:
         self._job_timeout = job_timeout
 
     def enqueue(self, entry_id: str) -> None:
+        """The job carries the current request id, so the worker logs under it too."""
         self.queue.enqueue(
             JOB_FUNCTION,
             entry_id,
+            request_id.get(),
             job_id=job_id_for(entry_id),
             job_timeout=self._job_timeout,
             result_ttl=0,

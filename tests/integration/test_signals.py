@@ -1,0 +1,68 @@
+"""Signals operators need: /metrics across processes, structured logs with a request id web to worker."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from tests.support.upstream import make_query, simulate
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels`."""
+    total = 0.0
+    for sample_name, label_text, value in re.findall(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", text, re.MULTILINE):
+        found = dict(re.findall(r'(\w+)="([^"]*)"', label_text))
+        if sample_name == name and labels.items() <= found.items():
+            total += float(value)
+    return total
+
+
+def test_metrics_count_across_web_workers_and_from_redis(stack_factory, simulator):
+    stack = stack_factory(WEB_WORKERS="2")
+    simulate(simulator, fail_first=1, fail_status=503)
+    query = make_query()
+    entry_id = stack.request(query)["id"]
+    assert httpx.get(f"{stack.url}/image/{entry_id}", timeout=30).status_code == 200
+    stack.request(query)
+    for _ in range(20):  # a new connection each: they land on either gunicorn worker
+        httpx.get(stack.url + "/health/live")
+    text = httpx.get(stack.url + "/metrics").text
+    count = "imagecache_http_request_duration_seconds_count"
+    assert metric(text, count, route="/health/live") >= 20  # the test's 20 and the stack's start-up probes
+    assert metric(text, count, route="/requests", method="POST", status="200") == 2
+    assert metric(text, count, route="/image/{entry_id}", status="200") == 1
+    assert metric(text, "imagecache_misses_total") == 1 and metric(text, "imagecache_hits_total") == 1
+    assert metric(text, "imagecache_upstream_calls_total") == 2
+    assert metric(text, "imagecache_upstream_retries_total") == 1
+    assert metric(text, "imagecache_upstream_failures_total") == 1
+    assert metric(text, "imagecache_entries", status="active") == 1
+    assert metric(text, "imagecache_upstream_fetch_seconds_count") == 1
+    assert metric(text, "imagecache_stored_bytes", kind="images") > 0
+    assert "imagecache_queue_depth" in text and "imagecache_live_workers" in text
+
+
+def test_json_logs_carry_one_request_id_from_web_to_worker(stack_factory, simulator):
+    stack = stack_factory(LOG_FORMAT="json")
+    simulate(simulator)
+    response = httpx.post(stack.url + "/requests", json={"api_query": make_query()},
+                          headers={"X-Request-ID": "trace-4711"})
+    assert response.headers["x-request-id"] == "trace-4711"
+    entry_id = response.json()["id"]
+    assert httpx.get(f"{stack.url}/image/{entry_id}", timeout=30).status_code == 200
+    records = {}
+    for part in ("web", "worker"):
+        lines = [line for line in stack.parts[part].log().splitlines() if line.startswith("{")]
+        records[part] = [json.loads(line) for line in lines]
+        assert records[part] and all({"time", "level", "logger", "message", "request_id"} <= set(r)
+                                     for r in records[part])
+    assert any(r["request_id"] == "trace-4711" and entry_id in r["message"] for r in records["web"])
+    assert any(r["request_id"] == "trace-4711" and entry_id in r["message"] for r in records["worker"])
+
+
+def test_unsafe_request_ids_are_replaced(stack_factory):
+    stack = stack_factory(parts=("web",))
+    response = httpx.get(stack.url + "/health/live", headers={"X-Request-ID": "bad id\twith tabs"})
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
