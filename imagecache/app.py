@@ -12,6 +12,7 @@ from imagecache.health import HealthResource
 from imagecache.images import ImageResource, RequestsResource
 from imagecache.info import InfoResource
 from imagecache.metrics import HttpMetricsMiddleware, MetricsResource
+from imagecache.openapi import OpenApiResource
 from imagecache.runtime import Runtime
 from imagecache.secrets_file import HashedSecrets
 from imagecache.tracing import RequestIdMiddleware
@@ -47,6 +48,7 @@ def create_app(runtime: Runtime) -> falcon.App:
     app.add_route("/info", InfoResource(cache, "kentik" if config.kentik_enabled else "local"))
     app.add_route("/favicon.ico", FaviconResource())
     app.add_route("/metrics", MetricsResource(cache))
+    app.add_route("/openapi.json", OpenApiResource(config))
     auth = Authenticator(runtime.authority)
     files = runtime.files
     app.add_route("/", VersionsResource())

@@ -1,0 +1,60 @@
+"""/openapi.json describes every route the app has, and every answer the live stack gives."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from imagecache.app import create_app
+from imagecache.auth import StaticTokens
+from imagecache.config import load_config
+from imagecache.openapi import build_spec
+from imagecache.runtime import Runtime
+
+HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(path, method) for every responder the Falcon router holds (its node tree is walked)."""
+    found, nodes = set(), list(app._router._roots)
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.children)
+        if node.method_map:
+            for method, responder in node.method_map.items():
+                if method in HTTP_METHODS and getattr(responder, "__name__", "") != "method_not_allowed":
+                    found.add((node.uri_template, method))
+    return found
+
+
+def spec_routes(spec) -> set[tuple[str, str]]:
+    return {(path, method.upper()) for path, item in spec["paths"].items() for method in item}
+
+
+def test_the_spec_and_the_app_have_the_same_routes(redis_url):
+    config = load_config(redis_url=redis_url, _env_file=None)
+    assert spec_routes(build_spec(config)) == app_routes(create_app(Runtime(config)))
+
+
+def test_schemathesis_finds_no_undescribed_answer(stack_factory, tmp_path):
+    tokens = tmp_path / "tokens"
+    token = StaticTokens(tokens).add("fuzzer")
+    stack = stack_factory(AUTH_MODE="static", AUTH_TOKENS_FILE=str(tokens), ENTRY_WAIT_TIMEOUT="2")
+    assert httpx.get(stack.url + "/openapi.json").json()["openapi"].startswith("3.")
+    schemathesis = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
+    result = subprocess.run(
+        [schemathesis, "run", stack.url + "/openapi.json",
+         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+                     "response_schema_conformance",
+         "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "10", "--seed", "7",
+         "--request-timeout", "15", "-H", f"Authorization: {token}"],
+        capture_output=True, text=True, timeout=600,
+    )
+    summary = result.stdout[-3000:]
+    assert result.returncode == 0, summary
+    assert " passed" in summary and "failed" not in summary.split("SUMMARY")[-1]
+    assert "Traceback" not in stack.parts["web"].log()
