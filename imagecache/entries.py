@@ -9,6 +9,7 @@ Keys (under the configured prefix):
   query:<digest>   the id currently serving a query (expires with that entry)
   ids              sorted set by id, for stable cursor paging
   expiry           sorted set by expiry time, for pruning
+  created          sorted set by creation time, for "newest first"
   status:<s>       one set per status, for counts and restore
   stats            hash of counters (hits, misses, dedupes, bytes, ...)
   gc               blob keys whose entry is gone (see garbage.py)
@@ -55,6 +56,7 @@ redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', AR
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
+redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[2])
 return answer(ARGV[2], 'created', 'misses')
 """
@@ -88,6 +90,7 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[9], ARGV[1])
 redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
 if f[1] then return 1 end
 return 0
@@ -130,6 +133,7 @@ class EntryStore:
         self.channel = prefix + "done"
         self._ids = prefix + "ids"
         self._expiry = prefix + "expiry"
+        self._created = prefix + "created"
         self._stats = prefix + "stats"
         self._request = redis.register_script(_REQUEST)
         self._complete = redis.register_script(_COMPLETE)
@@ -167,6 +171,7 @@ class EntryStore:
                 self._expiry,
                 self._status_key(Status.PENDING),
                 self._stats,
+                self._created,
             ],
             args=[self._key(""), new_id, repr(now), repr(expires_at), -1 if max_age is None else max_age,
                   int(refresh), query],
@@ -209,6 +214,7 @@ class EntryStore:
                     self._status_key(Status.ERROR),
                     self._stats,
                     self.garbage.key,
+                    self._created,
                 ],
                 args=[entry_id, self._query_key(entry_id[:64]), blob_key, repr(now)],
             )
@@ -240,6 +246,13 @@ class EntryStore:
                 pipe.hgetall(self._key(entry_id))
             found = [Entry.from_redis(fields) for fields in pipe.execute() if fields]
         return Page(found, ids[-1] if more and ids else None)
+
+    def newest(self, limit: int) -> list[Entry]:
+        ids = self._redis.zrevrange(self._created, 0, limit - 1)
+        with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.hgetall(self._key(entry_id))
+            return [Entry.from_redis(fields) for fields in pipe.execute() if fields]
 
     def counts(self) -> dict[str, int]:
         with self._redis.pipeline(transaction=False) as pipe:

@@ -9,6 +9,7 @@ import falcon
 from imagecache.entry import Entry, Status
 from imagecache.errors import ApiError
 from imagecache.ids import EntryId
+from imagecache.info_page import NEWEST, render_info_page
 from imagecache.service import ImageCache
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
@@ -20,6 +21,10 @@ class InfoResource:
         self._renderer = renderer
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if req.client_prefers([falcon.MEDIA_JSON, falcon.MEDIA_HTML]) == falcon.MEDIA_HTML:
+            resp.content_type = falcon.MEDIA_HTML
+            resp.text = render_info_page(self._cache.statistics(), self._cache.entries.newest(NEWEST))
+            return
         limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
         cursor = req.get_param("cursor") or None
         if cursor is not None and EntryId.parse(cursor) is None:

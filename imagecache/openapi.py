@@ -140,8 +140,10 @@ def build_spec(config: Config) -> dict[str, Any]:
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
                     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                 ],
-                "responses": {"200": _json({"type": "object", "required": ["active_count", "pending_count",
-                                            "active_entries", "pending_entries", "next_cursor"]}, "the cache"),
+                "responses": {"200": {"description": "the cache (an HTML page for browsers)", "content": {
+                    "application/json": {"schema": {"type": "object", "required": [
+                        "active_count", "pending_count", "active_entries", "pending_entries", "next_cursor"]}},
+                    "text/html": {"schema": {"type": "string"}}}},
                               **_errors(KENTIK_ERROR, *kentik_errors)},
             }},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
