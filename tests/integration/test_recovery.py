@@ -72,3 +72,28 @@ def test_sigterm_lets_a_running_fetch_finish(stack_factory, simulator):
 def test_each_part_stops_cleanly_on_sigterm(stack_factory, part):
     stack = stack_factory()
     assert stack.parts[part].stop(timeout=40) == 0
+
+
+def test_sigterm_to_web_lets_a_running_download_finish(stack_factory, tmp_path):
+    from imagecache.auth import StaticTokens
+
+    token = StaticTokens(tmp_path / "tokens").add("reader")
+    stack = stack_factory(AUTH_MODE="static", AUTH_TOKENS_FILE=str(tmp_path / "tokens"))
+    auth = {"Authorization": token}
+    cache_id = httpx.post(stack.url + "/v1/cache_id", headers=auth, json={"big": 1}).json()["cache_id"]
+    data = bytes(range(256)) * (256 * 1024)  # 64 MiB: far more than the socket buffers hold
+    assert httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=auth, files={"file": ("f", data)},
+                      timeout=60).status_code == 200
+
+    received = bytearray()
+    with httpx.stream("GET", f"{stack.url}/v1/cache/{cache_id}", headers=auth, timeout=60) as download:
+        chunks = download.iter_raw(64 * 1024)
+        received += next(chunks)
+        stack.parts["web"].signal(signal.SIGTERM)  # graceful: in-flight requests finish
+        time.sleep(1)
+        assert stack.parts["web"].alive()  # still sending
+        for chunk in chunks:
+            received += chunk
+    assert bytes(received) == data
+    stack.parts["web"].popen.wait(30)
+    assert stack.parts["web"].popen.returncode == 0
