@@ -9,7 +9,6 @@ script, so the index never points at a missing blob and no blob is orphaned.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redis import Redis
@@ -182,7 +181,3 @@ class FileIndex:
 
     def count(self) -> int:
         return self._redis.zcard(self._expiry)
-
-    def all_ids(self) -> Iterator[str]:
-        for cache_id, _ in self._redis.zscan_iter(self._expiry, count=500):
-            yield cache_id
