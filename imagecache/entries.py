@@ -264,13 +264,12 @@ class EntryStore:
         counts.update({name: int(float(value)) for name, value in stats.items()})
         return counts
 
-    def count(self, stat: str, amount: int = 1) -> None:
-        if amount:
-            self._redis.hincrby(self._stats, stat, amount)
-
-    def observe_upstream(self, seconds: float) -> None:
-        """One fetch's duration into a histogram every process and host adds to."""
+    def record_fetch(self, *, calls: int, failures: int, seconds: float) -> None:
+        """One fetch into the shared counters and latency histogram, in one round trip."""
         with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(self._stats, "upstream_calls", calls)
+            pipe.hincrby(self._stats, "upstream_retries", calls - 1)
+            pipe.hincrby(self._stats, "upstream_failures", failures)
             for bound in UPSTREAM_BUCKETS:
                 if seconds <= bound:
                     pipe.hincrby(self._stats, f"upstream_seconds_le_{bound}", 1)

@@ -49,26 +49,6 @@ def formatter(log_format: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT)
 
 
-def dict_config(log_format: str, level: str) -> dict[str, object]:
-    """The same setup as a logging dict, for gunicorn (which configures its workers itself)."""
-    chosen = {"()": JsonFormatter} if log_format == "json" else {"format": TEXT}
-    console = {"class": "logging.StreamHandler", "formatter": "chosen", "filters": ["request_id"]}
-    quiet = {"level": "WARNING"}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"chosen": chosen},
-        "filters": {"request_id": {"()": RequestIdFilter}},
-        "handlers": {"console": console},
-        "root": {"level": level, "handlers": ["console"]},
-        "loggers": {
-            "gunicorn.error": {"level": level, "handlers": ["console"], "propagate": False},
-            "gunicorn.access": {"level": level, "handlers": ["console"], "propagate": False},
-            "httpx": quiet, "httpcore": quiet, "urllib3": quiet,
-        },
-    }
-
-
 def setup_logging(debug: bool, log_format: str = "text") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(log_format))

@@ -50,10 +50,12 @@ class Producer:
         try:
             fetched = self._fetcher.fetch(json.loads(entry.query))
         except FetchError as exc:
-            self._count_upstream(exc.attempts, failed=exc.attempts, seconds=time.monotonic() - started)
+            self._entries.record_fetch(calls=exc.attempts, failures=exc.attempts, seconds=time.monotonic() - started)
             self._fail(entry_id, exc, expires_at=entry.expires_at)
             return
-        self._count_upstream(fetched.attempts, failed=fetched.attempts - 1, seconds=time.monotonic() - started)
+        self._entries.record_fetch(
+            calls=fetched.attempts, failures=fetched.attempts - 1, seconds=time.monotonic() - started
+        )
         try:
             info = self._blobs.put(entry.blob_key, io.BytesIO(fetched.data), fetched.content_type)
         except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
@@ -73,12 +75,6 @@ class Producer:
         until = expires_at if error.definitive else now + self._error_ttl
         self._entries.fail(entry_id, now=now, status=error.status, kind=error.kind, message=error.message, until=until)
         log.warning("produce %s: error %d: %s", entry_id, error.status, error.message)
-
-    def _count_upstream(self, calls: int, failed: int, seconds: float) -> None:
-        self._entries.count("upstream_calls", calls)
-        self._entries.count("upstream_retries", calls - 1)
-        self._entries.count("upstream_failures", failed)
-        self._entries.observe_upstream(seconds)
 
     def _blobs_forget(self, key: str) -> None:
         """Drop a blob no entry points at; maintenance retries if storage is down."""

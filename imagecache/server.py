@@ -12,12 +12,34 @@ import tempfile
 from typing import Any
 
 import falcon
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from imagecache.config import Config
-from imagecache.logs import dict_config
+from imagecache.logs import RequestIdFilter, formatter
 
 WORKER_CONNECTIONS = 2000
+
+
+class GunicornLogger(glogging.Logger):
+    """gunicorn's own lines in our format (text or JSON, with the request id).
+
+    A logging dict config would do the same, but gunicorn then logs every
+    request to its access log; this keeps access logging to DEBUG's choice.
+    """
+
+    log_format = "text"
+
+    @classmethod
+    def formatting(cls, log_format: str) -> type[GunicornLogger]:
+        return type(cls.__name__, (cls,), {"log_format": log_format})
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(formatter(self.log_format))
+                handler.addFilter(RequestIdFilter())
 
 
 class WebServer(BaseApplication):
@@ -34,7 +56,7 @@ class WebServer(BaseApplication):
             "loglevel": "debug" if config.debug else "info",
             "errorlog": "-",
             "accesslog": "-" if config.debug else None,
-            "logconfig_dict": dict_config(config.log_format, "DEBUG" if config.debug else "INFO"),
+            "logger_class": GunicornLogger.formatting(config.log_format),
             "proc_name": "imagecache-web",
             "control_socket_disable": True,
             "child_exit": _worker_exited,
