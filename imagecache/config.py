@@ -57,6 +57,7 @@ class Config(BaseSettings):
     auth_cache_max_seconds: int = Field(300, ge=0)
     max_upload_bytes: int = Field(10 * 1024**3, gt=0)
     api_keys_file: str = ""
+    cache_max_bytes: int = Field(0, ge=0)
     log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")

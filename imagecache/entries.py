@@ -10,10 +10,12 @@ Keys (under the configured prefix):
   ids              sorted set by id, for stable cursor paging
   expiry           sorted set by expiry time, for pruning
   created          sorted set by creation time, for "newest first"
+  lru              sorted set of stored results by last use ("i:<id>", and "f:<id>" for
+                   /v1 files), for eviction under CACHE_MAX_BYTES
   status:<s>       one set per status, for counts and restore
   stats            hash of counters (hits, misses, dedupes, bytes, ...)
   gc               blob keys whose entry is gone (see garbage.py)
-  done             pub/sub channel: an entry left pending
+  done             pub/sub channel: an entry left pending, or was deleted
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
   'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5])
 redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
 redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
+redis.call('ZADD', KEYS[5], ARGV[2], 'i:' .. ARGV[1])
 redis.call('PUBLISH', ARGV[6], ARGV[1])
 return 1
 """
@@ -91,8 +94,12 @@ redis.call('SREM', KEYS[4], ARGV[1])
 redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[9], ARGV[1])
+redis.call('ZREM', KEYS[10], 'i:' .. ARGV[1])
 redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
-if f[1] then return 1 end
+if f[1] then
+  redis.call('PUBLISH', ARGV[5], ARGV[1])
+  return 1
+end
 return 0
 """
 
@@ -134,6 +141,7 @@ class EntryStore:
         self._ids = prefix + "ids"
         self._expiry = prefix + "expiry"
         self._created = prefix + "created"
+        self.lru_key = prefix + "lru"
         self._stats = prefix + "stats"
         self._request = redis.register_script(_REQUEST)
         self._complete = redis.register_script(_COMPLETE)
@@ -187,7 +195,7 @@ class EntryStore:
         return bool(
             self._complete(
                 keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ACTIVE),
-                      self._stats],
+                      self._stats, self.lru_key],
                 args=[entry_id, repr(now), content_type, size, etag, self.channel],
             )
         )
@@ -215,8 +223,9 @@ class EntryStore:
                     self._stats,
                     self.garbage.key,
                     self._created,
+                    self.lru_key,
                 ],
-                args=[entry_id, self._query_key(entry_id[:64]), blob_key, repr(now)],
+                args=[entry_id, self._query_key(entry_id[:64]), blob_key, repr(now), self.channel],
             )
         )
 
@@ -246,6 +255,10 @@ class EntryStore:
                 pipe.hgetall(self._key(entry_id))
             found = [Entry.from_redis(fields) for fields in pipe.execute() if fields]
         return Page(found, ids[-1] if more and ids else None)
+
+    def touch(self, entry_id: str, now: float) -> None:
+        """Mark a stored result as used now (only if it is still stored)."""
+        self._redis.zadd(self.lru_key, {"i:" + entry_id: now}, xx=True)
 
     def newest(self, limit: int) -> list[Entry]:
         ids = self._redis.zrevrange(self._created, 0, limit - 1)

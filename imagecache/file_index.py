@@ -23,6 +23,7 @@ local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeh
 if f[1] and tonumber(f[1]) > tonumber(ARGV[3]) then return redis.call('HGETALL', KEYS[1]) end
 if f[2] and f[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], f[2]) end
 if f[4] == '0' then redis.call('HINCRBY', KEYS[4], 'file_bytes', -tonumber(f[3])) end
+redis.call('ZREM', KEYS[5], 'f:' .. ARGV[1])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'cache_id', ARGV[1], 'token_id', ARGV[2], 'filename', 'placeholder',
   'content_type', '', 'size', 0, 'etag', '', 'blob_key', '', 'created_at', ARGV[3], 'updated_at', ARGV[3],
@@ -41,6 +42,7 @@ redis.call('HSET', KEYS[1], 'blob_key', ARGV[4], 'filename', ARGV[5], 'content_t
   'etag', ARGV[8], 'expires_at', ARGV[9], 'updated_at', ARGV[3], 'placeholder', 0)
 redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])
 redis.call('HINCRBY', KEYS[4], 'file_bytes', ARGV[7])
+redis.call('ZADD', KEYS[5], ARGV[3], 'f:' .. ARGV[1])
 return 'ok'
 """
 
@@ -49,6 +51,7 @@ local f = redis.call('HMGET', KEYS[1], 'expires_at', 'placeholder')
 if not f[1] or tonumber(f[1]) <= tonumber(ARGV[2]) or f[2] ~= '0' then return 0 end
 redis.call('HSET', KEYS[1], 'expires_at', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], 'f:' .. ARGV[1])
 return 1
 """
 
@@ -63,15 +66,19 @@ if f[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[2], f[2]) end
 if f[4] == '0' then redis.call('HINCRBY', KEYS[4], 'file_bytes', -tonumber(f[3])) end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[5], 'f:' .. ARGV[1])
 return 1
 """
 
 _ADOPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
-local f = redis.call('HMGET', KEYS[1], 'cache_id', 'expires_at', 'size', 'placeholder')
+local f = redis.call('HMGET', KEYS[1], 'cache_id', 'expires_at', 'size', 'placeholder', 'updated_at')
 redis.call('ZADD', KEYS[2], f[2], f[1])
-if f[4] == '0' then redis.call('HINCRBY', KEYS[3], 'file_bytes', f[3]) end
+if f[4] == '0' then
+  redis.call('HINCRBY', KEYS[3], 'file_bytes', f[3])
+  redis.call('ZADD', KEYS[4], f[5], 'f:' .. f[1])
+end
 return 1
 """
 
@@ -122,6 +129,7 @@ class FileIndex:
     def __init__(self, redis: Redis, prefix: str, garbage: BlobGarbage) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._lru = prefix + "lru"
         self._expiry = prefix + "files:expiry"
         self._stats = prefix + "stats"
         self._garbage = garbage
@@ -137,7 +145,7 @@ class FileIndex:
     def ensure(self, cache_id: str, token_id: str, now: float, placeholder_expiry: float) -> FileRecord:
         """The live record, or a new placeholder in place of a missing or expired one."""
         flat = self._ensure(
-            keys=[self._key(cache_id), self._expiry, self._garbage.key, self._stats],
+            keys=[self._key(cache_id), self._expiry, self._garbage.key, self._stats, self._lru],
             args=[cache_id, token_id, repr(now), repr(placeholder_expiry)],
         )
         return FileRecord.from_redis(dict(zip(flat[::2], flat[1::2])))
@@ -152,21 +160,21 @@ class FileIndex:
         """Point the cache at a new blob, if it still exists and still belongs to the same owner."""
         return Replaced(
             self._replace(
-                keys=[self._key(record.cache_id), self._expiry, self._garbage.key, self._stats],
+                keys=[self._key(record.cache_id), self._expiry, self._garbage.key, self._stats, self._lru],
                 args=[record.cache_id, record.token_id, repr(now), record.blob_key, record.filename,
                       record.content_type, record.size, record.etag, repr(record.expires_at), repr(old_blob_due)],
             )
         )
 
     def touch(self, cache_id: str, now: float, expires_at: float) -> bool:
-        return bool(self._touch(keys=[self._key(cache_id), self._expiry], args=[cache_id, repr(now),
-                                                                                 repr(expires_at)]))
+        return bool(self._touch(keys=[self._key(cache_id), self._expiry, self._lru],
+                                args=[cache_id, repr(now), repr(expires_at)]))
 
     def remove(self, cache_id: str, now: float, expired_before: float = -1) -> bool:
         """Forget the cache (only if still expired at `expired_before`, when given)."""
         return bool(
             self._remove(
-                keys=[self._key(cache_id), self._expiry, self._garbage.key, self._stats],
+                keys=[self._key(cache_id), self._expiry, self._garbage.key, self._stats, self._lru],
                 args=[cache_id, repr(now), repr(expired_before)],
             )
         )
@@ -174,7 +182,7 @@ class FileIndex:
     def adopt(self, record: FileRecord) -> bool:
         """Index a record made elsewhere (an imported KBase object) unless the id is taken."""
         flat = [item for pair in record.to_redis().items() for item in pair]
-        return bool(self._adopt(keys=[self._key(record.cache_id), self._expiry, self._stats], args=flat))
+        return bool(self._adopt(keys=[self._key(record.cache_id), self._expiry, self._stats, self._lru], args=flat))
 
     def expired(self, now: float, limit: int = 500) -> list[str]:
         return self._redis.zrangebyscore(self._expiry, "-inf", now, start=0, num=limit)

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from imagecache.auth import Identity
 from imagecache.blobs import BlobStore
+from imagecache.capacity import Capacity
 from imagecache.file_index import FileIndex, FileRecord, Replaced
 
 DAY = 24 * 3600
@@ -38,6 +39,10 @@ class ChecksumMismatch(Exception):
 
 class UploadTooLarge(Exception):
     pass
+
+
+class CannotFit(Exception):
+    """Larger than CACHE_MAX_BYTES: no eviction could make room."""
 
 
 def cache_id_for(token_id: str, params: Any) -> str:
@@ -67,10 +72,16 @@ class _Limited:
 
 class FileCache:
     def __init__(
-        self, index: FileIndex, blobs: BlobStore, max_upload_bytes: int, clock: Callable[[], float] = time.time
+        self,
+        index: FileIndex,
+        blobs: BlobStore,
+        capacity: Capacity,
+        max_upload_bytes: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.index = index
         self._blobs = blobs
+        self._capacity = capacity
         self.max_upload_bytes = max_upload_bytes
         self._clock = clock
 
@@ -105,10 +116,16 @@ class FileCache:
         filename: str,
         content_type: str,
         expected_sha256: str | None,
+        size_hint: int = 0,
     ) -> FileRecord:
         """Stream the upload to a new blob, then swap it in; the old bytes stay readable meanwhile."""
+        if not self._capacity.fits(size_hint):
+            raise CannotFit(size_hint)
         key = f"files/{record.cache_id[:2]}/{record.cache_id}/{uuid.uuid4().hex}"
         info = self._blobs.put(key, _Limited(stream, self.max_upload_bytes), content_type)
+        if not self._capacity.fits(info.size):
+            self._blobs.delete(key)
+            raise CannotFit(info.size)
         if expected_sha256 is not None and expected_sha256.lower() != info.sha256:
             self._blobs.delete(key)
             raise ChecksumMismatch(info.sha256)
@@ -122,6 +139,7 @@ class FileCache:
         if outcome is not Replaced.OK:
             self._blobs.delete(key)
             raise CacheForbidden(record.cache_id) if outcome is Replaced.FORBIDDEN else CacheNotFound(record.cache_id)
+        self._capacity.enforce()
         return stored
 
     def open(self, record: FileRecord, start: int = 0, length: int | None = None) -> BinaryIO:

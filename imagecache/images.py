@@ -57,6 +57,7 @@ class ImageResource:
         entry = self._settled(entry_id)
         if entry.status is Status.ERROR:
             raise ApiError(entry.error_status, entry.error_message, loc=entry_id, kind=entry.error_type)
+        self._cache.record_use(entry)
         remaining = self._cache.remaining_life(entry)
         resp.cache_control = [f"max-age={remaining}", "immutable"]
         serve_blob(req, resp, entry, lambda start, length: self._cache.open(entry, start, length))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imagecache.blobs import BlobStore, StorageError
+from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.files import FileCache
@@ -28,6 +29,7 @@ TEMPORARY_MAX_AGE = 6 * 3600  # longer than any upload could take
 class PassReport:
     pruned: int = 0
     pruned_files: int = 0
+    evicted: int = 0
     collected: int = 0
     restored: int = 0
 
@@ -37,6 +39,7 @@ class Maintenance:
         self,
         entries: EntryStore,
         files: FileCache,
+        capacity: Capacity,
         blobs: BlobStore,
         jobs: JobQueue,
         *,
@@ -45,6 +48,7 @@ class Maintenance:
     ) -> None:
         self._entries = entries
         self._files = files
+        self._capacity = capacity
         self._blobs = blobs
         self._jobs = jobs
         self._grace = grace
@@ -53,8 +57,8 @@ class Maintenance:
     def run_pass(self) -> PassReport:
         self._jobs.clean()
         report = PassReport(
-            pruned=self.prune(), pruned_files=self._files.prune(), collected=self.collect_garbage(),
-            restored=self.restore_lost(),
+            pruned=self.prune(), pruned_files=self._files.prune(), evicted=self._capacity.enforce(),
+            collected=self.collect_garbage(), restored=self.restore_lost(),
         )
         self._blobs.sweep(older_than=TEMPORARY_MAX_AGE)
         if any(vars(report).values()):

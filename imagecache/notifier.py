@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from redis import Redis
@@ -27,8 +27,14 @@ class EntryNotifier:
         self._redis = redis
         self._channel = channel
         self._waiters: dict[str, set[threading.Event]] = {}
+        self._listeners: list[Callable[[str], object]] = []
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
+
+    def add_listener(self, callback: Callable[[str], object]) -> None:
+        """Call back with every entry id that settles or is deleted, in this process."""
+        self._listeners.append(callback)
+        self._ensure_listening()
 
     @contextmanager
     def watching(self, entry_id: str) -> Iterator[threading.Event]:
@@ -71,6 +77,8 @@ class EntryNotifier:
                 time.sleep(RECONNECT_DELAY)
 
     def _wake(self, entry_id: str) -> None:
+        for callback in self._listeners:
+            callback(entry_id)
         with self._lock:
             events = list(self._waiters.get(entry_id, ()))
         for event in events:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from imagecache.blobs import BlobStore, StorageError
+from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.fetchers import FetchError, Fetcher
 
@@ -25,6 +26,7 @@ class Producer:
         entries: EntryStore,
         blobs: BlobStore,
         fetcher: Fetcher,
+        capacity: Capacity,
         *,
         error_ttl: int,
         max_attempts: int,
@@ -33,6 +35,7 @@ class Producer:
         self._entries = entries
         self._blobs = blobs
         self._fetcher = fetcher
+        self._capacity = capacity
         self._error_ttl = error_ttl
         self._max_attempts = max_attempts
         self._clock = clock
@@ -56,6 +59,10 @@ class Producer:
         self._entries.record_fetch(
             calls=fetched.attempts, failures=fetched.attempts - 1, seconds=time.monotonic() - started
         )
+        if not self._capacity.fits(len(fetched.data)):
+            message = f"result of {len(fetched.data)} bytes exceeds CACHE_MAX_BYTES ({self._capacity.max_bytes})"
+            self._fail(entry_id, FetchError(507, message, kind="error"))
+            return
         try:
             info = self._blobs.put(entry.blob_key, io.BytesIO(fetched.data), fetched.content_type)
         except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
@@ -68,6 +75,7 @@ class Producer:
         )
         if not settled:
             self._blobs_forget(entry.blob_key)
+        self._capacity.enforce()
         log.info("produce %s: %s, %d bytes", entry_id, "active" if settled else "dropped", info.size)
 
     def _fail(self, entry_id: str, error: FetchError, expires_at: float = 0.0) -> None:

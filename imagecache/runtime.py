@@ -15,6 +15,7 @@ from imagecache.auth import KBaseAuth, StaticTokens, TokenAuthority
 from imagecache.blobs import BlobStore, StorageError
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.blobs.s3 import S3BlobStore
+from imagecache.capacity import Capacity
 from imagecache.config import Config
 from imagecache.entries import EntryStore
 from imagecache.fetchers import Fetcher
@@ -109,12 +110,20 @@ class Runtime:
     def cache(self) -> ImageCache:
         config = self.config
         limits = Limits(default_ttl=config.default_ttl, max_ttl=config.max_ttl, error_ttl=config.error_ttl)
-        return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, limits)
+        return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, self.capacity, limits)
+
+    @cached_property
+    def file_index(self) -> FileIndex:
+        return FileIndex(self.redis, self.config.redis_prefix, self.garbage)
+
+    @cached_property
+    def capacity(self) -> Capacity:
+        config = self.config
+        return Capacity(self.redis, config.redis_prefix, self.entries, self.file_index, config.cache_max_bytes)
 
     @cached_property
     def files(self) -> FileCache:
-        index = FileIndex(self.redis, self.config.redis_prefix, self.garbage)
-        return FileCache(index, self.blobs, self.config.max_upload_bytes)
+        return FileCache(self.file_index, self.blobs, self.capacity, self.config.max_upload_bytes)
 
     @cached_property
     def authority(self) -> TokenAuthority:
@@ -145,10 +154,12 @@ class Runtime:
             self.entries,
             self.blobs,
             self.fetcher,
+            self.capacity,
             error_ttl=self.config.error_ttl,
             max_attempts=self.config.max_fetch_attempts,
         )
 
     @cached_property
     def maintenance(self) -> Maintenance:
-        return Maintenance(self.entries, self.files, self.blobs, self.jobs, grace=self.config.job_heartbeat_ttl)
+        return Maintenance(self.entries, self.files, self.capacity, self.blobs, self.jobs,
+                           grace=self.config.job_heartbeat_ttl)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from imagecache.blobs import BlobStore
+from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry, Outcome, Reuse, Status
 from imagecache.ids import EntryId, canonical_json, query_digest
@@ -22,6 +23,7 @@ from imagecache.settled import SettledEntries
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 5.0
+TOUCH_INTERVAL = 60.0
 _STATISTICS = (
     "active_count", "pending_count", "error_count", "hits", "misses", "dedupes", "error_hits",
     "upstream_calls", "upstream_failures",
@@ -56,6 +58,7 @@ class ImageCache:
         blobs: BlobStore,
         jobs: JobQueue,
         notifier: EntryNotifier,
+        capacity: Capacity,
         limits: Limits,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -63,9 +66,11 @@ class ImageCache:
         self.blobs = blobs
         self._jobs = jobs
         self._notifier = notifier
+        self._capacity = capacity
         self.limits = limits
         self._clock = clock
         self._settled = SettledEntries()
+        notifier.add_listener(self._settled.forget)
 
     def request(self, query: Any, ttl: int | None = None, max_age: int | None = None, refresh: bool = False) -> Outcome:
         """The entry serving query: an existing one when reusable, else a new pending one."""
@@ -110,6 +115,12 @@ class ImageCache:
                 settled.wait(min(remaining, RECHECK_SECONDS))
                 settled.clear()
 
+    def record_use(self, entry: Entry) -> None:
+        """Keep a served result recent for eviction (coarsely: once a minute per process)."""
+        now = self._clock()
+        if self._settled.touch_due(entry.id, now, TOUCH_INTERVAL):
+            self.entries.touch(entry.id, now)
+
     def open(self, entry: Entry, start: int = 0, length: int | None = None) -> BinaryIO:
         return self.blobs.open(entry.blob_key, start, length)
 
@@ -117,6 +128,8 @@ class ImageCache:
         counts = self.entries.counts()
         stats = {name: counts.get(name, 0) for name in _STATISTICS}
         stats["total_bytes"] = counts.get("bytes", 0)
+        stats["used_bytes"] = self._capacity.used()
+        stats["max_bytes"] = self._capacity.max_bytes
         stats["queue_depth"] = self._jobs.depth()
         stats["live_workers"] = self._jobs.workers()
         return stats

@@ -18,6 +18,7 @@ class SettledEntries:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
         self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def get(self, entry_id: str) -> Entry | None:
@@ -34,4 +35,19 @@ class SettledEntries:
             self._entries[entry.id] = entry
             self._entries.move_to_end(entry.id)
             while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+                gone, _ = self._entries.popitem(last=False)
+                self._touched.pop(gone, None)
+
+    def forget(self, entry_id: str) -> None:
+        """Drop an entry another process deleted (evicted) or changed."""
+        with self._lock:
+            self._entries.pop(entry_id, None)
+            self._touched.pop(entry_id, None)
+
+    def touch_due(self, entry_id: str, now: float, interval: float) -> bool:
+        """True at most once per interval per entry: use is recorded coarsely, not on every hit."""
+        with self._lock:
+            if now - self._touched.get(entry_id, 0.0) < interval:
+                return False
+            self._touched[entry_id] = now
+            return True

@@ -12,7 +12,14 @@ from imagecache.auth import AuthUnavailable, Identity, InvalidToken, TokenAuthor
 from imagecache.blobs import SourceInterrupted
 from imagecache.errors import ApiError
 from imagecache.file_index import FileRecord
-from imagecache.files import CacheForbidden, CacheNotFound, ChecksumMismatch, FileCache, UploadTooLarge
+from imagecache.files import (
+    CacheForbidden,
+    CacheNotFound,
+    CannotFit,
+    ChecksumMismatch,
+    FileCache,
+    UploadTooLarge,
+)
 from imagecache.serving import serve_blob
 from imagecache.uploads import BulkReader
 
@@ -124,12 +131,14 @@ class CacheFileResource:
                     continue
                 return _owned(lambda: self._files.store(
                     record, part.stream, filename=_filename(part), content_type=_content_type(part),
-                    expected_sha256=expected,
+                    expected_sha256=expected, size_hint=req.content_length or 0,
                 ))
         except ChecksumMismatch as exc:
             raise ApiError(400, f"Checksum mismatch: the uploaded file's sha256 is {exc}") from None
         except UploadTooLarge:
             raise ApiError(413, f"upload exceeds {self._files.max_upload_bytes} bytes") from None
+        except CannotFit:
+            raise ApiError(507, "the file is larger than the whole cache (CACHE_MAX_BYTES)") from None
         except (falcon.MediaMalformedError, SourceInterrupted) as exc:
             raise ApiError(400, f"Malformed upload: {_describe(exc)}") from None
         raise ApiError(400, "File field missing: the form has no 'file' field")

@@ -6,6 +6,8 @@ import pytest
 
 from imagecache.auth import Identity
 from imagecache.blobs.fs import FilesystemBlobStore
+from imagecache.capacity import Capacity
+from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
 from imagecache.files import (
     FILE_TTL,
@@ -32,8 +34,11 @@ def clock():
 
 @pytest.fixture
 def files(redis, prefix, tmp_path, clock):
-    index = FileIndex(redis, prefix, BlobGarbage(redis, prefix))
-    return FileCache(index, FilesystemBlobStore(tmp_path), max_upload_bytes=1000, clock=lambda: clock["now"])
+    garbage = BlobGarbage(redis, prefix)
+    index = FileIndex(redis, prefix, garbage)
+    capacity = Capacity(redis, prefix, EntryStore(redis, prefix, garbage), index, max_bytes=0)
+    return FileCache(index, FilesystemBlobStore(tmp_path), capacity, max_upload_bytes=1000,
+                     clock=lambda: clock["now"])
 
 
 def upload(files, record, data=b"data", sha=None):

@@ -5,6 +5,7 @@ import pytest
 from redis import Redis
 
 from imagecache.blobs.fs import FilesystemBlobStore
+from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.garbage import BlobGarbage
 from imagecache.entry import Entry
@@ -37,8 +38,10 @@ def add(entries, digest, ttl, now=NOW):
 
 
 def maintenance(entries, blobs, jobs, now):
-    files = FileCache(FileIndex(entries._redis, entries._prefix, entries.garbage), blobs, 1024, clock=lambda: now)
-    return Maintenance(entries, files, blobs, jobs, grace=5, clock=lambda: now)
+    index = FileIndex(entries._redis, entries._prefix, entries.garbage)
+    capacity = Capacity(entries._redis, entries._prefix, entries, index, max_bytes=0)
+    files = FileCache(index, blobs, capacity, 1024, clock=lambda: now)
+    return Maintenance(entries, files, capacity, blobs, jobs, grace=5, clock=lambda: now)
 
 
 def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path, redis, prefix):

@@ -4,7 +4,9 @@ import pytest
 
 from imagecache.blobs import StorageFull
 from imagecache.blobs.fs import FilesystemBlobStore
+from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
+from imagecache.file_index import FileIndex
 from imagecache.garbage import BlobGarbage
 from imagecache.entry import Entry, Status
 from imagecache.fetchers import FetchError, Fetched
@@ -48,8 +50,10 @@ def pending(entries, digest="a" * 64, ttl=300):
     return entry_id
 
 
-def producer(entries, blobs, fetcher, **kwargs):
-    return Producer(entries, blobs, fetcher, error_ttl=30, max_attempts=3, clock=lambda: NOW + 1, **kwargs)
+def producer(entries, blobs, fetcher, max_bytes=0):
+    capacity = Capacity(entries._redis, entries._prefix, entries, FileIndex(entries._redis, entries._prefix,
+                                                                            entries.garbage), max_bytes)
+    return Producer(entries, blobs, fetcher, capacity, error_ttl=30, max_attempts=3, clock=lambda: NOW + 1)
 
 
 def test_success_stores_the_blob_and_activates(entries, tmp_path):
@@ -124,6 +128,15 @@ def test_gives_up_after_max_attempts(entries, tmp_path):
     assert fetcher.queries == []
     assert (entry.status, entry.error_status) == (Status.ERROR, 502)
     assert "gave up" in entry.error_message
+
+
+def test_a_result_larger_than_the_whole_cache_is_507(entries, tmp_path):
+    entry_id = pending(entries)
+    producer(entries, FilesystemBlobStore(tmp_path), ScriptedFetcher(Fetched("image/png", b"x" * 100)),
+             max_bytes=99).produce(entry_id)
+    entry = entries.get(entry_id)
+    assert (entry.status, entry.error_status) == (Status.ERROR, 507) and "CACHE_MAX_BYTES" in entry.error_message
+    assert not (tmp_path / "images").exists()
 
 
 def test_blob_round_trip_uses_bounded_reads(tmp_path):

@@ -1,0 +1,77 @@
+"""Capacity: CACHE_MAX_BYTES over images and /v1 files together.
+
+Usage is the exact byte count the index scripts keep in Redis (so it holds
+across restarts and hosts); when it passes the bound the least recently used
+stored results go first, images and files alike. Eviction makes an expiry
+an upper bound, not a promise. A single result larger than the bound can
+never fit and is refused with 507.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from redis import Redis
+
+from imagecache.entries import EntryStore
+from imagecache.entry import Entry
+from imagecache.file_index import FileIndex
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+
+
+class Capacity:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        entries: EntryStore,
+        files: FileIndex,
+        max_bytes: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._stats = prefix + "stats"
+        self._entries = entries
+        self._files = files
+        self.max_bytes = max_bytes
+        self._clock = clock
+
+    def used(self) -> int:
+        images, files = self._redis.hmget(self._stats, "bytes", "file_bytes")
+        return int(float(images or 0)) + int(float(files or 0))
+
+    def fits(self, size: int) -> bool:
+        """Whether a result of this size can be stored at all (after evicting everything else)."""
+        return not self.max_bytes or size <= self.max_bytes
+
+    def enforce(self) -> int:
+        """Evict least recently used results until usage is under the bound; the number evicted."""
+        if not self.max_bytes:
+            return 0
+        evicted = 0
+        while self.used() > self.max_bytes:
+            oldest = self._redis.zrange(self._entries.lru_key, 0, BATCH - 1)
+            if not oldest:
+                break
+            for member in oldest:
+                if self.used() <= self.max_bytes:
+                    break
+                self._evict(member)
+                evicted += 1
+        if evicted:
+            log.info("capacity: evicted %d results to stay under %d bytes", evicted, self.max_bytes)
+        return evicted
+
+    def _evict(self, member: str) -> None:
+        kind, _, ident = member.partition(":")
+        now = self._clock()
+        if kind == "i":
+            self._entries.delete(ident, Entry.blob_key_for(ident), now)
+        else:
+            self._files.remove(ident, now)
+        self._redis.zrem(self._entries.lru_key, member)
