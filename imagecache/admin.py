@@ -25,6 +25,10 @@ def add_key(runtime: Runtime, name: str) -> str:
     return HashedSecrets(runtime.config.api_keys_file).add(name)
 
 
+def reindex(runtime: Runtime) -> str:
+    return str(runtime.reindexer.run())
+
+
 def expire_all(runtime: Runtime) -> str:
     """Delete every expired /v1 cache now (their blobs too), as the seed's admin CLI does."""
     files = runtime.files
@@ -48,19 +52,19 @@ def import_kbase(runtime: Runtime) -> str:
 
 def _kbase_records(store: S3BlobStore) -> Iterator[FileRecord]:
     """KBase names each object by its cache id and keeps filename, token_id, expiration in its metadata."""
-    for obj in store.list_objects():
-        if not is_cache_id(obj.name):
+    for obj in store.blobs():
+        if not is_cache_id(obj.key):
             continue
-        meta = {key.lower().removeprefix("x-amz-meta-"): value for key, value in obj.metadata.items()}
+        meta = obj.metadata
         try:
             expires_at = float(meta["expiration"])
             filename, token_id = meta["filename"], meta["token_id"]
         except (KeyError, ValueError):
-            log.warning("import-kbase: %s has no KBase metadata, skipped", obj.name)
+            log.warning("import-kbase: %s has no KBase metadata, skipped", obj.key)
             continue
         placeholder = filename == "placeholder" and obj.size == 0
         yield FileRecord(
-            cache_id=obj.name, token_id=token_id, filename=filename, content_type=obj.content_type,
-            size=obj.size, etag=obj.etag, blob_key="" if placeholder else obj.name, created_at=obj.modified,
+            cache_id=obj.key, token_id=token_id, filename=filename, content_type=obj.content_type,
+            size=obj.size, etag=obj.etag, blob_key="" if placeholder else obj.key, created_at=obj.modified,
             updated_at=obj.modified, expires_at=expires_at, placeholder=placeholder,
         )

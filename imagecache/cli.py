@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("name")
     admin.add_parser("expire-all", aliases=["expire_all"], help="delete every expired /v1 cache now")
     admin.add_parser("import-kbase", help="index an existing KBase CachingService bucket in place")
+    admin.add_parser("reindex", help="rebuild the Redis index from storage (after Redis lost its data)")
 
     sim = commands.add_parser("simulate-upstream", help="run a Kentik-compatible upstream simulator")
     _add_bind(sim, "127.0.0.1", port=9555)
@@ -100,6 +101,8 @@ def _admin(args: argparse.Namespace, config: Config) -> int:
         print(admin.add_key(runtime, args.name))
     elif args.action in ("expire-all", "expire_all"):
         print(admin.expire_all(runtime))
+    elif args.action == "reindex":
+        print(admin.reindex(runtime))
     else:
         print(admin.import_kbase(runtime))
     return 0

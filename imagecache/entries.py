@@ -103,6 +103,19 @@ end
 return 0
 """
 
+_ADOPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6, #ARGV))
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[1])
+redis.call('HINCRBY', KEYS[6], 'bytes', ARGV[5])
+redis.call('ZADD', KEYS[7], ARGV[4], 'i:' .. ARGV[1])
+redis.call('SET', KEYS[8], ARGV[1], 'NX', 'PXAT', math.floor(tonumber(ARGV[2]) * 1000) + 1)
+return 1
+"""
+
 _START_ATTEMPT = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return -1 end
 redis.call('HSET', KEYS[1], 'started_at', ARGV[1])
@@ -149,6 +162,7 @@ class EntryStore:
         self._delete = redis.register_script(_DELETE)
         self._start_attempt = redis.register_script(_START_ATTEMPT)
         self._mark_enqueued = redis.register_script(_MARK_ENQUEUED)
+        self._adopt = redis.register_script(_ADOPT)
 
     def _key(self, entry_id: str) -> str:
         return f"{self._prefix}entry:{entry_id}"
@@ -255,6 +269,21 @@ class EntryStore:
                 pipe.hgetall(self._key(entry_id))
             found = [Entry.from_redis(fields) for fields in pipe.execute() if fields]
         return Page(found, ids[-1] if more and ids else None)
+
+    def adopt(self, entry: Entry) -> bool:
+        """Index an active entry rebuilt from its blob, unless the id is already known."""
+        fields = {
+            "id": entry.id, "status": Status.ACTIVE.value, "created_at": repr(entry.created_at),
+            "expires_at": repr(entry.expires_at), "query": entry.query, "content_type": entry.content_type,
+            "size": entry.size, "etag": entry.etag, "completed_at": repr(entry.completed_at), "attempts": 1,
+        }
+        flat = [item for pair in fields.items() for item in pair]
+        return bool(self._adopt(
+            keys=[self._key(entry.id), self._ids, self._expiry, self._created, self._status_key(Status.ACTIVE),
+                  self._stats, self.lru_key, self._query_key(entry.id[:64])],
+            args=[entry.id, repr(entry.expires_at), repr(entry.created_at), repr(entry.completed_at), entry.size,
+                  *flat],
+        ))
 
     def touch(self, entry_id: str, now: float) -> None:
         """Mark a stored result as used now (only if it is still stored)."""

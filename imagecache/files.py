@@ -18,6 +18,7 @@ from imagecache.auth import Identity
 from imagecache.blobs import BlobStore
 from imagecache.capacity import Capacity
 from imagecache.file_index import FileIndex, FileRecord, Replaced
+from imagecache.reindex import file_metadata
 
 DAY = 24 * 3600
 PLACEHOLDER_TTL = 7 * DAY
@@ -122,14 +123,15 @@ class FileCache:
         if not self._capacity.fits(size_hint):
             raise CannotFit(size_hint)
         key = f"files/{record.cache_id[:2]}/{record.cache_id}/{uuid.uuid4().hex}"
-        info = self._blobs.put(key, _Limited(stream, self.max_upload_bytes), content_type)
+        now = self._clock()
+        metadata = file_metadata(record, filename=filename, now=now)
+        info = self._blobs.put(key, _Limited(stream, self.max_upload_bytes), content_type, metadata)
         if not self._capacity.fits(info.size):
             self._blobs.delete(key)
             raise CannotFit(info.size)
         if expected_sha256 is not None and expected_sha256.lower() != info.sha256:
             self._blobs.delete(key)
             raise ChecksumMismatch(info.sha256)
-        now = self._clock()
         stored = FileRecord(
             cache_id=record.cache_id, token_id=record.token_id, filename=filename, content_type=content_type,
             size=info.size, etag=info.sha256, blob_key=key, created_at=record.created_at, updated_at=now,

@@ -16,6 +16,7 @@ from imagecache.blobs import BlobStore, StorageError
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.fetchers import FetchError, Fetcher
+from imagecache.reindex import image_metadata
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class Producer:
             self._fail(entry_id, FetchError(507, message, kind="error"))
             return
         try:
-            info = self._blobs.put(entry.blob_key, io.BytesIO(fetched.data), fetched.content_type)
+            info = self._blobs.put(entry.blob_key, io.BytesIO(fetched.data), fetched.content_type,
+                                   image_metadata(entry, self._clock()))
         except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
             log.error("produce %s: cannot store result: %s", entry_id, exc)
             self._blobs_forget(entry.blob_key)

@@ -27,6 +27,7 @@ from imagecache.garbage import BlobGarbage
 from imagecache.maintenance import Maintenance
 from imagecache.notifier import EntryNotifier
 from imagecache.producer import Producer
+from imagecache.reindex import Reindexer
 from imagecache.service import ImageCache, Limits
 from workers.queue import FetchQueue
 
@@ -158,6 +159,16 @@ class Runtime:
             error_ttl=self.config.error_ttl,
             max_attempts=self.config.max_fetch_attempts,
         )
+
+    @cached_property
+    def reindexer(self) -> Reindexer:
+        return Reindexer(self.entries, self.file_index, self.blobs, self.garbage)
+
+    def index_lost(self) -> bool:
+        """Redis holds nothing of ours while storage holds results: it lost its data."""
+        if self.redis.exists(self.config.redis_prefix + "stats"):
+            return False
+        return next(iter(self.blobs.blobs()), None) is not None
 
     @cached_property
     def maintenance(self) -> Maintenance:

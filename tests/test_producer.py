@@ -34,7 +34,7 @@ class ScriptedFetcher:
 
 
 class FullStore(FilesystemBlobStore):
-    def put(self, key, stream, content_type):
+    def put(self, key, stream, content_type, metadata=None):
         raise StorageFull("storage is full")
 
 

@@ -30,10 +30,20 @@ def run_maintenance(runtime: Runtime) -> None:
     signal.signal(signal.SIGINT, request_stop)
     period = runtime.config.cache_maintenance_period
     lock = runtime.redis.lock(runtime.config.redis_prefix + "maintenance", timeout=max(60.0, 2 * period))
+    warn_if_index_lost(runtime)
     log.info("maintenance: every %ss", period)
     while not stop.is_set():
         run_locked_pass(runtime, lock)
         stop.wait(period)
+
+
+def warn_if_index_lost(runtime: Runtime) -> None:
+    try:
+        if runtime.index_lost():
+            log.warning("Redis is empty but storage holds results: run `imagecache admin reindex` to serve "
+                        "them again (pending requests were lost with Redis; clients must ask again)")
+    except (RedisError, StorageError) as exc:
+        log.warning("maintenance: cannot compare Redis with storage: %s", exc)
 
 
 def run_locked_pass(runtime: Runtime, lock: Lock) -> None:

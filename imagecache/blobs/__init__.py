@@ -8,6 +8,7 @@ from imagecache.blobs.store import (
     StorageError,
     StorageFull,
     StorageUnavailable,
+    StoredBlob,
 )
 
-__all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "SourceInterrupted", "StorageError", "StorageFull", "StorageUnavailable"]
+__all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "SourceInterrupted", "StorageError", "StorageFull", "StorageUnavailable", "StoredBlob"]

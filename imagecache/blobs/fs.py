@@ -8,10 +8,13 @@ old file keeps its bytes (the rename only swaps the directory entry).
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,10 +25,12 @@ from imagecache.blobs.store import (
     HashingReader,
     StorageFull,
     StorageUnavailable,
+    StoredBlob,
     check_key,
 )
 
 _TMP = ".tmp"
+_META = ".meta"
 
 
 class FilesystemBlobStore:
@@ -41,24 +46,38 @@ class FilesystemBlobStore:
             raise ValueError(f"invalid blob key: {key!r}")
         return path
 
-    def put(self, key: str, stream: BinaryIO, content_type: str) -> BlobInfo:
+    def put(self, key: str, stream: BinaryIO, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
+        """The metadata goes to a `.meta` sidecar, in place before the blob itself appears."""
         target = self.path(key)
         reader = HashingReader(stream)
+        with self._temporary() as tmp:
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(reader, out, CHUNK)
+            sidecar = json.dumps({"content_type": content_type, "sha256": reader.info().sha256,
+                                  **(metadata or {})}).encode()
+            with self._temporary() as tmp_meta:
+                Path(tmp_meta).write_bytes(sidecar)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp_meta, _sidecar(target))
+            os.replace(tmp, target)
+        return reader.info()
+
+    @contextmanager
+    def _temporary(self) -> Iterator[str]:
+        """A temporary file's name, removed again unless the body renamed it into place."""
         try:
             fd, tmp = tempfile.mkstemp(dir=self._tmp)
+            os.close(fd)
         except OSError as exc:
             raise _storage_error(exc) from exc
         try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(reader, out, CHUNK)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)
-        except BaseException as exc:
+            yield tmp
+        except OSError as exc:
             _discard(tmp)
-            if isinstance(exc, OSError):
-                raise _storage_error(exc) from exc
+            raise _storage_error(exc) from exc
+        except BaseException:
+            _discard(tmp)
             raise
-        return reader.info()
 
     def open(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
         try:
@@ -71,10 +90,30 @@ class FilesystemBlobStore:
         return FileSlice(handle, length)
 
     def delete(self, key: str) -> None:
+        path = self.path(key)
         try:
-            self.path(key).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            _sidecar(path).unlink(missing_ok=True)
         except OSError as exc:
             raise _storage_error(exc) from exc
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        for folder, dirs, names in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d != _TMP]
+            for name in names:
+                if name.endswith(_META):
+                    continue
+                path = Path(folder) / name
+                try:
+                    metadata = json.loads(_sidecar(path).read_text())
+                    stat = path.stat()
+                except (OSError, ValueError):
+                    continue  # a blob without readable metadata cannot be indexed
+                yield StoredBlob(
+                    key=path.relative_to(self.root).as_posix(), size=stat.st_size, etag=metadata.pop("sha256", ""),
+                    content_type=metadata.pop("content_type", "application/octet-stream"),
+                    modified=stat.st_mtime, metadata=metadata,
+                )
 
     def check(self) -> None:
         if not os.access(self._tmp, os.W_OK):
@@ -121,6 +160,10 @@ class FileSlice:
 
     def close(self) -> None:
         self._handle.close()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + _META)
 
 
 def _discard(path: str) -> None:

@@ -6,10 +6,10 @@ memory stays bounded; S3 makes each object appear whole or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import BinaryIO
+from urllib.parse import quote, unquote
 
 import urllib3
 from minio import Minio
@@ -20,21 +20,12 @@ from imagecache.blobs.store import (
     BlobNotFound,
     HashingReader,
     StorageUnavailable,
+    StoredBlob,
     check_key,
 )
 
 PART_SIZE = 8 * 1024 * 1024  # S3 allows 10,000 parts: 80 GB, far above MAX_UPLOAD_BYTES
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket"}
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    name: str
-    size: int
-    etag: str
-    content_type: str
-    modified: float
-    metadata: dict[str, str]
 
 
 class S3BlobStore:
@@ -62,11 +53,13 @@ class S3BlobStore:
                     if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                         raise
 
-    def put(self, key: str, stream: BinaryIO, content_type: str) -> BlobInfo:
+    def put(self, key: str, stream: BinaryIO, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
         reader = HashingReader(stream)
+        headers = {name: quote(value, safe="") for name, value in (metadata or {}).items()}  # S3 wants ASCII
         with _translated():
             self._client.put_object(
-                self.bucket, check_key(key), reader, length=-1, content_type=content_type, part_size=PART_SIZE
+                self.bucket, check_key(key), reader, length=-1, content_type=content_type, part_size=PART_SIZE,
+                metadata=headers,
             )
         return reader.info()
 
@@ -83,18 +76,20 @@ class S3BlobStore:
         """Reachable, with the bucket there (created again if someone removed it)."""
         self.ensure_bucket()
 
-    def list_objects(self) -> Iterator[StoredObject]:
+    def blobs(self) -> Iterator[StoredBlob]:
         """Every object with its metadata (a stat each: listings do not carry user metadata)."""
         with _translated():
             for item in self._client.list_objects(self.bucket, recursive=True):
                 stat = self._client.stat_object(self.bucket, item.object_name)
-                yield StoredObject(
-                    name=item.object_name,
+                meta = {name.lower().removeprefix("x-amz-meta-"): unquote(value)
+                        for name, value in (stat.metadata or {}).items() if name.lower().startswith("x-amz-meta-")}
+                yield StoredBlob(
+                    key=item.object_name,
                     size=stat.size or 0,
                     etag=(stat.etag or "").strip('"'),
                     content_type=stat.content_type or "application/octet-stream",
                     modified=stat.last_modified.timestamp() if stat.last_modified else 0.0,
-                    metadata=dict(stat.metadata or {}),
+                    metadata=meta,
                 )
 
     def sweep(self, older_than: float) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
@@ -44,6 +45,18 @@ class BlobInfo:
     sha256: str
 
 
+@dataclass(frozen=True)
+class StoredBlob:
+    """A blob as listed, with the metadata it was stored with (what rebuilds its index entry)."""
+
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    modified: float
+    metadata: dict[str, str]
+
+
 def check_key(key: str) -> str:
     if not _KEY.fullmatch(key) or ".." in key:
         raise ValueError(f"invalid blob key: {key!r}")
@@ -72,8 +85,8 @@ class HashingReader:
 
 
 class BlobStore(Protocol):
-    def put(self, key: str, stream: BinaryIO, content_type: str) -> BlobInfo:
-        """Store the stream's bytes under key, replacing any blob atomically."""
+    def put(self, key: str, stream: BinaryIO, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
+        """Store the stream's bytes (and metadata) under key, replacing any blob atomically."""
 
     def open(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
         """A readable stream of the blob's bytes from `start`; raises BlobNotFound."""
@@ -86,3 +99,6 @@ class BlobStore(Protocol):
 
     def sweep(self, older_than: float) -> int:
         """Remove leftovers of writers that died mid-write; the number removed."""
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        """Every blob with its metadata."""

@@ -60,6 +60,18 @@ def test_delete_is_idempotent(store):
         read_all(store.open("k/gone"))
 
 
+def test_metadata_is_listed_with_each_blob(store):
+    store.put("images/ab/x", io.BytesIO(b"12345"), "image/png", {"kind": "image", "note": "Zürich: a/b"})
+    store.put("files/cd/y/1", io.BytesIO(b"1"), "text/plain", {"kind": "file"})
+    listed = {blob.key: blob for blob in store.blobs()}
+    assert set(listed) == {"images/ab/x", "files/cd/y/1"}
+    image = listed["images/ab/x"]
+    assert (image.size, image.content_type) == (5, "image/png")
+    assert image.metadata["kind"] == "image" and image.metadata["note"] == "Zürich: a/b"
+    store.delete("images/ab/x")
+    assert [blob.key for blob in store.blobs()] == ["files/cd/y/1"]
+
+
 def test_check_passes_when_reachable(store):
     store.check()
 
@@ -99,14 +111,13 @@ def test_fs_interrupted_write_leaves_nothing(tmp_path):
     assert list((tmp_path / ".tmp").iterdir()) == []
 
 
-class _FullFile(io.BytesIO):
-    def write(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device")
+def _disk_full(source, target, length):
+    raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def test_fs_full_disk_is_reported_as_full(tmp_path, monkeypatch):
     store = FilesystemBlobStore(tmp_path)
-    monkeypatch.setattr("imagecache.blobs.fs.os.fdopen", lambda fd, mode: _FullFile())
+    monkeypatch.setattr("imagecache.blobs.fs.shutil.copyfileobj", _disk_full)
     with pytest.raises(StorageFull):
         store.put("k/full", io.BytesIO(b"data"), "text/plain")
     assert list((tmp_path / ".tmp").iterdir()) == []

@@ -13,7 +13,7 @@ from tests.support.processes import free_port, wait_until
 
 class OwnRedis:
     def __init__(self, data_dir: Path, appendonly: bool = True) -> None:
-        self.port = free_port()
+        self.port = free_port()  # kept across restarts: clients reconnect to the same address
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = data_dir
         self._appendonly = appendonly
