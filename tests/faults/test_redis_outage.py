@@ -23,7 +23,7 @@ def test_redis_outage_answers_503_fast_and_recovers_with_aof(stack_factory, simu
         stack = stack_factory(REDIS_URL=redis.url, JOB_HEARTBEAT_TTL="3")
         simulate(simulator, latency_ms=2500)
         entry_id = stack.request(make_query())["id"]
-        wait_until(lambda: upstream_stats(simulator)["in_flight"] == 1, 10, "the fetch to start")
+        wait_until(lambda: upstream_stats(simulator)["calls"] == 1, 10, "the fetch to start")
         redis.stop()
 
         for call in (lambda: httpx.get(stack.url + "/info", timeout=5),

@@ -13,15 +13,16 @@ from tests.support.upstream import make_query, simulate, upstream_stats
 from tests.support.processes import wait_until
 
 
-def in_flight(simulator: str) -> int:
-    return upstream_stats(simulator)["in_flight"]
+def calls(simulator: str) -> int:
+    """Upstream calls since the last simulate(): unlike in-flight counts, immune to earlier tests' calls."""
+    return upstream_stats(simulator)["calls"]
 
 
 def test_worker_killed_mid_fetch_loses_nothing(stack_factory, simulator):
     stack = stack_factory(JOB_HEARTBEAT_TTL="3")
     simulate(simulator, latency_ms=2000)
     entry_id = stack.request(make_query())["id"]
-    wait_until(lambda: in_flight(simulator) == 1, 10, "the fetch to start")
+    wait_until(lambda: calls(simulator) == 1, 10, "the fetch to start")
     stack.parts["worker"].signal(signal.SIGKILL)
 
     with ThreadPoolExecutor(1) as pool:
@@ -39,7 +40,7 @@ def test_whole_stack_killed_with_pending_entries_recovers_them(stack_factory, si
     stack = stack_factory(JOB_HEARTBEAT_TTL="3", WORKER_CONCURRENCY="2")
     simulate(simulator, latency_ms=1500)
     ids = [stack.request(make_query())["id"] for _ in range(5)]
-    wait_until(lambda: in_flight(simulator) == 2, 10, "fetches to start")
+    wait_until(lambda: calls(simulator) == 2, 10, "fetches to start")
     stack.kill()
 
     started = time.monotonic()
@@ -58,7 +59,7 @@ def test_sigterm_lets_a_running_fetch_finish(stack_factory, simulator):
     stack = stack_factory()
     simulate(simulator, latency_ms=1500)
     entry_id = stack.request(make_query())["id"]
-    wait_until(lambda: in_flight(simulator) == 1, 10, "the fetch to start")
+    wait_until(lambda: calls(simulator) == 1, 10, "the fetch to start")
     worker = stack.parts["worker"]
     worker.signal(signal.SIGTERM)
     worker.popen.wait(30)
