@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import falcon
 
+from imagecache.bodies import INVALID, read_json
 from imagecache.entry import Entry, Status
 from imagecache.errors import ApiError
 from imagecache.service import ImageCache
 from imagecache.serving import serve_blob
-
-INVALID = "invalid request"
-
 
 class RequestsResource:
     def __init__(self, cache: ImageCache, max_body_bytes: int) -> None:
@@ -75,23 +72,6 @@ class ImageResource:
                 504, "image is still being produced; try again", loc=entry_id, headers={"Retry-After": "5"}
             )
         return entry
-
-
-def read_json(req: falcon.Request, max_bytes: int) -> Any:
-    """The body as JSON, refusing oversized bodies before reading them."""
-    if req.content_length is not None and req.content_length > max_bytes:
-        raise ApiError(413, f"request body exceeds {max_bytes} bytes", loc="body", kind=INVALID)
-    raw = req.bounded_stream.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise ApiError(413, f"request body exceeds {max_bytes} bytes", loc="body", kind=INVALID)
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"request body is not valid JSON: {exc}", loc="body", kind=INVALID) from None
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _optional_int(body: dict[str, Any], name: str, *, minimum: int, maximum: int | None) -> int | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +9,7 @@ import falcon
 
 from imagecache.auth import AuthUnavailable, Identity, InvalidToken, TokenAuthority
 from imagecache.blobs import SourceInterrupted
+from imagecache.bodies import read_json
 from imagecache.errors import ApiError
 from imagecache.file_index import FileRecord
 from imagecache.files import (
@@ -77,15 +77,7 @@ class CacheIdResource:
         resp.media = {"cache_id": record.cache_id, "status": "ok", "metadata": _metadata(record)}
 
     def _params(self, req: falcon.Request) -> dict[str, Any]:
-        if req.content_length is not None and req.content_length > self._max_body:
-            raise ApiError(413, f"request body exceeds {self._max_body} bytes")
-        raw = req.bounded_stream.read(self._max_body + 1)
-        if len(raw) > self._max_body:
-            raise ApiError(413, f"request body exceeds {self._max_body} bytes")
-        try:
-            params = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"JSON parsing error: {exc}") from None
+        params = read_json(req, self._max_body, invalid="JSON parsing error")
         if not isinstance(params, dict) or not params:
             raise ApiError(400, "JSON parsing error: cache parameters must be a non-empty JSON object")
         return params
