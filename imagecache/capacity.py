@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from redis import Redis
 
@@ -43,7 +43,12 @@ class Capacity:
 
     def used(self) -> int:
         images, files = self._redis.hmget(self._stats, "bytes", "file_bytes")
-        return int(float(images or 0)) + int(float(files or 0))
+        return self.usage({"bytes": images or 0, "file_bytes": files or 0})
+
+    @staticmethod
+    def usage(stats: Mapping[str, object]) -> int:
+        """Stored bytes from the stats hash, for a caller that has already read it."""
+        return sum(int(float(str(stats.get(name, 0)))) for name in ("bytes", "file_bytes"))
 
     def fits(self, size: int) -> bool:
         """Whether a result of this size can be stored at all (after evicting everything else)."""

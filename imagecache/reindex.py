@@ -1,8 +1,8 @@
 """Reindexer: rebuilds the Redis index from the blobs, after Redis lost its data.
 
 Every blob is stored with the metadata its index entry needs (see
-`image_metadata` and `file_metadata`), so an empty Redis loses only what was
-pending: active images and /v1 files are indexed again, in place.
+blob_metadata.py), so an empty Redis loses only what was pending: active
+images and /v1 files are indexed again, in place.
 """
 
 from __future__ import annotations
@@ -16,22 +16,11 @@ from imagecache.blobs import BlobStore, StoredBlob
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry, Status
 from imagecache.file_index import FileIndex, FileRecord
+from imagecache.files import FILE_TTL
 from imagecache.garbage import BlobGarbage
 from imagecache.ids import EntryId
 
 log = logging.getLogger(__name__)
-
-FILE_TTL = 30 * 24 * 3600
-
-
-def image_metadata(entry: Entry, now: float) -> dict[str, str]:
-    return {"kind": "image", "entry_id": entry.id, "created_at": repr(entry.created_at), "completed_at": repr(now)}
-
-
-def file_metadata(record: FileRecord, *, filename: str, now: float) -> dict[str, str]:
-    return {"kind": "file", "cache_id": record.cache_id, "token_id": record.token_id, "filename": filename,
-            "created_at": repr(record.created_at), "updated_at": repr(now)}
-
 
 @dataclass
 class ReindexReport:

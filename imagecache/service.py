@@ -128,7 +128,7 @@ class ImageCache:
         counts = self.entries.counts()
         stats = {name: counts.get(name, 0) for name in _STATISTICS}
         stats["total_bytes"] = counts.get("bytes", 0)
-        stats["used_bytes"] = self._capacity.used()
+        stats["used_bytes"] = Capacity.usage(counts)
         stats["max_bytes"] = self._capacity.max_bytes
         stats["queue_depth"] = self._jobs.depth()
         stats["live_workers"] = self._jobs.workers()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -90,7 +92,8 @@ class CacheFileResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, cache_id: str) -> None:
         identity = self._auth.identify(req)
-        record = _owned(lambda: self._files.download(identity, cache_id))
+        with _refusals():
+            record = self._files.download(identity, cache_id)
         resp.cache_control = ["no-cache"]
         resp.set_header("Content-Disposition", _disposition(record.filename))
         serve_blob(req, resp, record, lambda start, length: self._files.open(record, start, length))
@@ -99,7 +102,8 @@ class CacheFileResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, cache_id: str) -> None:
         identity = self._auth.identify(req)
-        record = _owned(lambda: self._files.owned(identity, cache_id))  # before a byte of the body is read
+        with _refusals():
+            record = self._files.owned(identity, cache_id)  # before a byte of the body is read
         if req.content_length is None:  # Falcon's multipart parser bounds parts by the body length
             raise ApiError(411, "Length Required: send the upload with a Content-Length")
         if req.content_length > self._files.max_upload_bytes:
@@ -111,7 +115,8 @@ class CacheFileResource:
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, cache_id: str) -> None:
         identity = self._auth.identify(req)
-        _owned(lambda: self._files.delete(identity, cache_id))
+        with _refusals():
+            self._files.delete(identity, cache_id)
         resp.media = {"status": "ok"}
 
     def _store(self, req: falcon.Request, record: FileRecord) -> FileRecord:
@@ -121,10 +126,11 @@ class CacheFileResource:
             for part in req.get_media():
                 if part.name != "file":
                     continue
-                return _owned(lambda: self._files.store(
-                    record, part.stream, filename=_filename(part), content_type=_content_type(part),
-                    expected_sha256=expected, size_hint=req.content_length or 0,
-                ))
+                with _refusals():
+                    return self._files.store(
+                        record, part.stream, filename=_filename(part), content_type=_content_type(part),
+                        expected_sha256=expected, size_hint=req.content_length or 0,
+                    )
         except ChecksumMismatch as exc:
             raise ApiError(400, f"Checksum mismatch: the uploaded file's sha256 is {exc}") from None
         except UploadTooLarge:
@@ -136,10 +142,11 @@ class CacheFileResource:
         raise ApiError(400, "File field missing: the form has no 'file' field")
 
 
-def _owned(action: Any) -> Any:
-    """Run an access-checked action, answering its refusals as the seed does."""
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Answer the file cache's refusals as the seed does."""
     try:
-        return action()
+        yield
     except CacheNotFound:
         raise ApiError(404, NOT_FOUND) from None
     except CacheForbidden:
