@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import falcon
@@ -11,6 +12,11 @@ from imagecache.entry import Entry, Status
 from imagecache.errors import ApiError
 from imagecache.service import ImageCache
 from imagecache.serving import serve_blob
+
+# On /image failures: "error" (the result could not be produced: the upstream's or storage's status)
+# or "pending" (not ready yet: ask again), told apart from the server's own refusals (404, 401, 503).
+ENTRY_STATUS = "Imagecache-Entry-Status"
+
 
 class RequestsResource:
     def __init__(self, cache: ImageCache, max_body_bytes: int) -> None:
@@ -53,10 +59,12 @@ class ImageResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
         entry = self._settled(entry_id)
         if entry.status is Status.ERROR:
-            raise ApiError(entry.error_status, entry.error_message, loc=entry_id, kind=entry.error_type)
+            raise ApiError(entry.error_status, entry.error_message, loc=entry_id, kind=entry.error_type,
+                           headers={ENTRY_STATUS: "error"})
         self._cache.record_use(entry)
         remaining = self._cache.remaining_life(entry)
         resp.cache_control = [f"max-age={remaining}", "immutable"]
+        resp.last_modified = datetime.fromtimestamp(entry.completed_at, UTC)  # what max_age measures
         serve_blob(req, resp, entry, lambda start, length: self._cache.open(entry, start, length))
 
     on_head = on_get
@@ -68,9 +76,8 @@ class ImageResource:
         if entry is None:
             raise ApiError(404, "Image not found", loc=entry_id)
         if entry.status is Status.PENDING:
-            raise ApiError(
-                504, "image is still being produced; try again", loc=entry_id, headers={"Retry-After": "5"}
-            )
+            raise ApiError(504, "image is still being produced; try again", loc=entry_id,
+                           headers={"Retry-After": "5", ENTRY_STATUS: "pending"})
         return entry
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from email.utils import parsedate_to_datetime
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -86,6 +87,8 @@ def test_head_etag_and_ranges(stack):
     full = image(stack, entry_id)
     etag = full.headers["etag"]
     assert "immutable" in full.headers["cache-control"] and "max-age=" in full.headers["cache-control"]
+    produced = httpx.get(f"{stack.url}/requests/{entry_id}").json()["completed_at"]
+    assert parsedate_to_datetime(full.headers["last-modified"]).timestamp() == int(produced)
 
     head = httpx.head(f"{stack.url}/image/{entry_id}")
     assert head.status_code == 200 and head.content == b""
@@ -109,6 +112,7 @@ def test_upstream_rejection_is_answered_with_its_status(stack, simulator):
     response = image(stack, entry_id)
     assert response.status_code == 400
     assert response.json() == {"type": "Kentik API error", "loc": entry_id, "msg": "Invalid metric: buckets"}
+    assert response.headers["imagecache-entry-status"] == "error"
     assert upstream_stats(simulator)["calls"] == 1
 
 
@@ -254,6 +258,7 @@ def test_pending_wait_times_out_with_504_and_retry_after(stack_factory, simulato
     started = time.monotonic()
     response = image(short, entry_id)
     assert response.status_code == 504 and response.headers["retry-after"]
+    assert response.headers["imagecache-entry-status"] == "pending"
     assert 0.9 < time.monotonic() - started < 2.5
     time.sleep(2)
     assert image(short, entry_id).status_code == 200  # the job went on
