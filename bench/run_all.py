@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import time
 
-BENCHMARKS = ["cached_get", "single_flight", "overhead", "burst", "waiters", "files_stress", "files_big"]
+BENCHMARKS = ["cached_get", "single_flight", "overhead", "burst", "waiters", "files_stress", "files_big", "client"]
 
 
 def main() -> None:

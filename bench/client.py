@@ -1,0 +1,147 @@
+"""The client's local cache against the server it saves a trip to, all measured in one run.
+
+- a local hit (`fetch(query)`, `fetch(cache_id)` within a day) vs a keep-alive GET of the same
+  bytes from the server: the local cache must be the faster way to a result;
+- revalidating a /v1 file (a 304) vs downloading it again (a 200), 1 MiB;
+- `prefill` of 200 new queries with the simulator at 1 s vs the floor the server allows
+  (ceil(200 / WORKER_CONCURRENCY) times the simulator's latency), then the same list again (all hits);
+- a 256 MiB file through the client (upload, download into the local cache, copy to a
+  destination): MB/s and the client's own peak RSS growth (nothing big may sit in memory).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from bench.harness import describe, environment, figure, percentile
+from imagecache.client import FileCacheClient, ImageCacheClient
+from imagecache.client.images import ImageRequest
+from imagecache.client.prefill import prefill_images
+from tests.support.upstream import make_query, simulate
+
+HITS = 2000
+PREFILL, LATENCY_MS, CONCURRENCY = 200, 1000, 64
+BIG = 256 * 1024 * 1024
+
+
+def timed_ms(call: Callable[[], object], times: int) -> list[float]:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def hits(bench_url: str, token: str, local: Path) -> None:
+    query = make_query()
+    with ImageCacheClient(bench_url, cache_dir=local) as images, httpx.Client(timeout=30) as http:
+        entry_id = images.request(query).id
+        images.fetch(query)
+        server = timed_ms(lambda: http.get(f"{bench_url}/image/{entry_id}").content, HITS)
+        local_hit = timed_ms(lambda: images.fetch(query).read_bytes(), HITS)
+    figure("image: GET from the server (keep-alive)", describe(server))
+    figure("image: fetch(query), local hit, bytes read", describe(local_hit))
+    figure("ratio local/server p50 (aim <= 0.5)", f"{percentile(local_hit, 50) / percentile(server, 50):.2f}")
+
+    with FileCacheClient(bench_url, token, cache_dir=local) as files:
+        source = local.parent / "one-mib.bin"
+        source.write_bytes(os.urandom(1024 * 1024))
+        cache_id = files.cache_id({"bench": "revalidate"})
+        files.upload(cache_id, source)
+        fresh = timed_ms(lambda: files.fetch(cache_id), 500)
+        files.revalidate_after = 0
+        revalidated = timed_ms(lambda: files.fetch(cache_id), 500)
+        def download_again() -> None:
+            files.local.forget_file(files.server, files.owner, cache_id)
+            files.fetch(cache_id)
+
+        reloaded = timed_ms(download_again, 200)
+    figure("/v1 1 MiB: local copy within a day", describe(fresh))
+    figure("/v1 1 MiB: revalidated, 304", describe(revalidated))
+    figure("/v1 1 MiB: downloaded again, 200", describe(reloaded))
+
+
+def prefill(bench_url: str, simulator: str, local: Path) -> None:
+    simulate(simulator, latency_ms=LATENCY_MS)
+    asks = [ImageRequest(make_query()) for _ in range(PREFILL)]
+    with ImageCacheClient(bench_url, cache_dir=local) as images:
+        started = time.perf_counter()
+        report = prefill_images(images, asks, jobs=16, on_item=lambda _: None)
+        wall = time.perf_counter() - started
+        started = time.perf_counter()
+        again = prefill_images(images, asks, jobs=16, on_item=lambda _: None)
+        hit_wall = time.perf_counter() - started
+    simulate(simulator)
+    floor = math.ceil(PREFILL / CONCURRENCY) * LATENCY_MS / 1000
+    figure(f"prefill {PREFILL} new queries, -j 16", f"{wall:.2f} s ({report.fetched} fetched, "
+           f"{len(report.failures)} failed)")
+    figure("  floor: ceil(200/64) x 1 s upstream", f"{floor:.2f} s; ratio {wall / floor:.2f}")
+    figure(f"prefill the same {PREFILL} again", f"{hit_wall * 1000:.0f} ms ({again.hits} hits)")
+
+
+def big_file(bench_url: str, token: str, local: Path) -> None:
+    source = local.parent / "big.bin"
+    with open(source, "wb") as out:
+        for _ in range(BIG // (1024 * 1024)):
+            out.write(os.urandom(1024 * 1024))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with FileCacheClient(bench_url, token, cache_dir=local) as files:
+        cache_id = files.cache_id({"bench": "big"})
+        started = time.perf_counter()
+        files.upload(cache_id, source)
+        up = time.perf_counter() - started
+        files.local.forget_file(files.server, files.owner, cache_id)
+        started = time.perf_counter()
+        path = files.fetch(cache_id)
+        down = time.perf_counter() - started
+        started = time.perf_counter()
+        files.download(cache_id, local.parent / "copy.bin")
+        copy = time.perf_counter() - started
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    mb = BIG / 1e6
+    curl_up, curl_down = curl_seconds(bench_url, token, cache_id, source, local.parent / "curl.bin")
+    figure("256 MiB upload (hash + local copy + send)", f"{mb / up:.0f} MB/s; curl -F {mb / curl_up:.0f} MB/s; "
+           f"ratio {curl_up / up:.2f}")
+    figure("256 MiB download into the local cache", f"{mb / down:.0f} MB/s; curl -o {mb / curl_down:.0f} MB/s; "
+           f"ratio {curl_down / down:.2f}")
+    figure("256 MiB copy to a destination (local hit)", f"{mb / copy:.0f} MB/s")
+    figure("client peak RSS growth (aim < 64 MiB)", f"{max(grown, 0) / 2**20:.1f} MiB")
+    assert path.stat().st_size == BIG
+
+
+def curl_seconds(url: str, token: str, cache_id: str, source: Path, dest: Path) -> tuple[float, float]:
+    """The reference: the same upload and download by curl, which neither hashes nor keeps a copy."""
+    auth = f"Authorization: {token}"
+    started = time.perf_counter()
+    subprocess.run(["curl", "-sf", "-o", "/dev/null", "-H", auth, "-F", f"file=@{source}",
+                    f"{url}/v1/cache/{cache_id}"], check=True)
+    up = time.perf_counter() - started
+    started = time.perf_counter()
+    subprocess.run(["curl", "-sf", "-o", str(dest), "-H", auth, f"{url}/v1/cache/{cache_id}"], check=True)
+    return up, time.perf_counter() - started
+
+
+def main() -> None:
+    if shutil.which("curl") is None:
+        raise SystemExit("bench.client needs curl (the reference): apt-get install curl")
+    env = {"WORKER_CONCURRENCY": str(CONCURRENCY), "UPSTREAM_MAX_CONCURRENCY": str(CONCURRENCY)}
+    with environment(**env) as bench, tempfile.TemporaryDirectory(prefix="bench-client-") as scratch:
+        local = Path(scratch) / "local"
+        big_file(bench.stack.url, bench.token, local)
+        hits(bench.stack.url, bench.token, local)
+        prefill(bench.stack.url, bench.simulator, local)
+
+
+if __name__ == "__main__":
+    main()

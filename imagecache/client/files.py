@@ -1,0 +1,208 @@
+"""The client of the token-scoped file cache (/v1): the whole generate-id, upload, download workflow.
+
+A cache id's file can be replaced, so a local copy is revalidated with its
+ETag once it is older than `revalidate_after` (a day, as baiji-pod does); a
+304 keeps it. `cached(params, produce)` is the seed's workflow in one call,
+and one process per machine produces a missing result while others wait.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import mimetypes
+import time
+from collections.abc import Callable
+from email.message import Message
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from imagecache.client.errors import ClientError, NotFound, Timeout, Unavailable
+from imagecache.client.local import DEFAULT_MAX_BYTES, BlobWriter, Fetched, LocalFile, offline_copy
+from imagecache.client.progress import Progress
+from imagecache.client.session import Session
+from imagecache.client.transfer import content_length, multipart, receive
+from imagecache.ids import canonical_json
+
+DAY = 24 * 3600.0
+Produce = Callable[[Path], object]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FileCacheClient(Session):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        cache_dir: Path | str | None = None,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        revalidate_after: float = DAY,
+        http: httpx.Client | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        super().__init__(url, {"Authorization": token}, cache_dir, max_bytes, http, progress)
+        self.owner = hashlib.sha256(token.encode()).hexdigest()  # local records are per token
+        self.revalidate_after = revalidate_after
+
+    def cache_id(self, params: dict[str, Any]) -> str:
+        """The server's id for these parameters under this token (remembered for offline use)."""
+        answer = self._conn.call("POST", "/v1/cache_id", content=canonical_json(params).encode(),
+                                 headers={"Content-Type": "application/json"}).json()
+        self.local.remember_cache_id(self.server, self._params_key(params), answer["cache_id"])
+        return answer["cache_id"]
+
+    def upload(self, cache_id: str, path: Path | str) -> LocalFile:
+        """Store a file under the id: streamed, checked by sha256 on the server, copied locally as it is sent."""
+        source = Path(path)
+        with open(source, "rb") as file:
+            expected = hashlib.file_digest(file, "sha256").hexdigest()
+        with self.local.writer() as copy:
+            filename = self._send(cache_id, source, expected, source.name, copy.write)
+            if copy.sha256 != expected:
+                raise ClientError(f"{source} changed while it was being uploaded; upload it again")
+            return self._keep(cache_id, copy, filename)
+
+    def download(self, cache_id: str, dest: Path | str) -> Path:
+        """The id's file written to `dest` atomically, from the local copy when it is still valid."""
+        return self.local.export(self.fetch(cache_id), Path(dest))
+
+    def fetch(self, cache_id: str) -> Path:
+        """The local path of the id's file (read-only), revalidated with the server when the copy is old."""
+        return self.fetch_file(cache_id).path
+
+    def fetch_file(self, cache_id: str) -> Fetched:
+        copy = self._copy(cache_id)
+        if copy is not None and self._fresh(copy):
+            return _fetched(copy)
+        try:
+            return self._revalidate(cache_id, copy)
+        except NotFound:
+            self.local.forget_file(self.server, self.owner, cache_id)
+            raise
+        except (Unavailable, Timeout) as exc:
+            missing = f"the local cache has no copy of cache id {cache_id}"
+            return offline_copy(exc, _fetched(copy) if copy else None, missing)
+
+    def fetch_params(self, params: dict[str, Any]) -> Fetched:
+        """The file cached for these parameters; their id is asked for unless a valid copy is already here."""
+        remembered = self.local.cache_id(self.server, self._params_key(params))
+        copy = self._copy(remembered) if remembered else None
+        if copy is not None and self._fresh(copy):
+            return _fetched(copy)
+        try:
+            cache_id = self.cache_id(params)
+        except (Unavailable, Timeout) as exc:
+            return offline_copy(exc, _fetched(copy) if copy else None, "these parameters were never cached here")
+        return self.fetch_file(cache_id)
+
+    def delete(self, cache_id: str) -> None:
+        try:
+            self._conn.call("DELETE", self._path(cache_id))
+        finally:
+            self.local.forget_file(self.server, self.owner, cache_id)
+
+    def cached(self, params: dict[str, Any], produce: Produce, filename: str = "result") -> Path:
+        """The cached file for `params`; when there is none, `produce(path)` writes it and it is uploaded.
+
+        Callers on one machine share a lock per parameters (waited for as long as a producer takes),
+        so `produce` runs once for all of them.
+        """
+        with self.local.lock(self._params_key(params)):
+            try:
+                return self.fetch_params(params).path
+            except NotFound:
+                cache_id = self.cache_id(params)
+            output = self.local.temp_path()
+            try:
+                produce(output)
+                if not output.is_file():
+                    raise ClientError(f"produce did not write its result to {output}")
+                with self.local.writer(existing=output) as result:
+                    self._send(cache_id, output, result.sha256, filename, lambda chunk: None)
+                    return self._keep(cache_id, result, filename).path
+            finally:
+                output.unlink(missing_ok=True)
+
+    def memoize(self, func: F) -> Callable[..., Path]:
+        """Decorator: `func(..., *, path)` writes its result to `path`; calls without it return the cached file.
+
+        The parameters are the function's name and its other arguments, which must be JSON values.
+        """
+        signature = inspect.signature(func)
+        where = signature.parameters.get("path")
+        if where is None or where.kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(f"{func.__qualname__} needs a keyword-only 'path' parameter to write its result to")
+        name = f"{func.__module__}.{func.__qualname__}"
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Path:
+            bound = signature.bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            params = {"function": name, "arguments": dict(bound.arguments)}
+            canonical_json(params)  # a TypeError here names the argument that is not JSON
+            return self.cached(params, lambda path: func(*args, **kwargs, path=path), filename=func.__name__)
+
+        return wrapper
+
+    def _send(self, cache_id: str, source: Path, sha256: str, filename: str, on_chunk: Callable[[bytes], None]) -> str:
+        """POST the file (the server refuses it unless its sha256 matches); the filename the server kept."""
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        with self.progress.transfer(f"put {filename}", source.stat().st_size) as advance:
+
+            def sent(chunk: bytes) -> None:
+                on_chunk(chunk)
+                advance(len(chunk))
+
+            headers, body = multipart(source, filename, content_type, sent)
+            answer = self._conn.call("POST", self._path(cache_id), content=body,
+                                     headers={**headers, "X-Content-SHA256": sha256}).json()
+        return answer.get("filename", filename)
+
+    def _keep(self, cache_id: str, blob: BlobWriter, filename: str) -> LocalFile:
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        return self.local.store_file(self.server, self.owner, cache_id, f'"{blob.sha256}"', filename,
+                                     content_type, blob)
+
+    def _revalidate(self, cache_id: str, copy: LocalFile | None) -> Fetched:
+        headers = {"If-None-Match": copy.etag} if copy else {}
+        with self._conn.stream("GET", self._path(cache_id), ok=(304,), headers=headers) as response:
+            if response.status_code == 304 and copy is not None:
+                self.local.mark_validated(self.server, self.owner, cache_id)
+                return _fetched(copy)
+            with self.local.writer() as writer, \
+                    self.progress.transfer(f"get {cache_id[:12]}", content_length(response)) as advance:
+                receive(response, writer, advance)
+                stored = self.local.store_file(
+                    self.server, self.owner, cache_id, response.headers.get("ETag", f'"{writer.sha256}"'),
+                    _filename(response), response.headers.get("Content-Type", "application/octet-stream"), writer,
+                )
+        return Fetched(stored.path, stored.size, False)
+
+    def _copy(self, cache_id: str) -> LocalFile | None:
+        return self.local.file(self.server, self.owner, cache_id)
+
+    def _fresh(self, copy: LocalFile) -> bool:
+        return time.time() - copy.validated_at < self.revalidate_after
+
+    def _params_key(self, params: dict[str, Any]) -> str:
+        """Local name of (token, params): the token itself is never stored."""
+        return hashlib.sha256(f"{self.owner}\n{canonical_json(params)}".encode()).hexdigest()
+
+    @staticmethod
+    def _path(cache_id: str) -> str:
+        return f"/v1/cache/{quote(cache_id, safe='')}"
+
+
+def _fetched(copy: LocalFile) -> Fetched:
+    return Fetched(copy.path, copy.size, True)
+
+
+def _filename(response: httpx.Response) -> str:
+    message = Message()
+    message["Content-Disposition"] = response.headers.get("Content-Disposition", "")
+    return message.get_filename() or "file"

@@ -1,0 +1,38 @@
+"""Status → typed error, and the one spelling of a server that keys the local cache."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from imagecache.client import NotFound, Refused, Unavailable
+from imagecache.client.transport import error_for, server_key
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "message"),
+    [
+        (404, {"type": "error", "loc": "x", "msg": "Image not found"}, NotFound, "Image not found"),
+        (404, {"status": "error", "error": "Cache ID not found"}, NotFound, "Cache ID not found"),
+        (403, {"status": "error", "error": "Invalid token"}, Refused, "Invalid token"),
+        (400, {"type": "invalid", "loc": "ttl", "msg": "'ttl' must be an integer"}, Refused, "'ttl'"),
+        (503, {"type": "error", "loc": "/info", "msg": "cache index (Redis) is unavailable"}, Unavailable, "Redis"),
+        (502, "<html>Bad Gateway</html>", Unavailable, "Bad Gateway"),  # a proxy in front of the server
+        (504, "", Unavailable, "Gateway Timeout"),
+    ],
+)
+def test_statuses_become_typed_errors(status, body, kind, message):
+    response = httpx.Response(status, json=body) if isinstance(body, dict) else httpx.Response(status, text=body)
+    error = error_for(response)
+    assert type(error) is kind and error.status == status and message in error.message
+
+
+def test_one_spelling_per_server():
+    assert server_key("HTTP://Cache.Example:8000/") == server_key("http://cache.example:8000")
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "ftp://cache.example", "http://user:secret@cache.example"])
+def test_what_is_not_a_server_url_is_refused(url):
+    with pytest.raises(ValueError) as raised:
+        server_key(url)
+    assert "secret" not in str(raised.value)
