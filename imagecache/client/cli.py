@@ -156,7 +156,7 @@ def read_text(name: str) -> str:
 
 def read_json(name: str) -> Any:
     try:
-        return json.loads(read_text(name))
+        return json.loads(read_text(name), parse_constant=_no_constants)
     except ValueError as exc:
         raise UsageError(f"{name}: not JSON: {exc}") from None
 
@@ -165,7 +165,7 @@ def read_list(name: str) -> list[Any]:
     """A JSON list, or one JSON value per line (blank lines and # comments skipped)."""
     text = read_text(name)
     try:
-        whole = json.loads(text)
+        whole = json.loads(text, parse_constant=_no_constants)
     except ValueError:
         whole = None
     if isinstance(whole, list):
@@ -174,10 +174,14 @@ def read_list(name: str) -> list[Any]:
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip() and not line.lstrip().startswith("#"):
             try:
-                items.append(json.loads(line))
+                items.append(json.loads(line, parse_constant=_no_constants))
             except ValueError as exc:
                 raise UsageError(f"{name}:{number}: not JSON: {exc}") from None
     return items
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _image_request(value: Any) -> ImageRequest:

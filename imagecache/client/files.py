@@ -51,8 +51,8 @@ class FileCacheClient(Session):
 
     def cache_id(self, params: dict[str, Any]) -> str:
         """The server's id for these parameters under this token (remembered for offline use)."""
-        answer = self._conn.call("POST", "/v1/cache_id", content=canonical_json(params).encode(),
-                                 headers={"Content-Type": "application/json"}).json()
+        answer = self._conn.call_json("POST", "/v1/cache_id", ("cache_id",), content=canonical_json(params).encode(),
+                                      headers={"Content-Type": "application/json"})
         self.local.remember_cache_id(self.server, self._params_key(params), answer["cache_id"])
         return answer["cache_id"]
 
@@ -61,10 +61,8 @@ class FileCacheClient(Session):
         source = Path(path)
         with open(source, "rb") as file:
             expected = hashlib.file_digest(file, "sha256").hexdigest()
-        with self.local.writer() as copy:
+        with self.local.writer() as copy:  # the server refuses the upload if the file changes meanwhile
             filename = self._send(cache_id, source, expected, source.name, copy.write)
-            if copy.sha256 != expected:
-                raise ClientError(f"{source} changed while it was being uploaded; upload it again")
             return self._keep(cache_id, copy, filename)
 
     def download(self, cache_id: str, dest: Path | str) -> Path:
@@ -85,8 +83,7 @@ class FileCacheClient(Session):
             self.local.forget_file(self.server, self.owner, cache_id)
             raise
         except (Unavailable, Timeout) as exc:
-            missing = f"the local cache has no copy of cache id {cache_id}"
-            return offline_copy(exc, _fetched(copy) if copy else None, missing)
+            return self._offline(exc, cache_id, f"the local cache has no copy of cache id {cache_id}")
 
     def fetch_params(self, params: dict[str, Any]) -> Fetched:
         """The file cached for these parameters; their id is asked for unless a valid copy is already here."""
@@ -97,7 +94,7 @@ class FileCacheClient(Session):
         try:
             cache_id = self.cache_id(params)
         except (Unavailable, Timeout) as exc:
-            return offline_copy(exc, _fetched(copy) if copy else None, "these parameters were never cached here")
+            return self._offline(exc, remembered, "these parameters were never cached here")
         return self.fetch_file(cache_id)
 
     def delete(self, cache_id: str) -> None:
@@ -112,19 +109,20 @@ class FileCacheClient(Session):
         Callers on one machine share a lock per parameters (waited for as long as a producer takes),
         so `produce` runs once for all of them.
         """
-        with self.local.lock(self._params_key(params)):
+        key = self._params_key(params)
+        with self.local.lock(key):
             try:
                 return self.fetch_params(params).path
             except NotFound:
-                cache_id = self.cache_id(params)
+                cache_id = self.local.cache_id(self.server, key) or self.cache_id(params)
             output = self.local.temp_path()
             try:
                 produce(output)
                 if not output.is_file():
                     raise ClientError(f"produce did not write its result to {output}")
                 with self.local.writer(existing=output) as result:
-                    self._send(cache_id, output, result.sha256, filename, lambda chunk: None)
-                    return self._keep(cache_id, result, filename).path
+                    kept_as = self._send(cache_id, result.path, result.sha256, filename, lambda chunk: None)
+                    return self._keep(cache_id, result, kept_as).path
             finally:
                 output.unlink(missing_ok=True)
 
@@ -141,9 +139,11 @@ class FileCacheClient(Session):
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Path:
-            bound = signature.bind_partial(*args, **kwargs)
+            if "path" in kwargs:
+                raise TypeError(f"{name}: the cache gives 'path'; call it without")
+            bound = signature.bind(*args, **kwargs, path=None)  # a missing argument fails here, not later
             bound.apply_defaults()
-            params = {"function": name, "arguments": dict(bound.arguments)}
+            params = {"function": name, "arguments": {k: v for k, v in bound.arguments.items() if k != "path"}}
             canonical_json(params)  # a TypeError here names the argument that is not JSON
             return self.cached(params, lambda path: func(*args, **kwargs, path=path), filename=func.__name__)
 
@@ -159,8 +159,8 @@ class FileCacheClient(Session):
                 advance(len(chunk))
 
             headers, body = multipart(source, filename, content_type, sent)
-            answer = self._conn.call("POST", self._path(cache_id), content=body,
-                                     headers={**headers, "X-Content-SHA256": sha256}).json()
+            answer = self._conn.call_json("POST", self._path(cache_id), content=body,
+                                          headers={**headers, "X-Content-SHA256": sha256})
         return answer.get("filename", filename)
 
     def _keep(self, cache_id: str, blob: BlobWriter, filename: str) -> LocalFile:
@@ -172,8 +172,10 @@ class FileCacheClient(Session):
         headers = {"If-None-Match": copy.etag} if copy else {}
         with self._conn.stream("GET", self._path(cache_id), ok=(304,), headers=headers) as response:
             if response.status_code == 304 and copy is not None:
-                self.local.mark_validated(self.server, self.owner, cache_id)
-                return _fetched(copy)
+                confirmed = self.local.mark_validated(self.server, self.owner, cache_id)
+                if confirmed is not None:
+                    return _fetched(confirmed)
+                return self._revalidate(cache_id, None)  # evicted while the server was asked: get it whole
             with self.local.writer() as writer, \
                     self.progress.transfer(f"get {cache_id[:12]}", content_length(response)) as advance:
                 receive(response, writer, advance)
@@ -182,6 +184,11 @@ class FileCacheClient(Session):
                     _filename(response), response.headers.get("Content-Type", "application/octet-stream"), writer,
                 )
         return Fetched(stored.path, stored.size, False)
+
+    def _offline(self, exc: ClientError, cache_id: str | None, missing: str) -> Fetched:
+        """The local copy as it is now (not as it was before the server was asked), with a warning."""
+        copy = self._copy(cache_id) if cache_id else None
+        return offline_copy(exc, _fetched(copy) if copy else None, missing)
 
     def _copy(self, cache_id: str) -> LocalFile | None:
         return self.local.file(self.server, self.owner, cache_id)

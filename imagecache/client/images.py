@@ -80,7 +80,7 @@ class ImageCacheClient(Session):
         body.update({k: v for k, v in (("ttl", ttl), ("max_age", max_age)) if v is not None})
         if refresh:
             body["refresh"] = True
-        answer = self._conn.call("POST", "/requests", json=body).json()
+        answer = self._conn.call_json("POST", "/requests", ("id", "status", "expires_at"), json=body)
         return Entry(answer["id"], answer["status"], float(answer["expires_at"]))
 
     def image(self, entry_id: str) -> bytes:
@@ -123,7 +123,7 @@ class ImageCacheClient(Session):
     def info(self, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
         """The server's /info: counts, bytes, hit ratio, a page of entries."""
         params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
-        return self._conn.call("GET", "/info", params=params, headers={"Accept": "application/json"}).json()
+        return self._conn.call_json("GET", "/info", params=params, headers={"Accept": "application/json"})
 
     def _download(self, entry_id: str) -> LocalImage:
         """Ask until the server stops saying "still pending", within wait_timeout in all."""
@@ -138,6 +138,8 @@ class ImageCacheClient(Session):
                     if not _still_pending(response):
                         raise _image_error(response)
             except Timeout:
+                if time.monotonic() < deadline:
+                    raise  # the server did not answer (connect, a stalled body): not a wait that ran out
                 break
             time.sleep(min(0.1, remaining))
         raise Timeout(f"image {entry_id} was not ready within {self.wait_timeout:g} s")

@@ -10,11 +10,12 @@ Layout under the root (default: the user's cache dir, via platformdirs):
     locks/              file locks, so one process produces what many want
 
 Every change to the index and to blobs/ happens inside one SQLite write
-transaction (renames and unlinks included), and so does every read that hands
-out a path (it marks the blob used), so any number of processes can share a
-cache: a path handed out is not evicted for KEEP_RECENT seconds, a record
-whose blob has gone missing is dropped when read, and blobs are read-only, so
-one caller cannot change what another is given.
+transaction (renames and unlinks included), and so does every checkout that
+hands out a path (it marks the blob used), so any number of processes can
+share a cache: a blob whose path was handed out in the last KEEP_RECENT
+seconds is not removed (evicted, replaced, expired or forgotten) under its
+caller, a record whose blob has gone missing is dropped when read, and blobs
+are read-only, so one caller cannot change what another is given.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -44,7 +46,7 @@ log = logging.getLogger("imagecache.client")
 
 DEFAULT_MAX_BYTES = 5 * 1024**3
 KEEP_RECENT = 10.0  # seconds a path just handed out is safe from eviction, so its caller can open it
-STALE_TEMP_SECONDS = 3600  # and its process gone
+STALE_TEMP_SECONDS = 3600  # gc removes a temp file this old whose writing process has ended
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, used_at REAL NOT NULL);
@@ -170,19 +172,18 @@ class LocalCache:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         for sub in ("blobs", "tmp", "locks"):
             (self.root / sub).mkdir(mode=0o700, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._local = threading.local()  # a connection per thread, closed when its thread ends
         self._write_lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
         with self._writing() as db:
             for statement in _SCHEMA.split(";"):
                 db.execute(statement)
 
     def close(self) -> None:
-        with self._write_lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close this thread's connection (other threads' close as their threads end)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
 
     # --- blobs -----------------------------------------------------------------
 
@@ -191,8 +192,19 @@ class LocalCache:
 
     @contextmanager
     def writer(self, existing: Path | None = None) -> Iterator[BlobWriter]:
-        """A new blob (or `existing`, a file under tmp/); removed unless a store took it by the block's end."""
-        writer = BlobWriter(existing, existing=True) if existing else BlobWriter(self.temp_path(".part"))
+        """A new blob, or `existing` (a producer's output under tmp/) taken as one.
+
+        The blob's file is removed unless a store took it by the end of the block. An output that is
+        a link (to a file its producer may change again) is copied, never taken.
+        """
+        if existing is not None and _sole_regular_file(existing):
+            writer = BlobWriter(existing, existing=True)
+        else:
+            writer = BlobWriter(self.temp_path(".part"))
+            if existing is not None:
+                with open(existing, "rb") as source:
+                    while chunk := source.read(1024 * 1024):
+                        writer.write(chunk)
         try:
             yield writer
         finally:
@@ -228,7 +240,7 @@ class LocalCache:
     # --- images: immutable until their expiry --------------------------------
 
     def image(self, server: str, entry_id: str) -> LocalImage | None:
-        row = self._read(
+        row = self._checkout(
             "SELECT i.*, b.size FROM images i JOIN blobs b USING (sha256) "
             "WHERE i.server = ? AND i.id = ? AND i.expires_at > ?",
             (server, entry_id, time.time()),
@@ -239,7 +251,7 @@ class LocalCache:
         """The newest unexpired copy of the query's image (produced at most max_age seconds ago)."""
         now = time.time()
         oldest = now - max_age if max_age is not None else 0.0
-        row = self._read(
+        row = self._checkout(
             "SELECT i.*, b.size FROM images i JOIN blobs b USING (sha256) "
             "WHERE i.server = ? AND i.digest = ? AND i.expires_at > ? AND i.produced_at >= ? "
             "ORDER BY i.expires_at DESC LIMIT 1",
@@ -266,7 +278,7 @@ class LocalCache:
     # --- /v1 files: revalidated with their ETag, kept per token ------------------
 
     def file(self, server: str, owner: str, cache_id: str) -> LocalFile | None:
-        row = self._read(
+        row = self._checkout(
             "SELECT f.*, b.size FROM files f JOIN blobs b USING (sha256) "
             "WHERE f.server = ? AND f.owner = ? AND f.cache_id = ?",
             (server, owner, cache_id),
@@ -279,29 +291,25 @@ class LocalCache:
         now = time.time()
         with self._writing() as db:
             self._take(db, blob)
-            previous = db.execute("SELECT sha256 FROM files WHERE server = ? AND owner = ? AND cache_id = ?",
-                                  (server, owner, cache_id)).fetchone()
             db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (server, owner, cache_id, blob.sha256, etag, filename, content_type, now),
             )
-            if previous and previous[0] != blob.sha256:
-                self._release_if_unused(db, previous[0])
-        self.evict(protect=blob.sha256)
+        self.evict(protect=blob.sha256)  # the replaced blob goes once no one has just been handed it
         return LocalFile(server, owner, cache_id, etag, filename, content_type, now, blob.sha256, blob.size,
                          self.blob_path(blob.sha256))
 
-    def mark_validated(self, server: str, owner: str, cache_id: str) -> None:
+    def mark_validated(self, server: str, owner: str, cache_id: str) -> LocalFile | None:
+        """The copy, confirmed by the server just now; None if it went while the server was asked."""
         with self._writing() as db:
             db.execute("UPDATE files SET validated_at = ? WHERE server = ? AND owner = ? AND cache_id = ?",
                        (time.time(), server, owner, cache_id))
+        return self.file(server, owner, cache_id)
 
     def forget_file(self, server: str, owner: str, cache_id: str) -> None:
         with self._writing() as db:
-            row = db.execute("DELETE FROM files WHERE server = ? AND owner = ? AND cache_id = ? RETURNING sha256",
-                             (server, owner, cache_id)).fetchone()
-            if row:
-                self._release_if_unused(db, row[0])
+            db.execute("DELETE FROM files WHERE server = ? AND owner = ? AND cache_id = ?", (server, owner, cache_id))
+            self._drop_unreferenced(db)
 
     def remember_cache_id(self, server: str, params_key: str, cache_id: str) -> None:
         with self._writing() as db:
@@ -329,9 +337,8 @@ class LocalCache:
         alone is too big: the bound can be exceeded for a moment by what is in use right now.
         """
         with self._writing() as db:
-            expired = db.execute("DELETE FROM images WHERE expires_at <= ? RETURNING sha256", (time.time(),))
-            for sha in {row[0] for row in expired.fetchall()}:
-                self._release_if_unused(db, sha)
+            db.execute("DELETE FROM images WHERE expires_at <= ?", (time.time(),))
+            self._drop_unreferenced(db)
             excess = self.used_bytes() - self.max_bytes
             freed = count = 0
             if excess <= 0:
@@ -389,12 +396,10 @@ class LocalCache:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.root / "index.sqlite3", timeout=60, isolation_level=None,
-                                 check_same_thread=False)
+            db = sqlite3.connect(self.root / "index.sqlite3", timeout=60, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
-            self._connections.append(db)
         return db
 
     @contextmanager
@@ -410,7 +415,7 @@ class LocalCache:
                     db.execute("ROLLBACK")
                 raise
 
-    def _read(self, sql: str, args: tuple[object, ...]) -> sqlite3.Row | None:
+    def _checkout(self, sql: str, args: tuple[object, ...]) -> sqlite3.Row | None:
         """One record whose blob is really there, marked used in the same transaction (so not evicted now)."""
         with self._writing() as db:
             db.row_factory = sqlite3.Row
@@ -437,12 +442,14 @@ class LocalCache:
             db.execute("INSERT INTO blobs VALUES (?, ?, ?)", (blob.sha256, blob.size, time.time()))
             db.execute("UPDATE totals SET bytes = bytes + ? WHERE name = 'blobs'", (blob.size,))
 
-    def _release_if_unused(self, db: sqlite3.Connection, sha: str) -> None:
-        used = db.execute(
-            "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = ?) OR EXISTS (SELECT 1 FROM files WHERE sha256 = ?)",
-            (sha, sha),
-        ).fetchone()[0]
-        if not used:
+    def _drop_unreferenced(self, db: sqlite3.Connection) -> None:
+        """Blobs no record points at any more, once no one has been handed their path for keep_recent."""
+        rows = db.execute(
+            "SELECT sha256 FROM blobs b WHERE used_at < ? AND NOT EXISTS (SELECT 1 FROM images WHERE sha256 = b.sha256)"
+            " AND NOT EXISTS (SELECT 1 FROM files WHERE sha256 = b.sha256)",
+            (time.time() - self.keep_recent,),
+        ).fetchall()
+        for (sha,) in rows:
             self._drop_blob(db, sha)
 
     def _drop_blob(self, db: sqlite3.Connection, sha: str) -> None:
@@ -494,6 +501,12 @@ def offline_copy(exc: Exception, copy: Fetched | None, missing: str) -> Fetched:
         raise NoLocalCopy(f"{message}; {missing}") from exc
     log.warning("%s; using the local copy %s", message, copy.path)
     return copy
+
+
+def _sole_regular_file(path: Path) -> bool:
+    """A plain file with no other name: safe to take over (chmod and rename) as a blob."""
+    status = os.lstat(path)
+    return stat.S_ISREG(status.st_mode) and status.st_nlink == 1
 
 
 def _umask() -> int:

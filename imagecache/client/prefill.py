@@ -64,16 +64,20 @@ def _run(
 ) -> PrefillReport:
     report = PrefillReport(total=len(items))
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="prefill") as pool:
-        started = {pool.submit(start, item): index for index, item in enumerate(items)}
-        finishing: dict[Future[Fetched], int] = {}
-        for future, index in _completed(started):
-            step = _outcome(future)
-            if isinstance(step, ClientError):
-                _record(report, index, step, on_item)
-            else:
-                finishing[pool.submit(finish, step)] = index
-        for future, index in _completed(finishing):
-            _record(report, index, _outcome(future), on_item)
+        try:
+            started = {pool.submit(start, item): index for index, item in enumerate(items)}
+            finishing: dict[Future[Fetched], int] = {}
+            for future, index in _completed(started):
+                step = _outcome(future)
+                if isinstance(step, ClientError):
+                    _record(report, index, step, on_item)
+                else:
+                    finishing[pool.submit(finish, step)] = index
+            for future, index in _completed(finishing):
+                _record(report, index, _outcome(future), on_item)
+        except BaseException:  # Ctrl-C: what has not started never will
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     report.failures.sort(key=lambda failure: failure[0])
     return report
 

@@ -49,6 +49,17 @@ class Connection:
             response.read()
             return response
 
+    def call_json(self, method: str, path: str, required: tuple[str, ...] = (), **kwargs: Any) -> dict[str, Any]:
+        """A JSON object answer holding the `required` fields; anything else is a bad answer, not a crash."""
+        response = self.call(method, path, **kwargs)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or any(name not in answer for name in required):
+            raise ClientError(f"bad answer from {self.server}{path}: {response.text[:200]!r}", response.status_code)
+        return answer
+
     @contextmanager
     def stream(self, method: str, path: str, ok: tuple[int, ...] = (), **kwargs: Any) -> Iterator[httpx.Response]:
         """A streamed response; statuses in `ok` (besides 2xx) are handed back, not raised."""

@@ -99,6 +99,7 @@ def test_a_directory_as_output_is_an_error_not_a_traceback(cli, tmp_path):
         (("get", "missing.json"), 2, "No such file"),
         (("get", "broken.json"), 2, "not JSON"),
         (("get", "list.json"), 2, "JSON object"),
+        (("get", "nan.json"), 2, "NaN is not a JSON value"),
         (("prefill", "q.json", "--jobs", "0"), 2, "positive"),
         (("download", "params.json"), 3, "Cache ID not found"),
         (("get", "upstream-refuses.json"), 4, "upstream error 400"),
@@ -110,6 +111,7 @@ def test_a_directory_as_output_is_an_error_not_a_traceback(cli, tmp_path):
 def test_exit_codes(cli, tmp_path, args, code, says):
     (tmp_path / "broken.json").write_text('{"api_query": ')
     write(tmp_path / "list.json", [1, 2])
+    (tmp_path / "nan.json").write_text('{"queries": [], "x": NaN}')
     write(tmp_path / "q.json", make_query())
     write(tmp_path / "params.json", {"never": uuid.uuid4().hex})
     write(tmp_path / "upstream-refuses.json", make_query(metric=["no_such_metric"]))

@@ -178,10 +178,14 @@ def test_memoize_caches_by_function_and_arguments(files):
     assert assemble(reads="r1", k=31).read_text() == "r1:31"
     assert assemble("r1", 21).read_text() == "r1:21"
     assert runs == [("r1", 31), ("r1", 21)]
-    with pytest.raises(TypeError):
-        assemble(object())
+    for wrong in (lambda: assemble(object()), lambda: assemble(), lambda: assemble("r1", path="x")):
+        with pytest.raises(TypeError):
+            wrong()
+    assert len(runs) == 2
     with pytest.raises(TypeError, match="path"):
         files.memoize(lambda reads: None)
+    with pytest.raises(TypeError, match="keyword-only"):
+        files.memoize(lambda reads, path: None)
 
 
 PRODUCER = """

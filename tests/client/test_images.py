@@ -87,6 +87,29 @@ def test_a_result_not_ready_in_time_is_a_timeout(stack, tmp_path, simulator):
         simulate(simulator)
 
 
+def test_a_long_production_is_waited_for_across_the_servers_504s(stack_factory, tmp_path, simulator):
+    impatient = stack_factory(ENTRY_WAIT_TIMEOUT="1")
+    simulate(simulator, latency_ms=2500)
+    calls = []
+    try:
+        with httpx.Client(timeout=30, event_hooks={"response": [lambda r: calls.append(r.status_code)]}) as http, \
+                ImageCacheClient(impatient.url, cache_dir=tmp_path, http=http) as client:
+            assert client.fetch(make_query()).read_bytes().startswith(b"\x89PNG")
+    finally:
+        simulate(simulator)
+    assert calls[0] == 200 and calls[1] == 504 and calls[-1] == 200  # POST, "still pending", the image
+
+
+def test_an_upstream_503_is_the_upstreams_not_the_service_being_down(images, simulator):
+    simulate(simulator, fail_first=3, fail_status=503)  # every attempt the server makes
+    try:
+        with pytest.raises(UpstreamError) as raised:
+            images.fetch(make_query())
+    finally:
+        simulate(simulator)
+    assert raised.value.status == 503 and raised.value.exit_code == 4
+
+
 def test_no_server_is_unavailable(tmp_path):
     with ImageCacheClient(f"http://127.0.0.1:{free_port()}", cache_dir=tmp_path) as nowhere:
         with pytest.raises(Unavailable):

@@ -53,7 +53,7 @@ def test_the_same_content_is_one_blob(tmp_path):
 
 
 def test_expired_images_are_never_served_and_gc_removes_them(tmp_path):
-    cache = LocalCache(tmp_path)
+    cache = LocalCache(tmp_path, keep_recent=0)
     entry_id = put_image(cache, 1, b"old", expires_in=0.2)
     time.sleep(0.3)
     assert cache.image(SERVER, entry_id) is None
@@ -131,7 +131,7 @@ def test_gc_removes_orphan_blobs_and_dead_temp_files(tmp_path):
 
 
 def test_files_replace_their_blob_and_forgetting_frees_it(tmp_path):
-    cache = LocalCache(tmp_path)
+    cache = LocalCache(tmp_path, keep_recent=0)
     for content in (b"version 1", b"version 2"):
         with cache.writer() as writer:
             writer.write(content)
@@ -142,6 +142,38 @@ def test_files_replace_their_blob_and_forgetting_frees_it(tmp_path):
     cache.forget_file(SERVER, "owner", "cid")
     assert cache.file(SERVER, "owner", "cid") is None and blob_files(cache) == [] and cache.used_bytes() == 0
     assert stored.filename == "out.txt"
+
+
+def test_a_blob_just_handed_out_outlives_its_replacement_for_a_moment(tmp_path):
+    cache = LocalCache(tmp_path, keep_recent=0.5)
+    held = []
+    for content in (b"version 1", b"version 2"):
+        with cache.writer() as writer:
+            writer.write(content)
+            held.append(cache.store_file(SERVER, "owner", "cid", '"e"', "f", "text/plain", writer).path)
+    assert held[0].read_bytes() == b"version 1"  # replaced, but its path was just handed out
+    cache.forget_file(SERVER, "owner", "cid")
+    assert held[1].exists()
+    time.sleep(0.6)
+    cache.evict()
+    assert not held[0].exists() and not held[1].exists() and cache.used_bytes() == 0
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_a_producer_output_that_is_a_link_is_copied_not_taken(tmp_path, link):
+    cache = LocalCache(tmp_path / "cache")
+    users_file = tmp_path / "mine.txt"
+    users_file.write_text("the user's own file")
+    output = cache.temp_path()
+    if link == "symlink":
+        output.symlink_to(users_file)
+    else:
+        os.link(users_file, output)
+    with cache.writer(existing=output) as blob:
+        stored = cache.store_file(SERVER, "owner", "cid", '"e"', "f", "text/plain", blob)
+    users_file.write_text("changed later by its owner")
+    assert stored.path.read_text() == "the user's own file"
+    assert users_file.stat().st_mode & 0o222  # still writable: not chmodded as a blob
 
 
 def test_an_unfinished_writer_leaves_nothing(tmp_path):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
 import httpx
 import pytest
 
-from imagecache.client import NotFound, Refused, Unavailable
+from imagecache.client import ClientError, ImageCacheClient, NotFound, Refused, Unavailable
 from imagecache.client.transport import error_for, server_key
 
 
@@ -36,3 +39,39 @@ def test_what_is_not_a_server_url_is_refused(url):
     with pytest.raises(ValueError) as raised:
         server_key(url)
     assert "secret" not in str(raised.value)
+
+
+class _NotImagecache(BaseHTTPRequestHandler):
+    """Some other web server answering 200 with text: a wrong --url."""
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._answer()
+
+    def _answer(self) -> None:
+        body = b"<html>welcome to nginx</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_an_answer_that_is_not_imagecaches_is_a_client_error(tmp_path):
+    server = HTTPServer(("127.0.0.1", 0), _NotImagecache)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with ImageCacheClient(f"http://127.0.0.1:{server.server_port}", cache_dir=tmp_path) as client:
+            with pytest.raises(ClientError, match="bad answer"):
+                client.request({"queries": []})
+            with pytest.raises(ClientError, match="bad answer"):
+                client.info()
+    finally:
+        server.shutdown()
+        server.server_close()
