@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -53,6 +55,7 @@ def hits(bench_url: str, token: str, local: Path) -> None:
     figure("image: GET from the server (keep-alive)", describe(server))
     figure("image: fetch(query), local hit, bytes read", describe(local_hit))
     figure("ratio local/server p50 (aim <= 0.5)", f"{percentile(local_hit, 50) / percentile(server, 50):.2f}")
+    cli_hit(bench_url, query, local)
 
     with FileCacheClient(bench_url, token, cache_dir=local) as files:
         source = local.parent / "one-mib.bin"
@@ -70,6 +73,18 @@ def hits(bench_url: str, token: str, local: Path) -> None:
     figure("/v1 1 MiB: local copy within a day", describe(fresh))
     figure("/v1 1 MiB: revalidated, 304", describe(revalidated))
     figure("/v1 1 MiB: downloaded again, 200", describe(reloaded))
+
+
+def cli_hit(bench_url: str, query: dict, local: Path) -> None:
+    """`imagecache-client get` on a local hit: a whole process, against Python's own start-up."""
+    query_file = local.parent / "query.json"
+    query_file.write_text(json.dumps(query))
+    env = {**os.environ, "IMAGECACHE_URL": bench_url, "IMAGECACHE_CACHE_DIR": str(local)}
+    command = [sys.executable, "-m", "imagecache.client.cli", "get", str(query_file)]
+    hit = timed_ms(lambda: subprocess.run(command, env=env, check=True, capture_output=True), 20)
+    bare = timed_ms(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 20)
+    figure("imagecache-client get, local hit (process)", describe(hit))
+    figure("  python -c pass (start-up alone)", describe(bare))
 
 
 def prefill(bench_url: str, simulator: str, local: Path) -> None:

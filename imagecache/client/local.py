@@ -47,6 +47,7 @@ log = logging.getLogger("imagecache.client")
 DEFAULT_MAX_BYTES = 5 * 1024**3
 KEEP_RECENT = 10.0  # seconds a path just handed out is safe from eviction, so its caller can open it
 STALE_TEMP_SECONDS = 3600  # gc removes a temp file this old whose writing process has ended
+SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, used_at REAL NOT NULL);
@@ -174,9 +175,8 @@ class LocalCache:
             (self.root / sub).mkdir(mode=0o700, exist_ok=True)
         self._local = threading.local()  # a connection per thread, closed when its thread ends
         self._write_lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
-        with self._writing() as db:
-            for statement in _SCHEMA.split(";"):
-                db.execute(statement)
+        if self._db().execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            self._create()
 
     def close(self) -> None:
         """Close this thread's connection (other threads' close as their threads end)."""
@@ -392,6 +392,23 @@ class LocalCache:
                 for kind, server, key, size, used_at, expires_at, sha in rows]
 
     # --- internals ---------------------------------------------------------------
+
+    def _create(self) -> None:
+        """Lay out a new cache; one from another version of the client is started afresh (it is a cache)."""
+        with self._writing() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return  # another process has just done it
+            tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            if tables:
+                log.warning("the local cache at %s has another layout (version %s); starting it afresh",
+                            self.root, version)
+            for table in tables:
+                db.execute(f'DROP TABLE "{table}"')
+            for statement in _SCHEMA.split(";"):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._remove_orphans(db)
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)

@@ -7,6 +7,7 @@ place that reads them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,12 +37,23 @@ class Connection:
     ) -> None:
         self.server = server_key(url)
         self._headers = headers or {}
-        self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT)
-        self._owns_http = http is None
+        self._given = http
+        self._own: httpx.Client | None = None
+        self._making = threading.Lock()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """Made on first use: a call answered by the local cache never pays for TLS set-up (~50 ms)."""
+        if self._given is not None:
+            return self._given
+        with self._making:
+            if self._own is None:
+                self._own = httpx.Client(timeout=DEFAULT_TIMEOUT)
+            return self._own
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        if self._own is not None:
+            self._own.close()
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """A whole (small) response, raised as an error when it is one."""

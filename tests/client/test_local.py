@@ -223,3 +223,16 @@ def test_many_processes_share_one_cache_consistently(tmp_path, max_bytes):
     assert list((cache.root / "tmp").iterdir()) == []
     done = cache.collect()
     assert done.orphans == 0 and cache.used_bytes() <= max_bytes
+
+
+def test_a_cache_laid_out_by_another_version_is_started_afresh(tmp_path, caplog):
+    cache = LocalCache(tmp_path)
+    put_image(cache, 1, b"kept by an older client")
+    cache._db().execute("PRAGMA user_version = 0")  # as a layout this client does not know
+    cache.close()
+    with caplog.at_level("WARNING", logger="imagecache.client"):
+        again = LocalCache(tmp_path)
+    assert "starting it afresh" in caplog.text
+    assert again.listing() == [] and blob_files(again) == [] and again.used_bytes() == 0
+    put_image(again, 2, b"works as new")
+    assert LocalCache(tmp_path).used_bytes() == len(b"works as new")
