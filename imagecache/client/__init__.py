@@ -18,7 +18,7 @@ from imagecache.client.errors import (
     Unavailable,
     UpstreamError,
 )
-from imagecache.client.files import FileCacheClient
+from imagecache.client.files import FileCacheClient, Uploaded
 from imagecache.client.images import Entry, ImageCacheClient
 from imagecache.client.local import Fetched, LocalCache
 
@@ -34,5 +34,6 @@ __all__ = [
     "Refused",
     "Timeout",
     "Unavailable",
+    "Uploaded",
     "UpstreamError",
 ]

@@ -14,6 +14,7 @@ import inspect
 import mimetypes
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +32,14 @@ from imagecache.ids import canonical_json
 DAY = 24 * 3600.0
 Produce = Callable[[Path], object]
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    cache_id: str
+    sha256: str
+    size: int
+    filename: str  # as the server keeps it
 
 
 class FileCacheClient(Session):
@@ -56,14 +65,19 @@ class FileCacheClient(Session):
         self.local.remember_cache_id(self.server, self._params_key(params), answer["cache_id"])
         return answer["cache_id"]
 
-    def upload(self, cache_id: str, path: Path | str) -> LocalFile:
-        """Store a file under the id: streamed, checked by sha256 on the server, copied locally as it is sent."""
+    def upload(self, cache_id: str, path: Path | str) -> Uploaded:
+        """Store a file under the id: streamed, refused by the server unless its sha256 matches.
+
+        The file is not copied into the local cache (it is the caller's; a copy of a large result
+        would cost a disk write and evict others); a local copy of the id's old file is dropped.
+        """
         source = Path(path)
         with open(source, "rb") as file:
-            expected = hashlib.file_digest(file, "sha256").hexdigest()
-        with self.local.writer() as copy:  # the server refuses the upload if the file changes meanwhile
-            filename = self._send(cache_id, source, expected, source.name, copy.write)
-            return self._keep(cache_id, copy, filename)
+            sha256 = hashlib.file_digest(file, "sha256").hexdigest()
+            size = file.tell()
+        filename = self._send(cache_id, source, sha256, source.name)
+        self.local.forget_file(self.server, self.owner, cache_id)
+        return Uploaded(cache_id, sha256, size, filename)
 
     def download(self, cache_id: str, dest: Path | str) -> Path:
         """The id's file written to `dest` atomically, from the local copy when it is still valid."""
@@ -121,7 +135,7 @@ class FileCacheClient(Session):
                 if not output.is_file():
                     raise ClientError(f"produce did not write its result to {output}")
                 with self.local.writer(existing=output) as result:
-                    kept_as = self._send(cache_id, result.path, result.sha256, filename, lambda chunk: None)
+                    kept_as = self._send(cache_id, result.path, result.sha256, filename)
                     return self._keep(cache_id, result, kept_as).path
             finally:
                 output.unlink(missing_ok=True)
@@ -149,16 +163,11 @@ class FileCacheClient(Session):
 
         return wrapper
 
-    def _send(self, cache_id: str, source: Path, sha256: str, filename: str, on_chunk: Callable[[bytes], None]) -> str:
+    def _send(self, cache_id: str, source: Path, sha256: str, filename: str) -> str:
         """POST the file (the server refuses it unless its sha256 matches); the filename the server kept."""
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         with self.progress.transfer(f"put {filename}", source.stat().st_size) as advance:
-
-            def sent(chunk: bytes) -> None:
-                on_chunk(chunk)
-                advance(len(chunk))
-
-            headers, body = multipart(source, filename, content_type, sent)
+            headers, body = multipart(source, filename, content_type, advance)
             answer = self._conn.call_json("POST", self._path(cache_id), content=body,
                                           headers={**headers, "X-Content-SHA256": sha256})
         return answer.get("filename", filename)

@@ -27,6 +27,15 @@ def test_cache_id_is_the_servers(stack, files):
     assert files.cache_id(dict(reversed(wanted.items()))) == answer["cache_id"]
 
 
+def test_an_upload_replaces_the_local_copy_of_the_ids_old_file(files, tmp_path):
+    cache_id = files.cache_id(params())
+    for version in ("old", "new"):
+        source = tmp_path / f"{version}.txt"
+        source.write_text(version)
+        files.upload(cache_id, source)
+        assert files.fetch(cache_id).read_text() == version  # not the old copy, though within a day
+
+
 def test_upload_then_download_round_trip(stack, files, tmp_path):
     source = tmp_path / "contigs.fa"
     source.write_bytes(b"ACGT" * 300_000)
@@ -70,7 +79,9 @@ def test_revalidation_keeps_the_copy_on_304_and_takes_the_new_file_on_200(stack,
     source = tmp_path / "v1.txt"
     source.write_text("version 1")
     cache_id = files.cache_id(params())
-    files.upload(cache_id, source)
+    files.upload(cache_id, source)  # the caller's file: not copied into the local cache
+    assert files.fetch(cache_id).read_text() == "version 1"
+    assert calls.statuses("/v1/cache/")[-1] == 200
     before = len(calls.seen)
     assert files.fetch(cache_id).read_text() == "version 1"
     assert len(calls.seen) == before  # within a day: no request at all
@@ -103,8 +114,8 @@ def test_caching_a_cached_path_again_is_harmless(files, tmp_path):
     wanted = params()
     path = files.cached(wanted, lambda out: out.write_bytes(b"result"))
     cache_id = files.cache_id(wanted)
-    assert files.upload(cache_id, path).path == path  # the cached file uploaded again
-    assert files.cached(wanted, lambda out: out.write_bytes(b"other")) == path
+    assert files.upload(cache_id, path).sha256 == path.name  # the cached file uploaded again
+    assert files.cached(wanted, lambda out: out.write_bytes(b"other")) == path  # same bytes, same blob
     assert files.download(cache_id, path) == path and path.read_bytes() == b"result"
     assert path.stat().st_mode & 0o777 == 0o444  # read-only: shared by every record of these bytes
     with pytest.raises(ValueError, match="inside the local cache"):
