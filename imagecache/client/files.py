@@ -178,20 +178,24 @@ class FileCacheClient(Session):
                                      content_type, blob)
 
     def _revalidate(self, cache_id: str, copy: LocalFile | None) -> Fetched:
+        """Ask with the copy's ETag: a 304 confirms it, a 200 brings the file as it is now."""
         headers = {"If-None-Match": copy.etag} if copy else {}
         with self._conn.stream("GET", self._path(cache_id), ok=(304,), headers=headers) as response:
-            if response.status_code == 304 and copy is not None:
-                confirmed = self.local.mark_validated(self.server, self.owner, cache_id)
-                if confirmed is not None:
-                    return _fetched(confirmed)
-                return self._revalidate(cache_id, None)  # evicted while the server was asked: get it whole
-            with self.local.writer() as writer, \
-                    self.progress.transfer(f"get {cache_id[:12]}", content_length(response)) as advance:
-                receive(response, writer, advance)
-                stored = self.local.store_file(
-                    self.server, self.owner, cache_id, response.headers.get("ETag", f'"{writer.sha256}"'),
-                    _filename(response), response.headers.get("Content-Type", "application/octet-stream"), writer,
-                )
+            if response.status_code != 304 or copy is None:
+                return self._receive(cache_id, response)
+        confirmed = self.local.mark_validated(self.server, self.owner, cache_id)
+        if confirmed is None:  # evicted while the server was asked: get it whole
+            return self._revalidate(cache_id, None)
+        return _fetched(confirmed)
+
+    def _receive(self, cache_id: str, response: httpx.Response) -> Fetched:
+        with self.local.writer() as writer, \
+                self.progress.transfer(f"get {cache_id[:12]}", content_length(response)) as advance:
+            receive(response, writer, advance)
+            stored = self.local.store_file(
+                self.server, self.owner, cache_id, response.headers.get("ETag", f'"{writer.sha256}"'),
+                _filename(response), response.headers.get("Content-Type", "application/octet-stream"), writer,
+            )
         return Fetched(stored.path, stored.size, False)
 
     def _offline(self, exc: ClientError, cache_id: str | None, missing: str) -> Fetched:
