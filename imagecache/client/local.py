@@ -197,15 +197,13 @@ class LocalCache:
         The blob's file is removed unless a store took it by the end of the block. An output that is
         a link (to a file its producer may change again) is copied, never taken.
         """
-        if existing is not None and _sole_regular_file(existing):
-            writer = BlobWriter(existing, existing=True)
-        else:
-            writer = BlobWriter(self.temp_path(".part"))
-            if existing is not None:
+        taken = existing if existing is not None and _sole_regular_file(existing) else None
+        writer = BlobWriter(taken, existing=True) if taken else BlobWriter(self.temp_path(".part"))
+        try:
+            if existing is not None and taken is None:
                 with open(existing, "rb") as source:
                     while chunk := source.read(1024 * 1024):
                         writer.write(chunk)
-        try:
             yield writer
         finally:
             writer.discard()
