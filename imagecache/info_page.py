@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from html import escape
 
 from imagecache.entry import Entry, Status
+from imagecache.sizes import human_bytes
 
 NEWEST = 24
 _THUMBNAILED = {"image/png", "image/jpeg", "image/svg+xml"}
@@ -42,7 +43,7 @@ def render_info_page(stats: dict[str, int], newest: list[Entry]) -> str:
     figures = [
         ("active", stats["active_count"]), ("pending", stats["pending_count"]), ("errors", stats["error_count"]),
         ("hit ratio", ratio), ("hits", stats["hits"]), ("misses", stats["misses"]), ("dedupes", stats["dedupes"]),
-        ("upstream calls", stats["upstream_calls"]), ("stored", _size(stats["total_bytes"])),
+        ("upstream calls", stats["upstream_calls"]), ("stored", human_bytes(stats["total_bytes"])),
         ("queue", stats["queue_depth"]), ("workers", stats["live_workers"]),
     ]
     return _PAGE.format(
@@ -61,14 +62,4 @@ def _entry(entry: Entry) -> str:
     expires = datetime.fromtimestamp(entry.expires_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     detail = escape(entry.error_message) if entry.status is Status.ERROR else escape(entry.content_type)
     return (f'<div class="entry status-{entry.status.value}">{picture}<div><code>{escape(entry.id[:16])}…</code>'
-            f'</div><div>{detail} · {_size(entry.size)} · expires {expires}</div></div>')
-
-
-def _size(count: float) -> str:
-    if count < 1024:
-        return f"{count:.0f} B"
-    for unit in ("KiB", "MiB"):
-        count /= 1024
-        if count < 1024:
-            return f"{count:.1f} {unit}"
-    return f"{count / 1024:.1f} GiB"
+            f'</div><div>{detail} · {human_bytes(entry.size)} · expires {expires}</div></div>')

@@ -28,6 +28,7 @@ from imagecache.client.images import ImageCacheClient, ImageRequest
 from imagecache.client.local import DEFAULT_MAX_BYTES, LocalCache
 from imagecache.client.prefill import PrefillReport, prefill_files, prefill_images
 from imagecache.client.progress import Bars, Progress, Silent, Tally
+from imagecache.sizes import human_bytes
 
 USAGE = 2
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
@@ -122,8 +123,8 @@ def local_ls(args: argparse.Namespace) -> int:
     print(f"{'KIND':5} {'SIZE':>9} {'USED':>9} {'EXPIRES':>9}  KEY")
     for row in cache.listing():
         expires = "-" if row.expires_at is None else _ago(row.expires_at - now)
-        print(f"{row.kind:5} {_human(row.size):>9} {_ago(now - row.used_at):>9} {expires:>9}  {row.key}")
-    print(f"{_human(cache.used_bytes())} of {_human(cache.max_bytes)} in {cache.root}")
+        print(f"{row.kind:5} {human_bytes(row.size):>9} {_ago(now - row.used_at):>9} {expires:>9}  {row.key}")
+    print(f"{human_bytes(cache.used_bytes())} of {human_bytes(cache.max_bytes)} in {cache.root}")
     return 0
 
 
@@ -131,15 +132,15 @@ def local_gc(args: argparse.Namespace) -> int:
     cache = _local(args)
     done = cache.collect()
     print(f"removed {done.expired} expired, {done.evicted} evicted, {done.orphans} orphaned, "
-          f"{done.temp_files} temporary; freed {_human(done.bytes_freed)}, "
-          f"kept {_human(done.bytes_kept)} of {_human(cache.max_bytes)}")
+          f"{done.temp_files} temporary; freed {human_bytes(done.bytes_freed)}, "
+          f"kept {human_bytes(done.bytes_kept)} of {human_bytes(cache.max_bytes)}")
     return 0
 
 
 def local_clear(args: argparse.Namespace) -> int:
     cache = _local(args)
     freed = cache.used_bytes()
-    print(f"removed {cache.clear()} files ({_human(freed)}) from {cache.root}")
+    print(f"removed {cache.clear()} files ({human_bytes(freed)}) from {cache.root}")
     return 0
 
 
@@ -290,26 +291,16 @@ class _PrefillBar:
             self._show()
 
     def _show(self) -> None:
-        self._bar.set_postfix_str(f"{self._counts} {_human(self._bytes)}".strip(), refresh=False)
+        self._bar.set_postfix_str(f"{self._counts} {human_bytes(self._bytes)}".strip(), refresh=False)
 
 
 def _summarise(report: PrefillReport) -> int:
     print(f"prefill: {report.total} items: {report.hits} hits, {report.fetched} fetched "
-          f"({_human(report.fetched_bytes)}), {len(report.failures)} failed")
+          f"({human_bytes(report.fetched_bytes)}), {len(report.failures)} failed")
     for index, error in report.failures:
         print(f"  item {index + 1}: {error}", file=sys.stderr)
     codes = {error.exit_code for _, error in report.failures}
     return 0 if not codes else codes.pop() if len(codes) == 1 else 1
-
-
-def _human(count: float) -> str:
-    if count < 1024:
-        return f"{count:.0f} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        count /= 1024
-        if count < 1024 or unit == "TiB":
-            break
-    return f"{count:.1f} {unit}"
 
 
 def _ago(seconds: float) -> str:

@@ -47,7 +47,7 @@ log = logging.getLogger("imagecache.client")
 DEFAULT_MAX_BYTES = 5 * 1024**3
 KEEP_RECENT = 10.0  # seconds a path just handed out is safe from eviction, so its caller can open it
 STALE_TEMP_SECONDS = 3600  # gc removes a temp file this old whose writing process has ended
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, used_at REAL NOT NULL);
@@ -58,13 +58,25 @@ CREATE TABLE IF NOT EXISTS images (
     PRIMARY KEY (server, id));
 CREATE INDEX IF NOT EXISTS images_by_query ON images (server, digest, expires_at);
 CREATE INDEX IF NOT EXISTS images_by_expiry ON images (expires_at);
+CREATE INDEX IF NOT EXISTS images_by_blob ON images (sha256);
 CREATE TABLE IF NOT EXISTS files (
     server TEXT NOT NULL, owner TEXT NOT NULL, cache_id TEXT NOT NULL, sha256 TEXT NOT NULL, etag TEXT NOT NULL,
     filename TEXT NOT NULL, content_type TEXT NOT NULL, validated_at REAL NOT NULL,
     PRIMARY KEY (server, owner, cache_id));
+CREATE INDEX IF NOT EXISTS files_by_blob ON files (sha256);
 CREATE TABLE IF NOT EXISTS params (
     server TEXT NOT NULL, key TEXT NOT NULL, cache_id TEXT NOT NULL, PRIMARY KEY (server, key));
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, bytes INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS released (sha256 TEXT PRIMARY KEY);
+CREATE TRIGGER IF NOT EXISTS image_gone AFTER DELETE ON images
+    BEGIN INSERT OR IGNORE INTO released VALUES (old.sha256); END;
+CREATE TRIGGER IF NOT EXISTS image_replaced BEFORE INSERT ON images
+    BEGIN INSERT OR IGNORE INTO released SELECT sha256 FROM images WHERE server = new.server AND id = new.id; END;
+CREATE TRIGGER IF NOT EXISTS file_gone AFTER DELETE ON files
+    BEGIN INSERT OR IGNORE INTO released VALUES (old.sha256); END;
+CREATE TRIGGER IF NOT EXISTS file_replaced BEFORE INSERT ON files
+    BEGIN INSERT OR IGNORE INTO released SELECT sha256 FROM files
+          WHERE server = new.server AND owner = new.owner AND cache_id = new.cache_id; END;
 INSERT OR IGNORE INTO totals VALUES ('blobs', 0);
 """
 
@@ -403,7 +415,7 @@ class LocalCache:
                             self.root, version)
             for table in tables:
                 db.execute(f'DROP TABLE "{table}"')
-            for statement in _SCHEMA.split(";"):
+            for statement in _SCHEMA.split(";\n"):  # a statement ends a line (triggers hold ";" inside)
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._remove_orphans(db)
@@ -458,14 +470,25 @@ class LocalCache:
             db.execute("UPDATE totals SET bytes = bytes + ? WHERE name = 'blobs'", (blob.size,))
 
     def _drop_unreferenced(self, db: sqlite3.Connection) -> None:
-        """Blobs no record points at any more, once no one has been handed their path for keep_recent."""
+        """Blobs no record points at any more, once no one has been handed their path for keep_recent.
+
+        Only blobs a record has let go of are looked at: triggers list them in `released` as records
+        are deleted or replaced, so this costs nothing per store however large the cache.
+        """
         rows = db.execute(
-            "SELECT sha256 FROM blobs b WHERE used_at < ? AND NOT EXISTS (SELECT 1 FROM images WHERE sha256 = b.sha256)"
-            " AND NOT EXISTS (SELECT 1 FROM files WHERE sha256 = b.sha256)",
+            "SELECT r.sha256 FROM released r JOIN blobs b USING (sha256) WHERE b.used_at < ?",
             (time.time() - self.keep_recent,),
         ).fetchall()
         for (sha,) in rows:
-            self._drop_blob(db, sha)
+            used = db.execute(
+                "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = ?) "
+                "OR EXISTS (SELECT 1 FROM files WHERE sha256 = ?)",
+                (sha, sha),
+            ).fetchone()[0]
+            if not used:
+                self._drop_blob(db, sha)
+            db.execute("DELETE FROM released WHERE sha256 = ?", (sha,))
+        db.execute("DELETE FROM released WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE sha256 = released.sha256)")
 
     def _drop_blob(self, db: sqlite3.Connection, sha: str) -> None:
         db.execute("DELETE FROM images WHERE sha256 = ?", (sha,))
