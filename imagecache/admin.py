@@ -33,7 +33,7 @@ def expire_all(runtime: Runtime) -> str:
     """Delete every expired /v1 cache now (their blobs too), as the seed's admin CLI does."""
     files = runtime.files
     total = files.index.count()
-    removed = files.prune()
+    removed = runtime.maintenance.prune_files()
     runtime.maintenance.collect_garbage()
     return f"removed {removed} of {total} caches"
 

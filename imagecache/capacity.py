@@ -18,10 +18,9 @@ from redis import Redis
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.file_index import FileIndex
+from imagecache.item_failures import ItemFailures
 
 log = logging.getLogger(__name__)
-
-BATCH = 50
 
 
 class Capacity:
@@ -32,6 +31,7 @@ class Capacity:
         entries: EntryStore,
         files: FileIndex,
         max_bytes: int,
+        failures: ItemFailures,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
@@ -39,6 +39,7 @@ class Capacity:
         self._entries = entries
         self._files = files
         self.max_bytes = max_bytes
+        self._failures = failures
         self._clock = clock
 
     def used(self) -> int:
@@ -58,21 +59,18 @@ class Capacity:
         """Evict least recently used results until usage is under the bound; the number evicted."""
         if not self.max_bytes:
             return 0
-        evicted = 0
-        while self.used() > self.max_bytes:
-            oldest = self._redis.zrange(self._entries.lru_key, 0, BATCH - 1)
-            if not oldest:
-                break
-            for member in oldest:
-                if self.used() <= self.max_bytes:
-                    break
-                self._evict(member)
-                evicted += 1
+        evicted = self._failures.sweep("capacity: evicting", self._next_victim, self._evict)
         if evicted:
             log.info("capacity: evicted %d results to stay under %d bytes", evicted, self.max_bytes)
         return evicted
 
-    def _evict(self, member: str) -> None:
+    def _next_victim(self, skip: int) -> list[str]:
+        """The least recently used result (past `skip` that could not be evicted), while over the bound."""
+        if self.used() <= self.max_bytes:
+            return []
+        return self._redis.zrange(self._entries.lru_key, skip, skip)
+
+    def _evict(self, member: str) -> bool:
         kind, _, ident = member.partition(":")
         now = self._clock()
         if kind == "i":
@@ -80,3 +78,4 @@ class Capacity:
         else:
             self._files.remove(ident, now)
         self._redis.zrem(self._entries.lru_key, member)
+        return True

@@ -27,6 +27,7 @@ from redis import Redis
 
 from imagecache.entry import Entry, Outcome, Reuse, Status
 from imagecache.garbage import BlobGarbage
+from imagecache.lua_counters import COUNTERS
 
 _REQUEST = """
 local function answer(id, reuse, stat)
@@ -45,14 +46,15 @@ if cur then
     if status == 'pending' then return answer(cur, 'joined', 'dedupes') end
     if ARGV[6] ~= '1' then
       local max_age = tonumber(ARGV[5])
-      if status == 'active' and (max_age < 0 or now - tonumber(f[3]) <= max_age) then
+      if status == 'active' and (max_age < 0 or now - (tonumber(f[3]) or 0) <= max_age) then
         return answer(cur, 'hit', 'hits')
       end
-      if status == 'error' and now < tonumber(f[4]) then return answer(cur, 'error', 'error_hits') end
+      if status == 'error' and now < (tonumber(f[4]) or 0) then return answer(cur, 'error', 'error_hits') end
     end
   end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return answer(ARGV[2], 'joined', 'dedupes') end
+redis.call('HINCRBY', KEYS[6], 'misses', 1)
 redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
   'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3])
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
@@ -60,7 +62,10 @@ redis.call('ZADD', KEYS[3], 0, ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
 redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[2])
-return answer(ARGV[2], 'created', 'misses')
+local out = redis.call('HGETALL', KEYS[2])
+table.insert(out, 1, 'created')
+table.insert(out, 1, ARGV[2])
+return out
 """
 
 _COMPLETE = """
@@ -83,9 +88,10 @@ redis.call('PUBLISH', ARGV[7], ARGV[1])
 return 1
 """
 
-_DELETE = """
+_DELETE = COUNTERS + """
 local f = redis.call('HMGET', KEYS[1], 'status', 'size')
-if f[1] == 'active' then redis.call('HINCRBY', KEYS[7], 'bytes', -tonumber(f[2])) end
+if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
+if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
 if redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -250,14 +256,15 @@ class EntryStore:
     def mark_enqueued(self, entry_id: str, now: float) -> bool:
         return bool(self._mark_enqueued(keys=[self._key(entry_id)], args=[repr(now)]))
 
-    def expired_ids(self, now: float, limit: int = 500) -> list[str]:
-        return self._redis.zrangebyscore(self._expiry, "-inf", now, start=0, num=limit)
+    def expired_ids(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
+        return self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit)
 
-    def pending(self) -> Iterator[PendingEntry]:
-        for entry_id in self._redis.sscan_iter(self._status_key(Status.PENDING), count=500):
-            fields = self._redis.hmget(self._key(entry_id), "enqueued_at", "attempts")
-            if fields[0] is not None:
-                yield PendingEntry(entry_id, float(fields[0]), int(fields[1] or 0))
+    def pending_ids(self) -> Iterator[str]:
+        return self._redis.sscan_iter(self._status_key(Status.PENDING), count=500)
+
+    def pending_entry(self, entry_id: str) -> PendingEntry | None:
+        enqueued_at, attempts = self._redis.hmget(self._key(entry_id), "enqueued_at", "attempts")
+        return None if enqueued_at is None else PendingEntry(entry_id, float(enqueued_at), int(attempts or 0))
 
     def page(self, cursor: str | None, limit: int) -> Page:
         low = f"({cursor}" if cursor else "-"
@@ -318,6 +325,10 @@ class EntryStore:
             pipe.hincrby(self._stats, "upstream_seconds_count", 1)
             pipe.hincrbyfloat(self._stats, "upstream_seconds_sum", seconds)
             pipe.execute()
+
+    def increment(self, counter: str) -> None:
+        """Add one to a shared counter of the stats hash (what /metrics exports)."""
+        self._redis.hincrby(self._stats, counter, 1)
 
     def stats(self) -> dict[str, float]:
         return {name: float(value) for name, value in self._redis.hgetall(self._stats).items()}

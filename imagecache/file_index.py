@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from redis import Redis
 
 from imagecache.garbage import BlobGarbage
+from imagecache.lua_counters import COUNTERS
 
 _FIELDS = ("cache_id", "token_id", "filename", "content_type", "size", "etag", "blob_key", "created_at",
            "updated_at", "expires_at", "placeholder")
 
-_ENSURE = """
+_ENSURE = COUNTERS + """
 local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeholder')
 if f[1] and tonumber(f[1]) > tonumber(ARGV[3]) then return redis.call('HGETALL', KEYS[1]) end
+if f[4] == '0' and not valid_size(f[3]) then return redis.error_reply('file has no valid size: ' .. ARGV[1]) end
+if f[4] == '0' then uncount(KEYS[4], 'file_bytes', f[3]) end
 if f[2] and f[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], f[2]) end
-if f[4] == '0' then redis.call('HINCRBY', KEYS[4], 'file_bytes', -tonumber(f[3])) end
 redis.call('ZREM', KEYS[5], 'f:' .. ARGV[1])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'cache_id', ARGV[1], 'token_id', ARGV[2], 'filename', 'placeholder',
@@ -32,12 +34,13 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 return redis.call('HGETALL', KEYS[1])
 """
 
-_REPLACE = """
+_REPLACE = COUNTERS + """
 local f = redis.call('HMGET', KEYS[1], 'token_id', 'expires_at', 'blob_key', 'size', 'placeholder')
 if not f[1] or tonumber(f[2]) <= tonumber(ARGV[3]) then return 'missing' end
 if f[1] ~= ARGV[2] then return 'forbidden' end
+if f[5] == '0' and not valid_size(f[4]) then return redis.error_reply('file has no valid size: ' .. ARGV[1]) end
+if f[5] == '0' then uncount(KEYS[4], 'file_bytes', f[4]) end
 if f[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[10], f[3]) end
-if f[5] == '0' then redis.call('HINCRBY', KEYS[4], 'file_bytes', -tonumber(f[4])) end
 redis.call('HSET', KEYS[1], 'blob_key', ARGV[4], 'filename', ARGV[5], 'content_type', ARGV[6], 'size', ARGV[7],
   'etag', ARGV[8], 'expires_at', ARGV[9], 'updated_at', ARGV[3], 'placeholder', 0)
 redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])
@@ -55,15 +58,16 @@ redis.call('ZADD', KEYS[3], ARGV[2], 'f:' .. ARGV[1])
 return 1
 """
 
-_REMOVE = """
+_REMOVE = COUNTERS + """
 local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeholder')
 if not f[1] then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0
 end
 if tonumber(ARGV[3]) >= 0 and tonumber(f[1]) > tonumber(ARGV[3]) then return 0 end
+if f[4] == '0' and not valid_size(f[3]) then return redis.error_reply('file has no valid size: ' .. ARGV[1]) end
+if f[4] == '0' then uncount(KEYS[4], 'file_bytes', f[3]) end
 if f[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[2], f[2]) end
-if f[4] == '0' then redis.call('HINCRBY', KEYS[4], 'file_bytes', -tonumber(f[3])) end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[5], 'f:' .. ARGV[1])
@@ -184,8 +188,8 @@ class FileIndex:
         flat = [item for pair in record.to_redis().items() for item in pair]
         return bool(self._adopt(keys=[self._key(record.cache_id), self._expiry, self._stats, self._lru], args=flat))
 
-    def expired(self, now: float, limit: int = 500) -> list[str]:
-        return self._redis.zrangebyscore(self._expiry, "-inf", now, start=0, num=limit)
+    def expired(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
+        return self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit)
 
     def count(self) -> int:
         return self._redis.zcard(self._expiry)

@@ -151,10 +151,11 @@ class FileCache:
         self.owned(identity, cache_id)
         self.index.remove(cache_id, self._clock())
 
-    def prune(self) -> int:
-        """Forget every expired cache (its blob goes to the garbage set)."""
-        pruned = 0
+    def expired(self, skip: int = 0) -> list[str]:
+        """Ids of caches past their expiry, but the first `skip` of them."""
+        return self.index.expired(self._clock(), skip=skip)
+
+    def remove_expired(self, cache_id: str) -> bool:
+        """Forget the cache if it is still expired (its blob goes to the garbage set)."""
         now = self._clock()
-        while ids := self.index.expired(now):
-            pruned += sum(self.index.remove(cache_id, now, expired_before=now) for cache_id in ids)
-        return pruned
+        return self.index.remove(cache_id, now, expired_before=now)

@@ -19,8 +19,8 @@ class BlobGarbage:
     def add(self, blob_key: str, due: float) -> None:
         self._redis.zadd(self.key, {blob_key: due})
 
-    def due(self, now: float, limit: int = 500) -> list[str]:
-        return self._redis.zrangebyscore(self.key, "-inf", now, start=0, num=limit)
+    def due(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
+        return self._redis.zrangebyscore(self.key, "-inf", now, start=skip, num=limit)
 
     def forget(self, blob_key: str) -> None:
         self._redis.zrem(self.key, blob_key)

@@ -1,9 +1,10 @@
 """Maintenance: the periodic pass that keeps the cache consistent.
 
 Prunes expired entries and /v1 files with their blobs, deletes blobs whose
-entry is gone,
-and hands pending entries whose job was lost (worker killed, queue flushed,
-host crashed) back to the queue. Safe to run on many hosts at once.
+entry is gone, and hands pending entries whose job was lost (worker killed,
+queue flushed, host crashed) back to the queue. Safe to run on many hosts at
+once. Each entry, file and garbage key is handled on its own: one that fails
+is logged, counted and passed over, and the pass goes on.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from imagecache.blobs import BlobStore, StorageError
+from imagecache.blobs import BlobStore, StorageUnavailable
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.files import FileCache
+from imagecache.item_failures import ItemFailures
 from imagecache.service import JobQueue
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ class PassReport:
     evicted: int = 0
     collected: int = 0
     restored: int = 0
+    errors: int = 0
 
 
 class Maintenance:
@@ -42,6 +45,7 @@ class Maintenance:
         capacity: Capacity,
         blobs: BlobStore,
         jobs: JobQueue,
+        failures: ItemFailures,
         *,
         grace: float,
         clock: Callable[[], float] = time.time,
@@ -51,49 +55,56 @@ class Maintenance:
         self._capacity = capacity
         self._blobs = blobs
         self._jobs = jobs
+        self._failures = failures
         self._grace = grace
         self._clock = clock
 
     def run_pass(self) -> PassReport:
         self._jobs.clean()
+        failed_before = self._failures.total
         report = PassReport(
-            pruned=self.prune(), pruned_files=self._files.prune(), evicted=self._capacity.enforce(),
+            pruned=self.prune(), pruned_files=self.prune_files(), evicted=self._capacity.enforce(),
             collected=self.collect_garbage(), restored=self.restore_lost(),
         )
+        report.errors = self._failures.total - failed_before
         self._blobs.sweep(older_than=TEMPORARY_MAX_AGE)
         if any(vars(report).values()):
             log.info("maintenance: %s", report)
         return report
 
     def prune(self) -> int:
-        pruned = 0
-        while ids := self._entries.expired_ids(self._clock()):
-            for entry_id in ids:
-                pruned += self._entries.delete(entry_id, Entry.blob_key_for(entry_id), self._clock())
-        return pruned
+        return self._failures.sweep(
+            "maintenance: pruning entry",
+            lambda skip: self._entries.expired_ids(self._clock(), skip),
+            lambda entry_id: self._entries.delete(entry_id, Entry.blob_key_for(entry_id), self._clock()),
+        )
+
+    def prune_files(self) -> int:
+        return self._failures.sweep("maintenance: pruning file", self._files.expired, self._files.remove_expired)
 
     def collect_garbage(self) -> int:
-        collected = 0
         garbage = self._entries.garbage
-        for key in garbage.due(self._clock()):
-            try:
-                self._blobs.delete(key)
-            except StorageError as exc:
-                log.warning("maintenance: cannot delete blob %s yet: %s", key, exc)
-                break
-            garbage.forget(key)
-            collected += 1
-        return collected
+        try:
+            return self._failures.sweep(
+                "maintenance: deleting blob",
+                lambda skip: garbage.due(self._clock(), skip),
+                lambda key: (self._blobs.delete(key), garbage.forget(key)),
+            )
+        except StorageUnavailable as exc:
+            log.warning("maintenance: cannot delete blobs yet: %s", exc)
+            return 0
 
     def restore_lost(self) -> int:
         """Re-enqueue pending entries that no queued or running job will settle."""
-        restored = 0
-        cutoff = self._clock() - self._grace
-        for pending in self._entries.pending():
-            if pending.enqueued_at > cutoff or self._jobs.is_alive(pending.id):
-                continue
-            if self._entries.mark_enqueued(pending.id, self._clock()):
-                log.info("maintenance: restoring lost fetch of %s", pending.id)
-                self._jobs.enqueue(pending.id)
-                restored += 1
-        return restored
+        return sum(bool(self._failures.guard("maintenance: restoring entry", entry_id, self._restore_if_lost))
+                   for entry_id in self._entries.pending_ids())
+
+    def _restore_if_lost(self, entry_id: str) -> bool:
+        pending = self._entries.pending_entry(entry_id)
+        if pending is None or pending.enqueued_at > self._clock() - self._grace or self._jobs.is_alive(entry_id):
+            return False
+        if not self._entries.mark_enqueued(entry_id, self._clock()):
+            return False
+        log.info("maintenance: restoring lost fetch of %s", entry_id)
+        self._jobs.enqueue(entry_id)
+        return True

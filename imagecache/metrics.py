@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import REGISTRY, Collector
 
 from imagecache.entries import UPSTREAM_BUCKETS
+from imagecache.item_failures import MAINTENANCE_ERRORS
 from imagecache.service import ImageCache
 
 REQUESTS = Histogram(
@@ -37,6 +38,7 @@ _COUNTERS = {
     "upstream_calls": "calls to the upstream (attempts, retries included)",
     "upstream_retries": "upstream attempts that were retries",
     "upstream_failures": "upstream attempts that failed",
+    MAINTENANCE_ERRORS: "entries, files and blobs that maintenance or eviction could not handle (see the logs)",
 }
 
 

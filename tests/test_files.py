@@ -7,6 +7,7 @@ import pytest
 from imagecache.auth import Identity
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
+from imagecache.item_failures import ItemFailures
 from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
 from imagecache.files import (
@@ -36,7 +37,8 @@ def clock():
 def files(redis, prefix, tmp_path, clock):
     garbage = BlobGarbage(redis, prefix)
     index = FileIndex(redis, prefix, garbage)
-    capacity = Capacity(redis, prefix, EntryStore(redis, prefix, garbage), index, max_bytes=0)
+    capacity = Capacity(redis, prefix, EntryStore(redis, prefix, garbage), index, max_bytes=0,
+                        failures=ItemFailures(lambda: None))
     return FileCache(index, FilesystemBlobStore(tmp_path), capacity, max_upload_bytes=1000,
                      clock=lambda: clock["now"])
 
@@ -110,7 +112,7 @@ def test_expired_caches_are_pruned(files, clock):
     record = upload(files, files.cache_id(ALICE, {"x": 1}))
     files.cache_id(ALICE, {"y": 2})
     clock["now"] = NOW + FILE_TTL + 1
-    assert files.prune() == 2
+    assert sum(files.remove_expired(cache_id) for cache_id in files.expired()) == 2
     assert files.index.count() == 0
     assert files.index._garbage.due(clock["now"]) == [record.blob_key]
     with pytest.raises(CacheNotFound):

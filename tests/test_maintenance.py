@@ -6,6 +6,7 @@ from redis import Redis
 
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
+from imagecache.item_failures import MAINTENANCE_ERRORS, ItemFailures
 from imagecache.entries import EntryStore
 from imagecache.garbage import BlobGarbage
 from imagecache.entry import Entry
@@ -39,9 +40,10 @@ def add(entries, digest, ttl, now=NOW):
 
 def maintenance(entries, blobs, jobs, now):
     index = FileIndex(entries._redis, entries._prefix, entries.garbage)
-    capacity = Capacity(entries._redis, entries._prefix, entries, index, max_bytes=0)
+    failures = ItemFailures(lambda: entries.increment(MAINTENANCE_ERRORS))
+    capacity = Capacity(entries._redis, entries._prefix, entries, index, max_bytes=0, failures=failures)
     files = FileCache(index, blobs, capacity, 1024, clock=lambda: now)
-    return Maintenance(entries, files, capacity, blobs, jobs, grace=5, clock=lambda: now)
+    return Maintenance(entries, files, capacity, blobs, jobs, failures, grace=5, clock=lambda: now)
 
 
 def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path, redis, prefix):
@@ -86,3 +88,28 @@ def test_recently_enqueued_entries_get_a_grace_period(entries, jobs, tmp_path):
 
 def test_job_ids_are_valid_rq_ids():
     assert job_id_for("a" * 64 + "_1622181773.873009") == "produce-" + "a" * 64 + "_1622181773-873009"
+
+
+def test_one_bad_item_never_stops_a_pass(entries, jobs, tmp_path, redis, prefix, caplog):
+    """A corrupt entry, a corrupt file and an unusable garbage key are each logged, counted and passed over."""
+    blobs = FilesystemBlobStore(tmp_path)
+    good, bad = add(entries, "5" * 64, ttl=10), add(entries, "6" * 64, ttl=10)
+    for entry_id in (good, bad):
+        blobs.put(Entry.blob_key_for(entry_id), io.BytesIO(b"img"), "image/png")
+        entries.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e")
+    redis.hset(f"{prefix}entry:{bad}", "size", "three")
+    index = FileIndex(redis, prefix, entries.garbage)
+    corrupt_file = "c" * 128
+    index.ensure(corrupt_file, "static:alice", NOW, NOW + 5)
+    redis.hset(f"{prefix}file:{corrupt_file}", mapping={"placeholder": 0, "size": "-"})
+    entries.garbage.add("../outside", due=NOW)
+    lost = add(entries, "7" * 64, ttl=1000)
+
+    report = maintenance(entries, blobs, jobs, NOW + 11).run_pass()
+
+    assert (report.pruned, report.collected, report.restored, report.errors) == (1, 1, 1, 3)
+    assert entries.get(good) is None and redis.exists(f"{prefix}entry:{bad}") and jobs.is_alive(lost)
+    assert redis.hget(prefix + "stats", "maintenance_errors") == "3"
+    logged = caplog.text
+    assert bad in logged and corrupt_file in logged and "../outside" in logged
+    assert "file has no valid size" in logged and "entry has no valid size" in logged

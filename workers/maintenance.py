@@ -15,6 +15,7 @@ from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
 from imagecache.blobs import StorageError
+from imagecache.outages import is_outage
 from imagecache.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -54,5 +55,8 @@ def run_locked_pass(runtime: Runtime, lock: Lock) -> None:
             runtime.maintenance.run_pass()
         finally:
             lock.release()
-    except (RedisError, StorageError, LockError) as exc:
-        log.warning("maintenance: pass skipped: %s", exc)
+    except Exception as exc:  # the loop outlives any one pass: the next one may succeed
+        if is_outage(exc) or isinstance(exc, LockError):
+            log.warning("maintenance: pass skipped: %s", exc)
+        else:
+            log.exception("maintenance: pass failed: %s", exc)
