@@ -4,7 +4,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY imagecache ./imagecache
 COPY workers ./workers
-RUN pip install --no-cache-dir --prefix=/install .
+# Exactly what tests/integration/test_install.py proves serves: the built wheel, no extras.
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist . \
+    && pip install --no-cache-dir --prefix=/install /dist/*.whl
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

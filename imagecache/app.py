@@ -15,6 +15,7 @@ from imagecache.metrics import HttpMetricsMiddleware, MetricsResource
 from imagecache.openapi import OpenApiResource
 from imagecache.runtime import Runtime
 from imagecache.secrets_file import HashedSecrets
+from imagecache.stalled_bodies import BodyStalled, StalledBodyMiddleware, body_stalled
 from imagecache.tracing import RequestIdMiddleware
 from imagecache.v1 import Authenticator, CacheFileResource, CacheIdResource, RoutesResource, VersionsResource
 
@@ -31,7 +32,8 @@ class FaviconResource:
 
 def create_app(runtime: Runtime) -> falcon.App:
     config = runtime.config
-    middleware: list[object] = [RequestIdMiddleware(), HttpMetricsMiddleware()]
+    middleware: list[object] = [RequestIdMiddleware(), HttpMetricsMiddleware(),
+                                StalledBodyMiddleware(config.body_stall_timeout)]
     if config.api_keys_file:
         middleware.append(ApiKeyMiddleware(HashedSecrets(config.api_keys_file)))
     if config.cors_origins:
@@ -39,6 +41,7 @@ def create_app(runtime: Runtime) -> falcon.App:
         middleware.append(falcon.CORSMiddleware(allow_origins=origins, expose_headers=["ETag", "Content-Range"]))
     app = falcon.App(middleware=middleware)
     errors.install(app)
+    app.add_error_handler(BodyStalled, body_stalled)
 
     cache = runtime.cache
     requests = RequestsResource(cache, config.max_body_bytes)

@@ -46,6 +46,7 @@ class Config(BaseSettings):
     error_ttl: int = Field(30, ge=0)
     max_ttl: int = Field(30 * DAY, gt=0)
     max_body_bytes: int = Field(1024 * 1024, gt=0)
+    body_stall_timeout: float = Field(60, gt=0)
     web_workers: int = Field(2, ge=1)
     cors_allow_origins: str = ""
     max_fetch_attempts: int = Field(3, ge=1)

@@ -14,7 +14,9 @@ from typing import Any
 import falcon
 from redis.exceptions import RedisError
 
-from imagecache.blobs import StorageError
+from imagecache.blobs import StorageError, StorageUnavailable
+from imagecache.logs import request_id
+from imagecache.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +50,19 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
     resp.media = body
 
 
-def redis_unavailable(req: falcon.Request, resp: falcon.Response, exc: RedisError, params: dict[str, Any]) -> None:
-    log.error("redis unavailable: %s", type(exc).__name__)
+def redis_failed(req: falcon.Request, resp: falcon.Response, exc: RedisError, params: dict[str, Any]) -> None:
+    """Redis unreachable or not serving is an outage (503); any other Redis error is a bug (500)."""
+    if not is_outage(exc):
+        internal_error(req, resp, exc, params)
+    log.error("redis unavailable: %s: %s", type(exc).__name__, exc)
     raise ApiError(503, "cache index (Redis) is unavailable", loc=req.path, headers={"Retry-After": "1"})
+
+
+def internal_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]) -> None:
+    """A bug: logged once, with its message, the request id and a traceback; the client gets the id."""
+    log.error("%s %s failed: %s: %s", req.method, req.path, type(exc).__name__, exc, exc_info=exc)
+    raise ApiError(500, f"internal error; the server's log has the details under request id {request_id.get()}",
+                   loc=req.path, kind="internal error")
 
 
 def not_found_in_storage(req: falcon.Request) -> str:
@@ -61,10 +73,12 @@ def storage_failed(req: falcon.Request, resp: falcon.Response, exc: StorageError
     log.error("storage error: %s", exc)
     if exc.status == 404:
         raise ApiError(404, not_found_in_storage(req), loc=req.path)
-    raise ApiError(exc.status, str(exc) or "storage is unavailable", loc=req.path)
+    retry = {"Retry-After": "5"} if isinstance(exc, StorageUnavailable) else None
+    raise ApiError(exc.status, str(exc) or "storage is unavailable", loc=req.path, headers=retry)
 
 
 def install(app: falcon.App) -> None:
     app.set_error_serializer(serialize_error)
-    app.add_error_handler(RedisError, redis_unavailable)
+    app.add_error_handler(Exception, internal_error)
+    app.add_error_handler(RedisError, redis_failed)
     app.add_error_handler(StorageError, storage_failed)

@@ -30,6 +30,8 @@ REQUESTS = Histogram(
     ["route", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180),
 )
+# Anyone can send any method; only these get a series of their own, so /metrics cannot be inflated.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _COUNTERS = {
     "hits": "requests answered by an active entry",
     "misses": "requests that created an entry (and a job)",
@@ -52,7 +54,8 @@ class HttpMetricsMiddleware:
         started = req.context.get("started")
         if started is not None:
             route = req.uri_template or "unmatched"
-            REQUESTS.labels(route, req.method, resp.status_code).observe(time.perf_counter() - started)
+            method = req.method if req.method in KNOWN_METHODS else "other"
+            REQUESTS.labels(route, method, resp.status_code).observe(time.perf_counter() - started)
 
 
 class CacheCollector(Collector):

@@ -6,9 +6,10 @@ for a pending entry cost a greenlet each while /health still answers at once.
 
 from __future__ import annotations
 
-
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import falcon
@@ -43,12 +44,12 @@ class GunicornLogger(glogging.Logger):
 
 
 class WebServer(BaseApplication):
-    def __init__(self, config: Config, host: str, port: int) -> None:
+    def __init__(self, config: Config, host: str, port: int, remove_at_exit: str | None = None) -> None:
         self._config = config
         self._options = {
             "bind": f"{host}:{port}",
             "workers": config.web_workers,
-            "worker_class": "gevent",
+            "worker_class": "imagecache.gunicorn_worker.JsonErrorsWorker",
             "worker_connections": WORKER_CONNECTIONS,
             "timeout": 30,
             "graceful_timeout": 30,
@@ -60,6 +61,7 @@ class WebServer(BaseApplication):
             "proc_name": "imagecache-web",
             "control_socket_disable": True,
             "child_exit": _worker_exited,
+            "on_exit": _remover(remove_at_exit),
         }
         super().__init__()
 
@@ -78,10 +80,22 @@ class WebServer(BaseApplication):
 
 
 def run_web(config: Config, host: str, port: int) -> None:
-    """prometheus-client's multiprocess mode needs its directory set before any worker starts."""
+    """prometheus-client's multiprocess mode needs its directory set before any worker starts.
+
+    A directory made here is this instance's alone: gunicorn's master removes it when it stops.
+    """
+    made = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="imagecache-metrics-")
-    WebServer(config, host, port).run()
+        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="imagecache-metrics-")
+    WebServer(config, host, port, remove_at_exit=made).run()
+
+
+def _remover(path: str | None) -> Callable[[object], None]:
+    def on_exit(server: object) -> None:
+        if path:
+            shutil.rmtree(path, ignore_errors=True)
+
+    return on_exit
 
 
 def _worker_exited(server: object, worker: Any) -> None:

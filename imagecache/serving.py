@@ -27,6 +27,7 @@ def serve_blob(req: falcon.Request, resp: falcon.Response, blob: Servable, open_
     resp.etag = blob.etag
     resp.accept_ranges = "bytes"
     resp.content_type = blob.content_type
+    resp.set_header("X-Content-Type-Options", "nosniff")  # an uploaded text/html is never run as a page
     if _matches(req, blob.etag):
         resp.status = falcon.HTTP_304
         return

@@ -23,7 +23,7 @@ from imagecache.files import (
     UploadTooLarge,
 )
 from imagecache.serving import serve_blob
-from imagecache.uploads import BulkReader
+from imagecache.uploads import BulkReader, WholePart
 
 ROUTES = {
     "root": {"method": "GET", "path": "/v1"},
@@ -33,6 +33,7 @@ ROUTES = {
     "delete_cache_file": {"method": "DELETE", "path": "/v1/cache/<cache_id>"},
 }
 NOT_FOUND = "Cache ID not found"
+MAX_FILENAME = 255  # bytes: what filesystems take; secure_filename leaves ASCII only
 FORBIDDEN = "You do not have access to that cache"
 
 
@@ -121,14 +122,15 @@ class CacheFileResource:
 
     def _store(self, req: falcon.Request, record: FileRecord) -> FileRecord:
         expected = req.get_header("X-Content-SHA256")
-        req.env["wsgi.input"] = BulkReader(req.env["wsgi.input"])  # before Falcon's parser wraps it
+        req.env["wsgi.input"] = BulkReader(req.env["wsgi.input"], req.content_length or 0)  # before Falcon wraps it
         try:
-            for part in req.get_media():
+            form = iter(req.get_media())
+            for part in form:
                 if part.name != "file":
                     continue
                 with _refusals():
                     return self._files.store(
-                        record, part.stream, filename=_filename(part), content_type=_content_type(part),
+                        record, WholePart(part, form), filename=_filename(part), content_type=_content_type(part),
                         expected_sha256=expected, size_hint=req.content_length or 0,
                     )
         except ChecksumMismatch as exc:
@@ -158,11 +160,17 @@ def _metadata(record: FileRecord) -> dict[str, str]:
 
 
 def _filename(part: Any) -> str:
-    """The client's file name, reduced to safe ASCII (no paths, quotes or line breaks)."""
+    """The client's file name, reduced to safe ASCII (no paths, quotes or line breaks), at most 255 bytes."""
     try:
-        return part.secure_filename
+        name: str = part.secure_filename
     except falcon.MediaMalformedError:
         return "file"
+    if len(name) <= MAX_FILENAME:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > 16:
+        return name[:MAX_FILENAME]
+    return f"{stem[: MAX_FILENAME - len(extension) - 1]}.{extension}"
 
 
 def _content_type(part: Any) -> str:

@@ -14,6 +14,7 @@ from imagecache.auth import StaticTokens
 from imagecache.config import load_config
 from imagecache.openapi import build_spec
 from imagecache.runtime import Runtime
+from imagecache.secrets_file import HashedSecrets
 
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -41,20 +42,28 @@ def test_the_spec_and_the_app_have_the_same_routes(redis_url):
 
 
 def test_schemathesis_finds_no_undescribed_answer(stack_factory, tmp_path):
-    tokens = tmp_path / "tokens"
+    """Authenticated everywhere: an API key on the Kentik routes, a token on /v1 (so uploads are really stored)."""
+    tokens, keys = tmp_path / "tokens", tmp_path / "keys"
     token = StaticTokens(tokens).add("fuzzer")
-    stack = stack_factory(AUTH_MODE="static", AUTH_TOKENS_FILE=str(tokens), ENTRY_WAIT_TIMEOUT="2")
+    key = HashedSecrets(keys).add("fuzzer")
+    stack = stack_factory(AUTH_MODE="static", AUTH_TOKENS_FILE=str(tokens), API_KEYS_FILE=str(keys),
+                          ENTRY_WAIT_TIMEOUT="2")
     assert httpx.get(stack.url + "/openapi.json").json()["openapi"].startswith("3.")
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(f'headers = {{ Authorization = "Bearer {key}" }}\n\n'
+                      f'[[operations]]\ninclude-path-regex = "^/v1"\nheaders = {{ Authorization = "{token}" }}\n')
     schemathesis = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
     result = subprocess.run(
-        [schemathesis, "run", stack.url + "/openapi.json",
+        [schemathesis, "--config-file", str(config), "run", stack.url + "/openapi.json",
          "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
                      "response_schema_conformance",
          "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "10", "--seed", "7",
-         "--request-timeout", "15", "-H", f"Authorization: {token}"],
+         "--request-timeout", "15"],
         capture_output=True, text=True, timeout=600,
     )
     summary = result.stdout[-3000:]
     assert result.returncode == 0, summary
     assert " passed" in summary and "failed" not in summary.split("SUMMARY")[-1]
     assert "Traceback" not in stack.parts["web"].log()
+    stored = [p for p in (stack.workdir / "cache" / "files").rglob("*") if p.is_file()]
+    assert stored, "no /v1 upload went through: the fuzzer was not authenticated"
