@@ -2,11 +2,12 @@
 
 Off unless API_KEYS_FILE is set (the seed leaves auth to a proxy). Keys are
 sent as `Authorization: Bearer <key>` and stored hashed (`sha256(key) name`).
-/health, /favicon.ico and /v1 (which has its own tokens) stay open.
+/health, /favicon.ico, /openapi.json, / and /v1 (which has its own tokens)
+stay open; every other route, one added later included, needs a key.
 
 The check runs after routing and looks at the route that was matched, not at
-the raw path: `//info`, `/./info` and `/%69nfo` reach the same resource as
-`/info`, so they must meet the same guard.
+the raw path: `//info` and `/%69nfo` reach the same resource as `/info`, so
+they must meet the same guard.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import falcon
 from imagecache.errors import ApiError
 from imagecache.secrets_file import HashedSecrets
 
-PROTECTED = frozenset({"/requests", "/requests/{entry_id}", "/image/{entry_id}", "/info", "/metrics"})
+OPEN = frozenset({"/health", "/health/live", "/favicon.ico", "/openapi.json", "/", "/v1", "/v1/cache_id",
+                  "/v1/cache/{cache_id}"})
 
 
 class ApiKeyMiddleware:
@@ -26,7 +28,7 @@ class ApiKeyMiddleware:
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: object, params: dict[str, object]
     ) -> None:
-        if req.method == "OPTIONS" or req.uri_template not in PROTECTED:
+        if req.method == "OPTIONS" or resource is None or req.uri_template in OPEN:
             return
         scheme, _, key = (req.get_header("Authorization") or "").partition(" ")
         name = self._keys.lookup(key.strip()) if scheme.lower() == "bearer" and key.strip() else None

@@ -8,6 +8,7 @@ import falcon
 
 from imagecache import errors
 from imagecache.api_keys import ApiKeyMiddleware
+from imagecache.blobs import SourceInterrupted
 from imagecache.health import HealthResource
 from imagecache.images import ImageResource, RequestsResource
 from imagecache.info import InfoResource
@@ -15,7 +16,7 @@ from imagecache.metrics import HttpMetricsMiddleware, MetricsResource
 from imagecache.openapi import OpenApiResource
 from imagecache.runtime import Runtime
 from imagecache.secrets_file import HashedSecrets
-from imagecache.stalled_bodies import BodyStalled, StalledBodyMiddleware, body_stalled
+from imagecache.guarded_bodies import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
 from imagecache.tracing import RequestIdMiddleware
 from imagecache.v1 import Authenticator, CacheFileResource, CacheIdResource, RoutesResource, VersionsResource
 
@@ -33,7 +34,7 @@ class FaviconResource:
 def create_app(runtime: Runtime) -> falcon.App:
     config = runtime.config
     middleware: list[object] = [RequestIdMiddleware(), HttpMetricsMiddleware(),
-                                StalledBodyMiddleware(config.body_stall_timeout)]
+                                GuardedBodyMiddleware(config.body_stall_timeout)]
     if config.api_keys_file:
         middleware.append(ApiKeyMiddleware(HashedSecrets(config.api_keys_file)))
     if config.cors_origins:
@@ -42,6 +43,7 @@ def create_app(runtime: Runtime) -> falcon.App:
     app = falcon.App(middleware=middleware)
     errors.install(app)
     app.add_error_handler(BodyStalled, body_stalled)
+    app.add_error_handler(SourceInterrupted, body_broke_off)
 
     cache = runtime.cache
     requests = RequestsResource(cache, config.max_body_bytes)

@@ -18,7 +18,7 @@ from redis import Redis
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.file_index import FileIndex
-from imagecache.item_failures import ItemFailures
+from imagecache.item_sweep import ItemSweep
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class Capacity:
         entries: EntryStore,
         files: FileIndex,
         max_bytes: int,
-        failures: ItemFailures,
+        sweep: ItemSweep,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
@@ -39,7 +39,7 @@ class Capacity:
         self._entries = entries
         self._files = files
         self.max_bytes = max_bytes
-        self._failures = failures
+        self._sweep = sweep
         self._clock = clock
 
     def used(self) -> int:
@@ -59,7 +59,7 @@ class Capacity:
         """Evict least recently used results until usage is under the bound; the number evicted."""
         if not self.max_bytes:
             return 0
-        evicted = self._failures.sweep("capacity: evicting", self._next_victim, self._evict)
+        evicted = self._sweep.run("capacity: evicting", self._next_victim, self._evict)
         if evicted:
             log.info("capacity: evicted %d results to stay under %d bytes", evicted, self.max_bytes)
         return evicted

@@ -27,7 +27,7 @@ from redis import Redis
 
 from imagecache.entry import Entry, Outcome, Reuse, Status
 from imagecache.garbage import BlobGarbage
-from imagecache.lua_counters import COUNTERS
+from imagecache.lua_checks import CHECKS_AND_COUNTERS
 
 _REQUEST = """
 local function answer(id, reuse, stat)
@@ -70,10 +70,10 @@ return out
 
 _COMPLETE = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
 redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
   'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5])
 redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
-redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
 redis.call('ZADD', KEYS[5], ARGV[2], 'i:' .. ARGV[1])
 redis.call('PUBLISH', ARGV[6], ARGV[1])
 return 1
@@ -88,7 +88,7 @@ redis.call('PUBLISH', ARGV[7], ARGV[1])
 return 1
 """
 
-_DELETE = COUNTERS + """
+_DELETE = CHECKS_AND_COUNTERS + """
 local f = redis.call('HMGET', KEYS[1], 'status', 'size')
 if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
 if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
@@ -109,14 +109,17 @@ end
 return 0
 """
 
-_ADOPT = """
+_ADOPT = CHECKS_AND_COUNTERS + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if not (finite(ARGV[2]) and finite(ARGV[3]) and finite(ARGV[4]) and valid_size(ARGV[5])) then
+  return redis.error_reply('entry to adopt has a bad time or size: ' .. ARGV[1])
+end
+redis.call('HINCRBY', KEYS[6], 'bytes', ARGV[5])
 redis.call('HSET', KEYS[1], unpack(ARGV, 6, #ARGV))
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[1])
-redis.call('HINCRBY', KEYS[6], 'bytes', ARGV[5])
 redis.call('ZADD', KEYS[7], ARGV[4], 'i:' .. ARGV[1])
 redis.call('SET', KEYS[8], ARGV[1], 'NX', 'PXAT', math.floor(tonumber(ARGV[2]) * 1000) + 1)
 return 1
@@ -148,7 +151,6 @@ class Page:
 class PendingEntry:
     id: str
     enqueued_at: float
-    attempts: int
 
 
 class EntryStore:
@@ -263,8 +265,8 @@ class EntryStore:
         return self._redis.sscan_iter(self._status_key(Status.PENDING), count=500)
 
     def pending_entry(self, entry_id: str) -> PendingEntry | None:
-        enqueued_at, attempts = self._redis.hmget(self._key(entry_id), "enqueued_at", "attempts")
-        return None if enqueued_at is None else PendingEntry(entry_id, float(enqueued_at), int(attempts or 0))
+        enqueued_at = self._redis.hget(self._key(entry_id), "enqueued_at")
+        return None if enqueued_at is None else PendingEntry(entry_id, float(enqueued_at))
 
     def page(self, cursor: str | None, limit: int) -> Page:
         low = f"({cursor}" if cursor else "-"

@@ -19,7 +19,7 @@ from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.files import FileCache
-from imagecache.item_failures import ItemFailures
+from imagecache.item_sweep import ItemSweep
 from imagecache.service import JobQueue
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Maintenance:
         capacity: Capacity,
         blobs: BlobStore,
         jobs: JobQueue,
-        failures: ItemFailures,
+        sweep: ItemSweep,
         *,
         grace: float,
         clock: Callable[[], float] = time.time,
@@ -55,48 +55,49 @@ class Maintenance:
         self._capacity = capacity
         self._blobs = blobs
         self._jobs = jobs
-        self._failures = failures
+        self._sweep = sweep
         self._grace = grace
         self._clock = clock
 
     def run_pass(self) -> PassReport:
         self._jobs.clean()
-        failed_before = self._failures.total
+        failed_before = self._sweep.failures
         report = PassReport(
             pruned=self.prune(), pruned_files=self.prune_files(), evicted=self._capacity.enforce(),
             collected=self.collect_garbage(), restored=self.restore_lost(),
         )
-        report.errors = self._failures.total - failed_before
+        report.errors = self._sweep.failures - failed_before
         self._blobs.sweep(older_than=TEMPORARY_MAX_AGE)
         if any(vars(report).values()):
             log.info("maintenance: %s", report)
         return report
 
     def prune(self) -> int:
-        return self._failures.sweep(
+        return self._sweep.run(
             "maintenance: pruning entry",
             lambda skip: self._entries.expired_ids(self._clock(), skip),
             lambda entry_id: self._entries.delete(entry_id, Entry.blob_key_for(entry_id), self._clock()),
         )
 
     def prune_files(self) -> int:
-        return self._failures.sweep("maintenance: pruning file", self._files.expired, self._files.remove_expired)
+        return self._sweep.run("maintenance: pruning file", self._files.expired, self._files.remove_expired)
 
     def collect_garbage(self) -> int:
-        garbage = self._entries.garbage
         try:
-            return self._failures.sweep(
-                "maintenance: deleting blob",
-                lambda skip: garbage.due(self._clock(), skip),
-                lambda key: (self._blobs.delete(key), garbage.forget(key)),
-            )
+            return self._sweep.run("maintenance: deleting blob",
+                                   lambda skip: self._entries.garbage.due(self._clock(), skip), self._collect)
         except StorageUnavailable as exc:
             log.warning("maintenance: cannot delete blobs yet: %s", exc)
             return 0
 
+    def _collect(self, blob_key: str) -> bool:
+        self._blobs.delete(blob_key)
+        self._entries.garbage.forget(blob_key)
+        return True
+
     def restore_lost(self) -> int:
         """Re-enqueue pending entries that no queued or running job will settle."""
-        return sum(bool(self._failures.guard("maintenance: restoring entry", entry_id, self._restore_if_lost))
+        return sum(bool(self._sweep.guard("maintenance: restoring entry", entry_id, self._restore_if_lost))
                    for entry_id in self._entries.pending_ids())
 
     def _restore_if_lost(self, entry_id: str) -> bool:

@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import REGISTRY, Collector
 
 from imagecache.entries import UPSTREAM_BUCKETS
-from imagecache.item_failures import MAINTENANCE_ERRORS
+from imagecache.item_sweep import MAINTENANCE_ERRORS
 from imagecache.service import ImageCache
 
 REQUESTS = Histogram(

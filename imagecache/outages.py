@@ -7,21 +7,19 @@ that is logged with its message, and one item's bug never stops a pass.
 
 from __future__ import annotations
 
-from redis.exceptions import (
-    ClusterDownError,
-    ConnectionError,
-    ReadOnlyError,
-    ResponseError,
-    TimeoutError,
-    TryAgainError,
-)
+from redis import exceptions as redis_errors
 
 from imagecache.blobs import StorageUnavailable
 
 # Unreachable, or not serving: loading its data (a ConnectionError), a replica, failing over (MASTERDOWN is a
-# ClusterDownError), or busy in a long script (a plain ResponseError that says BUSY).
-_OUTAGES = (ConnectionError, TimeoutError, ReadOnlyError, ClusterDownError, TryAgainError, StorageUnavailable)
+# ClusterDownError), or refusing work for now: busy in a long script, out of memory, unable to persist, short of
+# replicas (plain ResponseErrors that say so first).
+_OUTAGES = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError,
+            redis_errors.ClusterDownError, redis_errors.TryAgainError, StorageUnavailable)
+_REFUSING = ("BUSY ", "OOM ", "MISCONF ", "NOREPLICAS ")
 
 
 def is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, _OUTAGES) or (isinstance(exc, ResponseError) and str(exc).startswith("BUSY "))
+    if isinstance(exc, _OUTAGES):
+        return True
+    return isinstance(exc, redis_errors.ResponseError) and str(exc).startswith(_REFUSING)

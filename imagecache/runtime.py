@@ -24,7 +24,7 @@ from imagecache.files import FileCache
 from imagecache.fetchers.kentik import KentikFetcher
 from imagecache.fetchers.local import LocalRenderer
 from imagecache.garbage import BlobGarbage
-from imagecache.item_failures import MAINTENANCE_ERRORS, ItemFailures
+from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.maintenance import Maintenance
 from imagecache.notifier import EntryNotifier
 from imagecache.producer import Producer
@@ -119,14 +119,14 @@ class Runtime:
         return FileIndex(self.redis, self.config.redis_prefix, self.garbage)
 
     @cached_property
-    def item_failures(self) -> ItemFailures:
-        return ItemFailures(lambda: self.entries.increment(MAINTENANCE_ERRORS))
+    def item_sweep(self) -> ItemSweep:
+        return ItemSweep(lambda: self.entries.increment(MAINTENANCE_ERRORS))
 
     @cached_property
     def capacity(self) -> Capacity:
         config = self.config
         return Capacity(self.redis, config.redis_prefix, self.entries, self.file_index, config.cache_max_bytes,
-                        self.item_failures)
+                        self.item_sweep)
 
     @cached_property
     def files(self) -> FileCache:
@@ -178,5 +178,5 @@ class Runtime:
 
     @cached_property
     def maintenance(self) -> Maintenance:
-        return Maintenance(self.entries, self.files, self.capacity, self.blobs, self.jobs, self.item_failures,
+        return Maintenance(self.entries, self.files, self.capacity, self.blobs, self.jobs, self.item_sweep,
                            grace=self.config.job_heartbeat_ttl)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
 import falcon
@@ -44,7 +43,7 @@ class GunicornLogger(glogging.Logger):
 
 
 class WebServer(BaseApplication):
-    def __init__(self, config: Config, host: str, port: int, remove_at_exit: str | None = None) -> None:
+    def __init__(self, config: Config, host: str, port: int) -> None:
         self._config = config
         self._options = {
             "bind": f"{host}:{port}",
@@ -61,7 +60,6 @@ class WebServer(BaseApplication):
             "proc_name": "imagecache-web",
             "control_socket_disable": True,
             "child_exit": _worker_exited,
-            "on_exit": _remover(remove_at_exit),
         }
         super().__init__()
 
@@ -82,20 +80,19 @@ class WebServer(BaseApplication):
 def run_web(config: Config, host: str, port: int) -> None:
     """prometheus-client's multiprocess mode needs its directory set before any worker starts.
 
-    A directory made here is this instance's alone: gunicorn's master removes it when it stops.
+    A directory made here is this instance's alone, removed when gunicorn's master ends, however it ends
+    (a port already taken included). Its workers are forks that unwind through here too, so they leave it.
     """
-    made = None
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="imagecache-metrics-")
-    WebServer(config, host, port, remove_at_exit=made).run()
-
-
-def _remover(path: str | None) -> Callable[[object], None]:
-    def on_exit(server: object) -> None:
-        if path:
-            shutil.rmtree(path, ignore_errors=True)
-
-    return on_exit
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        WebServer(config, host, port).run()
+        return
+    master = os.getpid()
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="imagecache-metrics-")
+    try:
+        WebServer(config, host, port).run()
+    finally:
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _worker_exited(server: object, worker: Any) -> None:

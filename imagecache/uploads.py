@@ -8,10 +8,11 @@ removes the copies; memory stays bounded by one piece. It also counts: a body
 that ends before its Content-Length (the client hung up) is an error, never
 the end of the file.
 
-WholePart: a form part is whole only when the parser finds the boundary after
-it. Falcon's parser ends a part at the end of the body as well, so the part's
-last read asks the parser for what follows; a body without its closing
-boundary fails there, inside the blob store's write, which then keeps nothing.
+WholePart: a form part is whole only when the form after it is: Falcon's
+parser ends a part at the end of the body as well. So the part's last read
+runs the parser to the end of the form; a body without its closing boundary
+(or one cut off in a later part) fails there, inside the blob store's write,
+which then keeps nothing.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class BulkReader:
 
 
 class WholePart:
-    """A form part's stream that fails at its end unless the form goes on properly after it."""
+    """A form part's stream that fails at its end unless the rest of the form is whole."""
 
     def __init__(self, part: Any, form: Iterator[Any]) -> None:
         self._stream = part.stream
@@ -66,7 +67,8 @@ class WholePart:
         data = self._stream.read(size)
         if not data:
             try:
-                next(self._form, None)
+                for _ in self._form:  # each later part is skipped unread; the closing boundary must come
+                    pass
             except falcon.MediaMalformedError as exc:
                 raise SourceInterrupted(f"the form ended without its closing boundary ({exc.description})") from exc
         return data

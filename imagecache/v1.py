@@ -57,6 +57,8 @@ class Authenticator:
         token = req.get_header("Authorization")
         if not token:
             raise ApiError(400, "Missing header: Authorization")
+        if not (token.isascii() and token.isprintable()):  # no token is; an auth service could not be asked
+            raise ApiError(403, "Invalid token")
         try:
             return self._authority.identify(token.strip())
         except InvalidToken:

@@ -7,7 +7,7 @@ import pytest
 from imagecache.auth import Identity
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
-from imagecache.item_failures import ItemFailures
+from imagecache.item_sweep import ItemSweep
 from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
 from imagecache.files import CannotFit, FileCache
@@ -23,7 +23,7 @@ def parts(redis, prefix, tmp_path):
     garbage = BlobGarbage(redis, prefix)
     entries = EntryStore(redis, prefix, garbage)
     index = FileIndex(redis, prefix, garbage)
-    capacity = Capacity(redis, prefix, entries, index, max_bytes=1000, failures=ItemFailures(lambda: None),
+    capacity = Capacity(redis, prefix, entries, index, max_bytes=1000, sweep=ItemSweep(lambda: None),
                         clock=lambda: NOW)
     files = FileCache(index, FilesystemBlobStore(tmp_path), capacity, 10_000, clock=lambda: NOW)
     return entries, files, capacity
@@ -83,6 +83,6 @@ def test_unbounded_by_default(redis, prefix):
     garbage = BlobGarbage(redis, prefix)
     entries = EntryStore(redis, prefix, garbage)
     capacity = Capacity(redis, prefix, entries, FileIndex(redis, prefix, garbage), max_bytes=0,
-                        failures=ItemFailures(lambda: None))
+                        sweep=ItemSweep(lambda: None))
     image(entries, 1, 10**9, NOW)
     assert capacity.fits(10**12) and capacity.enforce() == 0

@@ -7,7 +7,7 @@ import pytest
 from imagecache.auth import Identity
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
-from imagecache.item_failures import ItemFailures
+from imagecache.item_sweep import ItemSweep
 from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
 from imagecache.files import (
@@ -38,7 +38,7 @@ def files(redis, prefix, tmp_path, clock):
     garbage = BlobGarbage(redis, prefix)
     index = FileIndex(redis, prefix, garbage)
     capacity = Capacity(redis, prefix, EntryStore(redis, prefix, garbage), index, max_bytes=0,
-                        failures=ItemFailures(lambda: None))
+                        sweep=ItemSweep(lambda: None))
     return FileCache(index, FilesystemBlobStore(tmp_path), capacity, max_upload_bytes=1000,
                      clock=lambda: clock["now"])
 

@@ -28,7 +28,7 @@ from imagecache.fetchers import FetchError, Fetched
 from imagecache.file_index import FileIndex
 from imagecache.files import CacheNotFound, CannotFit, FileCache, cache_id_for
 from imagecache.garbage import BlobGarbage
-from imagecache.item_failures import MAINTENANCE_ERRORS, ItemFailures
+from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.ids import EntryId, canonical_json, query_digest
 from imagecache.maintenance import Maintenance
 from imagecache.producer import Producer
@@ -90,14 +90,14 @@ class IndexMachine(RuleBasedStateMachine):
         self.entries = EntryStore(redis, prefix, garbage)
         self.index = FileIndex(redis, prefix, garbage)
         self.blobs = FilesystemBlobStore(root)
-        failures = ItemFailures(lambda: self.entries.increment(MAINTENANCE_ERRORS))
-        self.capacity = Capacity(redis, prefix, self.entries, self.index, 0, failures, clock=self.clock)
+        sweep = ItemSweep(lambda: self.entries.increment(MAINTENANCE_ERRORS))
+        self.capacity = Capacity(redis, prefix, self.entries, self.index, 0, sweep, clock=self.clock)
         self.files = FileCache(self.index, self.blobs, self.capacity, 1024, clock=self.clock)
         self.fetcher = ScriptedFetcher()
         self.producer = Producer(self.entries, self.blobs, self.fetcher, self.capacity, error_ttl=30,
                                  max_attempts=3, clock=self.clock)
         self.maintenance = Maintenance(self.entries, self.files, self.capacity, self.blobs, RecordedJobs(),
-                                       failures, grace=5, clock=self.clock)
+                                       sweep, grace=5, clock=self.clock)
         self.ids: list[str] = []
 
     @initialize(max_bytes=st.sampled_from([0, 0, 60]))
@@ -193,16 +193,17 @@ class IndexMachine(RuleBasedStateMachine):
 
     # --- invariants -----------------------------------------------------------------------------------------
 
-    def _live(self) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
-        entries = {k: self.redis.hgetall(k) for k in self.redis.scan_iter(match=self.prefix + "entry:*")}
-        files = {k: self.redis.hgetall(k) for k in self.redis.scan_iter(match=self.prefix + "file:*")}
-        return entries, files
+    def _live(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """Every entry and file record present in Redis (the machine knows every id it could have made)."""
+        entries = [self.redis.hgetall(f"{self.prefix}entry:{i}") for i in set(self.ids)]
+        files = [self.redis.hgetall(f"{self.prefix}file:{self._cache_id(p)}") for p in range(5)]
+        return [f for f in entries if f], [f for f in files if f]
 
     @invariant()
     def counters_and_lru_match_the_live_records(self) -> None:
         entries, files = self._live()
-        active = {f["id"]: int(f["size"]) for f in entries.values() if f["status"] == "active"}
-        stored = {f["cache_id"]: int(f["size"]) for f in files.values() if f["placeholder"] == "0"}
+        active = {f["id"]: int(f["size"]) for f in entries if f["status"] == "active"}
+        stored = {f["cache_id"]: int(f["size"]) for f in files if f["placeholder"] == "0"}
         stats = self.redis.hgetall(self.prefix + "stats")
         assert int(stats.get("bytes", 0)) == sum(active.values())
         assert int(stats.get("file_bytes", 0)) == sum(stored.values())
@@ -212,8 +213,8 @@ class IndexMachine(RuleBasedStateMachine):
     @invariant()
     def every_blob_is_referenced_once_or_is_garbage(self) -> None:
         entries, files = self._live()
-        referenced = [Entry.blob_key_for(f["id"]) for f in entries.values() if f["status"] == "active"]
-        referenced += [f["blob_key"] for f in files.values() if f["blob_key"]]
+        referenced = [Entry.blob_key_for(f["id"]) for f in entries if f["status"] == "active"]
+        referenced += [f["blob_key"] for f in files if f["blob_key"]]
         assert len(referenced) == len(set(referenced))
         garbage = set(self.redis.zrange(self.prefix + "gc", 0, -1))
         assert not garbage & set(referenced)

@@ -6,7 +6,7 @@ from redis import Redis
 
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
-from imagecache.item_failures import MAINTENANCE_ERRORS, ItemFailures
+from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.entries import EntryStore
 from imagecache.garbage import BlobGarbage
 from imagecache.entry import Entry
@@ -40,10 +40,10 @@ def add(entries, digest, ttl, now=NOW):
 
 def maintenance(entries, blobs, jobs, now):
     index = FileIndex(entries._redis, entries._prefix, entries.garbage)
-    failures = ItemFailures(lambda: entries.increment(MAINTENANCE_ERRORS))
-    capacity = Capacity(entries._redis, entries._prefix, entries, index, max_bytes=0, failures=failures)
+    sweep = ItemSweep(lambda: entries.increment(MAINTENANCE_ERRORS))
+    capacity = Capacity(entries._redis, entries._prefix, entries, index, max_bytes=0, sweep=sweep)
     files = FileCache(index, blobs, capacity, 1024, clock=lambda: now)
-    return Maintenance(entries, files, capacity, blobs, jobs, failures, grace=5, clock=lambda: now)
+    return Maintenance(entries, files, capacity, blobs, jobs, sweep, grace=5, clock=lambda: now)
 
 
 def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path, redis, prefix):
@@ -113,3 +113,17 @@ def test_one_bad_item_never_stops_a_pass(entries, jobs, tmp_path, redis, prefix,
     logged = caplog.text
     assert bad in logged and corrupt_file in logged and "../outside" in logged
     assert "file has no valid size" in logged and "entry has no valid size" in logged
+
+
+def test_a_file_whose_expiry_moved_ends_the_sweep_and_is_kept(entries, jobs, tmp_path, redis, prefix):
+    """Its place in the expiry set says expired, its record does not: the pass ends, the file stays."""
+    index = FileIndex(redis, prefix, entries.garbage)
+    cache_id = "d" * 128
+    index.ensure(cache_id, "static:alice", NOW, NOW + 10_000)
+    redis.zadd(f"{prefix}files:expiry", {cache_id: NOW - 1})
+
+    report = maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW).run_pass()
+
+    assert (report.pruned_files, report.errors) == (0, 0)
+    assert index.get(cache_id, NOW) is not None
+    assert redis.zscore(f"{prefix}files:expiry", cache_id) == NOW + 10_000

@@ -5,7 +5,7 @@ import pytest
 from imagecache.blobs import StorageFull
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
-from imagecache.item_failures import ItemFailures
+from imagecache.item_sweep import ItemSweep
 from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
 from imagecache.garbage import BlobGarbage
@@ -53,7 +53,7 @@ def pending(entries, digest="a" * 64, ttl=300):
 
 def producer(entries, blobs, fetcher, max_bytes=0):
     capacity = Capacity(entries._redis, entries._prefix, entries, FileIndex(entries._redis, entries._prefix,
-                                                                            entries.garbage), max_bytes, ItemFailures(lambda: None))
+                                                                            entries.garbage), max_bytes, ItemSweep(lambda: None))
     return Producer(entries, blobs, fetcher, capacity, error_ttl=30, max_attempts=3, clock=lambda: NOW + 1)
 
 

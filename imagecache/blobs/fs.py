@@ -123,7 +123,11 @@ class FilesystemBlobStore:
         cutoff = time.time() - older_than
         removed = 0
         for entry in os.scandir(self._tmp):
-            if entry.stat().st_mtime < cutoff:
+            try:
+                stale = entry.stat().st_mtime < cutoff
+            except FileNotFoundError:  # a writer renamed it into place meanwhile
+                continue
+            if stale:
                 _discard(entry.path)
                 removed += 1
         return removed

@@ -138,6 +138,17 @@ def test_an_upload_cut_off_mid_body_leaves_the_old_file(stack, token, reset, cut
     wait_until(lambda: stored_blobs(stack, cache_id) == kept and not temporary_files(stack), 5, "no stray blob")
 
 
+def test_an_upload_whose_later_part_is_cut_off_is_refused(stack, token):
+    cache_id = new_cache_id(stack, token)
+    uploaded(stack, token, cache_id, b"kept")
+    head, body = multipart_upload(cache_id, token, b"file bytes", closing=False)
+    extra = b'\r\n--h0stile\r\nContent-Disposition: form-data; name="note"\r\n\r\ncut off here'
+    head = head.replace(f"Content-Length: {len(body)}".encode(), f"Content-Length: {len(body + extra)}".encode())
+    answer = exchange(stack.port, head + body + extra)
+    assert answer.status == 400 and "closing boundary" in answer.json()["error"]
+    assert download(stack, token, cache_id).content == b"kept"
+
+
 def test_an_upload_without_its_closing_boundary_is_refused(stack, token):
     cache_id = new_cache_id(stack, token)
     uploaded(stack, token, cache_id, b"kept")
@@ -182,6 +193,26 @@ def test_chunked_json_is_read(stack, token, api_key):
     cache_id = httpx.post(stack.url + "/v1/cache_id", content=iter([b'{"jo', b'b": 1}']),
                           headers={**v1(token), "Content-Type": "application/json"})
     assert cache_id.status_code == 200, cache_id.text
+
+
+@pytest.mark.parametrize("chunks", [b"zz\r\n{}\r\n0\r\n\r\n", b"100\r\n{\"api_query\""], ids=["bad size", "cut off"])
+def test_broken_chunked_json_is_a_400(stack, api_key, chunks):
+    head = (f"POST /requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as conn:
+        conn.sendall(head + chunks)
+        conn.shutdown(socket.SHUT_WR)
+        answer = read_response(conn)
+    assert answer.status == 400, answer.body
+    assert "Traceback" not in stack.parts["web"].log()
+
+
+def test_a_token_that_is_not_ascii_is_refused(stack_factory, kbase_auth):
+    kbase = stack_factory(parts=("web",), AUTH_MODE="kbase", KBASE_AUTH_URL=kbase_auth.url)
+    raw = ("POST /v1/cache_id HTTP/1.1\r\nHost: x\r\nAuthorization: t\u00f6ken\r\n"
+           "Content-Type: application/json\r\nContent-Length: 8\r\n\r\n{\"a\": 1}").encode("latin-1")
+    answer = exchange(kbase.port, raw)
+    assert answer.status == 403 and answer.json()["error"] == "Invalid token"
 
 
 def test_chunked_json_over_the_limit_is_413(stack, api_key):

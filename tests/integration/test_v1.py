@@ -299,3 +299,26 @@ def test_expiry_runs_in_maintenance(stack, redis):
     redis.hset(f"{prefix}file:{cache_id}", "expires_at", 1)
     redis.zadd(f"{prefix}files:expiry", {cache_id: 1})
     wait_until(lambda: not redis.exists(f"{prefix}file:{cache_id}"), 10, "maintenance to prune the placeholder")
+
+
+def test_an_upload_without_its_closing_boundary_leaves_no_blob(stack):
+    """The parser ends the part at the end of the body; the store must still keep nothing (S3: no open upload)."""
+    cache_id = new_id(stack)
+    upload(stack, cache_id, b"kept")
+    boundary = "nocl0se"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n').encode()
+    body += b"q" * 200_000
+    response = httpx.post(f"{stack.url}/v1/cache/{cache_id}", content=body, timeout=60,
+                          headers={**ALICE, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert response.status_code == 400 and "closing boundary" in error(response)
+    assert download(stack, cache_id).content == b"kept"
+    assert_no_stray_blobs(stack, cache_id)
+
+
+def test_an_empty_file_is_an_ordinary_file(stack):
+    cache_id = new_id(stack)
+    for data in (b"", b"", b"some bytes", b""):
+        assert upload(stack, cache_id, data).json()["size"] == len(data)
+        assert download(stack, cache_id).content == data
+    assert httpx.delete(f"{stack.url}/v1/cache/{cache_id}", headers=ALICE).status_code == 200
+    assert download(stack, cache_id).status_code == 404

@@ -1,4 +1,4 @@
-"""ItemFailures: one bad item never stops a sweep over many.
+"""ItemSweep: one bad item never stops a sweep over many.
 
 Maintenance and eviction walk entries, files and garbage keys. A failure of
 one item that is not an outage (a corrupt record, a script refusing it) is
@@ -18,35 +18,33 @@ log = logging.getLogger(__name__)
 MAINTENANCE_ERRORS = "maintenance_errors"  # the stats-hash counter /metrics exports
 
 
-class ItemFailures:
+class ItemSweep:
     def __init__(self, count: Callable[[], object]) -> None:
         self._count = count
-        self.total = 0
+        self.failures = 0
 
-    def sweep(self, what: str, batch: Callable[[int], Iterable[str]], handle: Callable[[str], object]) -> int:
-        """Handle every item the batches give; the number for which `handle` returned true.
+    def run(self, what: str, batch: Callable[[int], Iterable[str]], handle: Callable[[str], object]) -> int:
+        """Handle each item the batches give once; the number for which `handle` returned true.
 
-        `batch(skip)` gives the next items still to do, passing over the first `skip` (those that failed).
+        `batch(skip)` gives the next items still to do from the `skip`-th on. Items tried already (they failed,
+        or are still there for another reason) are stepped over, so every sweep ends.
         """
-        done = failed = 0
-        while items := list(batch(failed)):
-            for item in items:
-                ok, result = self._attempt(what, item, handle)
-                failed += not ok
-                done += bool(result)
+        done, skip, tried = 0, 0, set()
+        while items := list(batch(skip)):
+            fresh = [item for item in items if item not in tried]
+            skip += len(items) - len(fresh)
+            tried.update(fresh)
+            done += sum(bool(self.guard(what, item, handle)) for item in fresh)
         return done
 
     def guard(self, what: str, item: str, handle: Callable[[str], object]) -> object:
         """What `handle` returned, or None when it failed (logged and counted); an outage is raised."""
-        return self._attempt(what, item, handle)[1]
-
-    def _attempt(self, what: str, item: str, handle: Callable[[str], object]) -> tuple[bool, object]:
         try:
-            return True, handle(item)
+            return handle(item)
         except Exception as exc:
             if is_outage(exc):
                 raise
-            self.total += 1
+            self.failures += 1
             log.exception("%s %s failed: %s", what, item, exc)
             self._count()
-            return False, None
+            return None
