@@ -7,19 +7,25 @@ that is logged with its message, and one item's bug never stops a pass.
 
 from __future__ import annotations
 
+import re
+
 from redis import exceptions as redis_errors
 
 from imagecache.blobs import StorageUnavailable
 
 # Unreachable, or not serving: loading its data (a ConnectionError), a replica, failing over (MASTERDOWN is a
-# ClusterDownError), or refusing work for now: busy in a long script, out of memory, unable to persist, short of
-# replicas (plain ResponseErrors that say so first).
+# ClusterDownError), out of memory, or refusing work for now. redis-py gives a class to some of these replies;
+# the rest, and any of them met inside a script (Redis 6 wraps those as "Error running script ...: -READONLY
+# ..."), are plain ResponseErrors whose text carries the reply's code.
 _OUTAGES = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError,
-            redis_errors.ClusterDownError, redis_errors.TryAgainError, StorageUnavailable)
-_REFUSING = ("BUSY ", "OOM ", "MISCONF ", "NOREPLICAS ")
+            redis_errors.ClusterDownError, redis_errors.TryAgainError, redis_errors.OutOfMemoryError,
+            StorageUnavailable)
+_NOT_SERVING = frozenset({"LOADING", "BUSY", "READONLY", "MASTERDOWN", "OOM", "MISCONF", "NOREPLICAS", "TRYAGAIN",
+                          "CLUSTERDOWN"})
+_REPLY_CODE = re.compile(r"(?:^|: -)([A-Z]+) ")
 
 
 def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, _OUTAGES):
         return True
-    return isinstance(exc, redis_errors.ResponseError) and str(exc).startswith(_REFUSING)
+    return isinstance(exc, redis_errors.ResponseError) and not _NOT_SERVING.isdisjoint(_REPLY_CODE.findall(str(exc)))
