@@ -18,7 +18,7 @@ from redis import Redis
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.file_index import FileIndex
-from imagecache.item_sweep import ItemSweep
+from imagecache.item_sweep import ItemSweep, one_by_one
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Capacity:
         """Evict least recently used results until usage is under the bound; the number evicted."""
         if not self.max_bytes:
             return 0
-        evicted = self._sweep.run("capacity: evicting", self._next_victim, self._evict)
+        evicted = self._sweep.run("capacity: evicting", self._next_victim, one_by_one(self._evict))
         if evicted:
             log.info("capacity: evicted %d results to stay under %d bytes", evicted, self.max_bytes)
         return evicted

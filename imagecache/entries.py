@@ -16,11 +16,16 @@ Keys (under the configured prefix):
   stats            hash of counters (hits, misses, dedupes, bytes, ...)
   gc               blob keys whose entry is gone (see garbage.py)
   done             pub/sub channel: an entry left pending, or was deleted
+
+Recovery (see recovery.py):
+  running          hash: entry id -> the lease of the worker process producing it
+  due              sorted set: pending entries not yet claimed, by when to check that their job still waits
+  lease:<id>       a worker process's lease: exists while the process lives (renewed every second)
+  lease_missing    hash: lease -> when a checker first saw it missing (Redis time)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redis import Redis
@@ -62,6 +67,7 @@ redis.call('ZADD', KEYS[3], 0, ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
 redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[2])
+redis.call('ZADD', KEYS[8], ARGV[8], ARGV[2])
 local out = redis.call('HGETALL', KEYS[2])
 table.insert(out, 1, 'created')
 table.insert(out, 1, ARGV[2])
@@ -69,8 +75,13 @@ return out
 """
 
 _COMPLETE = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+local f = redis.call('HMGET', KEYS[1], 'status', 'etag')
+if f[1] == 'active' and f[2] == ARGV[5] then return 1 end  -- this result, stored by an earlier try of this call
+if f[1] ~= 'pending' then return 0 end
 redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
+redis.call('HDEL', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[7], ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[7])  -- an entry deleted earlier under this same id queued this blob key
 redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
   'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5])
 redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
@@ -81,6 +92,8 @@ return 1
 
 _FAIL = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'error', 'completed_at', ARGV[2], 'error_status', ARGV[3],
   'error_type', ARGV[4], 'error_message', ARGV[5], 'error_until', ARGV[6])
 redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
@@ -101,6 +114,8 @@ redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[9], ARGV[1])
 redis.call('ZREM', KEYS[10], 'i:' .. ARGV[1])
+redis.call('HDEL', KEYS[11], ARGV[1])
+redis.call('ZREM', KEYS[12], ARGV[1])
 redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
 if f[1] then
   redis.call('PUBLISH', ARGV[5], ARGV[1])
@@ -125,16 +140,65 @@ redis.call('SET', KEYS[8], ARGV[1], 'NX', 'PXAT', math.floor(tonumber(ARGV[2]) *
 return 1
 """
 
-_START_ATTEMPT = """
+_CLAIM = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return -1 end
-redis.call('HSET', KEYS[1], 'started_at', ARGV[1])
+local holder = redis.call('HGET', KEYS[2], ARGV[1])
+if holder and holder ~= ARGV[3] and redis.call('EXISTS', ARGV[4] .. holder) == 1 then return -1 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[1], 'started_at', ARGV[2])
 return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 """
 
-_MARK_ENQUEUED = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
-redis.call('HSET', KEYS[1], 'enqueued_at', ARGV[1])
+_REQUEUE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], 'enqueued_at', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1
+"""
+
+_LOST_BY_LEASES = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local running = redis.call('HGETALL', KEYS[1])
+local lost, alive, named = {}, {}, {}
+for i = 1, #running, 2 do
+  local id, lease = running[i], running[i + 1]
+  named[lease] = true
+  if alive[lease] == nil then alive[lease] = redis.call('EXISTS', ARGV[1] .. lease) == 1 end
+  if not alive[lease] then
+    local since = tonumber(redis.call('HGET', KEYS[2], lease))
+    if not since then
+      redis.call('HSET', KEYS[2], lease, string.format('%.6f', now))
+    elseif now - since >= tonumber(ARGV[2]) then
+      redis.call('HDEL', KEYS[1], id)
+      redis.call('ZADD', KEYS[3], 0, id)
+      table.insert(lost, id)
+    end
+  end
+end
+for _, lease in ipairs(redis.call('HKEYS', KEYS[2])) do
+  if alive[lease] or not named[lease] then redis.call('HDEL', KEYS[2], lease) end
+end
+return lost
+"""
+
+_RELEASE_STRAYS = """
+local producing = {}
+for i = 2, #ARGV do producing[ARGV[i]] = true end
+local running = redis.call('HGETALL', KEYS[1])
+local strays = {}
+for i = 1, #running, 2 do
+  if running[i + 1] == ARGV[1] and not producing[running[i]] then
+    redis.call('HDEL', KEYS[1], running[i])
+    redis.call('ZADD', KEYS[2], 0, running[i])
+    table.insert(strays, running[i])
+  end
+end
+return strays
 """
 
 
@@ -145,12 +209,6 @@ UPSTREAM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 class Page:
     entries: list[Entry]
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class PendingEntry:
-    id: str
-    enqueued_at: float
 
 
 class EntryStore:
@@ -164,12 +222,18 @@ class EntryStore:
         self._created = prefix + "created"
         self.lru_key = prefix + "lru"
         self._stats = prefix + "stats"
+        self._running = prefix + "running"
+        self._due = prefix + "due"
+        self._lease_missing = prefix + "lease_missing"
+        self.lease_prefix = prefix + "lease:"
         self._request = redis.register_script(_REQUEST)
         self._complete = redis.register_script(_COMPLETE)
         self._fail = redis.register_script(_FAIL)
         self._delete = redis.register_script(_DELETE)
-        self._start_attempt = redis.register_script(_START_ATTEMPT)
-        self._mark_enqueued = redis.register_script(_MARK_ENQUEUED)
+        self._claim = redis.register_script(_CLAIM)
+        self._requeue = redis.register_script(_REQUEUE)
+        self._lost_by_leases = redis.register_script(_LOST_BY_LEASES)
+        self._release_strays = redis.register_script(_RELEASE_STRAYS)
         self._adopt = redis.register_script(_ADOPT)
 
     def _key(self, entry_id: str) -> str:
@@ -191,8 +255,9 @@ class EntryStore:
         query: str,
         max_age: int | None,
         refresh: bool,
+        check_pickup_at: float,
     ) -> Outcome:
-        """Join the live entry for this query, or create `new_id` pending."""
+        """Join the live entry for this query, or create `new_id` pending (its job checked for at check_pickup_at)."""
         _, reuse, *flat = self._request(
             keys=[
                 self._query_key(digest),
@@ -202,9 +267,10 @@ class EntryStore:
                 self._status_key(Status.PENDING),
                 self._stats,
                 self._created,
+                self._due,
             ],
             args=[self._key(""), new_id, repr(now), repr(expires_at), -1 if max_age is None else max_age,
-                  int(refresh), query],
+                  int(refresh), query, repr(check_pickup_at)],
         )
         return Outcome(Entry.from_redis(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse))
 
@@ -213,12 +279,15 @@ class EntryStore:
         return Entry.from_redis(fields) if fields else None
 
     def complete(self, entry_id: str, *, now: float, content_type: str, size: int, etag: str) -> bool:
-        """Pending -> active and wake every waiter; False if the entry is gone or settled."""
+        """Pending -> active and wake every waiter; False if the entry is gone or settled otherwise.
+
+        True again for the same result (etag), so a call retried after a lost reply knows it went through.
+        """
         return bool(
             self._complete(
                 keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ACTIVE),
-                      self._stats, self.lru_key],
-                args=[entry_id, repr(now), content_type, size, etag, self.channel],
+                      self._stats, self.lru_key, self._running, self._due, self.garbage.key],
+                args=[entry_id, repr(now), content_type, size, etag, self.channel, Entry.blob_key_for(entry_id)],
             )
         )
 
@@ -226,47 +295,64 @@ class EntryStore:
         """Pending -> error, reused by new requests until `until`."""
         return bool(
             self._fail(
-                keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ERROR)],
+                keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ERROR),
+                      self._running, self._due],
                 args=[entry_id, repr(now), status, kind, message, repr(until), self.channel],
             )
         )
 
     def delete(self, entry_id: str, blob_key: str, now: float) -> bool:
         """Drop the entry from every index and queue its blob for deletion."""
-        return bool(
-            self._delete(
-                keys=[
-                    self._key(entry_id),
-                    self._ids,
-                    self._expiry,
-                    self._status_key(Status.PENDING),
-                    self._status_key(Status.ACTIVE),
-                    self._status_key(Status.ERROR),
-                    self._stats,
-                    self.garbage.key,
-                    self._created,
-                    self.lru_key,
-                ],
-                args=[entry_id, self._query_key(entry_id[:64]), blob_key, repr(now), self.channel],
-            )
-        )
+        return bool(self._delete(keys=self._delete_keys(entry_id), args=self._delete_args(entry_id, blob_key, now)))
 
-    def start_attempt(self, entry_id: str, now: float) -> int:
-        """Count one fetch attempt; -1 when the entry no longer waits for one."""
-        return int(self._start_attempt(keys=[self._key(entry_id)], args=[repr(now)]))
+    def _delete_keys(self, entry_id: str) -> list[str]:
+        return [self._key(entry_id), self._ids, self._expiry, self._status_key(Status.PENDING),
+                self._status_key(Status.ACTIVE), self._status_key(Status.ERROR), self._stats, self.garbage.key,
+                self._created, self.lru_key, self._running, self._due]
 
-    def mark_enqueued(self, entry_id: str, now: float) -> bool:
-        return bool(self._mark_enqueued(keys=[self._key(entry_id)], args=[repr(now)]))
+    def _delete_args(self, entry_id: str, blob_key: str, now: float) -> list[str]:
+        return [entry_id, self._query_key(entry_id[:64]), blob_key, repr(now), self.channel]
+
+    def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
+        """Delete each entry (as `delete`), in one round trip; per entry, its result or the error it met."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                self._delete(keys=self._delete_keys(entry_id),
+                             args=self._delete_args(entry_id, Entry.blob_key_for(entry_id), now), client=pipe)
+            return [outcome if isinstance(outcome, Exception) else bool(outcome)
+                    for outcome in pipe.execute(raise_on_error=False)]
+
+    def claim(self, entry_id: str, lease: str, now: float) -> int:
+        """Count one attempt, made under `lease`; -1 when the entry is settled or a live worker has it."""
+        return int(self._claim(keys=[self._key(entry_id), self._running, self._due],
+                               args=[entry_id, repr(now), lease, self.lease_prefix]))
+
+    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool:
+        """Note a new job for the entry, to be checked on at check_pickup_at; False once it is not pending."""
+        return bool(self._requeue(keys=[self._key(entry_id), self._due],
+                                  args=[entry_id, repr(now), repr(check_pickup_at)]))
+
+    def lost_by_leases(self, lease_ttl: float) -> list[str]:
+        """Running entries whose worker's lease has been seen missing for lease_ttl: they are due again now."""
+        return list(self._lost_by_leases(keys=[self._running, self._lease_missing, self._due],
+                                         args=[self.lease_prefix, lease_ttl]))
+
+    def release_strays(self, lease: str, producing: set[str]) -> list[str]:
+        """Entries held under `lease` that its process no longer produces (its job ended without settling
+        them): they are due again now."""
+        return list(self._release_strays(keys=[self._running, self._due], args=[lease, *sorted(producing)]))
+
+    def due_ids(self, now: float, limit: int = 500) -> list[str]:
+        """Pending entries whose job should have been picked up by now."""
+        return self._redis.zrangebyscore(self._due, "-inf", now, start=0, num=limit)
+
+    def check_again_at(self, entry_ids: list[str], when: float) -> None:
+        """Entries whose job still waits: look again at `when` (only those still due to be checked)."""
+        if entry_ids:
+            self._redis.zadd(self._due, dict.fromkeys(entry_ids, when), xx=True)
 
     def expired_ids(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
         return self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit)
-
-    def pending_ids(self) -> Iterator[str]:
-        return self._redis.sscan_iter(self._status_key(Status.PENDING), count=500)
-
-    def pending_entry(self, entry_id: str) -> PendingEntry | None:
-        enqueued_at = self._redis.hget(self._key(entry_id), "enqueued_at")
-        return None if enqueued_at is None else PendingEntry(entry_id, float(enqueued_at))
 
     def page(self, cursor: str | None, limit: int) -> Page:
         low = f"({cursor}" if cursor else "-"

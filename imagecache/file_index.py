@@ -38,6 +38,7 @@ _REPLACE = CHECKS_AND_COUNTERS + """
 local f = redis.call('HMGET', KEYS[1], 'token_id', 'expires_at', 'blob_key', 'size', 'placeholder')
 if not f[1] or tonumber(f[2]) <= tonumber(ARGV[3]) then return 'missing' end
 if f[1] ~= ARGV[2] then return 'forbidden' end
+if f[3] == ARGV[4] then return 'ok' end  -- this very upload, indexed by an earlier try of this call
 if f[5] == '0' and not valid_size(f[4]) then return redis.error_reply('file has no valid size: ' .. ARGV[1]) end
 redis.call('HINCRBY', KEYS[4], 'file_bytes', ARGV[7])
 if f[5] == '0' then uncount(KEYS[4], 'file_bytes', f[4]) end

@@ -19,6 +19,7 @@ from imagecache.blob_metadata import file_metadata
 from imagecache.blobs import BlobStore
 from imagecache.capacity import Capacity
 from imagecache.file_index import FileIndex, FileRecord, Replaced
+from imagecache.outages import through_outage
 
 DAY = 24 * 3600
 PLACEHOLDER_TTL = 7 * DAY
@@ -78,12 +79,14 @@ class FileCache:
         blobs: BlobStore,
         capacity: Capacity,
         max_upload_bytes: int,
+        hold_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.index = index
         self._blobs = blobs
         self._capacity = capacity
         self.max_upload_bytes = max_upload_bytes
+        self._hold_seconds = hold_seconds
         self._clock = clock
 
     def cache_id(self, identity: Identity, params: Any) -> FileRecord:
@@ -137,7 +140,12 @@ class FileCache:
             size=info.size, etag=info.sha256, blob_key=key, created_at=record.created_at, updated_at=now,
             expires_at=now + FILE_TTL, placeholder=False,
         )
-        outcome = self.index.replace(stored, now, old_blob_due=now + REPLACE_GRACE)
+        try:  # the bytes are stored: an outage now is waited out (the client is still there), not thrown away
+            outcome = through_outage(lambda: self.index.replace(stored, now, old_blob_due=now + REPLACE_GRACE),
+                                     self._hold_seconds)
+        except Exception:
+            self._blobs.delete(key)
+            raise
         if outcome is not Replaced.OK:
             self._blobs.delete(key)
             raise CacheForbidden(record.cache_id) if outcome is Replaced.FORBIDDEN else CacheNotFound(record.cache_id)

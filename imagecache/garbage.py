@@ -22,5 +22,6 @@ class BlobGarbage:
     def due(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
         return self._redis.zrangebyscore(self.key, "-inf", now, start=skip, num=limit)
 
-    def forget(self, blob_key: str) -> None:
-        self._redis.zrem(self.key, blob_key)
+    def forget(self, *blob_keys: str) -> None:
+        if blob_keys:
+            self._redis.zrem(self.key, *blob_keys)

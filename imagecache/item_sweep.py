@@ -1,9 +1,10 @@
 """ItemSweep: one bad item never stops a sweep over many.
 
-Maintenance and eviction walk entries, files and garbage keys. A failure of
-one item that is not an outage (a corrupt record, a script refusing it) is
-logged with the key and the message, counted in Redis for /metrics, and the
-sweep goes on past it; an outage stops the sweep, since no item can succeed.
+Maintenance and eviction walk entries, files and garbage keys, a batch at a
+time (a batch's index writes go to Redis in one round trip). A failure of one
+item that is not an outage (a corrupt record, a script refusing it) is logged
+with the key and the message, counted in Redis for /metrics, and the sweep
+goes on past it; an outage stops the sweep, since no item can succeed.
 """
 
 from __future__ import annotations
@@ -17,14 +18,26 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_ERRORS = "maintenance_errors"  # the stats-hash counter /metrics exports
 
+# What handling one item came to: its result, or the exception it raised.
+Outcome = object
+BatchHandler = Callable[[list[str]], list[Outcome]]
+
+
+def one_by_one(handle: Callable[[str], object]) -> BatchHandler:
+    """A batch handler that handles each item on its own, catching what each raises."""
+    def handle_all(items: list[str]) -> list[Outcome]:
+        return [_outcome(handle, item) for item in items]
+
+    return handle_all
+
 
 class ItemSweep:
     def __init__(self, count: Callable[[], object]) -> None:
         self._count = count
         self.failures = 0
 
-    def run(self, what: str, batch: Callable[[int], Iterable[str]], handle: Callable[[str], object]) -> int:
-        """Handle each item the batches give once; the number for which `handle` returned true.
+    def run(self, what: str, batch: Callable[[int], Iterable[str]], handle_all: BatchHandler) -> int:
+        """Handle each item the batches give once; the number whose outcome was true.
 
         `batch(skip)` gives the next items still to do from the `skip`-th on. Items tried already (they failed,
         or are still there for another reason) are stepped over, so every sweep ends.
@@ -34,17 +47,26 @@ class ItemSweep:
             fresh = [item for item in items if item not in tried]
             skip += len(items) - len(fresh)
             tried.update(fresh)
-            done += sum(bool(self.guard(what, item, handle)) for item in fresh)
+            done += sum(bool(self._judge(what, item, outcome)) for item, outcome in zip(fresh, handle_all(fresh)))
         return done
 
     def guard(self, what: str, item: str, handle: Callable[[str], object]) -> object:
         """What `handle` returned, or None when it failed (logged and counted); an outage is raised."""
-        try:
-            return handle(item)
-        except Exception as exc:
-            if is_outage(exc):
-                raise
-            self.failures += 1
-            log.exception("%s %s failed: %s", what, item, exc)
-            self._count()
-            return None
+        return self._judge(what, item, _outcome(handle, item))
+
+    def _judge(self, what: str, item: str, outcome: Outcome) -> object:
+        if not isinstance(outcome, Exception):
+            return outcome
+        if is_outage(outcome):
+            raise outcome
+        self.failures += 1
+        log.error("%s %s failed: %s", what, item, outcome, exc_info=outcome)
+        self._count()
+        return None
+
+
+def _outcome(handle: Callable[[str], object], item: str) -> Outcome:
+    try:
+        return handle(item)
+    except Exception as exc:
+        return exc

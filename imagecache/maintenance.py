@@ -2,8 +2,10 @@
 
 Prunes expired entries and /v1 files with their blobs, deletes blobs whose
 entry is gone, and hands pending entries whose job was lost (worker killed,
-queue flushed, host crashed) back to the queue. Safe to run on many hosts at
-once. Each entry, file and garbage key is handled on its own: one that fails
+queue flushed, host crashed) back to the queue (recovery.py). Each step looks
+only at what is due (expired, queued for deletion, due for a check), so a pass
+with nothing due costs a few round trips however much the cache holds. Safe
+to run on many hosts at once. Each entry, file and garbage key is handled on its own: one that fails
 is logged, counted and passed over, and the pass goes on.
 """
 
@@ -17,9 +19,9 @@ from dataclasses import dataclass
 from imagecache.blobs import BlobStore, StorageUnavailable
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
-from imagecache.entry import Entry
 from imagecache.files import FileCache
-from imagecache.item_sweep import ItemSweep
+from imagecache.item_sweep import ItemSweep, Outcome, one_by_one
+from imagecache.recovery import Recovery
 from imagecache.service import JobQueue
 
 log = logging.getLogger(__name__)
@@ -45,9 +47,9 @@ class Maintenance:
         capacity: Capacity,
         blobs: BlobStore,
         jobs: JobQueue,
+        recovery: Recovery,
         sweep: ItemSweep,
         *,
-        grace: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._entries = entries
@@ -55,8 +57,8 @@ class Maintenance:
         self._capacity = capacity
         self._blobs = blobs
         self._jobs = jobs
+        self._recovery = recovery
         self._sweep = sweep
-        self._grace = grace
         self._clock = clock
 
     def run_pass(self) -> PassReport:
@@ -64,7 +66,7 @@ class Maintenance:
         failed_before = self._sweep.failures
         report = PassReport(
             pruned=self.prune(), pruned_files=self.prune_files(), evicted=self._capacity.enforce(),
-            collected=self.collect_garbage(), restored=self.restore_lost(),
+            collected=self.collect_garbage(), restored=self.recover_lost(),
         )
         report.errors = self._sweep.failures - failed_before
         self._blobs.sweep(older_than=TEMPORARY_MAX_AGE)
@@ -76,11 +78,12 @@ class Maintenance:
         return self._sweep.run(
             "maintenance: pruning entry",
             lambda skip: self._entries.expired_ids(self._clock(), skip),
-            lambda entry_id: self._entries.delete(entry_id, Entry.blob_key_for(entry_id), self._clock()),
+            lambda entry_ids: self._entries.delete_expired(entry_ids, self._clock()),
         )
 
     def prune_files(self) -> int:
-        return self._sweep.run("maintenance: pruning file", self._files.expired, self._files.remove_expired)
+        return self._sweep.run("maintenance: pruning file", self._files.expired,
+                               one_by_one(self._files.remove_expired))
 
     def collect_garbage(self) -> int:
         try:
@@ -90,22 +93,13 @@ class Maintenance:
             log.warning("maintenance: cannot delete blobs yet: %s", exc)
             return 0
 
-    def _collect(self, blob_key: str) -> bool:
-        self._blobs.delete(blob_key)
-        self._entries.garbage.forget(blob_key)
-        return True
+    def _collect(self, blob_keys: list[str]) -> list[Outcome]:
+        """Each blob deleted from storage on its own; the deleted ones forgotten in one round trip."""
+        outcomes = one_by_one(self._blobs.delete)(blob_keys)
+        self._entries.garbage.forget(*(key for key, outcome in zip(blob_keys, outcomes)
+                                       if not isinstance(outcome, Exception)))
+        return [outcome if isinstance(outcome, Exception) else True for outcome in outcomes]
 
-    def restore_lost(self) -> int:
-        """Re-enqueue pending entries that no queued or running job will settle."""
-        return sum(bool(self._sweep.guard("maintenance: restoring entry", entry_id, self._restore_if_lost))
-                   for entry_id in self._entries.pending_ids())
-
-    def _restore_if_lost(self, entry_id: str) -> bool:
-        pending = self._entries.pending_entry(entry_id)
-        if pending is None or pending.enqueued_at > self._clock() - self._grace or self._jobs.is_alive(entry_id):
-            return False
-        if not self._entries.mark_enqueued(entry_id, self._clock()):
-            return False
-        log.info("maintenance: restoring lost fetch of %s", entry_id)
-        self._jobs.enqueue(entry_id)
-        return True
+    def recover_lost(self) -> int:
+        """Hand out again the entries whose worker died and those whose job never reached a worker."""
+        return self._recovery.recover_abandoned() + self._recovery.recover_unqueued()

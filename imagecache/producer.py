@@ -1,7 +1,10 @@
 """Producer: turns one pending entry into an active or error entry.
 
-Runs inside a worker job. Every path ends in a settled entry or a retried
-job, and a blob is only kept when its entry points at it.
+Runs inside a worker job. Every path ends in a settled entry or an entry
+handed out again, and a blob is only kept when its entry points at it. A
+result in hand is never thrown away for an outage: the index write is tried
+again, with backoff, for `hold_seconds` (ENTRY_WAIT_TIMEOUT), so the entry is
+served as soon as Redis is back, with no second upstream call.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -18,6 +22,7 @@ from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.fetchers import FetchError, Fetched, Fetcher
+from imagecache.outages import is_outage, through_outage
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +34,48 @@ class Producer:
         blobs: BlobStore,
         fetcher: Fetcher,
         capacity: Capacity,
+        lease: str,
         *,
         error_ttl: int,
         max_attempts: int,
+        hold_seconds: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._entries = entries
         self._blobs = blobs
         self._fetcher = fetcher
         self._capacity = capacity
+        self.lease = lease
         self._error_ttl = error_ttl
         self._max_attempts = max_attempts
+        self._hold_seconds = hold_seconds
         self._clock = clock
+        self._producing: set[str] = set()
+        self._lock = threading.Lock()
+
+    def producing(self) -> set[str]:
+        """The entries this process is producing now (what its lease may hold)."""
+        with self._lock:
+            return set(self._producing)
 
     def produce(self, entry_id: str) -> None:
-        entry = self._claim(entry_id)
-        fetched = self._fetch(entry) if entry else None
-        if entry and fetched:
-            self._store(entry, fetched)
+        with self._lock:
+            self._producing.add(entry_id)  # before the claim, so the claim is never taken for a stray
+        try:
+            entry = self._claim(entry_id)
+            fetched = self._fetch(entry) if entry else None
+            if entry and fetched:
+                self._store(entry, fetched)
+        finally:
+            with self._lock:
+                self._producing.discard(entry_id)
 
     def _claim(self, entry_id: str) -> Entry | None:
         """The entry, counted as one more attempt, if it still waits for one (and may have it)."""
-        attempt = self._entries.start_attempt(entry_id, self._clock())
+        attempt = self._entries.claim(entry_id, self.lease, self._clock())
         entry = self._entries.get(entry_id) if attempt > 0 else None
         if entry is None:
-            log.info("produce %s: no longer pending, nothing to do", entry_id)
+            log.info("produce %s: settled, or produced by a live worker: nothing to do", entry_id)
             return None
         if attempt > self._max_attempts:
             self._fail(entry_id, FetchError(502, f"gave up after {attempt - 1} interrupted attempts", kind="error"))
@@ -65,11 +87,10 @@ class Producer:
         try:
             fetched = self._fetcher.fetch(json.loads(entry.query))
         except FetchError as exc:
-            self._entries.record_fetch(calls=exc.attempts, failures=exc.attempts, seconds=time.monotonic() - started)
+            self._record_fetch(calls=exc.attempts, failures=exc.attempts, seconds=time.monotonic() - started)
             self._fail(entry.id, exc, expires_at=entry.expires_at)
             return None
-        seconds = time.monotonic() - started
-        self._entries.record_fetch(calls=fetched.attempts, failures=fetched.attempts - 1, seconds=seconds)
+        self._record_fetch(calls=fetched.attempts, failures=fetched.attempts - 1, seconds=time.monotonic() - started)
         if not self._capacity.fits(len(fetched.data)):
             message = f"result of {len(fetched.data)} bytes exceeds CACHE_MAX_BYTES ({self._capacity.max_bytes})"
             self._fail(entry.id, FetchError(507, message, kind="error"))
@@ -85,19 +106,42 @@ class Producer:
             self._blobs_forget(entry.blob_key)
             self._fail(entry.id, FetchError(exc.status, f"result could not be stored: {exc}", kind="error"))
             return
-        settled = self._entries.complete(
-            entry.id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256
-        )
+        try:
+            settled = through_outage(lambda: self._entries.complete(
+                entry.id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256),
+                self._hold_seconds)
+        except Exception:
+            self._blobs.delete(entry.blob_key)  # Redis stayed away: the entry is handed out again when it is back
+            raise
         if not settled:
             self._blobs_forget(entry.blob_key)
-        self._capacity.enforce()
+        self._enforce_capacity()
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
 
     def _fail(self, entry_id: str, error: FetchError, expires_at: float = 0.0) -> None:
         now = self._clock()
         until = expires_at if error.definitive else now + self._error_ttl
-        self._entries.fail(entry_id, now=now, status=error.status, kind=error.kind, message=error.message, until=until)
+        through_outage(lambda: self._entries.fail(
+            entry_id, now=now, status=error.status, kind=error.kind, message=error.message, until=until),
+            self._hold_seconds)
         log.warning("produce %s: error %d: %s", entry_id, error.status, error.message)
+
+    def _record_fetch(self, *, calls: int, failures: int, seconds: float) -> None:
+        self._unless_outage("fetch statistics", lambda: self._entries.record_fetch(
+            calls=calls, failures=failures, seconds=seconds))
+
+    def _enforce_capacity(self) -> None:
+        self._unless_outage("eviction (maintenance does it)", self._capacity.enforce)
+
+    @staticmethod
+    def _unless_outage(what: str, call: Callable[[], object]) -> None:
+        """Upkeep around a result is worth less than the result: an outage skips it, never the result."""
+        try:
+            call()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("produce: %s skipped: %s", what, exc)
 
     def _blobs_forget(self, key: str) -> None:
         """Drop a blob no entry points at; maintenance retries if storage is down."""

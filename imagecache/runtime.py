@@ -28,8 +28,10 @@ from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.maintenance import Maintenance
 from imagecache.notifier import EntryNotifier
 from imagecache.producer import Producer
+from imagecache.recovery import Recovery
 from imagecache.reindex import Reindexer
 from imagecache.service import ImageCache, Limits
+from imagecache.worker_lease import WorkerLease
 from workers.queue import FetchQueue
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,8 @@ class Runtime:
     @cached_property
     def cache(self) -> ImageCache:
         config = self.config
-        limits = Limits(default_ttl=config.default_ttl, max_ttl=config.max_ttl, error_ttl=config.error_ttl)
+        limits = Limits(default_ttl=config.default_ttl, max_ttl=config.max_ttl, error_ttl=config.error_ttl,
+                        pickup_grace=config.pickup_grace)
         return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, self.capacity, limits)
 
     @cached_property
@@ -130,7 +133,8 @@ class Runtime:
 
     @cached_property
     def files(self) -> FileCache:
-        return FileCache(self.file_index, self.blobs, self.capacity, self.config.max_upload_bytes)
+        return FileCache(self.file_index, self.blobs, self.capacity, self.config.max_upload_bytes,
+                         hold_seconds=self.config.wait_timeout)
 
     @cached_property
     def authority(self) -> TokenAuthority:
@@ -162,8 +166,10 @@ class Runtime:
             self.blobs,
             self.fetcher,
             self.capacity,
+            self.lease.id,
             error_ttl=self.config.error_ttl,
             max_attempts=self.config.max_fetch_attempts,
+            hold_seconds=self.config.wait_timeout,
         )
 
     @cached_property
@@ -178,5 +184,15 @@ class Runtime:
 
     @cached_property
     def maintenance(self) -> Maintenance:
-        return Maintenance(self.entries, self.files, self.capacity, self.blobs, self.jobs, self.item_sweep,
-                           grace=self.config.job_heartbeat_ttl)
+        return Maintenance(self.entries, self.files, self.capacity, self.blobs, self.jobs, self.recovery,
+                           self.item_sweep)
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        return Recovery(self.entries, self.jobs, self.item_sweep, lease_ttl=self.config.lease_ttl,
+                        pickup_grace=self.config.pickup_grace)
+
+    @cached_property
+    def lease(self) -> WorkerLease:
+        """This process's lease (worker processes only)."""
+        return WorkerLease(self.redis, self.entries.lease_prefix, self.config.lease_ttl)

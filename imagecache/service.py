@@ -35,7 +35,9 @@ class JobQueue(Protocol):
 
     def enqueue(self, entry_id: str) -> None: ...
 
-    def is_alive(self, entry_id: str) -> bool: ...
+    def waiting(self, entry_ids: list[str]) -> set[str]:
+        """Those of the entries whose job is queued or running."""
+        ...
 
     def clean(self) -> None: ...
 
@@ -49,6 +51,7 @@ class Limits:
     default_ttl: int
     max_ttl: int
     error_ttl: int
+    pickup_grace: float  # how long a new entry's job may wait before recovery checks that it still exists
 
 
 class ImageCache:
@@ -85,6 +88,7 @@ class ImageCache:
             query=canonical_json(query),
             max_age=max_age,
             refresh=refresh,
+            check_pickup_at=now + self.limits.pickup_grace,
         )
         if outcome.reuse is Reuse.CREATED:
             log.info("request %s: new, enqueued", outcome.entry.id)

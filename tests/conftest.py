@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from imagecache.entries import EntryStore
+from imagecache.garbage import BlobGarbage
 from tests.support.processes import free_port, http_ok, wait_until
 from tests.support.kbase_auth import StandInAuth
 from tests.support.stack import Stack
 from tests.support.upstream import kentik_env, start_simulator
+from workers.queue import FetchQueue
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +43,20 @@ def prefix(redis: Redis) -> Iterator[str]:
     keys = list(redis.scan_iter(match=value + "*"))
     if keys:
         redis.delete(*keys)
+
+
+@pytest.fixture
+def entries(redis: Redis, prefix: str) -> EntryStore:
+    """The image index under this test's own prefix."""
+    return EntryStore(redis, prefix, BlobGarbage(redis, prefix))
+
+
+@pytest.fixture
+def jobs(redis_url: str, prefix: str) -> Iterator[FetchQueue]:
+    """The job queue under this test's own prefix, emptied afterwards."""
+    queue = FetchQueue(Redis.from_url(redis_url), prefix, upstream_limit=4, job_timeout=60)
+    yield queue
+    queue.queue.empty()
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def image(entries, n, size, at):
     digest = f"{n:064x}"
     entry_id = str(EntryId(digest, NOW + 1000))
     entries.request(digest=digest, new_id=entry_id, now=at, expires_at=NOW + 1000, query="{}", max_age=None,
-                    refresh=False)
+                    refresh=False, check_pickup_at=at + 30)
     entries.complete(entry_id, now=at, content_type="image/png", size=size, etag="e")
     return entry_id
 

@@ -20,7 +20,7 @@ def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
     """The (id, reuse) a request gets."""
     new_id = str(EntryId(digest, now + ttl))
     outcome = store.request(digest=digest, new_id=new_id, now=now, expires_at=now + ttl, query="{}",
-                            max_age=max_age, refresh=refresh)
+                            max_age=max_age, refresh=refresh, check_pickup_at=now + 30)
     return outcome.entry.id, outcome.reuse
 
 
@@ -101,11 +101,11 @@ def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
 
 def test_attempts_count_only_while_pending(store):
     entry_id, _ = ask(store)
-    assert store.start_attempt(entry_id, NOW) == 1
-    assert store.start_attempt(entry_id, NOW) == 2
+    assert store.claim(entry_id, "lease-a", NOW) == 1
+    assert store.claim(entry_id, "lease-a", NOW) == 2
     activate(store, entry_id)
-    assert store.start_attempt(entry_id, NOW) == -1
-    assert store.start_attempt("e" * 64 + "_1", NOW) == -1
+    assert store.claim(entry_id, "lease-a", NOW) == -1
+    assert store.claim("e" * 64 + "_1", "lease-a", NOW) == -1
     assert store.get("e" * 64 + "_1") is None
 
 

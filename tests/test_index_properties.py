@@ -32,6 +32,7 @@ from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.ids import EntryId, canonical_json, query_digest
 from imagecache.maintenance import Maintenance
 from imagecache.producer import Producer
+from imagecache.recovery import Recovery
 
 START = 1_800_000_000.0
 OWNER = Identity("alice", "static:alice")
@@ -68,8 +69,8 @@ class RecordedJobs:
     def enqueue(self, entry_id: str) -> None:
         self.enqueued.append(entry_id)
 
-    def is_alive(self, entry_id: str) -> bool:
-        return False
+    def waiting(self, entry_ids: list[str]) -> set[str]:
+        return set()
 
     def clean(self) -> None:
         pass
@@ -94,10 +95,12 @@ class IndexMachine(RuleBasedStateMachine):
         self.capacity = Capacity(redis, prefix, self.entries, self.index, 0, sweep, clock=self.clock)
         self.files = FileCache(self.index, self.blobs, self.capacity, 1024, clock=self.clock)
         self.fetcher = ScriptedFetcher()
-        self.producer = Producer(self.entries, self.blobs, self.fetcher, self.capacity, error_ttl=30,
-                                 max_attempts=3, clock=self.clock)
-        self.maintenance = Maintenance(self.entries, self.files, self.capacity, self.blobs, RecordedJobs(),
-                                       sweep, grace=5, clock=self.clock)
+        self.producer = Producer(self.entries, self.blobs, self.fetcher, self.capacity, "lease-1", error_ttl=30,
+                                 max_attempts=3, hold_seconds=1, clock=self.clock)
+        jobs = RecordedJobs()
+        recovery = Recovery(self.entries, jobs, sweep, lease_ttl=3, pickup_grace=5, clock=self.clock)
+        self.maintenance = Maintenance(self.entries, self.files, self.capacity, self.blobs, jobs, recovery, sweep,
+                                       clock=self.clock)
         self.ids: list[str] = []
 
     @initialize(max_bytes=st.sampled_from([0, 0, 60]))
@@ -118,7 +121,7 @@ class IndexMachine(RuleBasedStateMachine):
         expires_at = round(self.clock.now + ttl, 6)
         outcome = self.entries.request(digest=digest, new_id=str(EntryId(digest, expires_at)), now=self.clock.now,
                                        expires_at=expires_at, query=canonical_json({"q": query}), max_age=None,
-                                       refresh=refresh)
+                                       refresh=refresh, check_pickup_at=self.clock.now + 5)
         self.ids.append(outcome.entry.id)
 
     @rule(data=st.data(), size=SMALL)
@@ -195,9 +198,14 @@ class IndexMachine(RuleBasedStateMachine):
 
     def _live(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         """Every entry and file record present in Redis (the machine knows every id it could have made)."""
-        entries = [self.redis.hgetall(f"{self.prefix}entry:{i}") for i in set(self.ids)]
-        files = [self.redis.hgetall(f"{self.prefix}file:{self._cache_id(p)}") for p in range(5)]
-        return [f for f in entries if f], [f for f in files if f]
+        ids = set(self.ids)
+        with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.hgetall(f"{self.prefix}entry:{entry_id}")
+            for params in range(5):
+                pipe.hgetall(f"{self.prefix}file:{self._cache_id(params)}")
+            found = pipe.execute()
+        return [f for f in found[: len(ids)] if f], [f for f in found[len(ids):] if f]
 
     @invariant()
     def counters_and_lru_match_the_live_records(self) -> None:
@@ -245,7 +253,7 @@ def test_zero_and_huge_sizes_through_every_script(redis, prefix):
         digest = query_digest({"size": size})
         entry_id = str(EntryId(digest, START + 10))
         entries.request(digest=digest, new_id=entry_id, now=START, expires_at=START + 10, query="{}", max_age=None,
-                        refresh=False)
+                        refresh=False, check_pickup_at=START)
         assert entries.complete(entry_id, now=START, content_type="image/png", size=size, etag="e")
         assert entries.delete(entry_id, Entry.blob_key_for(entry_id), START)
         record = index.ensure(f"{size:0128x}", "t", START, START + 10)

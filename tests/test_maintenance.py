@@ -1,40 +1,25 @@
 import io
 import os
 
-import pytest
-from redis import Redis
 
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
 from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
-from imagecache.entries import EntryStore
-from imagecache.garbage import BlobGarbage
 from imagecache.entry import Entry
 from imagecache.file_index import FileIndex
 from imagecache.files import FileCache
 from imagecache.ids import EntryId
 from imagecache.maintenance import Maintenance
-from workers.queue import FetchQueue, job_id_for
+from imagecache.recovery import Recovery
+from workers.queue import job_id_for
 
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-def entries(redis, prefix):
-    return EntryStore(redis, prefix, BlobGarbage(redis, prefix))
-
-
-@pytest.fixture
-def jobs(redis_url, prefix):
-    queue = FetchQueue(Redis.from_url(redis_url), prefix, upstream_limit=4, job_timeout=60)
-    yield queue
-    queue.queue.empty()
 
 
 def add(entries, digest, ttl, now=NOW):
     entry_id = str(EntryId(digest, now + ttl))
     entries.request(digest=digest, new_id=entry_id, now=now, expires_at=now + ttl, query="{}", max_age=None,
-                    refresh=False)
+                    refresh=False, check_pickup_at=now + 5)
     return entry_id
 
 
@@ -43,7 +28,8 @@ def maintenance(entries, blobs, jobs, now):
     sweep = ItemSweep(lambda: entries.increment(MAINTENANCE_ERRORS))
     capacity = Capacity(entries._redis, entries._prefix, entries, index, max_bytes=0, sweep=sweep)
     files = FileCache(index, blobs, capacity, 1024, clock=lambda: now)
-    return Maintenance(entries, files, capacity, blobs, jobs, sweep, grace=5, clock=lambda: now)
+    recovery = Recovery(entries, jobs, sweep, lease_ttl=3, pickup_grace=5, clock=lambda: now)
+    return Maintenance(entries, files, capacity, blobs, jobs, recovery, sweep, clock=lambda: now)
 
 
 def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path, redis, prefix):
@@ -69,21 +55,22 @@ def test_queued_job_is_alive_and_a_flushed_one_is_restored(entries, jobs, tmp_pa
     entry_id = add(entries, "3" * 64, ttl=1000)
     jobs.enqueue(entry_id)
     blobs = FilesystemBlobStore(tmp_path)
-    assert jobs.is_alive(entry_id)
-    assert maintenance(entries, blobs, jobs, NOW + 60).restore_lost() == 0
+    assert jobs.waiting([entry_id]) == {entry_id}
+    assert maintenance(entries, blobs, jobs, NOW + 60).recover_lost() == 0
 
     jobs.queue.empty()  # the queue is flushed: the job is gone
-    assert not jobs.is_alive(entry_id)
-    assert maintenance(entries, blobs, jobs, NOW + 60).restore_lost() == 1
-    assert jobs.is_alive(entry_id)
+    assert jobs.waiting([entry_id]) == set()
+    assert maintenance(entries, blobs, jobs, NOW + 60).recover_lost() == 0  # checked again after pickup grace
+    assert maintenance(entries, blobs, jobs, NOW + 66).recover_lost() == 1
+    assert jobs.waiting([entry_id]) == {entry_id}
     assert jobs.queue.job_ids == [job_id_for(entry_id)]
 
 
 def test_recently_enqueued_entries_get_a_grace_period(entries, jobs, tmp_path):
     entry_id = add(entries, "4" * 64, ttl=1000)  # created, never enqueued
-    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 1).restore_lost() == 0
-    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 6).restore_lost() == 1
-    assert jobs.is_alive(entry_id)
+    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 1).recover_lost() == 0
+    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 6).recover_lost() == 1
+    assert jobs.waiting([entry_id]) == {entry_id}
 
 
 def test_job_ids_are_valid_rq_ids():
@@ -108,7 +95,7 @@ def test_one_bad_item_never_stops_a_pass(entries, jobs, tmp_path, redis, prefix,
     report = maintenance(entries, blobs, jobs, NOW + 11).run_pass()
 
     assert (report.pruned, report.collected, report.restored, report.errors) == (1, 1, 1, 3)
-    assert entries.get(good) is None and redis.exists(f"{prefix}entry:{bad}") and jobs.is_alive(lost)
+    assert entries.get(good) is None and redis.exists(f"{prefix}entry:{bad}") and jobs.waiting([lost]) == {lost}
     assert redis.hget(prefix + "stats", "maintenance_errors") == "3"
     logged = caplog.text
     assert bad in logged and corrupt_file in logged and "../outside" in logged

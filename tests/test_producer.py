@@ -1,14 +1,11 @@
 import io
 
-import pytest
 
 from imagecache.blobs import StorageFull
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
 from imagecache.item_sweep import ItemSweep
-from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
-from imagecache.garbage import BlobGarbage
 from imagecache.entry import Entry, Status
 from imagecache.fetchers import FetchError, Fetched
 from imagecache.ids import EntryId
@@ -39,22 +36,18 @@ class FullStore(FilesystemBlobStore):
         raise StorageFull("storage is full")
 
 
-@pytest.fixture
-def entries(redis, prefix):
-    return EntryStore(redis, prefix, BlobGarbage(redis, prefix))
-
-
 def pending(entries, digest="a" * 64, ttl=300):
     entry_id = str(EntryId(digest, NOW + ttl))
     entries.request(digest=digest, new_id=entry_id, now=NOW, expires_at=NOW + ttl, query='{"q": 1}',
-                    max_age=None, refresh=False)
+                    max_age=None, refresh=False, check_pickup_at=NOW + 30)
     return entry_id
 
 
 def producer(entries, blobs, fetcher, max_bytes=0):
     capacity = Capacity(entries._redis, entries._prefix, entries, FileIndex(entries._redis, entries._prefix,
                                                                             entries.garbage), max_bytes, ItemSweep(lambda: None))
-    return Producer(entries, blobs, fetcher, capacity, error_ttl=30, max_attempts=3, clock=lambda: NOW + 1)
+    return Producer(entries, blobs, fetcher, capacity, "lease-1", error_ttl=30, max_attempts=3, hold_seconds=1,
+                    clock=lambda: NOW + 1)
 
 
 def test_success_stores_the_blob_and_activates(entries, tmp_path):
@@ -121,8 +114,8 @@ def test_settled_entry_is_not_fetched_again(entries, tmp_path):
 
 def test_gives_up_after_max_attempts(entries, tmp_path):
     entry_id = pending(entries)
-    for _ in range(3):
-        entries.start_attempt(entry_id, NOW)  # three attempts that died with their worker
+    for n in range(3):
+        entries.claim(entry_id, f"dead-lease-{n}", NOW)  # three attempts that died with their worker
     fetcher = ScriptedFetcher()
     producer(entries, FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
     entry = entries.get(entry_id)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from redis import Redis
 from rq import Queue, Worker
-from rq.exceptions import NoSuchJobError
-from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimit, RateLimitRegistry
 from rq.registry import StartedJobRegistry
@@ -19,7 +17,7 @@ from imagecache.logs import request_id
 
 JOB_FUNCTION = "workers.jobs.produce_entry"
 FAILURE_TTL = 24 * 3600
-_WAITING = {JobStatus.STARTED, JobStatus.RATE_LIMITED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+_WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.RATE_LIMITED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def job_id_for(entry_id: str) -> str:
@@ -48,16 +46,18 @@ class FetchQueue:
             description=f"produce {entry_id}",
         )
 
-    def is_alive(self, entry_id: str) -> bool:
-        """True while a queued or running job will settle the entry."""
-        job_id = job_id_for(entry_id)
-        try:
-            status = Job.fetch(job_id, connection=self._connection).get_status()
-        except NoSuchJobError:
-            return False
-        if status is JobStatus.QUEUED:
-            return self._is_queued(job_id)
-        return status in _WAITING
+    def waiting(self, entry_ids: list[str]) -> set[str]:
+        """Those of the entries whose job is queued or running, in one round trip.
+
+        A queued job is taken at its word (its status), not looked for in the queue's list: that is O(queue
+        length) per entry, and a backlog is exactly when many entries are due for this check.
+        """
+        with self._connection.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.hget(Job.key_for(job_id_for(entry_id)), "status")
+            statuses = pipe.execute()
+        return {entry_id for entry_id, status in zip(entry_ids, statuses)
+                if status is not None and JobStatus(status.decode()) in _WAITING}
 
     def clean(self) -> None:
         """Mark jobs whose worker died as failed (freeing their upstream slot)."""
@@ -69,7 +69,3 @@ class FetchQueue:
 
     def workers(self) -> int:
         return Worker.count(queue=self.queue)
-
-    def _is_queued(self, job_id: str) -> bool:
-        intermediate = IntermediateQueue.get_intermediate_queue_key(self.queue.key)
-        return any(self._connection.lpos(key, job_id) is not None for key in (self.queue.key, intermediate))

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 WORKER_TTL = 20  # RQ blocks in dequeue for WORKER_TTL - 15 s between stop checks
 SHUTDOWN_GRACE = 60.0
 RESTART_DELAY = 1.0
+LEASE_TICK = 1.0
 
 
 class ThreadWorker(SimpleWorker):
@@ -79,6 +80,7 @@ class ThreadPool:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._stop = threading.Event()
+        self._drained = threading.Event()
         ThreadWorker.heartbeat_ttl = runtime.config.job_heartbeat_ttl
         host = uuid.uuid4().hex[:8]
         self.workers = [
@@ -95,6 +97,8 @@ class ThreadPool:
         """Work until SIGTERM/SIGINT, then let running jobs finish."""
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
+        keeper = threading.Thread(target=self._keep_lease, name="lease", daemon=True)
+        keeper.start()
         threads = [threading.Thread(target=self._keep_working, args=(w,), name=w.name, daemon=True)
                    for w in self.workers]
         for thread in threads:
@@ -102,6 +106,29 @@ class ThreadPool:
         log.info("worker: %d threads on queue %s", len(threads), self._runtime.jobs.queue.name)
         self._stop.wait()
         self._drain()
+        self._drained.set()
+        keeper.join()
+        self._end_lease()
+
+    def _keep_lease(self) -> None:
+        """Every second: renew this process's lease (first, so an outage's end finds it alive), then hand out
+        again what this process dropped and what dead processes left."""
+        runtime = self._runtime
+        while True:
+            try:
+                runtime.lease.renew()
+                runtime.recovery.release_strays(runtime.lease.id, runtime.producer.producing())
+                runtime.recovery.recover_abandoned()
+            except Exception as exc:  # Redis away: the next tick tries again
+                log.warning("worker: lease tick failed: %s: %s", type(exc).__name__, exc)
+            if self._drained.wait(LEASE_TICK):  # renewed while running jobs finish, too
+                return
+
+    def _end_lease(self) -> None:
+        try:
+            self._runtime.lease.end()
+        except RedisError:  # it lapses by itself
+            pass
 
     def _keep_working(self, worker: ThreadWorker) -> None:
         """RQ's loop ends on a Redis error mid-job; a thread must outlive a Redis outage."""
