@@ -11,7 +11,7 @@ from redis import Redis
 
 from bench.harness import REDIS_URL, environment, figure
 from tests.support.recovery import (
-    PRODUCTION_TIMINGS,
+    PRODUCTION_SETTINGS,
     Recovered,
     redis_outage_mid_fetch,
     restart_with_pending,
@@ -30,18 +30,18 @@ def report(name: str, recovered: Recovered, aim: str) -> None:
 
 def main() -> None:
     figure("upstream latency (reference)", f"{LATENCY_MS / 1000:.1f} s")
-    with environment(**PRODUCTION_TIMINGS) as bench:
+    with environment(**PRODUCTION_SETTINGS) as bench:
         report("restart to all 10 served", restart_with_pending(bench.stack, bench.simulator,
                                                                  Redis.from_url(REDIS_URL), LATENCY_MS),
                "aim <= 10 s, <= 2 calls each")
-    with environment(**PRODUCTION_TIMINGS) as bench:
+    with environment(**PRODUCTION_SETTINGS) as bench:
         report("worker kill to re-pickup", worker_killed_mid_fetch(bench.stack, bench.simulator,
                                                                     Redis.from_url(REDIS_URL), LATENCY_MS),
                "aim <= 5 s")
     with tempfile.TemporaryDirectory() as tmp:
         own = OwnRedis(Path(tmp) / "redis").start()
         try:
-            with environment(REDIS_URL=own.url, **PRODUCTION_TIMINGS) as bench:
+            with environment(REDIS_URL=own.url, **PRODUCTION_SETTINGS) as bench:
                 report("Redis back (after 5 s) to served", redis_outage_mid_fetch(bench.stack, bench.simulator,
                                                                                    own, LATENCY_MS),
                        "aim <= 5 s, exactly 1 call")

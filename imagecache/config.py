@@ -51,7 +51,7 @@ class Config(BaseSettings):
     cors_allow_origins: str = ""
     max_fetch_attempts: int = Field(3, ge=1)
     job_heartbeat_ttl: int = Field(30, ge=3)
-    lease_ttl: float = Field(3, ge=1)
+    lease_ttl: float = Field(2, ge=1)
     pickup_grace: float = Field(30, gt=0)
 
     auth_mode: Literal["kbase", "static"] = "kbase"

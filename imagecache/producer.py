@@ -14,7 +14,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from imagecache.blob_metadata import image_metadata
 from imagecache.blobs import BlobStore, StorageError
@@ -53,10 +54,12 @@ class Producer:
         self._producing: set[str] = set()
         self._lock = threading.Lock()
 
-    def producing(self) -> set[str]:
-        """The entries this process is producing now (what its lease may hold)."""
+    @contextmanager
+    def producing(self) -> Iterator[set[str]]:
+        """The entries this process is producing, held still: no job claims another entry meanwhile (a job
+        notes its entry before it claims it), so whatever else the lease holds is a stray."""
         with self._lock:
-            return set(self._producing)
+            yield set(self._producing)
 
     def produce(self, entry_id: str) -> None:
         with self._lock:

@@ -1,7 +1,7 @@
 """WorkerLease: a worker process's claim to be alive, a Redis key that lapses a few seconds after it dies.
 
 Each entry a worker produces names its process's lease (in the `running`
-hash). Checkers (every worker each second, maintenance each pass) treat the
+hash). Checkers (every worker twice a second, maintenance each pass) treat the
 entries of a lease they have seen missing for a whole TTL as abandoned and hand
 them out again: a killed process's work is picked up in seconds, not after a
 30 s job heartbeat. A worker renews its lease before anything else when Redis

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 WORKER_TTL = 20  # RQ blocks in dequeue for WORKER_TTL - 15 s between stop checks
 SHUTDOWN_GRACE = 60.0
 RESTART_DELAY = 1.0
-LEASE_TICK = 1.0
+LEASE_TICK = 0.5  # renewals and checks: a lease seen missing is declared lost within a tick of its TTL
 
 
 class ThreadWorker(SimpleWorker):
@@ -111,13 +111,14 @@ class ThreadPool:
         self._end_lease()
 
     def _keep_lease(self) -> None:
-        """Every second: renew this process's lease (first, so an outage's end finds it alive), then hand out
+        """Every tick: renew this process's lease (first, so an outage's end finds it alive), then hand out
         again what this process dropped and what dead processes left."""
         runtime = self._runtime
         while True:
             try:
                 runtime.lease.renew()
-                runtime.recovery.release_strays(runtime.lease.id, runtime.producer.producing())
+                with runtime.producer.producing() as producing:
+                    runtime.recovery.release_strays(runtime.lease.id, producing)
                 runtime.recovery.recover_abandoned()
             except Exception as exc:  # Redis away: the next tick tries again
                 log.warning("worker: lease tick failed: %s: %s", type(exc).__name__, exc)

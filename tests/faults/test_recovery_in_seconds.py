@@ -17,7 +17,7 @@ import pytest
 from imagecache.auth import StaticTokens
 from tests.support.raw_http import read_response
 from tests.support.recovery import (
-    PRODUCTION_TIMINGS,
+    PRODUCTION_SETTINGS,
     redis_outage_mid_fetch,
     restart_with_pending,
     worker_killed_mid_fetch,
@@ -28,7 +28,7 @@ LATENCY_MS = 3000
 
 
 def test_a_whole_stack_killed_serves_its_pending_entries_within_seconds(stack_factory, simulator, redis):
-    stack = stack_factory(**PRODUCTION_TIMINGS)
+    stack = stack_factory(**PRODUCTION_SETTINGS)
     recovered = restart_with_pending(stack, simulator, redis, LATENCY_MS)
     assert recovered.served == 10
     assert recovered.seconds < 20, recovered  # the aim is 10 s; it took 37 s before leases
@@ -36,7 +36,7 @@ def test_a_whole_stack_killed_serves_its_pending_entries_within_seconds(stack_fa
 
 
 def test_a_worker_killed_mid_fetch_is_picked_up_again_within_seconds(stack_factory, simulator, redis):
-    stack = stack_factory(**PRODUCTION_TIMINGS)
+    stack = stack_factory(**PRODUCTION_SETTINGS)
     recovered = worker_killed_mid_fetch(stack, simulator, redis, LATENCY_MS)
     assert recovered.seconds < 10, recovered  # the aim is 5 s; it took 30 s and more before leases
     assert recovered.served == 1 and recovered.upstream_calls == 2
@@ -45,7 +45,7 @@ def test_a_worker_killed_mid_fetch_is_picked_up_again_within_seconds(stack_facto
 def test_a_result_in_hand_outlives_a_redis_outage(stack_factory, simulator, tmp_path):
     own = OwnRedis(tmp_path / "redis").start()
     try:
-        stack = stack_factory(REDIS_URL=own.url, **PRODUCTION_TIMINGS)
+        stack = stack_factory(REDIS_URL=own.url, **PRODUCTION_SETTINGS)
         recovered = redis_outage_mid_fetch(stack, simulator, own, LATENCY_MS)
     finally:
         own.stop()

@@ -15,8 +15,8 @@ from tests.support.redis_server import OwnRedis
 from tests.support.stack import Stack
 from tests.support.upstream import make_query, simulate, upstream_stats
 
-# What production runs with: recovery must not lean on short test timings.
-PRODUCTION_TIMINGS = {"JOB_HEARTBEAT_TTL": "30", "CACHE_MAINTENANCE_PERIOD": "60"}
+# What production runs with: recovery must not lean on short test timings, and all 10 fetches run at once.
+PRODUCTION_SETTINGS = {"JOB_HEARTBEAT_TTL": "30", "CACHE_MAINTENANCE_PERIOD": "60", "WORKER_CONCURRENCY": "16"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def worker_killed_mid_fetch(stack: Stack, simulator: str, redis: Redis, latency_
     stack.start_part("worker")
     doomed.kill()
     killed = time.monotonic()
-    wait_until(lambda: _calls(simulator) == 2, 60, "the entry to be picked up again")
+    wait_until(lambda: _calls(simulator) == 2, 150, "the entry to be picked up again")
     seconds = time.monotonic() - killed
     served = httpx.get(f"{stack.url}/image/{entry_id}", timeout=60).status_code == 200
     return Recovered(seconds, _calls(simulator), _most_attempts(redis, stack, [entry_id]), int(served))
