@@ -20,12 +20,13 @@ Keys (under the configured prefix):
 Recovery (see recovery.py):
   running          hash: entry id -> the lease of the worker process producing it
   due              sorted set: pending entries not yet claimed, by when to check that their job still waits
-  lease:<id>       a worker process's lease: exists while the process lives (renewed every second)
-  lease_missing    hash: lease -> when a checker first saw it missing (Redis time)
+  lease:<id>       a worker process's lease: exists while the process lives (renewed twice a second)
+  lease_missing    hash: lease -> "first last": when checkers first and last saw it missing (Redis time)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from redis import Redis
@@ -151,7 +152,9 @@ return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 """
 
 _REQUEUE = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then
+local holder = redis.call('HGET', KEYS[3], ARGV[1])
+local held = holder and redis.call('EXISTS', ARGV[4] .. holder) == 1
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' or held then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 0
 end
@@ -163,25 +166,31 @@ return 1
 _LOST_BY_LEASES = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local ttl = tonumber(ARGV[2])
+-- A lease is gone once checkers have seen it missing, look after look, for a whole TTL. A gap of a TTL
+-- between two looks (an outage: nobody could look) starts the count again.
+local function look(lease)
+  if redis.call('EXISTS', ARGV[1] .. lease) == 1 then return 'alive' end
+  local first, last = string.match(redis.call('HGET', KEYS[2], lease) or '', '^(%S+) (%S+)$')
+  first, last = tonumber(first), tonumber(last)
+  if not first or now - last > ttl then first = now end
+  redis.call('HSET', KEYS[2], lease, string.format('%.6f %.6f', first, now))
+  if now - first >= ttl then return 'gone' end
+  return 'missing'
+end
 local running = redis.call('HGETALL', KEYS[1])
-local lost, alive, named = {}, {}, {}
+local seen, lost = {}, {}
 for i = 1, #running, 2 do
   local id, lease = running[i], running[i + 1]
-  named[lease] = true
-  if alive[lease] == nil then alive[lease] = redis.call('EXISTS', ARGV[1] .. lease) == 1 end
-  if not alive[lease] then
-    local since = tonumber(redis.call('HGET', KEYS[2], lease))
-    if not since then
-      redis.call('HSET', KEYS[2], lease, string.format('%.6f', now))
-    elseif now - since >= tonumber(ARGV[2]) then
-      redis.call('HDEL', KEYS[1], id)
-      redis.call('ZADD', KEYS[3], 0, id)
-      table.insert(lost, id)
-    end
+  seen[lease] = seen[lease] or look(lease)
+  if seen[lease] == 'gone' then
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('ZADD', KEYS[3], 0, id)
+    table.insert(lost, id)
   end
 end
 for _, lease in ipairs(redis.call('HKEYS', KEYS[2])) do
-  if alive[lease] or not named[lease] then redis.call('HDEL', KEYS[2], lease) end
+  if seen[lease] ~= 'missing' then redis.call('HDEL', KEYS[2], lease) end  -- alive, gone, or holds nothing
 end
 return lost
 """
@@ -200,6 +209,17 @@ for i = 1, #running, 2 do
 end
 return strays
 """
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 UPSTREAM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -328,9 +348,10 @@ class EntryStore:
                                args=[entry_id, repr(now), lease, self.lease_prefix]))
 
     def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool:
-        """Note a new job for the entry, to be checked on at check_pickup_at; False once it is not pending."""
-        return bool(self._requeue(keys=[self._key(entry_id), self._due],
-                                  args=[entry_id, repr(now), repr(check_pickup_at)]))
+        """Note a new job for the entry, to be checked on at check_pickup_at; False (and no longer due) once it is
+        settled or a live worker holds it."""
+        return bool(self._requeue(keys=[self._key(entry_id), self._due, self._running],
+                                  args=[entry_id, repr(now), repr(check_pickup_at), self.lease_prefix]))
 
     def lost_by_leases(self, lease_ttl: float) -> list[str]:
         """Running entries whose worker's lease has been seen missing for lease_ttl: they are due again now."""
@@ -341,6 +362,14 @@ class EntryStore:
         """Entries held under `lease` that its process no longer produces (its job ended without settling
         them): they are due again now."""
         return list(self._release_strays(keys=[self._running, self._due], args=[lease, *sorted(producing)]))
+
+    def check_every_pending(self, when: float) -> int:
+        """Give every pending entry a pickup check at `when` unless it has one: indexes made before pickup checks
+        existed get them once (maintenance does this at its start). Costs one pass over the pending set."""
+        added = 0
+        for batch in _batched(self._redis.sscan_iter(self._status_key(Status.PENDING), count=1000), 1000):
+            added += self._redis.zadd(self._due, dict.fromkeys(batch, when), nx=True)
+        return added
 
     def due_ids(self, now: float, limit: int = 500) -> list[str]:
         """Pending entries whose job should have been picked up by now."""

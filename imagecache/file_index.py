@@ -43,6 +43,7 @@ if f[5] == '0' and not valid_size(f[4]) then return redis.error_reply('file has 
 redis.call('HINCRBY', KEYS[4], 'file_bytes', ARGV[7])
 if f[5] == '0' then uncount(KEYS[4], 'file_bytes', f[4]) end
 if f[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[10], f[3]) end
+redis.call('ZREM', KEYS[3], ARGV[4])  -- the upload was garbage until now (files.py)
 redis.call('HSET', KEYS[1], 'blob_key', ARGV[4], 'filename', ARGV[5], 'content_type', ARGV[6], 'size', ARGV[7],
   'etag', ARGV[8], 'expires_at', ARGV[9], 'updated_at', ARGV[3], 'placeholder', 0)
 redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])
@@ -142,7 +143,7 @@ class FileIndex:
         self._lru = prefix + "lru"
         self._expiry = prefix + "files:expiry"
         self._stats = prefix + "stats"
-        self._garbage = garbage
+        self.garbage = garbage
         self._ensure = redis.register_script(_ENSURE)
         self._replace = redis.register_script(_REPLACE)
         self._touch = redis.register_script(_TOUCH)
@@ -155,7 +156,7 @@ class FileIndex:
     def ensure(self, cache_id: str, token_id: str, now: float, placeholder_expiry: float) -> FileRecord:
         """The live record, or a new placeholder in place of a missing or expired one."""
         flat = self._ensure(
-            keys=[self._key(cache_id), self._expiry, self._garbage.key, self._stats, self._lru],
+            keys=[self._key(cache_id), self._expiry, self.garbage.key, self._stats, self._lru],
             args=[cache_id, token_id, repr(now), repr(placeholder_expiry)],
         )
         return FileRecord.from_redis(dict(zip(flat[::2], flat[1::2])))
@@ -170,7 +171,7 @@ class FileIndex:
         """Point the cache at a new blob, if it still exists and still belongs to the same owner."""
         return Replaced(
             self._replace(
-                keys=[self._key(record.cache_id), self._expiry, self._garbage.key, self._stats, self._lru],
+                keys=[self._key(record.cache_id), self._expiry, self.garbage.key, self._stats, self._lru],
                 args=[record.cache_id, record.token_id, repr(now), record.blob_key, record.filename,
                       record.content_type, record.size, record.etag, repr(record.expires_at), repr(old_blob_due)],
             )
@@ -184,7 +185,7 @@ class FileIndex:
         """Forget the cache (only if still expired at `expired_before`, when given)."""
         return bool(
             self._remove(
-                keys=[self._key(cache_id), self._expiry, self._garbage.key, self._stats, self._lru],
+                keys=[self._key(cache_id), self._expiry, self.garbage.key, self._stats, self._lru],
                 args=[cache_id, repr(now), repr(expired_before)],
             )
         )

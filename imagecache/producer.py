@@ -21,7 +21,7 @@ from imagecache.blob_metadata import image_metadata
 from imagecache.blobs import BlobStore, StorageError
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
-from imagecache.entry import Entry
+from imagecache.entry import Entry, Status
 from imagecache.fetchers import FetchError, Fetched, Fetcher
 from imagecache.outages import is_outage, through_outage
 
@@ -63,6 +63,9 @@ class Producer:
 
     def produce(self, entry_id: str) -> None:
         with self._lock:
+            if entry_id in self._producing:  # a second job for it reached this process: one fetch is enough
+                log.info("produce %s: already being produced here", entry_id)
+                return
             self._producing.add(entry_id)  # before the claim, so the claim is never taken for a stray
         try:
             entry = self._claim(entry_id)
@@ -109,17 +112,20 @@ class Producer:
             self._blobs_forget(entry.blob_key)
             self._fail(entry.id, FetchError(exc.status, f"result could not be stored: {exc}", kind="error"))
             return
-        try:
-            settled = through_outage(lambda: self._entries.complete(
-                entry.id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256),
-                self._hold_seconds)
-        except Exception:
-            self._blobs.delete(entry.blob_key)  # Redis stayed away: the entry is handed out again when it is back
-            raise
-        if not settled:
+        # Should Redis stay away longer, the blob stays: the write may have gone through unanswered, and the
+        # entry's own deletion queues its key for collection either way.
+        settled = through_outage(lambda: self._entries.complete(
+            entry.id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256),
+            self._hold_seconds)
+        if not settled and not self._settled_by_another(entry.id):
             self._blobs_forget(entry.blob_key)
         self._enforce_capacity()
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
+
+    def _settled_by_another(self, entry_id: str) -> bool:
+        """Another worker stored this entry's result under the same blob key: that blob is not ours to drop."""
+        current = self._entries.get(entry_id)
+        return current is not None and current.status is Status.ACTIVE
 
     def _fail(self, entry_id: str, error: FetchError, expires_at: float = 0.0) -> None:
         now = self._clock()

@@ -5,9 +5,11 @@ what the cache holds:
 - its worker process died mid-job: its lease lapses (worker_lease.py), and
   every worker notices within a second or two of a lease TTL;
 - its job never reached a worker (a crash between the request and its
-  enqueue, a flushed queue): each pending entry not yet claimed is due for a
-  check `pickup_grace` after it was enqueued; maintenance looks at the due
-  ones only, and asks the queue about them in one round trip per batch.
+  enqueue, a queue emptied with its jobs): each pending entry not yet claimed
+  is due for a check `pickup_grace` after it was enqueued; maintenance looks
+  at the due ones only, and asks the queue about them in one round trip per
+  batch (a job's status is taken at its word: a job whose queue list alone was
+  lost is not found).
 A worker that ends a job without settling its entry (a bug, an outage that
 outlasted its patience) releases it at its next tick.
 """
@@ -68,5 +70,5 @@ class Recovery:
         if not self._entries.requeue(entry_id, now, now + self._pickup_grace):
             return False
         log.info("recovery: %s handed to a worker again", entry_id)
-        self._jobs.enqueue(entry_id)
+        self._jobs.enqueue_again(entry_id)
         return True

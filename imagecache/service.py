@@ -35,6 +35,10 @@ class JobQueue(Protocol):
 
     def enqueue(self, entry_id: str) -> None: ...
 
+    def enqueue_again(self, entry_id: str) -> None:
+        """A new job for an entry whose job was lost."""
+        ...
+
     def waiting(self, entry_ids: list[str]) -> set[str]:
         """Those of the entries whose job is queued or running."""
         ...

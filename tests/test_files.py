@@ -103,7 +103,7 @@ def test_replace_queues_the_old_blob_with_a_grace_period(files):
     record = files.cache_id(ALICE, {"x": 1})
     first = upload(files, record, b"one")
     upload(files, record, b"two")
-    garbage = files.index._garbage
+    garbage = files.index.garbage
     assert garbage.due(NOW) == []
     assert garbage.due(NOW + 601) == [first.blob_key]
 
@@ -114,7 +114,7 @@ def test_expired_caches_are_pruned(files, clock):
     clock["now"] = NOW + FILE_TTL + 1
     assert sum(files.remove_expired(cache_id) for cache_id in files.expired()) == 2
     assert files.index.count() == 0
-    assert files.index._garbage.due(clock["now"]) == [record.blob_key]
+    assert files.index.garbage.due(clock["now"]) == [record.blob_key]
     with pytest.raises(CacheNotFound):
         files.owned(ALICE, record.cache_id)
 

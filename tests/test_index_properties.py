@@ -69,6 +69,9 @@ class RecordedJobs:
     def enqueue(self, entry_id: str) -> None:
         self.enqueued.append(entry_id)
 
+    def enqueue_again(self, entry_id: str) -> None:
+        self.enqueued.append(entry_id)
+
     def waiting(self, entry_ids: list[str]) -> set[str]:
         return set()
 

@@ -36,9 +36,10 @@ def test_a_dead_workers_entry_is_lost_only_after_its_lease_was_seen_missing_a_wh
     assert entries.claim(kept, alive.id, NOW) == 1 and entries.claim(lost, dead.id, NOW) == 1
 
     assert recovery.recover_abandoned() == 0  # first seen missing now: not yet lost
+    for _ in range(2):
+        time.sleep(TTL / 3)  # checkers look far more often than once a TTL
+        assert recovery.recover_abandoned() == 0
     time.sleep(TTL / 2)
-    assert recovery.recover_abandoned() == 0
-    time.sleep(TTL)
     assert recovery.recover_abandoned() == 1
     assert jobs.waiting([kept, lost]) == {lost}
     assert recovery.recover_abandoned() == 0  # handed out once
@@ -53,6 +54,20 @@ def test_a_lease_that_comes_back_in_time_loses_nothing(entries, recovery, redis)
     assert recovery.recover_abandoned() == 0
     lease.renew()
     time.sleep(TTL * 1.5)
+    assert recovery.recover_abandoned() == 0
+    lease.end()
+
+
+def test_an_outage_between_two_looks_starts_the_count_again(entries, recovery, redis):
+    """Seen missing once, then nobody could look for longer than a TTL (Redis was away): not lost on return."""
+    lease = WorkerLease(redis, entries.lease_prefix, 10)
+    entry_id = pending(entries, 10)
+    entries.claim(entry_id, lease.id, NOW)
+    assert recovery.recover_abandoned() == 0
+    time.sleep(TTL * 1.5)  # the outage: no look at all
+    assert recovery.recover_abandoned() == 0  # the count starts again here; the owner renews meanwhile
+    lease.renew()
+    time.sleep(TTL / 2)
     assert recovery.recover_abandoned() == 0
     lease.end()
 

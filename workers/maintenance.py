@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 
 from redis.exceptions import LockError, RedisError
@@ -32,6 +33,7 @@ def run_maintenance(runtime: Runtime) -> None:
     period = runtime.config.cache_maintenance_period
     lock = runtime.redis.lock(runtime.config.redis_prefix + "maintenance", timeout=max(60.0, 2 * period))
     warn_if_index_lost(runtime)
+    check_every_pending(runtime)
     log.info("maintenance: every %ss", period)
     while not stop.is_set():
         run_locked_pass(runtime, lock)
@@ -45,6 +47,16 @@ def warn_if_index_lost(runtime: Runtime) -> None:
                         "them again (pending requests were lost with Redis; clients must ask again)")
     except (RedisError, StorageError) as exc:
         log.warning("maintenance: cannot compare Redis with storage: %s", exc)
+
+
+def check_every_pending(runtime: Runtime) -> None:
+    try:
+        added = runtime.entries.check_every_pending(time.time() + runtime.config.pickup_grace)
+    except (RedisError, StorageError) as exc:
+        log.warning("maintenance: cannot look at pending entries: %s", exc)
+        return
+    if added:
+        log.info("maintenance: %d pending entries had no pickup check; they are checked from now on", added)
 
 
 def run_locked_pass(runtime: Runtime, lock: Lock) -> None:

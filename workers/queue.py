@@ -17,7 +17,7 @@ from imagecache.logs import request_id
 
 JOB_FUNCTION = "workers.jobs.produce_entry"
 FAILURE_TTL = 24 * 3600
-_WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.RATE_LIMITED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+_WAITING = {status.value.encode() for status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.RATE_LIMITED)}
 
 
 def job_id_for(entry_id: str) -> str:
@@ -46,6 +46,16 @@ class FetchQueue:
             description=f"produce {entry_id}",
         )
 
+    def enqueue_again(self, entry_id: str) -> None:
+        """A lost job's dead execution leaves RQ's started registry first: when its heartbeat expired, RQ's
+        cleanup would mark the new run (same job id) failed and free its upstream slot while it still fetches."""
+        job_id = job_id_for(entry_id)
+        started = StartedJobRegistry(queue=self.queue).key
+        dead = [member for member, _ in self._connection.zscan_iter(started, match=f"{job_id}:*")]
+        if dead:
+            self._connection.zrem(started, *dead)
+        self.enqueue(entry_id)
+
     def waiting(self, entry_ids: list[str]) -> set[str]:
         """Those of the entries whose job is queued or running, in one round trip.
 
@@ -56,8 +66,7 @@ class FetchQueue:
             for entry_id in entry_ids:
                 pipe.hget(Job.key_for(job_id_for(entry_id)), "status")
             statuses = pipe.execute()
-        return {entry_id for entry_id, status in zip(entry_ids, statuses)
-                if status is not None and JobStatus(status.decode()) in _WAITING}
+        return {entry_id for entry_id, status in zip(entry_ids, statuses) if status in _WAITING}
 
     def clean(self) -> None:
         """Mark jobs whose worker died as failed (freeing their upstream slot)."""

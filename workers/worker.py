@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from types import FrameType
 
 from redis.exceptions import RedisError
@@ -34,11 +35,11 @@ LEASE_TICK = 0.5  # renewals and checks: a lease seen missing is declared lost w
 
 
 class ThreadWorker(SimpleWorker):
-    """An RQ worker that lives in a thread and keeps its job's heartbeat short.
+    """An RQ worker that lives in a thread and keeps RQ's job heartbeat going.
 
-    The heartbeat is what tells maintenance a job is still running: if the
-    process dies, the execution expires within `heartbeat_ttl` seconds and the
-    entry is handed to another worker.
+    The heartbeat keeps RQ's own registries right; whether an entry's work is
+    lost is the process lease's business (imagecache/worker_lease.py), which
+    tells within seconds instead of a heartbeat's 30.
     """
 
     death_penalty_class = TimerDeathPenalty
@@ -97,8 +98,11 @@ class ThreadPool:
         """Work until SIGTERM/SIGINT, then let running jobs finish."""
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
-        keeper = threading.Thread(target=self._keep_lease, name="lease", daemon=True)
-        keeper.start()
+        self._runtime.lease.renew()  # before any thread can claim an entry under it
+        keepers = [threading.Thread(target=self._every_tick, args=(task,), name=task.__name__, daemon=True)
+                   for task in (self._renew_lease, self._recover)]
+        for keeper in keepers:
+            keeper.start()
         threads = [threading.Thread(target=self._keep_working, args=(w,), name=w.name, daemon=True)
                    for w in self.workers]
         for thread in threads:
@@ -107,23 +111,28 @@ class ThreadPool:
         self._stop.wait()
         self._drain()
         self._drained.set()
-        keeper.join()
+        for keeper in keepers:
+            keeper.join()
         self._end_lease()
 
-    def _keep_lease(self) -> None:
-        """Every tick: renew this process's lease (first, so an outage's end finds it alive), then hand out
-        again what this process dropped and what dead processes left."""
-        runtime = self._runtime
-        while True:
+    def _every_tick(self, task: Callable[[], object]) -> None:
+        """Until running jobs have finished (the lease must outlive them), each in its own thread: a slow
+        recovery never delays a renewal."""
+        while not self._drained.wait(LEASE_TICK):
             try:
-                runtime.lease.renew()
-                with runtime.producer.producing() as producing:
-                    runtime.recovery.release_strays(runtime.lease.id, producing)
-                runtime.recovery.recover_abandoned()
+                task()
             except Exception as exc:  # Redis away: the next tick tries again
-                log.warning("worker: lease tick failed: %s: %s", type(exc).__name__, exc)
-            if self._drained.wait(LEASE_TICK):  # renewed while running jobs finish, too
-                return
+                log.warning("worker: %s failed: %s: %s", task.__name__, type(exc).__name__, exc)
+
+    def _renew_lease(self) -> None:
+        self._runtime.lease.renew()
+
+    def _recover(self) -> None:
+        """Hand out again what this process dropped and what dead processes left."""
+        runtime = self._runtime
+        with runtime.producer.producing() as producing:
+            runtime.recovery.release_strays(runtime.lease.id, producing)
+        runtime.recovery.recover_abandoned()
 
     def _end_lease(self) -> None:
         try:
