@@ -76,15 +76,15 @@ return out
 """
 
 _COMPLETE = """
-local f = redis.call('HMGET', KEYS[1], 'status', 'etag')
-if f[1] == 'active' and f[2] == ARGV[5] then return 1 end  -- this result, stored by an earlier try of this call
+local f = redis.call('HMGET', KEYS[1], 'status', 'blob_key')
+if f[1] == 'active' and f[2] == ARGV[7] then return 1 end  -- this result, stored by an earlier try of this call
 if f[1] ~= 'pending' then return 0 end
 redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
 redis.call('HDEL', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[7], ARGV[1])
-redis.call('ZREM', KEYS[8], ARGV[7])  -- an entry deleted earlier under this same id queued this blob key
+redis.call('ZREM', KEYS[8], ARGV[7])  -- the result was garbage until now (producer.py)
 redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
-  'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5])
+  'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'blob_key', ARGV[7])
 redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[2], 'i:' .. ARGV[1])
 redis.call('PUBLISH', ARGV[6], ARGV[1])
@@ -103,7 +103,7 @@ return 1
 """
 
 _DELETE = CHECKS_AND_COUNTERS + """
-local f = redis.call('HMGET', KEYS[1], 'status', 'size')
+local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'blob_key')
 if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
 if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
 if redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end
@@ -117,7 +117,7 @@ redis.call('ZREM', KEYS[9], ARGV[1])
 redis.call('ZREM', KEYS[10], 'i:' .. ARGV[1])
 redis.call('HDEL', KEYS[11], ARGV[1])
 redis.call('ZREM', KEYS[12], ARGV[1])
-redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
+redis.call('ZADD', KEYS[8], ARGV[4], f[3] or ARGV[3])  -- the entry's result, or (stored before keys) ARGV[3]
 if f[1] then
   redis.call('PUBLISH', ARGV[5], ARGV[1])
   return 1
@@ -298,16 +298,18 @@ class EntryStore:
         fields = self._redis.hgetall(self._key(entry_id))
         return Entry.from_redis(fields) if fields else None
 
-    def complete(self, entry_id: str, *, now: float, content_type: str, size: int, etag: str) -> bool:
-        """Pending -> active and wake every waiter; False if the entry is gone or settled otherwise.
-
-        True again for the same result (etag), so a call retried after a lost reply knows it went through.
+    def complete(self, entry_id: str, *, now: float, content_type: str, size: int, etag: str,
+                 blob_key: str | None = None) -> bool:
+        """Pending -> active, its result at blob_key, and wake every waiter; False if the entry is gone or
+        settled otherwise. True again for the same blob key, so a call retried after a lost reply knows it
+        went through. Without a blob key, the entry's base key (as results were stored before per-attempt keys).
         """
         return bool(
             self._complete(
                 keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ACTIVE),
                       self._stats, self.lru_key, self._running, self._due, self.garbage.key],
-                args=[entry_id, repr(now), content_type, size, etag, self.channel, Entry.blob_key_for(entry_id)],
+                args=[entry_id, repr(now), content_type, size, etag, self.channel,
+                      blob_key or Entry.blob_key_for(entry_id)],
             )
         )
 
@@ -400,6 +402,7 @@ class EntryStore:
             "id": entry.id, "status": Status.ACTIVE.value, "created_at": repr(entry.created_at),
             "expires_at": repr(entry.expires_at), "query": entry.query, "content_type": entry.content_type,
             "size": entry.size, "etag": entry.etag, "completed_at": repr(entry.completed_at), "attempts": 1,
+            "blob_key": entry.blob_key,
         }
         flat = [item for pair in fields.items() for item in pair]
         return bool(self._adopt(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass
 
 
@@ -37,14 +38,26 @@ class Entry:
     error_status: int = 0
     error_type: str = ""
     error_message: str = ""
+    stored_key: str = ""  # where the result is; empty for entries stored before results had a key per attempt
 
     @property
     def blob_key(self) -> str:
-        return self.blob_key_for(self.id)
+        return self.stored_key or self.blob_key_for(self.id)
 
     @staticmethod
     def blob_key_for(entry_id: str) -> str:
+        """The key every stored result of this entry begins with (before per-attempt keys: the key)."""
         return f"images/{entry_id[:2]}/{entry_id}"
+
+    @classmethod
+    def attempt_key(cls, entry_id: str) -> str:
+        """A key of one attempt's own: two workers producing one entry never write over each other's result."""
+        return f"{cls.blob_key_for(entry_id)}.{uuid.uuid4().hex[:12]}"
+
+    @classmethod
+    def is_result_key(cls, entry_id: str, key: str) -> bool:
+        base = cls.blob_key_for(entry_id)
+        return key == base or key.startswith(base + ".")
 
     @classmethod
     def from_redis(cls, fields: dict[str, str]) -> Entry:
@@ -63,6 +76,7 @@ class Entry:
             error_status=int(fields.get("error_status", 0)),
             error_type=fields.get("error_type", ""),
             error_message=fields.get("error_message", ""),
+            stored_key=fields.get("blob_key", ""),
         )
 
     def summary(self) -> dict[str, object]:

@@ -25,7 +25,6 @@ DAY = 24 * 3600
 PLACEHOLDER_TTL = 7 * DAY
 FILE_TTL = 30 * DAY
 REPLACE_GRACE = 600.0  # a reader of the old bytes has this long to finish
-ORPHAN_GRACE = 60.0  # an upload never indexed is collected this long after its index write gave up
 
 
 class CacheNotFound(Exception):
@@ -142,7 +141,7 @@ class FileCache:
             size=info.size, etag=info.sha256, blob_key=key, created_at=record.created_at, updated_at=now,
             expires_at=now + FILE_TTL, placeholder=False,
         )
-        self._mark_as_garbage(key)
+        self._garbage.add_until_indexed(key, self._blobs, now=self._clock(), hold_seconds=self._hold_seconds)
         # The bytes are stored: an outage now is waited out (the client is still there), not thrown away.
         outcome = through_outage(lambda: self.index.replace(stored, now, old_blob_due=now + REPLACE_GRACE),
                                  self._hold_seconds)
@@ -151,17 +150,6 @@ class FileCache:
             raise CacheForbidden(record.cache_id) if outcome is Replaced.FORBIDDEN else CacheNotFound(record.cache_id)
         self._capacity.enforce()
         return stored
-
-    def _mark_as_garbage(self, key: str) -> None:
-        """The new blob is garbage until the index's replace takes it out of the set, in the same script that
-        points the cache at it: should that write never go through (Redis stays away, this process dies), the
-        blob is collected, never orphaned. If Redis is away for good already, the blob goes at once."""
-        try:
-            through_outage(lambda: self._garbage.add(key, due=self._clock() + self._hold_seconds + ORPHAN_GRACE),
-                           self._hold_seconds)
-        except Exception:
-            self._blobs.delete(key)
-            raise
 
     def open(self, record: FileRecord, start: int = 0, length: int | None = None) -> BinaryIO:
         return self._blobs.open(record.blob_key, start, length)

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from redis import Redis
 
+from imagecache.blobs import BlobStore
+from imagecache.outages import through_outage
+
+ORPHAN_GRACE = 60.0  # a new blob whose index write gave up is collected this long after
+
 
 class BlobGarbage:
     def __init__(self, redis: Redis, prefix: str) -> None:
@@ -18,6 +23,16 @@ class BlobGarbage:
 
     def add(self, blob_key: str, due: float) -> None:
         self._redis.zadd(self.key, {blob_key: due})
+
+    def add_until_indexed(self, key: str, blobs: BlobStore, *, now: float, hold_seconds: float) -> None:
+        """A new blob is garbage until the script that indexes it takes it out of the set: whatever happens to
+        this process or to Redis meanwhile, it is collected or referenced, never orphaned. Redis away for good
+        already: the blob goes at once (and the outage is raised)."""
+        try:
+            through_outage(lambda: self.add(key, due=now + hold_seconds + ORPHAN_GRACE), hold_seconds)
+        except Exception:
+            blobs.delete(key)
+            raise
 
     def due(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
         return self._redis.zrangebyscore(self.key, "-inf", now, start=skip, num=limit)

@@ -21,7 +21,7 @@ from imagecache.blob_metadata import image_metadata
 from imagecache.blobs import BlobStore, StorageError
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
-from imagecache.entry import Entry, Status
+from imagecache.entry import Entry
 from imagecache.fetchers import FetchError, Fetched, Fetcher
 from imagecache.outages import is_outage, through_outage
 
@@ -104,28 +104,26 @@ class Producer:
         return fetched
 
     def _store(self, entry: Entry, fetched: Fetched) -> None:
+        key = Entry.attempt_key(entry.id)
         try:
-            info = self._blobs.put(entry.blob_key, io.BytesIO(fetched.data), fetched.content_type,
+            info = self._blobs.put(key, io.BytesIO(fetched.data), fetched.content_type,
                                    image_metadata(entry, self._clock()))
         except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
             log.error("produce %s: cannot store result: %s", entry.id, exc)
-            self._blobs_forget(entry.blob_key)
+            self._blobs_forget(key)
             self._fail(entry.id, FetchError(exc.status, f"result could not be stored: {exc}", kind="error"))
             return
-        # Should Redis stay away longer, the blob stays: the write may have gone through unanswered, and the
-        # entry's own deletion queues its key for collection either way.
+        self._entries.garbage.add_until_indexed(key, self._blobs, now=self._clock(), hold_seconds=self._hold_seconds)
+        # Should Redis stay away longer, the blob stays where it is, in the garbage set: the write may have gone
+        # through unanswered (then it took the key out of the set), or not (then the blob is collected).
         settled = through_outage(lambda: self._entries.complete(
-            entry.id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256),
-            self._hold_seconds)
-        if not settled and not self._settled_by_another(entry.id):
-            self._blobs_forget(entry.blob_key)
+            entry.id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256,
+            blob_key=key), self._hold_seconds)
+        if not settled:
+            self._blobs_forget(key)
         self._enforce_capacity()
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
 
-    def _settled_by_another(self, entry_id: str) -> bool:
-        """Another worker stored this entry's result under the same blob key: that blob is not ours to drop."""
-        current = self._entries.get(entry_id)
-        return current is not None and current.status is Status.ACTIVE
 
     def _fail(self, entry_id: str, error: FetchError, expires_at: float = 0.0) -> None:
         now = self._clock()

@@ -69,7 +69,7 @@ class Reindexer:
     def _image(self, blob: StoredBlob, now: float, report: ReindexReport) -> None:
         entry_id = blob.metadata.get("entry_id", "")
         parsed = EntryId.parse(entry_id)
-        if parsed is None or blob.key != Entry.blob_key_for(entry_id):
+        if parsed is None or not Entry.is_result_key(entry_id, blob.key):
             report.unknown += 1
             return
         if parsed.expires_at <= now:
@@ -80,9 +80,12 @@ class Reindexer:
         entry = Entry(
             id=entry_id, status=Status.ACTIVE, created_at=created, expires_at=parsed.expires_at, query="",
             content_type=blob.content_type, size=blob.size, etag=_etag(blob),
-            completed_at=float(blob.metadata.get("completed_at", created)),
+            completed_at=float(blob.metadata.get("completed_at", created)), stored_key=blob.key,
         )
-        report.images += self._entries.adopt(entry)
+        if self._entries.adopt(entry):
+            report.images += 1
+        else:  # another attempt's result for the same entry was adopted first
+            self._garbage.add(blob.key, due=now)
 
     def _keep_newest(self, newest: dict[str, StoredBlob], blob: StoredBlob, now: float) -> None:
         """A file replaced shortly before Redis was lost has two blobs: the newer one wins."""

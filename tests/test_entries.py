@@ -24,8 +24,8 @@ def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
     return outcome.entry.id, outcome.reuse
 
 
-def activate(store, entry_id, now=NOW + 1, size=10):
-    assert store.complete(entry_id, now=now, content_type="image/png", size=size, etag="e")
+def activate(store, entry_id, now=NOW + 1, size=10, blob_key=None):
+    assert store.complete(entry_id, now=now, content_type="image/png", size=size, etag="e", blob_key=blob_key)
 
 
 def test_first_request_creates_a_pending_entry(store):
@@ -83,14 +83,22 @@ def test_settling_happens_once(store):
     entry_id, _ = ask(store)
     activate(store, entry_id)
     assert not store.fail(entry_id, now=NOW, status=500, kind="x", message="late", until=NOW)
-    assert not store.complete(entry_id, now=NOW, content_type="image/png", size=1, etag="x")
+    assert not store.complete(entry_id, now=NOW, content_type="image/png", size=1, etag="x",
+                              blob_key="images/another-attempt")
     assert store.counts()["bytes"] == 10
+
+
+def test_a_completion_retried_after_a_lost_reply_is_recognised(store):
+    entry_id, _ = ask(store)
+    for _ in range(2):  # the second call is the same write again: it went through the first time
+        assert store.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e", blob_key="images/k.1")
+    assert store.counts()["bytes"] == 3 and store.get(entry_id).blob_key == "images/k.1"
 
 
 def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
     entry_id, _ = ask(store)
-    activate(store, entry_id, size=123)
-    assert store.delete(entry_id, "images/x", NOW)
+    activate(store, entry_id, size=123, blob_key="images/x")
+    assert store.delete(entry_id, "images/the-base-key", NOW)  # the key it was stored under wins
     assert store.get(entry_id) is None
     counts = store.counts()
     assert counts["active_count"] == 0 and counts["bytes"] == 0

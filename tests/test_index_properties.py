@@ -224,7 +224,7 @@ class IndexMachine(RuleBasedStateMachine):
     @invariant()
     def every_blob_is_referenced_once_or_is_garbage(self) -> None:
         entries, files = self._live()
-        referenced = [Entry.blob_key_for(f["id"]) for f in entries if f["status"] == "active"]
+        referenced = [f.get("blob_key") or Entry.blob_key_for(f["id"]) for f in entries if f["status"] == "active"]
         referenced += [f["blob_key"] for f in files if f["blob_key"]]
         assert len(referenced) == len(set(referenced))
         garbage = set(self.redis.zrange(self.prefix + "gc", 0, -1))

@@ -43,10 +43,10 @@ def pending(entries, digest="a" * 64, ttl=300):
     return entry_id
 
 
-def producer(entries, blobs, fetcher, max_bytes=0):
+def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):
     capacity = Capacity(entries._redis, entries._prefix, entries, FileIndex(entries._redis, entries._prefix,
                                                                             entries.garbage), max_bytes, ItemSweep(lambda: None))
-    return Producer(entries, blobs, fetcher, capacity, "lease-1", error_ttl=30, max_attempts=3, hold_seconds=1,
+    return Producer(entries, blobs, fetcher, capacity, lease, error_ttl=30, max_attempts=3, hold_seconds=1,
                     clock=lambda: NOW + 1)
 
 
@@ -80,13 +80,37 @@ def test_transient_error_lives_error_ttl(entries, tmp_path):
     assert entries.counts()["upstream_failures"] == 3
 
 
+def results_stored(root, entry_id):
+    """Every stored result of the entry, whatever its attempt (and their .meta sidecars)."""
+    return sorted(p.name for p in root.glob(Entry.blob_key_for(entry_id) + "*"))
+
+
+def test_two_workers_producing_one_entry_never_touch_each_others_result(entries, tmp_path, redis):
+    """A worker taken for dead (its lease lapsed) finishes after another has stored the entry: the winner's
+    bytes stay, with the size and etag the index holds, and the loser's copy goes."""
+    blobs = FilesystemBlobStore(tmp_path)
+    entry_id = pending(entries)
+
+    class SlowLoser(ScriptedFetcher):
+        def fetch(self, query):
+            producer(entries, blobs, ScriptedFetcher(Fetched("image/png", b"winner")), lease="lease-2").produce(
+                entry_id)
+            return Fetched("image/png", b"the late loser")
+
+    producer(entries, blobs, SlowLoser(), lease="lease-1").produce(entry_id)
+    entry = entries.get(entry_id)
+    assert blobs.open(entry.blob_key).read() == b"winner" and entry.size == 6
+    assert results_stored(tmp_path, entry_id) == sorted([entry.blob_key.rsplit("/", 1)[1],
+                                                         entry.blob_key.rsplit("/", 1)[1] + ".meta"])
+
+
 def test_storage_failure_is_507_and_leaves_no_blob(entries, tmp_path):
     entry_id = pending(entries)
     blobs = FullStore(tmp_path)
     producer(entries, blobs, ScriptedFetcher(Fetched("image/png", b"x"))).produce(entry_id)
     entry = entries.get(entry_id)
     assert (entry.status, entry.error_status) == (Status.ERROR, 507)
-    assert not (tmp_path / Entry.blob_key_for(entry_id)).exists()
+    assert results_stored(tmp_path, entry_id) == []
 
 
 def test_entry_deleted_during_fetch_leaves_no_orphan_blob(entries, tmp_path):
@@ -100,7 +124,7 @@ def test_entry_deleted_during_fetch_leaves_no_orphan_blob(entries, tmp_path):
 
     producer(entries, blobs, DeletingFetcher()).produce(entry_id)
     assert entries.get(entry_id) is None
-    assert not (tmp_path / Entry.blob_key_for(entry_id)).exists()
+    assert results_stored(tmp_path, entry_id) == []
 
 
 def test_settled_entry_is_not_fetched_again(entries, tmp_path):

@@ -300,10 +300,11 @@ def test_expired_entries_are_pruned_with_their_blobs(stack_factory, redis):
     short = stack_factory()
     entry_id = short.request(make_query(), ttl=1)["id"]
     assert image(short, entry_id).status_code == 200
-    blob = short.workdir / "cache" / "images" / entry_id[:2] / entry_id
-    assert blob.exists()
+    folder = short.workdir / "cache" / "images" / entry_id[:2]
+    assert list(folder.glob(entry_id + ".*"))  # the result (its attempt's own key) and its .meta
     prefix = short.env["REDIS_PREFIX"]
-    wait_until(lambda: not blob.exists() and not redis.exists(f"{prefix}entry:{entry_id}"), 10, "pruning")
+    wait_until(lambda: not list(folder.glob(entry_id + "*")) and not redis.exists(f"{prefix}entry:{entry_id}"),
+               10, "pruning")
     assert image(short, entry_id).status_code == 404
     assert not any(entry_id in key for key in redis.scan_iter(match=prefix + "*"))
 
