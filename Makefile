@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-faults bench compose-check clean
+.PHONY: run test test-faults lint bench compose-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q --ignore=tests/faults
+
+# ruff (lint and format) and mypy, configured in pyproject.toml; .ci/run runs it before the tests.
+LINTED := imagecache workers tests bench run_tests.py
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 # Slower: Redis outages, full disks, misbehaving upstreams (own redis-server processes, never the shared one).
 test-faults: $(STAMP)

@@ -33,8 +33,13 @@ def run_one(client: httpx.Client, tid: int, path: Path) -> bool:
     log.info("tid: %d: got id: %s", tid, image_id)
     log.info("tid: %d requesting: %s/image/%s", tid, client.base_url, image_id)
     got = client.get(f"/image/{image_id}")
-    log.info("tid: %d got: status: %d type: %s length: %d", tid, got.status_code,
-             got.headers.get("content-type"), len(got.content))
+    log.info(
+        "tid: %d got: status: %d type: %s length: %d",
+        tid,
+        got.status_code,
+        got.headers.get("content-type"),
+        len(got.content),
+    )
     if got.status_code != expected:
         log.error("tid: %d expected status %d, got %d", tid, expected, got.status_code)
         return False
@@ -44,8 +49,9 @@ def run_one(client: httpx.Client, tid: int, path: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="URL to test against")
-    parser.add_argument("--dir", default=str(Path(__file__).parent / "tests" / "data"),
-                        help="directory to load requests from")
+    parser.add_argument(
+        "--dir", default=str(Path(__file__).parent / "tests" / "data"), help="directory to load requests from"
+    )
     parser.add_argument("--glob", default="*.json", help="globbing pattern for request files")
     parser.add_argument("--concurrent", action="store_true", help="run requests concurrently")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for each answer")

@@ -35,8 +35,9 @@ http {{
 
 
 def wrk(url: str) -> float:
-    out = subprocess.run(["wrk", "-t", THREADS, "-c", CONNECTIONS, "-d", DURATION, url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t", THREADS, "-c", CONNECTIONS, "-d", DURATION, url], capture_output=True, text=True, check=True
+    ).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} failed responses")

@@ -65,6 +65,7 @@ def hits(bench_url: str, token: str, local: Path) -> None:
         fresh = timed_ms(lambda: files.fetch(cache_id), 500)
         files.revalidate_after = 0
         revalidated = timed_ms(lambda: files.fetch(cache_id), 500)
+
         def download_again() -> None:
             files.local.forget_file(files.server, files.owner, cache_id)
             files.fetch(cache_id)
@@ -99,8 +100,10 @@ def prefill(bench_url: str, simulator: str, local: Path) -> None:
         hit_wall = time.perf_counter() - started
     simulate(simulator)
     floor = math.ceil(PREFILL / CONCURRENCY) * LATENCY_MS / 1000
-    figure(f"prefill {PREFILL} new queries, -j 16", f"{wall:.2f} s ({report.fetched} fetched, "
-           f"{len(report.failures)} failed)")
+    figure(
+        f"prefill {PREFILL} new queries, -j 16",
+        f"{wall:.2f} s ({report.fetched} fetched, {len(report.failures)} failed)",
+    )
     figure("  floor: ceil(200/64) x 1 s upstream", f"{floor:.2f} s; ratio {wall / floor:.2f}")
     figure(f"prefill the same {PREFILL} again", f"{hit_wall * 1000:.0f} ms ({again.hits} hits)")
 
@@ -124,12 +127,18 @@ def big_file(bench_url: str, token: str, local: Path) -> None:
         cp = flushed_seconds(lambda: subprocess.run(["cp", str(blob), str(local.parent / "by-cp.bin")], check=True))
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
     mb = BIG / 1e6
-    figure("256 MiB upload (hash, then send)", f"{mb / up:.0f} MB/s; curl -F {mb / curl_up:.0f} MB/s; "
-           f"ratio {curl_up / up:.2f}")
-    figure("256 MiB download into the local cache", f"{mb / down:.0f} MB/s; curl -o {mb / curl_down:.0f} MB/s; "
-           f"ratio {curl_down / down:.2f}")
-    figure("256 MiB copy to a destination (local hit)", f"{mb / copy:.0f} MB/s; cp {mb / cp:.0f} MB/s; "
-           f"ratio {cp / copy:.2f}")
+    figure(
+        "256 MiB upload (hash, then send)",
+        f"{mb / up:.0f} MB/s; curl -F {mb / curl_up:.0f} MB/s; ratio {curl_up / up:.2f}",
+    )
+    figure(
+        "256 MiB download into the local cache",
+        f"{mb / down:.0f} MB/s; curl -o {mb / curl_down:.0f} MB/s; ratio {curl_down / down:.2f}",
+    )
+    figure(
+        "256 MiB copy to a destination (local hit)",
+        f"{mb / copy:.0f} MB/s; cp {mb / cp:.0f} MB/s; ratio {cp / copy:.2f}",
+    )
     figure("client peak RSS growth (aim < 64 MiB)", f"{max(grown, 0) / 2**20:.1f} MiB")
 
 
@@ -153,8 +162,11 @@ def main() -> None:
     # The big file's client side lives in memory when it can: a VM disk's write speed swings
     # between runs by 5x and would drown what the client itself costs.
     memory = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    with environment(**env) as bench, tempfile.TemporaryDirectory(prefix="bench-client-") as scratch, \
-            tempfile.TemporaryDirectory(prefix="bench-client-", dir=memory) as in_memory:
+    with (
+        environment(**env) as bench,
+        tempfile.TemporaryDirectory(prefix="bench-client-") as scratch,
+        tempfile.TemporaryDirectory(prefix="bench-client-", dir=memory) as in_memory,
+    ):
         big_file(bench.stack.url, bench.token, Path(in_memory) / "local")
         local = Path(scratch) / "local"
         hits(bench.stack.url, bench.token, local)

@@ -36,6 +36,7 @@ async def stress(url: str, token: str) -> None:
             async def call():
                 async with session.post(url + "/v1/cache_id", json={"n": n}, headers=auth) as r:
                     return r.status, (await r.json()).get("cache_id")
+
             return call
 
         def put(cache_id: str):
@@ -45,6 +46,7 @@ async def stress(url: str, token: str) -> None:
                 async with session.post(f"{url}/v1/cache/{cache_id}", data=form, headers=auth) as r:
                     await r.read()
                     return r.status, None
+
             return call
 
         def get(cache_id: str):
@@ -52,6 +54,7 @@ async def stress(url: str, token: str) -> None:
                 async with session.get(f"{url}/v1/cache/{cache_id}", headers=auth) as r:
                     body = await r.read()
                     return (r.status if len(body) == 1024 else 599), None
+
             return call
 
         def delete(cache_id: str):
@@ -59,6 +62,7 @@ async def stress(url: str, token: str) -> None:
                 async with session.delete(f"{url}/v1/cache/{cache_id}", headers=auth) as r:
                     await r.read()
                     return r.status, None
+
             return call
 
         ids = await phase("cache ids", [make_id(n) for n in range(COUNT)])

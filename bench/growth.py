@@ -42,8 +42,16 @@ def fill(entries: EntryStore, count: int, start: int, ttl: float, pending_every:
     def make(n: int) -> None:
         digest = f"{n:064x}"
         entry_id = str(EntryId(digest, round(now + ttl, 6)))
-        entries.request(digest=digest, new_id=entry_id, now=now, expires_at=round(now + ttl, 6), query="{}",
-                        max_age=None, refresh=False, check_pickup_at=now + 86400)
+        entries.request(
+            digest=digest,
+            new_id=entry_id,
+            now=now,
+            expires_at=round(now + ttl, 6),
+            query="{}",
+            max_age=None,
+            refresh=False,
+            check_pickup_at=now + 86400,
+        )
         if n % pending_every:
             entries.complete(entry_id, now=now, content_type="image/png", size=1000, etag="e")
 
@@ -76,8 +84,9 @@ def measure(size: int) -> None:
             blobs = FilesystemBlobStore(Path(tmp) / "blobs")
             jobs = FetchQueue(Redis.from_url(server.url), PREFIX, upstream_limit=16, job_timeout=60)
             recovery = Recovery(entries, jobs, sweep, lease_ttl=3, pickup_grace=30)
-            maintenance = Maintenance(entries, FileCache(index, blobs, capacity, 1024), capacity, blobs, jobs,
-                                      recovery, sweep)
+            maintenance = Maintenance(
+                entries, FileCache(index, blobs, capacity, 1024), capacity, blobs, jobs, recovery, sweep
+            )
             base = redis.info("memory")["used_memory"]
             started = time.perf_counter()
             fill(entries, size, 0, ttl=86400)
@@ -91,12 +100,16 @@ def measure(size: int) -> None:
             server.stop()
     name = f"{size:,} entries ({size // 10:,} pending)"
     figure(name, f"made in {made:.0f} s; {per_entry:.0f} B of Redis memory per entry")
-    figure("  pass, nothing due (median of 5)",
-           f"{statistics.median(s for s, _ in idle) * 1000:.1f} ms (aim <= 50 ms); slowest command "
-           f"{max(ms for _, ms in idle):.1f} ms (aim <= 5 ms)")
-    figure("  pass, 10k entries expired",
-           f"{busy_seconds * 1000:.0f} ms = {busy_seconds / 10_000 * 1e6:.0f} us per pruned entry; slowest command "
-           f"{busy_slowest:.1f} ms")
+    figure(
+        "  pass, nothing due (median of 5)",
+        f"{statistics.median(s for s, _ in idle) * 1000:.1f} ms (aim <= 50 ms); slowest command "
+        f"{max(ms for _, ms in idle):.1f} ms (aim <= 5 ms)",
+    )
+    figure(
+        "  pass, 10k entries expired",
+        f"{busy_seconds * 1000:.0f} ms = {busy_seconds / 10_000 * 1e6:.0f} us per pruned entry; slowest command "
+        f"{busy_slowest:.1f} ms",
+    )
 
 
 def main(sizes: list[int] | None = None) -> None:

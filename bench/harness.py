@@ -34,7 +34,6 @@ class Bench:
     token: str  # a static /v1 token for the stack
 
 
-
 @contextmanager
 def environment(**env: str) -> Iterator[Bench]:
     """A fresh stack against the simulator; everything is stopped and removed after."""
@@ -61,8 +60,10 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def describe(values_ms: list[float]) -> str:
-    return (f"p50 {percentile(values_ms, 50):.1f} ms, p99 {percentile(values_ms, 99):.1f} ms, "
-            f"mean {statistics.fmean(values_ms):.1f} ms (n={len(values_ms)})")
+    return (
+        f"p50 {percentile(values_ms, 50):.1f} ms, p99 {percentile(values_ms, 99):.1f} ms, "
+        f"mean {statistics.fmean(values_ms):.1f} ms (n={len(values_ms)})"
+    )
 
 
 def figure(name: str, value: str) -> None:

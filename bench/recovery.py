@@ -23,28 +23,37 @@ LATENCY_MS = 3000
 
 
 def report(name: str, recovered: Recovered, aim: str) -> None:
-    figure(name, f"{recovered.seconds:.1f} s = {recovered.seconds * 1000 / LATENCY_MS:.2f} x upstream latency "
-                 f"({aim}); {recovered.upstream_calls} upstream calls, at most {recovered.most_attempts} attempts "
-                 f"per entry, {recovered.served} served")
+    figure(
+        name,
+        f"{recovered.seconds:.1f} s = {recovered.seconds * 1000 / LATENCY_MS:.2f} x upstream latency "
+        f"({aim}); {recovered.upstream_calls} upstream calls, at most {recovered.most_attempts} attempts "
+        f"per entry, {recovered.served} served",
+    )
 
 
 def main() -> None:
     figure("upstream latency (reference)", f"{LATENCY_MS / 1000:.1f} s")
     with environment(**PRODUCTION_SETTINGS) as bench:
-        report("restart to all 10 served", restart_with_pending(bench.stack, bench.simulator,
-                                                                 Redis.from_url(REDIS_URL), LATENCY_MS),
-               "aim <= 10 s, <= 2 calls each")
+        report(
+            "restart to all 10 served",
+            restart_with_pending(bench.stack, bench.simulator, Redis.from_url(REDIS_URL), LATENCY_MS),
+            "aim <= 10 s, <= 2 calls each",
+        )
     with environment(**PRODUCTION_SETTINGS) as bench:
-        report("worker kill to re-pickup", worker_killed_mid_fetch(bench.stack, bench.simulator,
-                                                                    Redis.from_url(REDIS_URL), LATENCY_MS),
-               "aim <= 5 s")
+        report(
+            "worker kill to re-pickup",
+            worker_killed_mid_fetch(bench.stack, bench.simulator, Redis.from_url(REDIS_URL), LATENCY_MS),
+            "aim <= 5 s",
+        )
     with tempfile.TemporaryDirectory() as tmp:
         own = OwnRedis(Path(tmp) / "redis").start()
         try:
             with environment(REDIS_URL=own.url, **PRODUCTION_SETTINGS) as bench:
-                report("Redis back (after 5 s) to served", redis_outage_mid_fetch(bench.stack, bench.simulator,
-                                                                                   own, LATENCY_MS),
-                       "aim <= 5 s, exactly 1 call")
+                report(
+                    "Redis back (after 5 s) to served",
+                    redis_outage_mid_fetch(bench.stack, bench.simulator, own, LATENCY_MS),
+                    "aim <= 5 s, exactly 1 call",
+                )
         finally:
             own.stop()
 

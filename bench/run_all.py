@@ -5,8 +5,18 @@ from __future__ import annotations
 import importlib
 import time
 
-BENCHMARKS = ["cached_get", "single_flight", "overhead", "burst", "waiters", "files_stress", "files_big", "client", "recovery",
-              "growth"]
+BENCHMARKS = [
+    "cached_get",
+    "single_flight",
+    "overhead",
+    "burst",
+    "waiters",
+    "files_stress",
+    "files_big",
+    "client",
+    "recovery",
+    "growth",
+]
 
 
 def main() -> None:

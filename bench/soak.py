@@ -66,7 +66,7 @@ class Soak:
         kinds = [("image", self.image)] * 6 + [("info", self.info)] + [("file", self.file)] * 3
         while time.monotonic() < deadline:
             kind, call = random.choice(kinds)
-            await self.timed(kind, lambda: call(session))
+            await self.timed(kind, lambda call=call: call(session))
 
     async def run(self) -> None:
         deadline = time.monotonic() + self.seconds
@@ -89,12 +89,17 @@ def main() -> None:
     calls = sum(len(values) for values in soak.latencies.values())
     figure(f"soak: {CLIENTS} clients, {args.seconds:.0f} s, {calls} calls", f"{sum(soak.errors.values())} errors")
     for kind, values in sorted(soak.latencies.items()):
-        figure(f"  {kind}", f"p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, "
-                            f"{soak.errors[kind]} errors")
+        figure(
+            f"  {kind}",
+            f"p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, {soak.errors[kind]} errors",
+        )
     for pid, before in after_warm_up.items():
         if before:
-            figure(f"  RSS {pids[pid]} (pid {pid})", f"{before / 2**20:.1f} -> {at_end[pid] / 2**20:.1f} MiB "
-                                                     f"({100 * (at_end[pid] - before) / before:+.1f}%)")
+            figure(
+                f"  RSS {pids[pid]} (pid {pid})",
+                f"{before / 2**20:.1f} -> {at_end[pid] / 2**20:.1f} MiB "
+                f"({100 * (at_end[pid] - before) / before:+.1f}%)",
+            )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,15 @@ def _kbase_records(store: S3BlobStore) -> Iterator[FileRecord]:
             continue
         placeholder = filename == "placeholder" and obj.size == 0
         yield FileRecord(
-            cache_id=obj.key, token_id=token_id, filename=filename, content_type=obj.content_type,
-            size=obj.size, etag=obj.etag, blob_key="" if placeholder else obj.key, created_at=obj.modified,
-            updated_at=obj.modified, expires_at=expires_at, placeholder=placeholder,
+            cache_id=obj.key,
+            token_id=token_id,
+            filename=filename,
+            content_type=obj.content_type,
+            size=obj.size,
+            etag=obj.etag,
+            blob_key="" if placeholder else obj.key,
+            created_at=obj.modified,
+            updated_at=obj.modified,
+            expires_at=expires_at,
+            placeholder=placeholder,
         )

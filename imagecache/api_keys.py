@@ -17,8 +17,9 @@ import falcon
 from imagecache.errors import ApiError
 from imagecache.secrets_file import HashedSecrets
 
-OPEN = frozenset({"/health", "/health/live", "/favicon.ico", "/openapi.json", "/", "/v1", "/v1/cache_id",
-                  "/v1/cache/{cache_id}"})
+OPEN = frozenset(
+    {"/health", "/health/live", "/favicon.ico", "/openapi.json", "/", "/v1", "/v1/cache_id", "/v1/cache/{cache_id}"}
+)
 
 
 class ApiKeyMiddleware:
@@ -33,6 +34,11 @@ class ApiKeyMiddleware:
         scheme, _, key = (req.get_header("Authorization") or "").partition(" ")
         name = self._keys.lookup(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
         if name is None:
-            raise ApiError(401, "a valid API key is required: Authorization: Bearer <key>", loc="Authorization",
-                           kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            raise ApiError(
+                401,
+                "a valid API key is required: Authorization: Bearer <key>",
+                loc="Authorization",
+                kind="unauthorized",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         req.context.api_key_name = name

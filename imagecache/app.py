@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 import falcon
 
 from imagecache import errors
 from imagecache.api_keys import ApiKeyMiddleware
 from imagecache.blobs import SourceInterrupted
+from imagecache.guarded_bodies import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
 from imagecache.health import HealthResource
 from imagecache.images import ImageResource, RequestsResource
 from imagecache.info import InfoResource
@@ -16,7 +18,6 @@ from imagecache.metrics import HttpMetricsMiddleware, MetricsResource
 from imagecache.openapi import OpenApiResource
 from imagecache.runtime import Runtime
 from imagecache.secrets_file import HashedSecrets
-from imagecache.guarded_bodies import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
 from imagecache.tracing import RequestIdMiddleware
 from imagecache.v1 import Authenticator, CacheFileResource, CacheIdResource, RoutesResource, VersionsResource
 
@@ -33,8 +34,11 @@ class FaviconResource:
 
 def create_app(runtime: Runtime) -> falcon.App:
     config = runtime.config
-    middleware: list[object] = [RequestIdMiddleware(), HttpMetricsMiddleware(),
-                                GuardedBodyMiddleware(config.body_stall_timeout)]
+    middleware: list[Any] = [
+        RequestIdMiddleware(),
+        HttpMetricsMiddleware(),
+        GuardedBodyMiddleware(config.body_stall_timeout),
+    ]
     if config.api_keys_file:
         middleware.append(ApiKeyMiddleware(HashedSecrets(config.api_keys_file)))
     if config.cors_origins:

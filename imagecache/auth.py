@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import httpx
 from redis import Redis
@@ -48,7 +48,7 @@ class KBaseAuth:
 
     def identify(self, token: str) -> Identity:
         key = self._prefix + secret_hash(token)
-        user = self._redis.get(key)
+        user = cast(str | None, self._redis.get(key))  # a str: the client decodes responses
         if user is None:
             user, cache_for = self._ask(token)
             if cache_for > 0:

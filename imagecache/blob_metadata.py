@@ -11,5 +11,11 @@ def image_metadata(entry: Entry, now: float) -> dict[str, str]:
 
 
 def file_metadata(record: FileRecord, *, filename: str, now: float) -> dict[str, str]:
-    return {"kind": "file", "cache_id": record.cache_id, "token_id": record.token_id, "filename": filename,
-            "created_at": repr(record.created_at), "updated_at": repr(now)}
+    return {
+        "kind": "file",
+        "cache_id": record.cache_id,
+        "token_id": record.token_id,
+        "filename": filename,
+        "created_at": repr(record.created_at),
+        "updated_at": repr(now),
+    }

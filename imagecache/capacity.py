@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from redis import Redis
 
@@ -68,7 +69,7 @@ class Capacity:
         """The least recently used result (past `skip` that could not be evicted), while over the bound."""
         if self.used() <= self.max_bytes:
             return []
-        return self._redis.zrange(self._entries.lru_key, skip, skip)
+        return cast(list[str], self._redis.zrange(self._entries.lru_key, skip, skip))
 
     def _evict(self, member: str) -> bool:
         kind, _, ident = member.partition(":")

@@ -6,7 +6,7 @@ their deployments can switch over by changing the image, not the settings.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,7 +85,7 @@ class Config(BaseSettings):
         return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
 
 
-def load_config(**overrides: object) -> Config:
+def load_config(**overrides: Any) -> Config:
     """Build the configuration or raise ConfigError with one readable line."""
     try:
         return Config(**overrides)

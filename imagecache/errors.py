@@ -61,8 +61,12 @@ def redis_failed(req: falcon.Request, resp: falcon.Response, exc: RedisError, pa
 def internal_error(req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, Any]) -> None:
     """A bug: logged once, with its message, the request id and a traceback; the client gets the id."""
     log.error("%s %s failed: %s: %s", req.method, req.path, type(exc).__name__, exc, exc_info=exc)
-    raise ApiError(500, f"internal error; the server's log has the details under request id {request_id.get()}",
-                   loc=req.path, kind="internal error")
+    raise ApiError(
+        500,
+        f"internal error; the server's log has the details under request id {request_id.get()}",
+        loc=req.path,
+        kind="internal error",
+    )
 
 
 def not_found_in_storage(req: falcon.Request) -> str:

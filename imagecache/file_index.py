@@ -10,16 +10,30 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import cast
 
 from redis import Redis
 
 from imagecache.garbage import BlobGarbage
 from imagecache.lua_checks import CHECKS_AND_COUNTERS
 
-_FIELDS = ("cache_id", "token_id", "filename", "content_type", "size", "etag", "blob_key", "created_at",
-           "updated_at", "expires_at", "placeholder")
+_FIELDS = (
+    "cache_id",
+    "token_id",
+    "filename",
+    "content_type",
+    "size",
+    "etag",
+    "blob_key",
+    "created_at",
+    "updated_at",
+    "expires_at",
+    "placeholder",
+)
 
-_ENSURE = CHECKS_AND_COUNTERS + """
+_ENSURE = (
+    CHECKS_AND_COUNTERS
+    + """
 local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeholder')
 if f[1] and tonumber(f[1]) > tonumber(ARGV[3]) then return redis.call('HGETALL', KEYS[1]) end
 if f[4] == '0' and not valid_size(f[3]) then return redis.error_reply('file has no valid size: ' .. ARGV[1]) end
@@ -33,8 +47,11 @@ redis.call('HSET', KEYS[1], 'cache_id', ARGV[1], 'token_id', ARGV[2], 'filename'
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 return redis.call('HGETALL', KEYS[1])
 """
+)
 
-_REPLACE = CHECKS_AND_COUNTERS + """
+_REPLACE = (
+    CHECKS_AND_COUNTERS
+    + """
 local f = redis.call('HMGET', KEYS[1], 'token_id', 'expires_at', 'blob_key', 'size', 'placeholder')
 if not f[1] or tonumber(f[2]) <= tonumber(ARGV[3]) then return 'missing' end
 if f[1] ~= ARGV[2] then return 'forbidden' end
@@ -50,6 +67,7 @@ redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[3], 'f:' .. ARGV[1])
 return 'ok'
 """
+)
 
 _TOUCH = """
 local f = redis.call('HMGET', KEYS[1], 'expires_at', 'placeholder')
@@ -60,7 +78,9 @@ redis.call('ZADD', KEYS[3], ARGV[2], 'f:' .. ARGV[1])
 return 1
 """
 
-_REMOVE = CHECKS_AND_COUNTERS + """
+_REMOVE = (
+    CHECKS_AND_COUNTERS
+    + """
 local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeholder')
 if not f[1] then
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -78,8 +98,11 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[5], 'f:' .. ARGV[1])
 return 1
 """
+)
 
-_ADOPT = CHECKS_AND_COUNTERS + """
+_ADOPT = (
+    CHECKS_AND_COUNTERS
+    + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local r = {}
 for i = 1, #ARGV, 2 do r[ARGV[i]] = ARGV[i + 1] end
@@ -92,6 +115,7 @@ redis.call('ZADD', KEYS[2], r.expires_at, r.cache_id)
 if r.placeholder == '0' then redis.call('ZADD', KEYS[4], r.updated_at, 'f:' .. r.cache_id) end
 return 1
 """
+)
 
 
 class Replaced(str, enum.Enum):
@@ -162,7 +186,7 @@ class FileIndex:
         return FileRecord.from_redis(dict(zip(flat[::2], flat[1::2])))
 
     def get(self, cache_id: str, now: float) -> FileRecord | None:
-        fields = self._redis.hgetall(self._key(cache_id))
+        fields = cast(dict[str, str], self._redis.hgetall(self._key(cache_id)))
         if not fields or float(fields["expires_at"]) <= now:
             return None
         return FileRecord.from_redis(fields)
@@ -172,14 +196,27 @@ class FileIndex:
         return Replaced(
             self._replace(
                 keys=[self._key(record.cache_id), self._expiry, self.garbage.key, self._stats, self._lru],
-                args=[record.cache_id, record.token_id, repr(now), record.blob_key, record.filename,
-                      record.content_type, record.size, record.etag, repr(record.expires_at), repr(old_blob_due)],
+                args=[
+                    record.cache_id,
+                    record.token_id,
+                    repr(now),
+                    record.blob_key,
+                    record.filename,
+                    record.content_type,
+                    record.size,
+                    record.etag,
+                    repr(record.expires_at),
+                    repr(old_blob_due),
+                ],
             )
         )
 
     def touch(self, cache_id: str, now: float, expires_at: float) -> bool:
-        return bool(self._touch(keys=[self._key(cache_id), self._expiry, self._lru],
-                                args=[cache_id, repr(now), repr(expires_at)]))
+        return bool(
+            self._touch(
+                keys=[self._key(cache_id), self._expiry, self._lru], args=[cache_id, repr(now), repr(expires_at)]
+            )
+        )
 
     def remove(self, cache_id: str, now: float, expired_before: float = -1) -> bool:
         """Forget the cache (only if still expired at `expired_before`, when given)."""
@@ -196,7 +233,7 @@ class FileIndex:
         return bool(self._adopt(keys=[self._key(record.cache_id), self._expiry, self._stats, self._lru], args=flat))
 
     def expired(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
-        return self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit)
+        return cast(list[str], self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit))
 
     def count(self) -> int:
         return self._redis.zcard(self._expiry)

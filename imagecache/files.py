@@ -12,11 +12,11 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any
 
 from imagecache.auth import Identity
 from imagecache.blob_metadata import file_metadata
-from imagecache.blobs import BlobStore
+from imagecache.blobs import BlobReader, BlobStore, Readable
 from imagecache.capacity import Capacity
 from imagecache.file_index import FileIndex, FileRecord, Replaced
 from imagecache.outages import through_outage
@@ -60,7 +60,7 @@ def is_cache_id(text: str) -> bool:
 class _Limited:
     """A stream that refuses to yield more than `limit` bytes."""
 
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
+    def __init__(self, stream: Readable, limit: int) -> None:
         self._stream = stream
         self._left = limit
 
@@ -116,7 +116,7 @@ class FileCache:
     def store(
         self,
         record: FileRecord,
-        stream: BinaryIO,
+        stream: Readable,
         *,
         filename: str,
         content_type: str,
@@ -137,21 +137,30 @@ class FileCache:
             self._blobs.delete(key)
             raise ChecksumMismatch(info.sha256)
         stored = FileRecord(
-            cache_id=record.cache_id, token_id=record.token_id, filename=filename, content_type=content_type,
-            size=info.size, etag=info.sha256, blob_key=key, created_at=record.created_at, updated_at=now,
-            expires_at=now + FILE_TTL, placeholder=False,
+            cache_id=record.cache_id,
+            token_id=record.token_id,
+            filename=filename,
+            content_type=content_type,
+            size=info.size,
+            etag=info.sha256,
+            blob_key=key,
+            created_at=record.created_at,
+            updated_at=now,
+            expires_at=now + FILE_TTL,
+            placeholder=False,
         )
         self._garbage.add_until_indexed(key, self._blobs, now=self._clock(), hold_seconds=self._hold_seconds)
         # The bytes are stored: an outage now is waited out (the client is still there), not thrown away.
-        outcome = through_outage(lambda: self.index.replace(stored, now, old_blob_due=now + REPLACE_GRACE),
-                                 self._hold_seconds)
+        outcome = through_outage(
+            lambda: self.index.replace(stored, now, old_blob_due=now + REPLACE_GRACE), self._hold_seconds
+        )
         if outcome is not Replaced.OK:
             self._blobs.delete(key)
             raise CacheForbidden(record.cache_id) if outcome is Replaced.FORBIDDEN else CacheNotFound(record.cache_id)
         self._capacity.enforce()
         return stored
 
-    def open(self, record: FileRecord, start: int = 0, length: int | None = None) -> BinaryIO:
+    def open(self, record: FileRecord, start: int = 0, length: int | None = None) -> BlobReader:
         return self._blobs.open(record.blob_key, start, length)
 
     def delete(self, identity: Identity, cache_id: str) -> None:

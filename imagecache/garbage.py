@@ -8,6 +8,8 @@ reader already streaming the old bytes can finish).
 
 from __future__ import annotations
 
+from typing import cast
+
 from redis import Redis
 
 from imagecache.blobs import BlobStore
@@ -35,7 +37,7 @@ class BlobGarbage:
             raise
 
     def due(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
-        return self._redis.zrangebyscore(self.key, "-inf", now, start=skip, num=limit)
+        return cast(list[str], self._redis.zrangebyscore(self.key, "-inf", now, start=skip, num=limit))
 
     def forget(self, *blob_keys: str) -> None:
         if blob_keys:

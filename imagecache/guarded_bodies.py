@@ -32,11 +32,11 @@ class GuardedInput:
         self._conn = conn
         self._seconds = seconds
 
-    def read(self, size: int = -1) -> bytes:
-        return self._guarded(self._source.read, size)
+    def read(self, size: int | None = -1, /) -> bytes:
+        return self._guarded(self._source.read, -1 if size is None else size)
 
-    def readline(self, size: int = -1) -> bytes:
-        return self._guarded(self._source.readline, size)
+    def readline(self, size: int | None = -1, /) -> bytes:
+        return self._guarded(self._source.readline, -1 if size is None else size)
 
     def _guarded(self, call: Callable[[int], bytes], size: int) -> bytes:
         previous = self._conn.gettimeout()
@@ -73,10 +73,10 @@ class GuardedBodyMiddleware:
 
 
 def body_stalled(req: falcon.Request, resp: falcon.Response, exc: BodyStalled, params: dict[str, object]) -> None:
-    raise ApiError(408, f"the request body stalled: no bytes for {exc.args[0]:g} s", loc="body",
-                   kind="request timeout")
+    raise ApiError(408, f"the request body stalled: no bytes for {exc.args[0]:g} s", loc="body", kind="request timeout")
 
 
-def body_broke_off(req: falcon.Request, resp: falcon.Response, exc: SourceInterrupted,
-                   params: dict[str, object]) -> None:
+def body_broke_off(
+    req: falcon.Request, resp: falcon.Response, exc: SourceInterrupted, params: dict[str, object]
+) -> None:
     raise ApiError(400, str(exc), loc="body", kind="invalid request")

@@ -44,8 +44,11 @@ def as_json(page: bytes) -> bytes:
         return page
     status, reason = match.group(1).decode(), match.group(2).decode("latin-1")
     message = html.unescape(match.group(3).decode("latin-1")) or reason
-    body = json.dumps({"type": reason.lower(), "loc": "request", "msg": message, "status": "error",
-                       "error": message}).encode()
-    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+    body = json.dumps(
+        {"type": reason.lower(), "loc": "request", "msg": message, "status": "error", "error": message}
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode("latin-1") + body

@@ -59,8 +59,13 @@ class ImageResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
         entry = self._settled(entry_id)
         if entry.status is Status.ERROR:
-            raise ApiError(entry.error_status, entry.error_message, loc=entry_id, kind=entry.error_type,
-                           headers={ENTRY_STATUS: "error"})
+            raise ApiError(
+                entry.error_status,
+                entry.error_message,
+                loc=entry_id,
+                kind=entry.error_type,
+                headers={ENTRY_STATUS: "error"},
+            )
         self._cache.record_use(entry)
         remaining = self._cache.remaining_life(entry)
         resp.cache_control = [f"max-age={remaining}", "immutable"]
@@ -76,8 +81,12 @@ class ImageResource:
         if entry is None:
             raise ApiError(404, "Image not found", loc=entry_id)
         if entry.status is Status.PENDING:
-            raise ApiError(504, "image is still being produced; try again", loc=entry_id,
-                           headers={"Retry-After": "5", ENTRY_STATUS: "pending"})
+            raise ApiError(
+                504,
+                "image is still being produced; try again",
+                loc=entry_id,
+                headers={"Retry-After": "5", ENTRY_STATUS: "pending"},
+            )
         return entry
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import falcon
 
@@ -34,12 +34,11 @@ class InfoResource:
         listed: dict[str, list[dict[str, object]]] = {f"{status.value}_entries": [] for status in Status}
         for entry in page.entries:
             listed[f"{entry.status.value}_entries"].append(self._view(entry))
-        resp.media = {**self._cache.statistics(), "renderer": self._renderer, **listed,
-                      "next_cursor": page.next_cursor}
+        resp.media = {**self._cache.statistics(), "renderer": self._renderer, **listed, "next_cursor": page.next_cursor}
 
     def _view(self, entry: Entry) -> dict[str, object]:
         """The seed's entry fields (id, type, size, expiration) plus numbers."""
-        expiry = datetime.fromtimestamp(entry.expires_at, tz=timezone.utc)
+        expiry = datetime.fromtimestamp(entry.expires_at, tz=UTC)
         kind = {Status.ACTIVE: entry.content_type, Status.PENDING: "request", Status.ERROR: "error"}[entry.status]
         return {
             "id": entry.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 from imagecache.entry import Entry, Status
@@ -41,14 +41,22 @@ def render_info_page(stats: dict[str, int], newest: list[Entry]) -> str:
     asked = stats["hits"] + stats["misses"] + stats["dedupes"]
     ratio = f"{100 * stats['hits'] / asked:.0f}%" if asked else "–"
     figures = [
-        ("active", stats["active_count"]), ("pending", stats["pending_count"]), ("errors", stats["error_count"]),
-        ("hit ratio", ratio), ("hits", stats["hits"]), ("misses", stats["misses"]), ("dedupes", stats["dedupes"]),
-        ("upstream calls", stats["upstream_calls"]), ("stored", human_bytes(stats["total_bytes"])),
-        ("queue", stats["queue_depth"]), ("workers", stats["live_workers"]),
+        ("active", stats["active_count"]),
+        ("pending", stats["pending_count"]),
+        ("errors", stats["error_count"]),
+        ("hit ratio", ratio),
+        ("hits", stats["hits"]),
+        ("misses", stats["misses"]),
+        ("dedupes", stats["dedupes"]),
+        ("upstream calls", stats["upstream_calls"]),
+        ("stored", human_bytes(stats["total_bytes"])),
+        ("queue", stats["queue_depth"]),
+        ("workers", stats["live_workers"]),
     ]
     return _PAGE.format(
-        figures="".join(f'<div class="figure"><b>{escape(str(v))}</b><span>{escape(k)}</span></div>'
-                        for k, v in figures),
+        figures="".join(
+            f'<div class="figure"><b>{escape(str(v))}</b><span>{escape(k)}</span></div>' for k, v in figures
+        ),
         entries="".join(_entry(entry) for entry in newest) or "<p>No entries yet.</p>",
     )
 
@@ -59,7 +67,9 @@ def _entry(entry: Entry) -> str:
     else:
         label = {Status.PENDING: "pending", Status.ERROR: f"error {entry.error_status}"}.get(entry.status, "PDF")
         picture = f'<div class="none">{escape(label)}</div>'
-    expires = datetime.fromtimestamp(entry.expires_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    expires = datetime.fromtimestamp(entry.expires_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     detail = escape(entry.error_message) if entry.status is Status.ERROR else escape(entry.content_type)
-    return (f'<div class="entry status-{entry.status.value}">{picture}<div><code>{escape(entry.id[:16])}…</code>'
-            f'</div><div>{detail} · {human_bytes(entry.size)} · expires {expires}</div></div>')
+    return (
+        f'<div class="entry status-{entry.status.value}">{picture}<div><code>{escape(entry.id[:16])}…</code>'
+        f"</div><div>{detail} · {human_bytes(entry.size)} · expires {expires}</div></div>"
+    )

@@ -25,6 +25,7 @@ BatchHandler = Callable[[list[str]], list[Outcome]]
 
 def one_by_one(handle: Callable[[str], object]) -> BatchHandler:
     """A batch handler that handles each item on its own, catching what each raises."""
+
     def handle_all(items: list[str]) -> list[Outcome]:
         return [_outcome(handle, item) for item in items]
 

@@ -65,8 +65,11 @@ class Maintenance:
         self._jobs.clean()
         failed_before = self._sweep.failures
         report = PassReport(
-            pruned=self.prune(), pruned_files=self.prune_files(), evicted=self._capacity.enforce(),
-            collected=self.collect_garbage(), restored=self.recover_lost(),
+            pruned=self.prune(),
+            pruned_files=self.prune_files(),
+            evicted=self._capacity.enforce(),
+            collected=self.collect_garbage(),
+            restored=self.recover_lost(),
         )
         report.errors = self._sweep.failures - failed_before
         self._blobs.sweep(older_than=TEMPORARY_MAX_AGE)
@@ -82,13 +85,13 @@ class Maintenance:
         )
 
     def prune_files(self) -> int:
-        return self._sweep.run("maintenance: pruning file", self._files.expired,
-                               one_by_one(self._files.remove_expired))
+        return self._sweep.run("maintenance: pruning file", self._files.expired, one_by_one(self._files.remove_expired))
 
     def collect_garbage(self) -> int:
         try:
-            return self._sweep.run("maintenance: deleting blob",
-                                   lambda skip: self._entries.garbage.due(self._clock(), skip), self._collect)
+            return self._sweep.run(
+                "maintenance: deleting blob", lambda skip: self._entries.garbage.due(self._clock(), skip), self._collect
+            )
         except StorageUnavailable as exc:
             log.warning("maintenance: cannot delete blobs yet: %s", exc)
             return 0
@@ -96,8 +99,9 @@ class Maintenance:
     def _collect(self, blob_keys: list[str]) -> list[Outcome]:
         """Each blob deleted from storage on its own; the deleted ones forgotten in one round trip."""
         outcomes = one_by_one(self._blobs.delete)(blob_keys)
-        self._entries.garbage.forget(*(key for key, outcome in zip(blob_keys, outcomes)
-                                       if not isinstance(outcome, Exception)))
+        self._entries.garbage.forget(
+            *(key for key, outcome in zip(blob_keys, outcomes) if not isinstance(outcome, Exception))
+        )
         return [outcome if isinstance(outcome, Exception) else True for outcome in outcomes]
 
     def recover_lost(self) -> int:

@@ -15,8 +15,7 @@ import time
 from collections.abc import Iterator
 
 import falcon
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -79,8 +78,12 @@ class CacheCollector(Collector):
         yield GaugeMetricFamily("imagecache_live_workers", "live worker threads", value=stats["live_workers"])
         buckets = [(str(bound), raw.get(f"upstream_seconds_le_{bound}", 0)) for bound in UPSTREAM_BUCKETS]
         buckets.append(("+Inf", raw.get("upstream_seconds_count", 0)))
-        yield HistogramMetricFamily("imagecache_upstream_fetch_seconds", "time to fetch one result, retries included",
-                                    buckets=buckets, sum_value=raw.get("upstream_seconds_sum", 0))
+        yield HistogramMetricFamily(
+            "imagecache_upstream_fetch_seconds",
+            "time to fetch one result, retries included",
+            buckets=buckets,
+            sum_value=raw.get("upstream_seconds_sum", 0),
+        )
 
 
 class MetricsResource:

@@ -49,16 +49,23 @@ def _errors(schema: dict[str, Any], *statuses: int) -> dict[str, Any]:
 
 
 def _binary(types: list[str], description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in types}}
+    return {
+        "description": description,
+        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in types},
+    }
 
 
 def _path_param(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
 
 
-AUTH_HEADER = {"name": "Authorization", "in": "header", "required": True, "schema": {"type": "string"},
-               "description": "a KBase token (AUTH_MODE=kbase) or a static token"}
+AUTH_HEADER = {
+    "name": "Authorization",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "a KBase token (AUTH_MODE=kbase) or a static token",
+}
 
 
 def _links(parameter: str, source: str, *operations: str) -> dict[str, Any]:
@@ -75,14 +82,18 @@ def _image_operation(operation_id: str, summary: str) -> dict[str, Any]:
             "200": _binary(IMAGE_TYPES, "the image"),
             "206": _binary(IMAGE_TYPES, "a byte range of the image"),
             "304": {"description": "not modified (If-None-Match)"},
-            "default": _json(KENTIK_ERROR, "an error entry answers with the upstream's status; 404 unknown or "
-                                           "expired id, 416 bad range, 502/504 upstream, 503/507 storage"),
+            "default": _json(
+                KENTIK_ERROR,
+                "an error entry answers with the upstream's status; 404 unknown or "
+                "expired id, 416 bad range, 502/504 upstream, 503/507 storage",
+            ),
         },
     }
 
 
-def _file_operation(operation_id: str, summary: str, ok: dict[str, Any], *statuses: int,
-                    body: bool = False) -> dict[str, Any]:
+def _file_operation(
+    operation_id: str, summary: str, ok: dict[str, Any], *statuses: int, body: bool = False
+) -> dict[str, Any]:
     responses = {"200": ok, **_errors(FILE_ERROR, 400, 403, 404, 405, 503, *statuses)}
     if not body:
         responses["304"] = {"description": "not modified (If-None-Match)"}
@@ -93,8 +104,18 @@ def _file_operation(operation_id: str, summary: str, ok: dict[str, Any], *status
         "responses": responses,
     }
     if body:
-        operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
     return operation
 
 
@@ -109,70 +130,144 @@ def build_spec(config: Config) -> dict[str, Any]:
             "refresh": {"type": "boolean"},
         },
     }
-    created = {"type": "object", "required": ["id", "status", "expires_at"], "properties": {
-        "id": {"type": "string"}, "status": {"enum": ["pending", "active", "error"]}, "expires_at": {"type": "number"}}}
+    created = {
+        "type": "object",
+        "required": ["id", "status", "expires_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"enum": ["pending", "active", "error"]},
+            "expires_at": {"type": "number"},
+        },
+    }
     file_ok = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
     kentik_errors = (400, 401, 503)
     return {
         "openapi": "3.0.3",
-        "info": {"title": "imagecache", "version": "1", "description": "Job-result cache: Kentik-compatible image "
-                 "cache and KBase CachingService-compatible file cache."},
+        "info": {
+            "title": "imagecache",
+            "version": "1",
+            "description": "Job-result cache: Kentik-compatible image "
+            "cache and KBase CachingService-compatible file cache.",
+        },
         "paths": {
-            "/requests": {"post": {
-                "operationId": "createRequest",
-                "summary": "ask for a result; answers at once with its entry",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": request_body}}},
-                "responses": {"200": {**_json(created, "the entry serving this query"), "links": _links(
-                    "entry_id", "$response.body#/id", "getImage", "headImage", "getRequest")},
-                              **_errors(KENTIK_ERROR, *kentik_errors, 413)},
-            }},
-            "/requests/{entry_id}": {"get": {
-                "operationId": "getRequest",
-                "summary": "an entry's status, at once",
-                "parameters": [_path_param("entry_id", "sha256(query)_expiry")],
-                "responses": {"200": _json(ENTRY, "the entry"), **_errors(KENTIK_ERROR, *kentik_errors, 404)},
-            }},
-            "/image/{entry_id}": {"get": _image_operation("getImage", "the result; waits while pending"),
-                                  "head": _image_operation("headImage", "the result's headers")},
-            "/info": {"get": {
-                "summary": "counts, statistics and a page of entries",
-                "parameters": [
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": {"200": {"description": "the cache (an HTML page for browsers)", "content": {
-                    "application/json": {"schema": {"type": "object", "required": [
-                        "active_count", "pending_count", "active_entries", "pending_entries", "next_cursor"]}},
-                    "text/html": {"schema": {"type": "string"}}}},
-                              **_errors(KENTIK_ERROR, *kentik_errors)},
-            }},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
-                "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                **_errors(KENTIK_ERROR, 401, 503)}}},
+            "/requests": {
+                "post": {
+                    "operationId": "createRequest",
+                    "summary": "ask for a result; answers at once with its entry",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": request_body}}},
+                    "responses": {
+                        "200": {
+                            **_json(created, "the entry serving this query"),
+                            "links": _links("entry_id", "$response.body#/id", "getImage", "headImage", "getRequest"),
+                        },
+                        **_errors(KENTIK_ERROR, *kentik_errors, 413),
+                    },
+                }
+            },
+            "/requests/{entry_id}": {
+                "get": {
+                    "operationId": "getRequest",
+                    "summary": "an entry's status, at once",
+                    "parameters": [_path_param("entry_id", "sha256(query)_expiry")],
+                    "responses": {"200": _json(ENTRY, "the entry"), **_errors(KENTIK_ERROR, *kentik_errors, 404)},
+                }
+            },
+            "/image/{entry_id}": {
+                "get": _image_operation("getImage", "the result; waits while pending"),
+                "head": _image_operation("headImage", "the result's headers"),
+            },
+            "/info": {
+                "get": {
+                    "summary": "counts, statistics and a page of entries",
+                    "parameters": [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the cache (an HTML page for browsers)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": [
+                                            "active_count",
+                                            "pending_count",
+                                            "active_entries",
+                                            "pending_entries",
+                                            "next_cursor",
+                                        ],
+                                    }
+                                },
+                                "text/html": {"schema": {"type": "string"}},
+                            },
+                        },
+                        **_errors(KENTIK_ERROR, *kentik_errors),
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {
+                        "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                        **_errors(KENTIK_ERROR, 401, 503),
+                    },
+                }
+            },
             "/favicon.ico": {"get": {"summary": "the icon", "responses": {"200": _binary(["image/x-icon"], "icon")}}},
-            "/health": {"get": {"summary": "readiness", "responses": {
-                "200": _json({"type": "object"}, "ready"), "503": _json({"type": "object"}, "names what is down")}}},
+            "/health": {
+                "get": {
+                    "summary": "readiness",
+                    "responses": {
+                        "200": _json({"type": "object"}, "ready"),
+                        "503": _json({"type": "object"}, "names what is down"),
+                    },
+                }
+            },
             "/health/live": {"get": {"summary": "liveness", "responses": {"200": _json({"type": "object"}, "live")}}},
-            "/openapi.json": {"get": {"summary": "this document", "responses": {
-                "200": _json({"type": "object"}, "OpenAPI 3")}}},
+            "/openapi.json": {
+                "get": {"summary": "this document", "responses": {"200": _json({"type": "object"}, "OpenAPI 3")}}
+            },
             "/": {"get": {"summary": "API versions", "responses": {"200": _json({"type": "object"}, "versions")}}},
             "/v1": {"get": {"summary": "the /v1 routes", "responses": {"200": _json({"type": "object"}, "routes")}}},
-            "/v1/cache_id": {"post": {
-                "operationId": "createCacheId",
-                "summary": "the cache id for these parameters (and its metadata)",
-                "parameters": [AUTH_HEADER],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "minProperties": 1}}}},
-                "responses": {"200": {**_json({"type": "object", "required": ["cache_id", "status", "metadata"]},
-                                              "the cache id"), "links": _links(
-                    "cache_id", "$response.body#/cache_id", "uploadFile", "getFile", "headFile", "deleteFile")},
-                              **_errors(FILE_ERROR, 400, 403, 413, 503)},
-            }},
+            "/v1/cache_id": {
+                "post": {
+                    "operationId": "createCacheId",
+                    "summary": "the cache id for these parameters (and its metadata)",
+                    "parameters": [AUTH_HEADER],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object", "minProperties": 1}}},
+                    },
+                    "responses": {
+                        "200": {
+                            **_json({"type": "object", "required": ["cache_id", "status", "metadata"]}, "the cache id"),
+                            "links": _links(
+                                "cache_id",
+                                "$response.body#/cache_id",
+                                "uploadFile",
+                                "getFile",
+                                "headFile",
+                                "deleteFile",
+                            ),
+                        },
+                        **_errors(FILE_ERROR, 400, 403, 413, 503),
+                    },
+                }
+            },
             "/v1/cache/{cache_id}": {
                 "get": _file_operation("getFile", "download the file", _binary(["*/*"], "the file"), 416),
                 "head": _file_operation("headFile", "the file's headers", {"description": "headers"}, 416),
-                "post": _file_operation("uploadFile", "upload the file (multipart field 'file')",
-                                        _json(file_ok, "stored"), 411, 413, 507, body=True),
+                "post": _file_operation(
+                    "uploadFile",
+                    "upload the file (multipart field 'file')",
+                    _json(file_ok, "stored"),
+                    411,
+                    413,
+                    507,
+                    body=True,
+                ),
                 "delete": _file_operation("deleteFile", "delete the cache", _json(file_ok, "deleted")),
             },
         },

@@ -21,11 +21,18 @@ from imagecache.blobs import StorageUnavailable
 # ClusterDownError), out of memory, or refusing work for now. redis-py gives a class to some of these replies;
 # the rest, and any of them met inside a script (Redis 6 wraps those as "Error running script ...: -READONLY
 # ..."), are plain ResponseErrors whose text carries the reply's code.
-_OUTAGES = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError,
-            redis_errors.ClusterDownError, redis_errors.TryAgainError, redis_errors.OutOfMemoryError,
-            StorageUnavailable)
-_NOT_SERVING = frozenset({"LOADING", "BUSY", "READONLY", "MASTERDOWN", "OOM", "MISCONF", "NOREPLICAS", "TRYAGAIN",
-                          "CLUSTERDOWN"})
+_OUTAGES = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+    redis_errors.ClusterDownError,
+    redis_errors.TryAgainError,
+    redis_errors.OutOfMemoryError,
+    StorageUnavailable,
+)
+_NOT_SERVING = frozenset(
+    {"LOADING", "BUSY", "READONLY", "MASTERDOWN", "OOM", "MISCONF", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN"}
+)
 _REPLY_CODE = re.compile(r"(?:^|: -)([A-Z]+) ")
 
 log = logging.getLogger(__name__)
@@ -41,7 +48,11 @@ def is_outage(exc: BaseException) -> bool:
 def through_outage(write: Callable[[], T], seconds: float) -> T:
     """A write whose work is already done (a result fetched, an upload stored), tried again with backoff
     while its dependency is out, for up to `seconds`; then the outage is raised."""
-    retrying = Retrying(retry=retry_if_exception(is_outage), wait=wait_exponential(multiplier=0.1, max=2),
-                        stop=stop_after_delay(seconds), reraise=True,
-                        before_sleep=before_sleep_log(log, logging.WARNING))
+    retrying = Retrying(
+        retry=retry_if_exception(is_outage),
+        wait=wait_exponential(multiplier=0.1, max=2),
+        stop=stop_after_delay(seconds),
+        reraise=True,
+        before_sleep=before_sleep_log(log, logging.WARNING),
+    )
     return retrying(write)

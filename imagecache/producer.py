@@ -22,7 +22,7 @@ from imagecache.blobs import BlobStore, StorageError
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
-from imagecache.fetchers import FetchError, Fetched, Fetcher
+from imagecache.fetchers import Fetched, Fetcher, FetchError
 from imagecache.outages import is_outage, through_outage
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,9 @@ class Producer:
     def _store(self, entry: Entry, fetched: Fetched) -> None:
         key = Entry.attempt_key(entry.id)
         try:
-            info = self._blobs.put(key, io.BytesIO(fetched.data), fetched.content_type,
-                                   image_metadata(entry, self._clock()))
+            info = self._blobs.put(
+                key, io.BytesIO(fetched.data), fetched.content_type, image_metadata(entry, self._clock())
+            )
         except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
             log.error("produce %s: cannot store result: %s", entry.id, exc)
             self._blobs_forget(key)
@@ -116,26 +117,37 @@ class Producer:
         self._entries.garbage.add_until_indexed(key, self._blobs, now=self._clock(), hold_seconds=self._hold_seconds)
         # Should Redis stay away longer, the blob stays where it is, in the garbage set: the write may have gone
         # through unanswered (then it took the key out of the set), or not (then the blob is collected).
-        settled = through_outage(lambda: self._entries.complete(
-            entry.id, now=self._clock(), content_type=fetched.content_type, size=info.size, etag=info.sha256,
-            blob_key=key), self._hold_seconds)
+        settled = through_outage(
+            lambda: self._entries.complete(
+                entry.id,
+                now=self._clock(),
+                content_type=fetched.content_type,
+                size=info.size,
+                etag=info.sha256,
+                blob_key=key,
+            ),
+            self._hold_seconds,
+        )
         if not settled:
             self._blobs_forget(key)
         self._enforce_capacity()
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
 
-
     def _fail(self, entry_id: str, error: FetchError, expires_at: float = 0.0) -> None:
         now = self._clock()
         until = expires_at if error.definitive else now + self._error_ttl
-        through_outage(lambda: self._entries.fail(
-            entry_id, now=now, status=error.status, kind=error.kind, message=error.message, until=until),
-            self._hold_seconds)
+        through_outage(
+            lambda: self._entries.fail(
+                entry_id, now=now, status=error.status, kind=error.kind, message=error.message, until=until
+            ),
+            self._hold_seconds,
+        )
         log.warning("produce %s: error %d: %s", entry_id, error.status, error.message)
 
     def _record_fetch(self, *, calls: int, failures: int, seconds: float) -> None:
-        self._unless_outage("fetch statistics", lambda: self._entries.record_fetch(
-            calls=calls, failures=failures, seconds=seconds))
+        self._unless_outage(
+            "fetch statistics", lambda: self._entries.record_fetch(calls=calls, failures=failures, seconds=seconds)
+        )
 
     def _enforce_capacity(self) -> None:
         self._unless_outage("eviction (maintenance does it)", self._capacity.enforce)

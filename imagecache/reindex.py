@@ -22,6 +22,7 @@ from imagecache.ids import EntryId
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class ReindexReport:
     images: int = 0
@@ -30,8 +31,10 @@ class ReindexReport:
     unknown: int = 0
 
     def __str__(self) -> str:
-        return (f"reindexed {self.images} images and {self.files} files "
-                f"({self.expired} expired, {self.unknown} without imagecache metadata)")
+        return (
+            f"reindexed {self.images} images and {self.files} files "
+            f"({self.expired} expired, {self.unknown} without imagecache metadata)"
+        )
 
 
 class Reindexer:
@@ -78,9 +81,16 @@ class Reindexer:
             return
         created = float(blob.metadata.get("created_at", now))
         entry = Entry(
-            id=entry_id, status=Status.ACTIVE, created_at=created, expires_at=parsed.expires_at, query="",
-            content_type=blob.content_type, size=blob.size, etag=_etag(blob),
-            completed_at=float(blob.metadata.get("completed_at", created)), stored_key=blob.key,
+            id=entry_id,
+            status=Status.ACTIVE,
+            created_at=created,
+            expires_at=parsed.expires_at,
+            query="",
+            content_type=blob.content_type,
+            size=blob.size,
+            etag=_etag(blob),
+            completed_at=float(blob.metadata.get("completed_at", created)),
+            stored_key=blob.key,
         )
         if self._entries.adopt(entry):
             report.images += 1
@@ -91,18 +101,25 @@ class Reindexer:
         """A file replaced shortly before Redis was lost has two blobs: the newer one wins."""
         cache_id = blob.metadata.get("cache_id", "")
         current = newest.get(cache_id)
+        older: StoredBlob | None = blob
         if current is None or _updated(blob) > _updated(current):
             newest[cache_id] = blob
-            blob, current = current, blob
-        if blob is not None:
-            self._garbage.add(blob.key, due=now)
+            older = current
+        if older is not None:
+            self._garbage.add(older.key, due=now)
 
     def _file_record(self, blob: StoredBlob, now: float) -> FileRecord:
         meta = blob.metadata
         return FileRecord(
-            cache_id=meta["cache_id"], token_id=meta["token_id"], filename=meta.get("filename", "file"),
-            content_type=blob.content_type, size=blob.size, etag=_etag(blob), blob_key=blob.key,
-            created_at=float(meta.get("created_at", now)), updated_at=_updated(blob),
+            cache_id=meta["cache_id"],
+            token_id=meta["token_id"],
+            filename=meta.get("filename", "file"),
+            content_type=blob.content_type,
+            size=blob.size,
+            etag=_etag(blob),
+            blob_key=blob.key,
+            created_at=float(meta.get("created_at", now)),
+            updated_at=_updated(blob),
             expires_at=now + FILE_TTL,  # downloads since the upload are not in the blob: a fresh 30 days
             placeholder=False,
         )

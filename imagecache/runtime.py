@@ -19,10 +19,10 @@ from imagecache.capacity import Capacity
 from imagecache.config import Config
 from imagecache.entries import EntryStore
 from imagecache.fetchers import Fetcher
-from imagecache.file_index import FileIndex
-from imagecache.files import FileCache
 from imagecache.fetchers.kentik import KentikFetcher
 from imagecache.fetchers.local import LocalRenderer
+from imagecache.file_index import FileIndex
+from imagecache.files import FileCache
 from imagecache.garbage import BlobGarbage
 from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.maintenance import Maintenance
@@ -106,15 +106,24 @@ class Runtime:
 
     @cached_property
     def notifier(self) -> EntryNotifier:
-        listener = Redis.from_url(self.config.redis_url, decode_responses=True, socket_keepalive=True,
-                                  socket_connect_timeout=1, health_check_interval=10)
+        listener = Redis.from_url(
+            self.config.redis_url,
+            decode_responses=True,
+            socket_keepalive=True,
+            socket_connect_timeout=1,
+            health_check_interval=10,
+        )
         return EntryNotifier(listener, self.entries.channel)
 
     @cached_property
     def cache(self) -> ImageCache:
         config = self.config
-        limits = Limits(default_ttl=config.default_ttl, max_ttl=config.max_ttl, error_ttl=config.error_ttl,
-                        pickup_grace=config.pickup_grace)
+        limits = Limits(
+            default_ttl=config.default_ttl,
+            max_ttl=config.max_ttl,
+            error_ttl=config.error_ttl,
+            pickup_grace=config.pickup_grace,
+        )
         return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, self.capacity, limits)
 
     @cached_property
@@ -128,13 +137,19 @@ class Runtime:
     @cached_property
     def capacity(self) -> Capacity:
         config = self.config
-        return Capacity(self.redis, config.redis_prefix, self.entries, self.file_index, config.cache_max_bytes,
-                        self.item_sweep)
+        return Capacity(
+            self.redis, config.redis_prefix, self.entries, self.file_index, config.cache_max_bytes, self.item_sweep
+        )
 
     @cached_property
     def files(self) -> FileCache:
-        return FileCache(self.file_index, self.blobs, self.capacity, self.config.max_upload_bytes,
-                         hold_seconds=self.config.wait_timeout)
+        return FileCache(
+            self.file_index,
+            self.blobs,
+            self.capacity,
+            self.config.max_upload_bytes,
+            hold_seconds=self.config.wait_timeout,
+        )
 
     @cached_property
     def authority(self) -> TokenAuthority:
@@ -184,13 +199,19 @@ class Runtime:
 
     @cached_property
     def maintenance(self) -> Maintenance:
-        return Maintenance(self.entries, self.files, self.capacity, self.blobs, self.jobs, self.recovery,
-                           self.item_sweep)
+        return Maintenance(
+            self.entries, self.files, self.capacity, self.blobs, self.jobs, self.recovery, self.item_sweep
+        )
 
     @cached_property
     def recovery(self) -> Recovery:
-        return Recovery(self.entries, self.jobs, self.item_sweep, lease_ttl=self.config.lease_ttl,
-                        pickup_grace=self.config.pickup_grace)
+        return Recovery(
+            self.entries,
+            self.jobs,
+            self.item_sweep,
+            lease_ttl=self.config.lease_ttl,
+            pickup_grace=self.config.pickup_grace,
+        )
 
     @cached_property
     def lease(self) -> WorkerLease:

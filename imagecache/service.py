@@ -10,9 +10,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
-from imagecache.blobs import BlobStore
+from imagecache.blobs import BlobReader, BlobStore
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry, Outcome, Reuse, Status
@@ -25,8 +25,15 @@ log = logging.getLogger(__name__)
 RECHECK_SECONDS = 5.0
 TOUCH_INTERVAL = 60.0
 _STATISTICS = (
-    "active_count", "pending_count", "error_count", "hits", "misses", "dedupes", "error_hits",
-    "upstream_calls", "upstream_failures",
+    "active_count",
+    "pending_count",
+    "error_count",
+    "hits",
+    "misses",
+    "dedupes",
+    "error_hits",
+    "upstream_calls",
+    "upstream_failures",
 )
 
 
@@ -129,7 +136,7 @@ class ImageCache:
         if self._settled.touch_due(entry.id, now, TOUCH_INTERVAL):
             self.entries.touch(entry.id, now)
 
-    def open(self, entry: Entry, start: int = 0, length: int | None = None) -> BinaryIO:
+    def open(self, entry: Entry, start: int = 0, length: int | None = None) -> BlobReader:
         return self.blobs.open(entry.blob_key, start, length)
 
     def statistics(self) -> dict[str, int]:

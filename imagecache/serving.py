@@ -8,19 +8,25 @@ never read whole into the process.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 import falcon
 
+from imagecache.blobs import BlobReader
 from imagecache.errors import ApiError
 
-Opener = Callable[[int, int | None], BinaryIO]
+Opener = Callable[[int, int | None], BlobReader]
 
 
 class Servable(Protocol):
-    etag: str
-    size: int
-    content_type: str
+    @property
+    def etag(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def content_type(self) -> str: ...
 
 
 def serve_blob(req: falcon.Request, resp: falcon.Response, blob: Servable, open_range: Opener) -> None:
@@ -41,8 +47,8 @@ def serve_blob(req: falcon.Request, resp: falcon.Response, blob: Servable, open_
 
 
 def _matches(req: falcon.Request, etag: str) -> bool:
-    tags = req.if_none_match
-    return bool(tags) and any(tag == "*" or tag == etag for tag in tags)
+    tags = req.if_none_match or []
+    return any(tag == "*" or tag == etag for tag in tags)
 
 
 def _byte_range(req: falcon.Request, size: int) -> tuple[int, int]:
@@ -59,6 +65,7 @@ def _byte_range(req: falcon.Request, size: int) -> tuple[int, int]:
     elif last < 0 or last >= size:
         last = size - 1
     if first >= size or first > last:
-        raise ApiError(416, "requested range is not satisfiable", loc="Range",
-                       headers={"Content-Range": f"bytes */{size}"})
+        raise ApiError(
+            416, "requested range is not satisfiable", loc="Range", headers={"Content-Range": f"bytes */{size}"}
+        )
     return first, last - first + 1

@@ -22,7 +22,6 @@ from gevent.pywsgi import WSGIServer
 from imagecache.fetchers import FetchError
 from imagecache.fetchers.chart import Chart, chart_for, render
 
-
 GARBAGE = {
     "html": ("text/html", b"<html><body>502 Bad Gateway</body></html>"),
     "truncated": ("application/json", b'{"dataUri": "data:image/png;base64,iVBORw0KGgo'),

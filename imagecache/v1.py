@@ -132,8 +132,12 @@ class CacheFileResource:
                     continue
                 with _refusals():
                     return self._files.store(
-                        record, WholePart(part, form), filename=_filename(part), content_type=_content_type(part),
-                        expected_sha256=expected, size_hint=req.content_length or 0,
+                        record,
+                        WholePart(part, form),
+                        filename=_filename(part),
+                        content_type=_content_type(part),
+                        expected_sha256=expected,
+                        size_hint=req.content_length or 0,
                     )
         except ChecksumMismatch as exc:
             raise ApiError(400, f"Checksum mismatch: the uploaded file's sha256 is {exc}") from None

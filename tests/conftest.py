@@ -13,8 +13,8 @@ from redis import Redis
 
 from imagecache.entries import EntryStore
 from imagecache.garbage import BlobGarbage
-from tests.support.processes import free_port, http_ok, wait_until
 from tests.support.kbase_auth import StandInAuth
+from tests.support.processes import free_port, http_ok, wait_until
 from tests.support.stack import Stack
 from tests.support.upstream import kentik_env, start_simulator
 from workers.queue import FetchQueue
@@ -90,9 +90,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def stack_factory(
-    redis_url: str, simulator: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[callable]:
+def stack_factory(redis_url: str, simulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[callable]:
     """Start stacks for this module; every process is stopped at its end."""
     stacks: list[Stack] = []
 

@@ -7,12 +7,12 @@ import pytest
 from imagecache.auth import Identity
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
-from imagecache.item_sweep import ItemSweep
 from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
 from imagecache.files import CannotFit, FileCache
 from imagecache.garbage import BlobGarbage
 from imagecache.ids import EntryId
+from imagecache.item_sweep import ItemSweep
 
 NOW = 1_800_000_000.0
 ALICE = Identity("alice", "static:alice")
@@ -23,8 +23,7 @@ def parts(redis, prefix, tmp_path):
     garbage = BlobGarbage(redis, prefix)
     entries = EntryStore(redis, prefix, garbage)
     index = FileIndex(redis, prefix, garbage)
-    capacity = Capacity(redis, prefix, entries, index, max_bytes=1000, sweep=ItemSweep(lambda: None),
-                        clock=lambda: NOW)
+    capacity = Capacity(redis, prefix, entries, index, max_bytes=1000, sweep=ItemSweep(lambda: None), clock=lambda: NOW)
     files = FileCache(index, FilesystemBlobStore(tmp_path), capacity, 10_000, clock=lambda: NOW)
     return entries, files, capacity
 
@@ -32,8 +31,16 @@ def parts(redis, prefix, tmp_path):
 def image(entries, n, size, at):
     digest = f"{n:064x}"
     entry_id = str(EntryId(digest, NOW + 1000))
-    entries.request(digest=digest, new_id=entry_id, now=at, expires_at=NOW + 1000, query="{}", max_age=None,
-                    refresh=False, check_pickup_at=at + 30)
+    entries.request(
+        digest=digest,
+        new_id=entry_id,
+        now=at,
+        expires_at=NOW + 1000,
+        query="{}",
+        max_age=None,
+        refresh=False,
+        check_pickup_at=at + 30,
+    )
     entries.complete(entry_id, now=at, content_type="image/png", size=size, etag="e")
     return entry_id
 
@@ -41,8 +48,13 @@ def image(entries, n, size, at):
 def test_usage_counts_images_and_files(parts):
     entries, files, capacity = parts
     image(entries, 1, 300, NOW)
-    files.store(files.cache_id(ALICE, {"a": 1}), io.BytesIO(b"x" * 200), filename="f", content_type="text/plain",
-                expected_sha256=None)
+    files.store(
+        files.cache_id(ALICE, {"a": 1}),
+        io.BytesIO(b"x" * 200),
+        filename="f",
+        content_type="text/plain",
+        expected_sha256=None,
+    )
     assert capacity.used() == 500
 
 
@@ -62,8 +74,13 @@ def test_a_file_upload_makes_room_by_evicting_images(parts):
     entries, files, capacity = parts
     first = image(entries, 1, 500, NOW - 30)
     second = image(entries, 2, 400, NOW - 20)
-    files.store(files.cache_id(ALICE, {"a": 1}), io.BytesIO(b"x" * 300), filename="f", content_type="text/plain",
-                expected_sha256=None)
+    files.store(
+        files.cache_id(ALICE, {"a": 1}),
+        io.BytesIO(b"x" * 300),
+        filename="f",
+        content_type="text/plain",
+        expected_sha256=None,
+    )
     assert entries.get(first) is None and entries.get(second) is not None
     assert capacity.used() == 700
 
@@ -74,15 +91,17 @@ def test_what_can_never_fit_is_refused(parts):
     with pytest.raises(CannotFit):
         files.store(record, io.BytesIO(b"x" * 1001), filename="f", content_type="text/plain", expected_sha256=None)
     with pytest.raises(CannotFit):
-        files.store(record, io.BytesIO(b"x"), filename="f", content_type="text/plain", expected_sha256=None,
-                    size_hint=5000)
+        files.store(
+            record, io.BytesIO(b"x"), filename="f", content_type="text/plain", expected_sha256=None, size_hint=5000
+        )
     assert capacity.used() == 0
 
 
 def test_unbounded_by_default(redis, prefix):
     garbage = BlobGarbage(redis, prefix)
     entries = EntryStore(redis, prefix, garbage)
-    capacity = Capacity(redis, prefix, entries, FileIndex(redis, prefix, garbage), max_bytes=0,
-                        sweep=ItemSweep(lambda: None))
+    capacity = Capacity(
+        redis, prefix, entries, FileIndex(redis, prefix, garbage), max_bytes=0, sweep=ItemSweep(lambda: None)
+    )
     image(entries, 1, 10**9, NOW)
     assert capacity.fits(10**12) and capacity.enforce() == 0

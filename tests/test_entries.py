@@ -3,8 +3,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from imagecache.entries import EntryStore
-from imagecache.garbage import BlobGarbage
 from imagecache.entry import Reuse, Status
+from imagecache.garbage import BlobGarbage
 from imagecache.ids import EntryId
 
 DIGEST = "d" * 64
@@ -19,8 +19,16 @@ def store(redis, prefix):
 def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
     """The (id, reuse) a request gets."""
     new_id = str(EntryId(digest, now + ttl))
-    outcome = store.request(digest=digest, new_id=new_id, now=now, expires_at=now + ttl, query="{}",
-                            max_age=max_age, refresh=refresh, check_pickup_at=now + 30)
+    outcome = store.request(
+        digest=digest,
+        new_id=new_id,
+        now=now,
+        expires_at=now + ttl,
+        query="{}",
+        max_age=max_age,
+        refresh=refresh,
+        check_pickup_at=now + 30,
+    )
     return outcome.entry.id, outcome.reuse
 
 
@@ -83,8 +91,9 @@ def test_settling_happens_once(store):
     entry_id, _ = ask(store)
     activate(store, entry_id)
     assert not store.fail(entry_id, now=NOW, status=500, kind="x", message="late", until=NOW)
-    assert not store.complete(entry_id, now=NOW, content_type="image/png", size=1, etag="x",
-                              blob_key="images/another-attempt")
+    assert not store.complete(
+        entry_id, now=NOW, content_type="image/png", size=1, etag="x", blob_key="images/another-attempt"
+    )
     assert store.counts()["bytes"] == 10
 
 

@@ -7,7 +7,6 @@ import pytest
 from imagecache.auth import Identity
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
-from imagecache.item_sweep import ItemSweep
 from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
 from imagecache.files import (
@@ -22,6 +21,7 @@ from imagecache.files import (
     is_cache_id,
 )
 from imagecache.garbage import BlobGarbage
+from imagecache.item_sweep import ItemSweep
 
 NOW = 1_800_000_000.0
 ALICE = Identity("alice", "https://auth.example/services/auth:alice")
@@ -37,10 +37,10 @@ def clock():
 def files(redis, prefix, tmp_path, clock):
     garbage = BlobGarbage(redis, prefix)
     index = FileIndex(redis, prefix, garbage)
-    capacity = Capacity(redis, prefix, EntryStore(redis, prefix, garbage), index, max_bytes=0,
-                        sweep=ItemSweep(lambda: None))
-    return FileCache(index, FilesystemBlobStore(tmp_path), capacity, max_upload_bytes=1000,
-                     clock=lambda: clock["now"])
+    capacity = Capacity(
+        redis, prefix, EntryStore(redis, prefix, garbage), index, max_bytes=0, sweep=ItemSweep(lambda: None)
+    )
+    return FileCache(index, FilesystemBlobStore(tmp_path), capacity, max_upload_bytes=1000, clock=lambda: clock["now"])
 
 
 def upload(files, record, data=b"data", sha=None):
@@ -51,8 +51,9 @@ def test_cache_id_is_kbases_blake2b():
     params = {"method": "m", "params": {"b": 2, "a": 1}}
     text = ALICE.token_id + "\n" + json.dumps(params, sort_keys=True)
     assert cache_id_for(ALICE.token_id, params) == hashlib.blake2b(text.encode()).hexdigest()
-    assert cache_id_for(ALICE.token_id, {"params": {"a": 1, "b": 2}, "method": "m"}) == cache_id_for(ALICE.token_id,
-                                                                                                   params)
+    assert cache_id_for(ALICE.token_id, {"params": {"a": 1, "b": 2}, "method": "m"}) == cache_id_for(
+        ALICE.token_id, params
+    )
     assert cache_id_for(BOB.token_id, params) != cache_id_for(ALICE.token_id, params)
     assert is_cache_id(cache_id_for(ALICE.token_id, params))
     assert not is_cache_id("../" + "a" * 125)
@@ -76,8 +77,11 @@ def test_upload_then_download_restarts_thirty_days(files, clock):
 
 def test_other_tokens_are_refused_everywhere(files):
     record = upload(files, files.cache_id(ALICE, {"x": 1}))
-    for attempt in (lambda: files.download(BOB, record.cache_id), lambda: files.owned(BOB, record.cache_id),
-                    lambda: files.delete(BOB, record.cache_id)):
+    for attempt in (
+        lambda: files.download(BOB, record.cache_id),
+        lambda: files.owned(BOB, record.cache_id),
+        lambda: files.delete(BOB, record.cache_id),
+    ):
         with pytest.raises(CacheForbidden):
             attempt()
     assert files.download(ALICE, record.cache_id).size == 4

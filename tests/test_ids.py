@@ -16,7 +16,7 @@ def test_canonical_json_keeps_unicode_unescaped():
 
 def test_digest_is_sha256_of_canonical_utf8():
     query = {"imageType": "png", "queries": []}
-    expected = hashlib.sha256('{"imageType":"png","queries":[]}'.encode()).hexdigest()
+    expected = hashlib.sha256(b'{"imageType":"png","queries":[]}').hexdigest()
     assert query_digest(query) == expected
     assert query_digest({"queries": [], "imageType": "png"}) == expected
 

@@ -24,7 +24,7 @@ def shuffled(value, seed: int):
     """The same JSON value with every object's keys in another order."""
     if isinstance(value, dict):
         items = list(value.items())
-        items = items[seed % len(items):] + items[: seed % len(items)] if items else items
+        items = items[seed % len(items) :] + items[: seed % len(items)] if items else items
         return {key: shuffled(child, seed + 1) for key, child in reversed(items)}
     if isinstance(value, list):
         return [shuffled(child, seed + 1) for child in value]

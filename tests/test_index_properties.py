@@ -24,12 +24,12 @@ from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
 from imagecache.entries import EntryStore
 from imagecache.entry import Entry
-from imagecache.fetchers import FetchError, Fetched
+from imagecache.fetchers import Fetched, FetchError
 from imagecache.file_index import FileIndex
 from imagecache.files import CacheNotFound, CannotFit, FileCache, cache_id_for
 from imagecache.garbage import BlobGarbage
-from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.ids import EntryId, canonical_json, query_digest
+from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.maintenance import Maintenance
 from imagecache.producer import Producer
 from imagecache.recovery import Recovery
@@ -98,12 +98,22 @@ class IndexMachine(RuleBasedStateMachine):
         self.capacity = Capacity(redis, prefix, self.entries, self.index, 0, sweep, clock=self.clock)
         self.files = FileCache(self.index, self.blobs, self.capacity, 1024, clock=self.clock)
         self.fetcher = ScriptedFetcher()
-        self.producer = Producer(self.entries, self.blobs, self.fetcher, self.capacity, "lease-1", error_ttl=30,
-                                 max_attempts=3, hold_seconds=1, clock=self.clock)
+        self.producer = Producer(
+            self.entries,
+            self.blobs,
+            self.fetcher,
+            self.capacity,
+            "lease-1",
+            error_ttl=30,
+            max_attempts=3,
+            hold_seconds=1,
+            clock=self.clock,
+        )
         jobs = RecordedJobs()
         recovery = Recovery(self.entries, jobs, sweep, lease_ttl=3, pickup_grace=5, clock=self.clock)
-        self.maintenance = Maintenance(self.entries, self.files, self.capacity, self.blobs, jobs, recovery, sweep,
-                                       clock=self.clock)
+        self.maintenance = Maintenance(
+            self.entries, self.files, self.capacity, self.blobs, jobs, recovery, sweep, clock=self.clock
+        )
         self.ids: list[str] = []
 
     @initialize(max_bytes=st.sampled_from([0, 0, 60]))
@@ -122,9 +132,16 @@ class IndexMachine(RuleBasedStateMachine):
     def request_image(self, query: int, ttl: int, refresh: bool) -> None:
         digest = query_digest({"q": query})
         expires_at = round(self.clock.now + ttl, 6)
-        outcome = self.entries.request(digest=digest, new_id=str(EntryId(digest, expires_at)), now=self.clock.now,
-                                       expires_at=expires_at, query=canonical_json({"q": query}), max_age=None,
-                                       refresh=refresh, check_pickup_at=self.clock.now + 5)
+        outcome = self.entries.request(
+            digest=digest,
+            new_id=str(EntryId(digest, expires_at)),
+            now=self.clock.now,
+            expires_at=expires_at,
+            query=canonical_json({"q": query}),
+            max_age=None,
+            refresh=refresh,
+            check_pickup_at=self.clock.now + 5,
+        )
         self.ids.append(outcome.entry.id)
 
     @rule(data=st.data(), size=SMALL)
@@ -164,8 +181,9 @@ class IndexMachine(RuleBasedStateMachine):
         record = self.index.get(self._cache_id(params), self.clock.now)
         if record is not None:
             try:
-                self.files.store(record, io.BytesIO(b"f" * size), filename="f", content_type="text/plain",
-                                 expected_sha256=None)
+                self.files.store(
+                    record, io.BytesIO(b"f" * size), filename="f", content_type="text/plain", expected_sha256=None
+                )
             except (CacheNotFound, CannotFit):
                 pass
 
@@ -208,7 +226,7 @@ class IndexMachine(RuleBasedStateMachine):
             for params in range(5):
                 pipe.hgetall(f"{self.prefix}file:{self._cache_id(params)}")
             found = pipe.execute()
-        return [f for f in found[: len(ids)] if f], [f for f in found[len(ids):] if f]
+        return [f for f in found[: len(ids)] if f], [f for f in found[len(ids) :] if f]
 
     @invariant()
     def counters_and_lru_match_the_live_records(self) -> None:
@@ -236,8 +254,12 @@ class IndexMachine(RuleBasedStateMachine):
 
 @pytest.fixture
 def machine_settings() -> settings:
-    return settings(max_examples=200, stateful_step_count=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    return settings(
+        max_examples=200,
+        stateful_step_count=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
 
 
 def test_the_index_stays_consistent_under_any_history(redis, prefix, tmp_path, machine_settings):
@@ -255,13 +277,26 @@ def test_zero_and_huge_sizes_through_every_script(redis, prefix):
     for size in (0, 2**31, 2**53):
         digest = query_digest({"size": size})
         entry_id = str(EntryId(digest, START + 10))
-        entries.request(digest=digest, new_id=entry_id, now=START, expires_at=START + 10, query="{}", max_age=None,
-                        refresh=False, check_pickup_at=START)
+        entries.request(
+            digest=digest,
+            new_id=entry_id,
+            now=START,
+            expires_at=START + 10,
+            query="{}",
+            max_age=None,
+            refresh=False,
+            check_pickup_at=START,
+        )
         assert entries.complete(entry_id, now=START, content_type="image/png", size=size, etag="e")
         assert entries.delete(entry_id, Entry.blob_key_for(entry_id), START)
         record = index.ensure(f"{size:0128x}", "t", START, START + 10)
-        stored = {**record.__dict__, "size": size, "blob_key": f"files/x/{size}", "placeholder": False,
-                  "expires_at": START + 100}
+        stored = {
+            **record.__dict__,
+            "size": size,
+            "blob_key": f"files/x/{size}",
+            "placeholder": False,
+            "expires_at": START + 100,
+        }
         assert index.replace(type(record)(**stored), START, START).value == "ok"
         assert index.replace(type(record)(**{**stored, "blob_key": f"files/y/{size}"}), START, START).value == "ok"
         assert index.remove(record.cache_id, START)
@@ -269,4 +304,5 @@ def test_zero_and_huge_sizes_through_every_script(redis, prefix):
     assert int(stats["bytes"]) == 0 and int(stats["file_bytes"]) == 0
     assert sorted(redis.zrange(prefix + "gc", 0, -1)) == sorted(
         [Entry.blob_key_for(str(EntryId(query_digest({"size": s}), START + 10))) for s in (0, 2**31, 2**53)]
-        + [f"files/{d}/{s}" for s in (0, 2**31, 2**53) for d in "xy"])
+        + [f"files/{d}/{s}" for s in (0, 2**31, 2**53) for d in "xy"]
+    )

@@ -1,14 +1,13 @@
 import io
 import os
 
-
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
-from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.entry import Entry
 from imagecache.file_index import FileIndex
 from imagecache.files import FileCache
 from imagecache.ids import EntryId
+from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.maintenance import Maintenance
 from imagecache.recovery import Recovery
 from workers.queue import job_id_for
@@ -18,8 +17,16 @@ NOW = 1_800_000_000.0
 
 def add(entries, digest, ttl, now=NOW):
     entry_id = str(EntryId(digest, now + ttl))
-    entries.request(digest=digest, new_id=entry_id, now=now, expires_at=now + ttl, query="{}", max_age=None,
-                    refresh=False, check_pickup_at=now + 5)
+    entries.request(
+        digest=digest,
+        new_id=entry_id,
+        now=now,
+        expires_at=now + ttl,
+        query="{}",
+        max_age=None,
+        refresh=False,
+        check_pickup_at=now + 5,
+    )
     return entry_id
 
 

@@ -1,14 +1,13 @@
 import io
 
-
 from imagecache.blobs import StorageFull
 from imagecache.blobs.fs import FilesystemBlobStore
 from imagecache.capacity import Capacity
-from imagecache.item_sweep import ItemSweep
-from imagecache.file_index import FileIndex
 from imagecache.entry import Entry, Status
-from imagecache.fetchers import FetchError, Fetched
+from imagecache.fetchers import Fetched, FetchError
+from imagecache.file_index import FileIndex
 from imagecache.ids import EntryId
+from imagecache.item_sweep import ItemSweep
 from imagecache.producer import Producer
 
 NOW = 1_800_000_000.0
@@ -38,16 +37,31 @@ class FullStore(FilesystemBlobStore):
 
 def pending(entries, digest="a" * 64, ttl=300):
     entry_id = str(EntryId(digest, NOW + ttl))
-    entries.request(digest=digest, new_id=entry_id, now=NOW, expires_at=NOW + ttl, query='{"q": 1}',
-                    max_age=None, refresh=False, check_pickup_at=NOW + 30)
+    entries.request(
+        digest=digest,
+        new_id=entry_id,
+        now=NOW,
+        expires_at=NOW + ttl,
+        query='{"q": 1}',
+        max_age=None,
+        refresh=False,
+        check_pickup_at=NOW + 30,
+    )
     return entry_id
 
 
 def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):
-    capacity = Capacity(entries._redis, entries._prefix, entries, FileIndex(entries._redis, entries._prefix,
-                                                                            entries.garbage), max_bytes, ItemSweep(lambda: None))
-    return Producer(entries, blobs, fetcher, capacity, lease, error_ttl=30, max_attempts=3, hold_seconds=1,
-                    clock=lambda: NOW + 1)
+    capacity = Capacity(
+        entries._redis,
+        entries._prefix,
+        entries,
+        FileIndex(entries._redis, entries._prefix, entries.garbage),
+        max_bytes,
+        ItemSweep(lambda: None),
+    )
+    return Producer(
+        entries, blobs, fetcher, capacity, lease, error_ttl=30, max_attempts=3, hold_seconds=1, clock=lambda: NOW + 1
+    )
 
 
 def test_success_stores_the_blob_and_activates(entries, tmp_path):
@@ -94,14 +108,16 @@ def test_two_workers_producing_one_entry_never_touch_each_others_result(entries,
     class SlowLoser(ScriptedFetcher):
         def fetch(self, query):
             producer(entries, blobs, ScriptedFetcher(Fetched("image/png", b"winner")), lease="lease-2").produce(
-                entry_id)
+                entry_id
+            )
             return Fetched("image/png", b"the late loser")
 
     producer(entries, blobs, SlowLoser(), lease="lease-1").produce(entry_id)
     entry = entries.get(entry_id)
     assert blobs.open(entry.blob_key).read() == b"winner" and entry.size == 6
-    assert results_stored(tmp_path, entry_id) == sorted([entry.blob_key.rsplit("/", 1)[1],
-                                                         entry.blob_key.rsplit("/", 1)[1] + ".meta"])
+    assert results_stored(tmp_path, entry_id) == sorted(
+        [entry.blob_key.rsplit("/", 1)[1], entry.blob_key.rsplit("/", 1)[1] + ".meta"]
+    )
 
 
 def test_storage_failure_is_507_and_leaves_no_blob(entries, tmp_path):
@@ -150,8 +166,9 @@ def test_gives_up_after_max_attempts(entries, tmp_path):
 
 def test_a_result_larger_than_the_whole_cache_is_507(entries, tmp_path):
     entry_id = pending(entries)
-    producer(entries, FilesystemBlobStore(tmp_path), ScriptedFetcher(Fetched("image/png", b"x" * 100)),
-             max_bytes=99).produce(entry_id)
+    producer(
+        entries, FilesystemBlobStore(tmp_path), ScriptedFetcher(Fetched("image/png", b"x" * 100)), max_bytes=99
+    ).produce(entry_id)
     entry = entries.get(entry_id)
     assert (entry.status, entry.error_status) == (Status.ERROR, 507) and "CACHE_MAX_BYTES" in entry.error_message
     assert not (tmp_path / "images").exists()

@@ -23,13 +23,20 @@ def recovery(entries, jobs):
 def pending(entries, n: int) -> str:
     digest = f"{n:064x}"
     entry_id = str(EntryId(digest, NOW + 1000))
-    entries.request(digest=digest, new_id=entry_id, now=NOW, expires_at=NOW + 1000, query="{}", max_age=None,
-                    refresh=False, check_pickup_at=NOW + 30)
+    entries.request(
+        digest=digest,
+        new_id=entry_id,
+        now=NOW,
+        expires_at=NOW + 1000,
+        query="{}",
+        max_age=None,
+        refresh=False,
+        check_pickup_at=NOW + 30,
+    )
     return entry_id
 
 
-def test_a_dead_workers_entry_is_lost_only_after_its_lease_was_seen_missing_a_whole_ttl(entries, recovery, jobs,
-                                                                                       redis):
+def test_a_dead_workers_entry_is_lost_only_after_its_lease_was_seen_missing_a_whole_ttl(entries, recovery, jobs, redis):
     alive, dead = WorkerLease(redis, entries.lease_prefix, 10), WorkerLease(redis, entries.lease_prefix, 10)
     alive.renew()
     kept, lost = pending(entries, 1), pending(entries, 2)

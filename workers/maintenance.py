@@ -43,8 +43,10 @@ def run_maintenance(runtime: Runtime) -> None:
 def warn_if_index_lost(runtime: Runtime) -> None:
     try:
         if runtime.index_lost():
-            log.warning("Redis is empty but storage holds results: run `imagecache admin reindex` to serve "
-                        "them again (pending requests were lost with Redis; clients must ask again)")
+            log.warning(
+                "Redis is empty but storage holds results: run `imagecache admin reindex` to serve "
+                "them again (pending requests were lost with Redis; clients must ask again)"
+            )
     except (RedisError, StorageError) as exc:
         log.warning("maintenance: cannot compare Redis with storage: %s", exc)
 

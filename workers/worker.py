@@ -99,12 +99,15 @@ class ThreadPool:
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         self._runtime.lease.renew()  # before any thread can claim an entry under it
-        keepers = [threading.Thread(target=self._every_tick, args=(task,), name=task.__name__, daemon=True)
-                   for task in (self._renew_lease, self._recover)]
+        keepers = [
+            threading.Thread(target=self._every_tick, args=(task,), name=task.__name__, daemon=True)
+            for task in (self._renew_lease, self._recover)
+        ]
         for keeper in keepers:
             keeper.start()
-        threads = [threading.Thread(target=self._keep_working, args=(w,), name=w.name, daemon=True)
-                   for w in self.workers]
+        threads = [
+            threading.Thread(target=self._keep_working, args=(w,), name=w.name, daemon=True) for w in self.workers
+        ]
         for thread in threads:
             thread.start()
         log.info("worker: %d threads on queue %s", len(threads), self._runtime.jobs.queue.name)

@@ -3,7 +3,9 @@
 from imagecache.blobs.store import (
     BlobInfo,
     BlobNotFound,
+    BlobReader,
     BlobStore,
+    Readable,
     SourceInterrupted,
     StorageError,
     StorageFull,
@@ -11,4 +13,15 @@ from imagecache.blobs.store import (
     StoredBlob,
 )
 
-__all__ = ["BlobInfo", "BlobNotFound", "BlobStore", "SourceInterrupted", "StorageError", "StorageFull", "StorageUnavailable", "StoredBlob"]
+__all__ = [
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobReader",
+    "BlobStore",
+    "Readable",
+    "SourceInterrupted",
+    "StorageError",
+    "StorageFull",
+    "StorageUnavailable",
+    "StoredBlob",
+]

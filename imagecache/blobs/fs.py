@@ -22,7 +22,9 @@ from imagecache.blobs.store import (
     CHUNK,
     BlobInfo,
     BlobNotFound,
+    BlobReader,
     HashingReader,
+    Readable,
     StorageFull,
     StorageUnavailable,
     StoredBlob,
@@ -46,15 +48,16 @@ class FilesystemBlobStore:
             raise ValueError(f"invalid blob key: {key!r}")
         return path
 
-    def put(self, key: str, stream: BinaryIO, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
+    def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
         """The metadata goes to a `.meta` sidecar, in place before the blob itself appears."""
         target = self.path(key)
         reader = HashingReader(stream)
         with self._temporary() as tmp:
             with open(tmp, "wb") as out:
                 shutil.copyfileobj(reader, out, CHUNK)
-            sidecar = json.dumps({"content_type": content_type, "sha256": reader.info().sha256,
-                                  **(metadata or {})}).encode()
+            sidecar = json.dumps(
+                {"content_type": content_type, "sha256": reader.info().sha256, **(metadata or {})}
+            ).encode()
             with self._temporary() as tmp_meta:
                 Path(tmp_meta).write_bytes(sidecar)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +82,7 @@ class FilesystemBlobStore:
             _discard(tmp)
             raise
 
-    def open(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
+    def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
         try:
             handle = open(self.path(key), "rb")
         except FileNotFoundError:
@@ -110,9 +113,12 @@ class FilesystemBlobStore:
                 except (OSError, ValueError):
                     continue  # a blob without readable metadata cannot be indexed
                 yield StoredBlob(
-                    key=path.relative_to(self.root).as_posix(), size=stat.st_size, etag=metadata.pop("sha256", ""),
+                    key=path.relative_to(self.root).as_posix(),
+                    size=stat.st_size,
+                    etag=metadata.pop("sha256", ""),
                     content_type=metadata.pop("content_type", "application/octet-stream"),
-                    modified=stat.st_mtime, metadata=metadata,
+                    modified=stat.st_mtime,
+                    metadata=metadata,
                 )
 
     def check(self) -> None:
@@ -154,7 +160,9 @@ class FileSlice:
     def tell(self) -> int:
         return self._handle.tell()
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is None:
+            size = -1
         if self._left is None:
             return self._handle.read(size)
         wanted = self._left if size < 0 else min(size, self._left)

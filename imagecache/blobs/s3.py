@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from urllib.parse import quote, unquote
 
 import urllib3
@@ -18,7 +18,9 @@ from minio.error import S3Error
 from imagecache.blobs.store import (
     BlobInfo,
     BlobNotFound,
+    BlobReader,
     HashingReader,
+    Readable,
     StorageUnavailable,
     StoredBlob,
     check_key,
@@ -53,17 +55,24 @@ class S3BlobStore:
                     if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                         raise
 
-    def put(self, key: str, stream: BinaryIO, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
+    def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
         reader = HashingReader(stream)
-        headers = {name: quote(value, safe="") for name, value in (metadata or {}).items()}  # S3 wants ASCII
+        headers: dict[str, str | list[str] | tuple[str]] = {  # S3 wants ASCII
+            name: quote(value, safe="") for name, value in (metadata or {}).items()
+        }
         with _translated():
-            self._client.put_object(
-                self.bucket, check_key(key), reader, length=-1, content_type=content_type, part_size=PART_SIZE,
+            self._client.put_object(  # minio only ever calls read() on the data it is given
+                self.bucket,
+                check_key(key),
+                cast(BinaryIO, reader),
+                length=-1,
+                content_type=content_type,
+                part_size=PART_SIZE,
                 metadata=headers,
             )
         return reader.info()
 
-    def open(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
+    def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
         with _translated(key):
             response = self._client.get_object(self.bucket, check_key(key), offset=start, length=length or 0)
         return _ObjectStream(response)
@@ -81,8 +90,11 @@ class S3BlobStore:
         with _translated():
             for item in self._client.list_objects(self.bucket, recursive=True):
                 stat = self._client.stat_object(self.bucket, item.object_name)
-                meta = {name.lower().removeprefix("x-amz-meta-"): unquote(value)
-                        for name, value in (stat.metadata or {}).items() if name.lower().startswith("x-amz-meta-")}
+                meta = {
+                    name.lower().removeprefix("x-amz-meta-"): unquote(value)
+                    for name, value in (stat.metadata or {}).items()
+                    if name.lower().startswith("x-amz-meta-")
+                }
                 yield StoredBlob(
                     key=item.object_name,
                     size=stat.size or 0,
@@ -103,8 +115,8 @@ class _ObjectStream:
     def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
         self._response = response
 
-    def read(self, size: int = -1) -> bytes:
-        return self._response.read(None if size < 0 else size)
+    def read(self, size: int | None = -1, /) -> bytes:
+        return self._response.read(None if size is None or size < 0 else size)
 
     def close(self) -> None:
         self._response.close()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
-from typing import BinaryIO, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 CHUNK = 1024 * 1024
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,199}){0,7}")
@@ -63,10 +63,24 @@ def check_key(key: str) -> str:
     return key
 
 
+class Readable(Protocol):
+    """What a blob is written from: anything read in pieces (a socket's body, a file, bytes in memory)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class BlobReader(Protocol):
+    """An open blob, read in bounded pieces and then closed (what a response streams: read(None) is read())."""
+
+    def read(self, size: int | None = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class HashingReader:
     """Wraps a stream to count and hash what passes through, in one read."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: Readable) -> None:
         self._stream = stream
         self._hash = hashlib.sha256()
         self.size = 0
@@ -85,10 +99,10 @@ class HashingReader:
 
 
 class BlobStore(Protocol):
-    def put(self, key: str, stream: BinaryIO, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
+    def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
         """Store the stream's bytes (and metadata) under key, replacing any blob atomically."""
 
-    def open(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
+    def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
         """A readable stream of the blob's bytes from `start`; raises BlobNotFound."""
 
     def delete(self, key: str) -> None:

@@ -1,12 +1,12 @@
 """Python client of imagecache, with a local cache (httpx and small libraries only: no server code).
 
-    from imagecache.client import ImageCacheClient, FileCacheClient
+from imagecache.client import ImageCacheClient, FileCacheClient
 
-    images = ImageCacheClient("http://127.0.0.1:8000")
-    chart = images.fetch({"queries": [...], "imageType": "png"})   # a local Path
+images = ImageCacheClient("http://127.0.0.1:8000")
+chart = images.fetch({"queries": [...], "imageType": "png"})   # a local Path
 
-    files = FileCacheClient("http://127.0.0.1:8000", token)
-    contigs = files.cached({"method": "assemble", "k": 31}, produce=assemble_into)
+files = FileCacheClient("http://127.0.0.1:8000", token)
+contigs = files.cached({"method": "assemble", "k": 31}, produce=assemble_into)
 """
 
 from imagecache.client.errors import (

@@ -65,8 +65,12 @@ def main(argv: list[str] | None = None) -> int:
 def get(args: argparse.Namespace) -> int:
     ask = _image_request(read_json(args.query))
     with _images(args) as client:
-        path = client.fetch(ask.api_query, ttl=_first(args.ttl, ask.ttl), max_age=_first(args.max_age, ask.max_age),
-                            refresh=args.refresh)
+        path = client.fetch(
+            ask.api_query,
+            ttl=_first(args.ttl, ask.ttl),
+            max_age=_first(args.max_age, ask.max_age),
+            refresh=args.refresh,
+        )
         _emit(client.local, path, args.output)
     return 0
 
@@ -77,8 +81,11 @@ def put(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no such file")
     with _files(args) as client:
         stored = client.upload(client.cache_id(params), args.file)
-    print(json.dumps({"cache_id": stored.cache_id, "sha256": stored.sha256, "size": stored.size,
-                      "filename": stored.filename}))
+    print(
+        json.dumps(
+            {"cache_id": stored.cache_id, "sha256": stored.sha256, "size": stored.size, "filename": stored.filename}
+        )
+    )
     return 0
 
 
@@ -131,9 +138,11 @@ def local_ls(args: argparse.Namespace) -> int:
 def local_gc(args: argparse.Namespace) -> int:
     cache = _local(args)
     done = cache.collect()
-    print(f"removed {done.expired} expired, {done.evicted} evicted, {done.orphans} orphaned, "
-          f"{done.temp_files} temporary; freed {human_bytes(done.bytes_freed)}, "
-          f"kept {human_bytes(done.bytes_kept)} of {human_bytes(cache.max_bytes)}")
+    print(
+        f"removed {done.expired} expired, {done.evicted} evicted, {done.orphans} orphaned, "
+        f"{done.temp_files} temporary; freed {human_bytes(done.bytes_freed)}, "
+        f"kept {human_bytes(done.bytes_kept)} of {human_bytes(cache.max_bytes)}"
+    )
     return 0
 
 
@@ -231,16 +240,23 @@ def _progress(args: argparse.Namespace) -> Progress:
 
 def _images(args: argparse.Namespace, progress: Progress | None = None) -> ImageCacheClient:
     with _bad_url():
-        return ImageCacheClient(args.url, args.api_key, args.cache_dir, max_bytes=args.max_bytes,
-                                wait_timeout=args.wait, progress=progress or _progress(args))
+        return ImageCacheClient(
+            args.url,
+            args.api_key,
+            args.cache_dir,
+            max_bytes=args.max_bytes,
+            wait_timeout=args.wait,
+            progress=progress or _progress(args),
+        )
 
 
 def _files(args: argparse.Namespace, progress: Progress | None = None) -> FileCacheClient:
     if not args.token:
         raise UsageError("the file cache needs a token: --token or IMAGECACHE_TOKEN")
     with _bad_url():
-        return FileCacheClient(args.url, args.token, args.cache_dir, max_bytes=args.max_bytes,
-                               progress=progress or _progress(args))
+        return FileCacheClient(
+            args.url, args.token, args.cache_dir, max_bytes=args.max_bytes, progress=progress or _progress(args)
+        )
 
 
 @contextmanager
@@ -295,8 +311,10 @@ class _PrefillBar:
 
 
 def _summarise(report: PrefillReport) -> int:
-    print(f"prefill: {report.total} items: {report.hits} hits, {report.fetched} fetched "
-          f"({human_bytes(report.fetched_bytes)}), {len(report.failures)} failed")
+    print(
+        f"prefill: {report.total} items: {report.hits} hits, {report.fetched} fetched "
+        f"({human_bytes(report.fetched_bytes)}), {len(report.failures)} failed"
+    )
     for index, error in report.failures:
         print(f"  item {index + 1}: {error}", file=sys.stderr)
     codes = {error.exit_code for _, error in report.failures}
@@ -315,17 +333,27 @@ def _ago(seconds: float) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     env = os.environ.get
-    parser = argparse.ArgumentParser(prog="imagecache-client", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default=env("IMAGECACHE_URL", "http://127.0.0.1:8000"),
-                        help="the server (IMAGECACHE_URL; default %(default)s)")
+    parser = argparse.ArgumentParser(
+        prog="imagecache-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--url",
+        default=env("IMAGECACHE_URL", "http://127.0.0.1:8000"),
+        help="the server (IMAGECACHE_URL; default %(default)s)",
+    )
     parser.add_argument("--token", default=env("IMAGECACHE_TOKEN"), help="/v1 token (IMAGECACHE_TOKEN)")
     parser.add_argument("--api-key", default=env("IMAGECACHE_API_KEY"), help="API key (IMAGECACHE_API_KEY)")
-    parser.add_argument("--cache-dir", default=env("IMAGECACHE_CACHE_DIR"),
-                        help="local cache (IMAGECACHE_CACHE_DIR; default: the user's cache dir)")
-    parser.add_argument("--max-bytes", type=_byte_count,
-                        default=env("IMAGECACHE_CACHE_MAX_BYTES", str(DEFAULT_MAX_BYTES)),
-                        help="local cache bound, e.g. 500M, 5G (IMAGECACHE_CACHE_MAX_BYTES; default 5G)")
+    parser.add_argument(
+        "--cache-dir",
+        default=env("IMAGECACHE_CACHE_DIR"),
+        help="local cache (IMAGECACHE_CACHE_DIR; default: the user's cache dir)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=_byte_count,
+        default=env("IMAGECACHE_CACHE_MAX_BYTES", str(DEFAULT_MAX_BYTES)),
+        help="local cache bound, e.g. 500M, 5G (IMAGECACHE_CACHE_MAX_BYTES; default 5G)",
+    )
     parser.add_argument("--wait", type=float, default=600.0, help="seconds to wait for a result (default 600)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -356,9 +384,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("-j", "--jobs", type=_positive, default=8, help="transfers at once (default 8)")
     local = commands.add_parser("local", help="the local cache: ls, gc, clear", description="the local cache")
     actions = local.add_subparsers(required=True, metavar="ACTION")
-    for name, run, text in (("ls", local_ls, "list what is cached"),
-                            ("gc", local_gc, "drop expired and orphaned files; evict beyond --max-bytes"),
-                            ("clear", local_clear, "remove everything")):
+    for name, run, text in (
+        ("ls", local_ls, "list what is cached"),
+        ("gc", local_gc, "drop expired and orphaned files; evict beyond --max-bytes"),
+        ("clear", local_clear, "remove everything"),
+    ):
         actions.add_parser(name, help=text, description=text).set_defaults(command=run)
     return parser
 

@@ -60,8 +60,13 @@ class FileCacheClient(Session):
 
     def cache_id(self, params: dict[str, Any]) -> str:
         """The server's id for these parameters under this token (remembered for offline use)."""
-        answer = self._conn.call_json("POST", "/v1/cache_id", ("cache_id",), content=canonical_json(params).encode(),
-                                      headers={"Content-Type": "application/json"})
+        answer = self._conn.call_json(
+            "POST",
+            "/v1/cache_id",
+            ("cache_id",),
+            content=canonical_json(params).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         self.local.remember_cache_id(self.server, self._params_key(params), answer["cache_id"])
         return answer["cache_id"]
 
@@ -168,14 +173,16 @@ class FileCacheClient(Session):
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         with self.progress.transfer(f"put {filename}", source.stat().st_size) as advance:
             headers, body = multipart(source, filename, content_type, advance)
-            answer = self._conn.call_json("POST", self._path(cache_id), content=body,
-                                          headers={**headers, "X-Content-SHA256": sha256})
+            answer = self._conn.call_json(
+                "POST", self._path(cache_id), content=body, headers={**headers, "X-Content-SHA256": sha256}
+            )
         return answer.get("filename", filename)
 
     def _keep(self, cache_id: str, blob: BlobWriter, filename: str) -> LocalFile:
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        return self.local.store_file(self.server, self.owner, cache_id, f'"{blob.sha256}"', filename,
-                                     content_type, blob)
+        return self.local.store_file(
+            self.server, self.owner, cache_id, f'"{blob.sha256}"', filename, content_type, blob
+        )
 
     def _revalidate(self, cache_id: str, copy: LocalFile | None) -> Fetched:
         """Ask with the copy's ETag: a 304 confirms it, a 200 brings the file as it is now."""
@@ -189,12 +196,19 @@ class FileCacheClient(Session):
         return _fetched(confirmed)
 
     def _receive(self, cache_id: str, response: httpx.Response) -> Fetched:
-        with self.local.writer() as writer, \
-                self.progress.transfer(f"get {cache_id[:12]}", content_length(response)) as advance:
+        with (
+            self.local.writer() as writer,
+            self.progress.transfer(f"get {cache_id[:12]}", content_length(response)) as advance,
+        ):
             receive(response, writer, advance)
             stored = self.local.store_file(
-                self.server, self.owner, cache_id, response.headers.get("ETag", f'"{writer.sha256}"'),
-                _filename(response), response.headers.get("Content-Type", "application/octet-stream"), writer,
+                self.server,
+                self.owner,
+                cache_id,
+                response.headers.get("ETag", f'"{writer.sha256}"'),
+                _filename(response),
+                response.headers.get("Content-Type", "application/octet-stream"),
+                writer,
             )
         return Fetched(stored.path, stored.size, False)
 

@@ -282,8 +282,16 @@ class LocalCache:
                 (server, entry_id, parsed.digest, parsed.expires_at, blob.sha256, content_type, produced_at),
             )
         self.evict(protect=blob.sha256)
-        return LocalImage(server, entry_id, parsed.expires_at, content_type, produced_at, blob.sha256, blob.size,
-                          self.blob_path(blob.sha256))
+        return LocalImage(
+            server,
+            entry_id,
+            parsed.expires_at,
+            content_type,
+            produced_at,
+            blob.sha256,
+            blob.size,
+            self.blob_path(blob.sha256),
+        )
 
     # --- /v1 files: revalidated with their ETag, kept per token ------------------
 
@@ -306,14 +314,26 @@ class LocalCache:
                 (server, owner, cache_id, blob.sha256, etag, filename, content_type, now),
             )
         self.evict(protect=blob.sha256)  # the replaced blob goes once no one has just been handed it
-        return LocalFile(server, owner, cache_id, etag, filename, content_type, now, blob.sha256, blob.size,
-                         self.blob_path(blob.sha256))
+        return LocalFile(
+            server,
+            owner,
+            cache_id,
+            etag,
+            filename,
+            content_type,
+            now,
+            blob.sha256,
+            blob.size,
+            self.blob_path(blob.sha256),
+        )
 
     def mark_validated(self, server: str, owner: str, cache_id: str) -> LocalFile | None:
         """The copy, confirmed by the server just now; None if it went while the server was asked."""
         with self._writing() as db:
-            db.execute("UPDATE files SET validated_at = ? WHERE server = ? AND owner = ? AND cache_id = ?",
-                       (time.time(), server, owner, cache_id))
+            db.execute(
+                "UPDATE files SET validated_at = ? WHERE server = ? AND owner = ? AND cache_id = ?",
+                (time.time(), server, owner, cache_id),
+            )
         return self.file(server, owner, cache_id)
 
     def forget_file(self, server: str, owner: str, cache_id: str) -> None:
@@ -326,8 +346,11 @@ class LocalCache:
             db.execute("INSERT OR REPLACE INTO params VALUES (?, ?, ?)", (server, params_key, cache_id))
 
     def cache_id(self, server: str, params_key: str) -> str | None:
-        row = self._db().execute("SELECT cache_id FROM params WHERE server = ? AND key = ?",
-                                 (server, params_key)).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT cache_id FROM params WHERE server = ? AND key = ?", (server, params_key))
+            .fetchone()
+        )
         return row[0] if row else None
 
     def lock(self, name: str) -> FileLock:
@@ -368,8 +391,9 @@ class LocalCache:
     def collect(self) -> Collected:
         """`local gc`: expired images, LRU beyond the bound, orphan blobs and dead temp files."""
         used_before = self.used_bytes()
-        expired_before = self._db().execute("SELECT count(*) FROM images WHERE expires_at <= ?",
-                                            (time.time(),)).fetchone()[0]
+        expired_before = (
+            self._db().execute("SELECT count(*) FROM images WHERE expires_at <= ?", (time.time(),)).fetchone()[0]
+        )
         evicted, _ = self.evict()
         with self._writing() as db:
             orphans, orphan_bytes = self._remove_orphans(db)
@@ -398,8 +422,10 @@ class LocalCache:
             "FROM files f JOIN blobs b USING (sha256)"
         ).fetchall()
         rows = sorted(images + files, key=lambda row: row[4], reverse=True)
-        return [Listed(kind, server, key, size, used_at, expires_at, self.blob_path(sha))
-                for kind, server, key, size, used_at, expires_at, sha in rows]
+        return [
+            Listed(kind, server, key, size, used_at, expires_at, self.blob_path(sha))
+            for kind, server, key, size, used_at, expires_at, sha in rows
+        ]
 
     # --- internals ---------------------------------------------------------------
 
@@ -411,8 +437,9 @@ class LocalCache:
                 return  # another process has just done it
             tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             if tables:
-                log.warning("the local cache at %s has another layout (version %s); starting it afresh",
-                            self.root, version)
+                log.warning(
+                    "the local cache at %s has another layout (version %s); starting it afresh", self.root, version
+                )
             for table in tables:
                 db.execute(f'DROP TABLE "{table}"')
             for statement in _SCHEMA.split(";\n"):  # a statement ends a line (triggers hold ";" inside)
@@ -523,13 +550,30 @@ class LocalCache:
         return removed
 
     def _image(self, row: sqlite3.Row) -> LocalImage:
-        return LocalImage(row["server"], row["id"], row["expires_at"], row["content_type"], row["produced_at"],
-                          row["sha256"], row["size"], self.blob_path(row["sha256"]))
+        return LocalImage(
+            row["server"],
+            row["id"],
+            row["expires_at"],
+            row["content_type"],
+            row["produced_at"],
+            row["sha256"],
+            row["size"],
+            self.blob_path(row["sha256"]),
+        )
 
     def _file(self, row: sqlite3.Row) -> LocalFile:
-        return LocalFile(row["server"], row["owner"], row["cache_id"], row["etag"], row["filename"],
-                         row["content_type"], row["validated_at"], row["sha256"], row["size"],
-                         self.blob_path(row["sha256"]))
+        return LocalFile(
+            row["server"],
+            row["owner"],
+            row["cache_id"],
+            row["etag"],
+            row["filename"],
+            row["content_type"],
+            row["validated_at"],
+            row["sha256"],
+            row["size"],
+            self.blob_path(row["sha256"]),
+        )
 
 
 def offline_copy(exc: Exception, copy: Fetched | None, missing: str) -> Fetched:

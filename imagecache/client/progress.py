@@ -31,8 +31,9 @@ class Bars:
         if total is not None and total < BAR_FROM_BYTES:
             yield lambda count: None
             return
-        with tqdm(total=total, desc=label, unit="B", unit_scale=True, unit_divisor=1024,
-                  disable=None, leave=False) as bar:
+        with tqdm(
+            total=total, desc=label, unit="B", unit_scale=True, unit_divisor=1024, disable=None, leave=False
+        ) as bar:
             yield bar.update
 
 

@@ -29,8 +29,9 @@ def receive(response: httpx.Response, writer: BlobWriter, advance: Advance) -> N
         advance(len(chunk))
     expected = content_sha256(response.headers.get("ETag", ""))
     if expected and expected != writer.sha256:
-        raise ClientError(f"download of {response.url.path} was corrupted: sha256 {writer.sha256}, "
-                          f"server says {expected}")
+        raise ClientError(
+            f"download of {response.url.path} was corrupted: sha256 {writer.sha256}, server says {expected}"
+        )
 
 
 def content_sha256(etag: str) -> str | None:
@@ -51,11 +52,15 @@ def multipart(path: Path, filename: str, content_type: str, advance: Advance) ->
     """
     boundary = uuid.uuid4().hex
     quoted = filename.translate(_FORM_ESCAPES)
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
-            f"Content-Type: {content_type}\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}",
-               "Content-Length": str(len(head) + path.stat().st_size + len(tail))}
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(len(head) + path.stat().st_size + len(tail)),
+    }
 
     def body() -> Iterator[bytes]:
         yield head

@@ -32,9 +32,7 @@ def server_key(url: str) -> str:
 class Connection:
     """An httpx client bound to one server, raising ClientError subclasses."""
 
-    def __init__(
-        self, url: str, headers: dict[str, str] | None = None, http: httpx.Client | None = None
-    ) -> None:
+    def __init__(self, url: str, headers: dict[str, str] | None = None, http: httpx.Client | None = None) -> None:
         self.server = server_key(url)
         self._headers = headers or {}
         self._given = http

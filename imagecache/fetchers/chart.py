@@ -19,14 +19,37 @@ from imagecache.fetchers.fetcher import MIME_TYPES, FetchError
 from imagecache.ids import canonical_json
 
 METRICS = {
-    "bytes", "in_bytes", "out_bytes", "packets", "in_packets", "out_packets", "tcp_retransmit",
-    "perc_retransmits", "unique_src_ip", "unique_dst_ip", "unique_src_as", "unique_dst_as", "fps",
-    "client_latency", "server_latency", "appl_latency",
+    "bytes",
+    "in_bytes",
+    "out_bytes",
+    "packets",
+    "in_packets",
+    "out_packets",
+    "tcp_retransmit",
+    "perc_retransmits",
+    "unique_src_ip",
+    "unique_dst_ip",
+    "unique_src_as",
+    "unique_dst_as",
+    "fps",
+    "client_latency",
+    "server_latency",
+    "appl_latency",
 }
 WIDTH, HEIGHT, POINTS = 800, 400, 60
 _MARGIN = (60, 40, 20, 40)  # left, top, right, bottom
-_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-            "#bcbd22", "#17becf"]
+_PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 @dataclass(frozen=True)
@@ -48,8 +71,10 @@ def chart_for(query: Any) -> Chart:
     if image_type not in MIME_TYPES:
         raise _invalid(f"Invalid imageType: {image_type}")
     queries = query.get("queries")
-    if not isinstance(queries, list) or not queries or not all(
-        isinstance(q, dict) and isinstance(q.get("query"), dict) for q in queries
+    if (
+        not isinstance(queries, list)
+        or not queries
+        or not all(isinstance(q, dict) and isinstance(q.get("query"), dict) for q in queries)
     ):
         raise _invalid("queries must be a non-empty list of objects with a 'query'")
     first = queries[0]["query"]

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from imagecache.fetchers.fetcher import MIME_TYPES, FetchError, Fetched
+from imagecache.fetchers.fetcher import MIME_TYPES, Fetched, FetchError
 
 log = logging.getLogger(__name__)
 
@@ -162,4 +162,3 @@ def _decode_success(response: httpx.Response) -> tuple[str, bytes]:
         return mime, base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise FetchError(502, "malformed Kentik API response: bad base64 data") from None
-

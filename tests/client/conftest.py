@@ -30,8 +30,9 @@ class Calls:
 
 @pytest.fixture(scope="module")
 def stack(stack_factory, kbase_auth) -> Stack:
-    return stack_factory(AUTH_MODE="kbase", KBASE_AUTH_URL=kbase_auth.url, WORKER_CONCURRENCY="16",
-                         ENTRY_WAIT_TIMEOUT="5")
+    return stack_factory(
+        AUTH_MODE="kbase", KBASE_AUTH_URL=kbase_auth.url, WORKER_CONCURRENCY="16", ENTRY_WAIT_TIMEOUT="5"
+    )
 
 
 @pytest.fixture

@@ -25,12 +25,22 @@ SCRIPT = Path(sys.executable).parent / "imagecache-client"
 @pytest.fixture
 def cli(stack, tmp_path):
     """Runs the installed console script against the stack, with a local cache of this test's own."""
-    env = {**os.environ, "IMAGECACHE_URL": stack.url, "IMAGECACHE_CACHE_DIR": str(tmp_path / "local"),
-           "IMAGECACHE_TOKEN": ALICE}
+    env = {
+        **os.environ,
+        "IMAGECACHE_URL": stack.url,
+        "IMAGECACHE_CACHE_DIR": str(tmp_path / "local"),
+        "IMAGECACHE_TOKEN": ALICE,
+    }
 
     def run(*args: str, binary: bool = False, **extra_env: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(SCRIPT), *args], env={**env, **extra_env}, cwd=tmp_path,
-                              capture_output=True, text=not binary, timeout=300)
+        return subprocess.run(
+            [str(SCRIPT), *args],
+            env={**env, **extra_env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=not binary,
+            timeout=300,
+        )
 
     return run
 
@@ -78,11 +88,16 @@ def test_a_reader_that_stops_early_gets_no_traceback(stack, tmp_path):
     params = write(tmp_path / "p.json", {"job": uuid.uuid4().hex})
     data = tmp_path / "big.bin"
     data.write_bytes(os.urandom(2 * 1024 * 1024))  # far more than a pipe holds
-    env = {**os.environ, "IMAGECACHE_URL": stack.url, "IMAGECACHE_CACHE_DIR": str(tmp_path / "l"),
-           "IMAGECACHE_TOKEN": ALICE}
+    env = {
+        **os.environ,
+        "IMAGECACHE_URL": stack.url,
+        "IMAGECACHE_CACHE_DIR": str(tmp_path / "l"),
+        "IMAGECACHE_TOKEN": ALICE,
+    }
     assert subprocess.run([str(SCRIPT), "put", params, str(data)], env=env, capture_output=True).returncode == 0
-    piped = subprocess.run(f"'{SCRIPT}' download {params} -o - | head -c 3", shell=True, env=env,
-                           capture_output=True, timeout=60)
+    piped = subprocess.run(
+        f"'{SCRIPT}' download {params} -o - | head -c 3", shell=True, env=env, capture_output=True, timeout=60
+    )
     assert piped.stdout == data.read_bytes()[:3] and b"Traceback" not in piped.stderr
 
 
@@ -167,8 +182,16 @@ def test_processes_filling_one_local_cache_at_once(stack, tmp_path):
     queries = [make_query(kind) for kind in ("png", "svg", "pdf") for _ in range(20)]
     listing = write(tmp_path / "queries.json", queries)
     env = {**os.environ, "IMAGECACHE_URL": stack.url, "IMAGECACHE_CACHE_DIR": str(tmp_path / "shared")}
-    runs = [subprocess.Popen([str(SCRIPT), "prefill", listing, "-j", "4"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    runs = [
+        subprocess.Popen(
+            [str(SCRIPT), "prefill", listing, "-j", "4"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     results = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0], results
     listed = subprocess.run([str(SCRIPT), "local", "ls"], env=env, capture_output=True, text=True, timeout=60)
@@ -183,10 +206,15 @@ def test_a_long_upload_shows_a_progress_bar_on_a_terminal(stack, tmp_path):
     big.write_bytes(os.urandom(8 * 1024 * 1024))
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 wide
-    env = {**os.environ, "IMAGECACHE_URL": stack.url, "IMAGECACHE_CACHE_DIR": str(tmp_path / "l"),
-           "IMAGECACHE_TOKEN": ALICE}
-    done = subprocess.run([str(SCRIPT), "put", params, str(big)], env=env, stderr=follower,
-                          stdout=subprocess.PIPE, timeout=120, cwd=ROOT)
+    env = {
+        **os.environ,
+        "IMAGECACHE_URL": stack.url,
+        "IMAGECACHE_CACHE_DIR": str(tmp_path / "l"),
+        "IMAGECACHE_TOKEN": ALICE,
+    }
+    done = subprocess.run(
+        [str(SCRIPT), "put", params, str(big)], env=env, stderr=follower, stdout=subprocess.PIPE, timeout=120, cwd=ROOT
+    )
     os.set_blocking(leader, False)
     shown = os.read(leader, 1 << 20).decode(errors="replace")
     os.close(follower)

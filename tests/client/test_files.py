@@ -216,8 +216,10 @@ print(client.cached({"job": job}, produce).read_text())
 def test_concurrent_processes_produce_once(stack, tmp_path):
     job, log = uuid.uuid4().hex, tmp_path / "runs.log"
     args = [stack.url, ALICE, str(tmp_path / "shared"), job, str(log)]
-    workers = [subprocess.Popen([sys.executable, "-c", PRODUCER, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-               for _ in range(4)]
+    workers = [
+        subprocess.Popen([sys.executable, "-c", PRODUCER, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
     outputs = [worker.communicate(timeout=120)[0].strip() for worker in workers]
     assert [worker.returncode for worker in workers] == [0] * 4
     assert outputs == ["made once"] * 4

@@ -92,8 +92,10 @@ def test_a_long_production_is_waited_for_across_the_servers_504s(stack_factory, 
     simulate(simulator, latency_ms=2500)
     calls = []
     try:
-        with httpx.Client(timeout=30, event_hooks={"response": [lambda r: calls.append(r.status_code)]}) as http, \
-                ImageCacheClient(impatient.url, cache_dir=tmp_path, http=http) as client:
+        with (
+            httpx.Client(timeout=30, event_hooks={"response": [lambda r: calls.append(r.status_code)]}) as http,
+            ImageCacheClient(impatient.url, cache_dir=tmp_path, http=http) as client,
+        ):
             assert client.fetch(make_query()).read_bytes().startswith(b"\x89PNG")
     finally:
         simulate(simulator)

@@ -212,8 +212,9 @@ for n in range(40):
 @pytest.mark.parametrize("max_bytes", [10**9, 12_000])
 def test_many_processes_share_one_cache_consistently(tmp_path, max_bytes):
     """Each process reads back what it stored while the others store and evict around it."""
-    workers = [subprocess.Popen([sys.executable, "-c", FILLER, str(tmp_path), str(max_bytes), "5"], cwd=ROOT)
-               for _ in range(4)]
+    workers = [
+        subprocess.Popen([sys.executable, "-c", FILLER, str(tmp_path), str(max_bytes), "5"], cwd=ROOT) for _ in range(4)
+    ]
     assert [worker.wait(120) for worker in workers] == [0, 0, 0, 0]
     cache = LocalCache(tmp_path, max_bytes=max_bytes, keep_recent=0)
     files = blob_files(cache)

@@ -54,13 +54,19 @@ def test_a_result_in_hand_outlives_a_redis_outage(stack_factory, simulator, tmp_
 
 
 @pytest.mark.parametrize(("back_after", "hold"), [(2, 20), (6, 2)], ids=["Redis back in time", "Redis away too long"])
-def test_an_upload_whose_index_write_meets_an_outage_is_indexed_or_leaves_nothing(stack_factory, tmp_path,
-                                                                                 back_after, hold):
+def test_an_upload_whose_index_write_meets_an_outage_is_indexed_or_leaves_nothing(
+    stack_factory, tmp_path, back_after, hold
+):
     redis = OwnRedis(tmp_path / "redis").start()
     try:
         token = StaticTokens(tmp_path / "tokens").add("alice")
-        stack = stack_factory(parts=("web",), REDIS_URL=redis.url, AUTH_MODE="static",
-                              AUTH_TOKENS_FILE=str(tmp_path / "tokens"), ENTRY_WAIT_TIMEOUT=str(hold))
+        stack = stack_factory(
+            parts=("web",),
+            REDIS_URL=redis.url,
+            AUTH_MODE="static",
+            AUTH_TOKENS_FILE=str(tmp_path / "tokens"),
+            ENTRY_WAIT_TIMEOUT=str(hold),
+        )
         auth = {"Authorization": token}
         cache_id = httpx.post(stack.url + "/v1/cache_id", headers=auth, json={"j": uuid.uuid4().hex}).json()["cache_id"]
         assert httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=auth, files={"file": ("f", b"old")}).is_success
@@ -68,8 +74,10 @@ def test_an_upload_whose_index_write_meets_an_outage_is_indexed_or_leaves_nothin
         boundary = "outage"
         body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n').encode()
         body += data + f"\r\n--{boundary}--\r\n".encode()
-        head = (f"POST /v1/cache/{cache_id} HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n"
-                f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"POST /v1/cache/{cache_id} HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         with socket.create_connection(("127.0.0.1", stack.port), timeout=60) as conn:
             conn.sendall(head.encode() + body[:1000])  # ownership is checked; the bytes are on their way
             time.sleep(0.5)
@@ -91,4 +99,3 @@ def test_an_upload_whose_index_write_meets_an_outage_is_indexed_or_leaves_nothin
             assert got.content == b"old" and len(blobs) == 1  # the new blob was removed: no orphan
     finally:
         redis.stop()
-

@@ -24,8 +24,13 @@ def test_reindex_rebuilds_images_and_files_from_storage(stack_factory, simulator
     alice, bob = StaticTokens(tokens).add("alice"), StaticTokens(tokens).add("bob")
     env = {"REDIS_URL": redis.url, "AUTH_MODE": "static", "AUTH_TOKENS_FILE": str(tokens)}
     if backend == "minio":
-        env.update(STORAGE="minio", MINIO_HOST=request.getfixturevalue("s3_server"), MINIO_ACCESS_KEY="testing",
-                   MINIO_SECRET_KEY="testing", MINIO_BUCKET_NAME=f"lost-{uuid.uuid4().hex[:8]}")
+        env.update(
+            STORAGE="minio",
+            MINIO_HOST=request.getfixturevalue("s3_server"),
+            MINIO_ACCESS_KEY="testing",
+            MINIO_SECRET_KEY="testing",
+            MINIO_BUCKET_NAME=f"lost-{uuid.uuid4().hex[:8]}",
+        )
     try:
         stack = stack_factory(**env)
         simulate(simulator)
@@ -37,8 +42,9 @@ def test_reindex_rebuilds_images_and_files_from_storage(stack_factory, simulator
             images[entry_id] = (query, got.content, got.headers["content-type"])
         auth = {"Authorization": alice}
         cache_id = httpx.post(stack.url + "/v1/cache_id", headers=auth, json={"job": 1}).json()["cache_id"]
-        httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=auth,
-                   files={"file": ("genes.gff", b"GFF" * 1000, "text/x-gff")}).raise_for_status()
+        httpx.post(
+            f"{stack.url}/v1/cache/{cache_id}", headers=auth, files={"file": ("genes.gff", b"GFF" * 1000, "text/x-gff")}
+        ).raise_for_status()
         simulate(simulator, latency_ms=10_000)  # still pending when Redis goes
         pending = stack.request(make_query())["id"]
 
@@ -52,8 +58,14 @@ def test_reindex_rebuilds_images_and_files_from_storage(stack_factory, simulator
         maintenance = stack.start_part("maintenance")
         wait_until(lambda: "Redis is empty but storage holds results" in maintenance.log(), 10, "the warning")
 
-        result = subprocess.run([sys.executable, "-m", "imagecache.cli", "admin", "reindex"], cwd=ROOT,
-                                env={**os.environ, **stack.env}, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "imagecache.cli", "admin", "reindex"],
+            cwd=ROOT,
+            env={**os.environ, **stack.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("reindexed 2 images and 1 files")
 
@@ -64,8 +76,9 @@ def test_reindex_rebuilds_images_and_files_from_storage(stack_factory, simulator
             assert again == {"id": entry_id, "status": "active", "expires_at": again["expires_at"]}
         got = httpx.get(f"{stack.url}/v1/cache/{cache_id}", headers=auth)
         assert got.status_code == 200 and got.content == b"GFF" * 1000
-        assert got.headers["content-type"] == "text/x-gff" and 'filename="genes.gff"' in got.headers[
-            "content-disposition"]
+        assert (
+            got.headers["content-type"] == "text/x-gff" and 'filename="genes.gff"' in got.headers["content-disposition"]
+        )
         assert httpx.get(f"{stack.url}/v1/cache/{cache_id}", headers={"Authorization": bob}).status_code == 403
         assert stack.info()["active_count"] == 2
         stack.parts["worker"].kill()  # no need to wait for its fetch of the lost entry

@@ -26,10 +26,12 @@ def test_redis_outage_answers_503_fast_and_recovers_with_aof(stack_factory, simu
         wait_until(lambda: upstream_stats(simulator)["calls"] == 1, 10, "the fetch to start")
         redis.stop()
 
-        for call in (lambda: httpx.get(stack.url + "/info", timeout=5),
-                     lambda: httpx.post(stack.url + "/requests", json={"api_query": make_query()}, timeout=5),
-                     lambda: httpx.get(f"{stack.url}/image/{entry_id}", timeout=5),
-                     lambda: httpx.get(stack.url + "/health", timeout=5)):
+        for call in (
+            lambda: httpx.get(stack.url + "/info", timeout=5),
+            lambda: httpx.post(stack.url + "/requests", json={"api_query": make_query()}, timeout=5),
+            lambda: httpx.get(f"{stack.url}/image/{entry_id}", timeout=5),
+            lambda: httpx.get(stack.url + "/health", timeout=5),
+        ):
             response, took = timed(call)
             assert response.status_code == 503 and took < 1.5, (response.status_code, took)
             assert response.json()

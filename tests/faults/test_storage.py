@@ -49,8 +49,11 @@ class MotoServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> MotoServer:
-        self._process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                                          str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(lambda: http_ok(f"http://{self.endpoint}/moto-api/"), 30, "moto")
         return self
 
@@ -63,9 +66,14 @@ class MotoServer:
 def test_object_storage_down_answers_503_and_recovers(stack_factory, simulator):
     moto = MotoServer().start()
     try:
-        stack = stack_factory(STORAGE="minio", MINIO_HOST=moto.endpoint, MINIO_ACCESS_KEY="testing",
-                              MINIO_SECRET_KEY="testing", MINIO_BUCKET_NAME=f"b{uuid.uuid4().hex[:8]}",
-                              ERROR_TTL="1")
+        stack = stack_factory(
+            STORAGE="minio",
+            MINIO_HOST=moto.endpoint,
+            MINIO_ACCESS_KEY="testing",
+            MINIO_SECRET_KEY="testing",
+            MINIO_BUCKET_NAME=f"b{uuid.uuid4().hex[:8]}",
+            ERROR_TTL="1",
+        )
         simulate(simulator)
         stored = stack.request(make_query())["id"]
         assert httpx.get(f"{stack.url}/image/{stored}", timeout=30).status_code == 200

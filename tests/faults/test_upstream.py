@@ -26,8 +26,12 @@ def answer(stack, query=None):
 
 @pytest.mark.parametrize(
     ("garbage", "words"),
-    [("html", "no dataUri"), ("truncated", "no dataUri"), ("bad-base64", "bad base64"),
-     ("wrong-mime", "unsupported data URI type")],
+    [
+        ("html", "no dataUri"),
+        ("truncated", "no dataUri"),
+        ("bad-base64", "bad base64"),
+        ("wrong-mime", "unsupported data URI type"),
+    ],
 )
 def test_garbage_answers_become_502_entries(stack, simulator, garbage, words):
     simulate(simulator, garbage=garbage)
@@ -98,7 +102,7 @@ def test_a_fetch_that_keeps_killing_its_worker_is_given_up(stack_factory, simula
     simulate(simulator, latency_ms=30_000)
     entry_id = doomed.request(make_query())["id"]
     for attempt in (1, 2):
-        wait_until(lambda: upstream_stats(simulator)["calls"] == attempt, 30, f"attempt {attempt}")
+        wait_until(lambda n=attempt: upstream_stats(simulator)["calls"] == n, 30, f"attempt {attempt}")
         doomed.parts["worker"].signal(signal.SIGKILL)
         doomed.start_part("worker")
     response = httpx.get(f"{doomed.url}/image/{entry_id}", timeout=60)

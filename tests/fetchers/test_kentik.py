@@ -15,8 +15,9 @@ QUERY = {"queries": [], "imageType": "png"}
 
 
 def fetcher(retries=2, timeout=1.0):
-    return KentikFetcher(API, "me@example.com", "tok", retries=retries, timeout=timeout, backoff_initial=0.01,
-                         backoff_max=0.05)
+    return KentikFetcher(
+        API, "me@example.com", "tok", retries=retries, timeout=timeout, backoff_initial=0.01, backoff_max=0.05
+    )
 
 
 def success(mime="image/png", data=PNG):
@@ -107,8 +108,9 @@ def test_malformed_success_is_502(response):
 
 
 @respx.mock
-@pytest.mark.parametrize(("mime", "kind"), [("image/jpeg", "jpg"), ("image/svg+xml", "svg"),
-                                            ("application/pdf", "pdf")])
+@pytest.mark.parametrize(
+    ("mime", "kind"), [("image/jpeg", "jpg"), ("image/svg+xml", "svg"), ("application/pdf", "pdf")]
+)
 def test_every_kentik_format_is_accepted(mime, kind):
     respx.post(URL).mock(return_value=success(mime, b"data"))
     assert fetcher().fetch({"imageType": kind}).content_type == mime

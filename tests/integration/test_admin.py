@@ -17,8 +17,14 @@ from tests.support.processes import ROOT
 
 
 def admin(env, *args):
-    result = subprocess.run([sys.executable, "-m", "imagecache.cli", "admin", *args], cwd=ROOT,
-                            env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "imagecache.cli", "admin", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -30,8 +36,9 @@ def test_add_token_gives_a_working_static_token(stack_factory, tmp_path):
     stack = stack_factory(parts=("web",), **env)
     answer = httpx.post(stack.url + "/v1/cache_id", headers={"Authorization": token}, json={"a": 1}).json()
     assert answer["metadata"]["token_id"] == "static:carol"
-    assert httpx.post(stack.url + "/v1/cache_id", headers={"Authorization": token + "x"},
-                      json={"a": 1}).status_code == 403
+    assert (
+        httpx.post(stack.url + "/v1/cache_id", headers={"Authorization": token + "x"}, json={"a": 1}).status_code == 403
+    )
 
 
 def test_import_kbase_serves_existing_objects_without_copying(stack_factory, s3_server, kbase_auth):
@@ -42,15 +49,32 @@ def test_import_kbase_serves_existing_objects_without_copying(stack_factory, s3_
     stored_id = cache_id_for(token_id, {"method": "annotate", "genome": "E. coli"})
     waiting_id = cache_id_for(token_id, {"method": "annotate", "genome": "B. subtilis"})
     future = str(int(time.time()) + 86400)
-    client.put_object(bucket, stored_id, io.BytesIO(b"GFF data"), 8, content_type="text/plain",
-                      metadata={"filename": "genes.gff", "token_id": token_id, "expiration": future})
-    client.put_object(bucket, waiting_id, io.BytesIO(b""), 0,
-                      metadata={"filename": "placeholder", "token_id": token_id, "expiration": future})
+    client.put_object(
+        bucket,
+        stored_id,
+        io.BytesIO(b"GFF data"),
+        8,
+        content_type="text/plain",
+        metadata={"filename": "genes.gff", "token_id": token_id, "expiration": future},
+    )
+    client.put_object(
+        bucket,
+        waiting_id,
+        io.BytesIO(b""),
+        0,
+        metadata={"filename": "placeholder", "token_id": token_id, "expiration": future},
+    )
     client.put_object(bucket, "not-a-cache-id", io.BytesIO(b"x"), 1)
 
-    env = {"STORAGE": "minio", "MINIO_HOST": s3_server, "MINIO_ACCESS_KEY": "testing",
-           "MINIO_SECRET_KEY": "testing", "MINIO_BUCKET_NAME": bucket, "AUTH_MODE": "kbase",
-           "KBASE_AUTH_URL": kbase_auth.url}
+    env = {
+        "STORAGE": "minio",
+        "MINIO_HOST": s3_server,
+        "MINIO_ACCESS_KEY": "testing",
+        "MINIO_SECRET_KEY": "testing",
+        "MINIO_BUCKET_NAME": bucket,
+        "AUTH_MODE": "kbase",
+        "KBASE_AUTH_URL": kbase_auth.url,
+    }
     stack = stack_factory(parts=("web",), **env)
     env["REDIS_PREFIX"] = stack.env["REDIS_PREFIX"]
     env["REDIS_URL"] = stack.env["REDIS_URL"]
@@ -65,5 +89,6 @@ def test_import_kbase_serves_existing_objects_without_copying(stack_factory, s3_
     assert httpx.get(f"{stack.url}/v1/cache/{waiting_id}", headers=alice).status_code == 404
     answer = httpx.post(stack.url + "/v1/cache_id", headers=alice, json={"method": "annotate", "genome": "E. coli"})
     assert answer.json()["cache_id"] == stored_id and answer.json()["metadata"]["filename"] == "genes.gff"
-    assert sorted(o.object_name for o in client.list_objects(bucket)) == sorted([stored_id, waiting_id,
-                                                                                 "not-a-cache-id"])
+    assert sorted(o.object_name for o in client.list_objects(bucket)) == sorted(
+        [stored_id, waiting_id, "not-a-cache-id"]
+    )

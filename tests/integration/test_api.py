@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import time
-from email.utils import parsedate_to_datetime
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -225,8 +225,20 @@ def test_info_pages_with_a_cursor(stack):
     for _ in range(5):
         stack.request(make_query())
     first = httpx.get(stack.url + "/info", params={"limit": 2}).json()
-    for field in ("active_count", "pending_count", "active_entries", "pending_entries", "hits", "misses",
-                  "dedupes", "upstream_calls", "upstream_failures", "total_bytes", "queue_depth", "live_workers"):
+    for field in (
+        "active_count",
+        "pending_count",
+        "active_entries",
+        "pending_entries",
+        "hits",
+        "misses",
+        "dedupes",
+        "upstream_calls",
+        "upstream_failures",
+        "total_bytes",
+        "queue_depth",
+        "live_workers",
+    ):
         assert field in first
     assert first["live_workers"] == 8
     listed = first["active_entries"] + first["pending_entries"] + first["error_entries"]
@@ -265,8 +277,9 @@ def test_pending_wait_times_out_with_504_and_retry_after(stack_factory, simulato
 
 
 def test_health_names_what_is_down(stack_factory, tmp_path):
-    broken = stack_factory(parts=("web",), STORAGE="minio", MINIO_HOST="127.0.0.1:1",
-                           MINIO_ACCESS_KEY="a", MINIO_SECRET_KEY="b")
+    broken = stack_factory(
+        parts=("web",), STORAGE="minio", MINIO_HOST="127.0.0.1:1", MINIO_ACCESS_KEY="a", MINIO_SECRET_KEY="b"
+    )
     response = httpx.get(broken.url + "/health", timeout=30)
     assert response.status_code == 503
     assert response.json()["down"] == ["storage"]
@@ -303,8 +316,9 @@ def test_expired_entries_are_pruned_with_their_blobs(stack_factory, redis):
     folder = short.workdir / "cache" / "images" / entry_id[:2]
     assert list(folder.glob(entry_id + ".*"))  # the result (its attempt's own key) and its .meta
     prefix = short.env["REDIS_PREFIX"]
-    wait_until(lambda: not list(folder.glob(entry_id + "*")) and not redis.exists(f"{prefix}entry:{entry_id}"),
-               10, "pruning")
+    wait_until(
+        lambda: not list(folder.glob(entry_id + "*")) and not redis.exists(f"{prefix}entry:{entry_id}"), 10, "pruning"
+    )
     assert image(short, entry_id).status_code == 404
     assert not any(entry_id in key for key in redis.scan_iter(match=prefix + "*"))
 
@@ -313,8 +327,12 @@ def test_cors_when_configured(stack_factory):
     open_stack = stack_factory(parts=("web",), CORS_ALLOW_ORIGINS="https://dash.example.com")
     response = httpx.get(open_stack.url + "/health/live", headers={"Origin": "https://dash.example.com"})
     assert response.headers["access-control-allow-origin"] == "https://dash.example.com"
-    assert "access-control-allow-origin" not in httpx.get(stack_factory(parts=("web",)).url + "/health/live",
-                                                          headers={"Origin": "https://x.example"}).headers
+    assert (
+        "access-control-allow-origin"
+        not in httpx.get(
+            stack_factory(parts=("web",)).url + "/health/live", headers={"Origin": "https://x.example"}
+        ).headers
+    )
 
 
 def test_logs_never_show_the_kentik_token(stack):

@@ -14,16 +14,24 @@ from tests.support.upstream import make_query
 
 def test_keys_guard_the_kentik_routes_and_never_reach_the_logs(stack_factory, tmp_path):
     env = {"API_KEYS_FILE": str(tmp_path / "keys")}
-    made = subprocess.run([sys.executable, "-m", "imagecache.cli", "admin", "add-key", "dashboard"], cwd=ROOT,
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [sys.executable, "-m", "imagecache.cli", "admin", "add-key", "dashboard"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     key = made.stdout.strip()
     assert made.returncode == 0 and key and key not in (tmp_path / "keys").read_text()
     stack = stack_factory(**env)
     bearer = {"Authorization": f"Bearer {key}"}
 
-    for request in (lambda h: httpx.post(stack.url + "/requests", json={"api_query": make_query()}, headers=h),
-                    lambda h: httpx.get(stack.url + "/info", headers=h),
-                    lambda h: httpx.get(stack.url + "/image/" + "a" * 64 + "_9999999999", headers=h)):
+    for request in (
+        lambda h: httpx.post(stack.url + "/requests", json={"api_query": make_query()}, headers=h),
+        lambda h: httpx.get(stack.url + "/info", headers=h),
+        lambda h: httpx.get(stack.url + "/image/" + "a" * 64 + "_9999999999", headers=h),
+    ):
         refused = request({})
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
         assert refused.json()["type"] == "unauthorized"

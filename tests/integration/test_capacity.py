@@ -31,8 +31,7 @@ def test_oldest_results_are_evicted_and_usage_stays_under_the_bound(stack_factor
 
     auth = {"Authorization": token}
     cache_id = httpx.post(stack.url + "/v1/cache_id", headers=auth, json={"big": 1}).json()["cache_id"]
-    too_big = httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=auth,
-                         files={"file": ("f", b"x" * (LIMIT + 1))})
+    too_big = httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=auth, files={"file": ("f", b"x" * (LIMIT + 1))})
     assert too_big.status_code == 507 and "CACHE_MAX_BYTES" in too_big.json()["error"]
     fits = httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=auth, files={"file": ("f", b"y" * 150_000)})
     assert fits.status_code == 200

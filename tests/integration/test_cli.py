@@ -9,8 +9,8 @@ import sys
 
 import httpx
 
-from tests.support.upstream import make_query
 from tests.support.processes import ROOT, Process, free_port, http_ok, wait_until
+from tests.support.upstream import make_query
 
 
 def group_gone(pgid: int) -> bool:
@@ -51,7 +51,10 @@ def test_bad_configuration_stops_startup_with_one_line():
     result = subprocess.run(
         [sys.executable, "-m", "imagecache.cli", "web"],
         env={**os.environ, "KENTIK_API_RETRIES": "lots"},
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0

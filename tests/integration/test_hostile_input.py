@@ -41,9 +41,13 @@ def api_key(secrets_dir):
 
 @pytest.fixture(scope="module")
 def stack(stack_factory, secrets_dir, token, api_key):
-    return stack_factory(AUTH_MODE="static", AUTH_TOKENS_FILE=str(secrets_dir / "tokens"),
-                         API_KEYS_FILE=str(secrets_dir / "keys"), BODY_STALL_TIMEOUT=str(STALL_SECONDS),
-                         ENTRY_WAIT_TIMEOUT="5")
+    return stack_factory(
+        AUTH_MODE="static",
+        AUTH_TOKENS_FILE=str(secrets_dir / "tokens"),
+        API_KEYS_FILE=str(secrets_dir / "keys"),
+        BODY_STALL_TIMEOUT=str(STALL_SECONDS),
+        ENTRY_WAIT_TIMEOUT="5",
+    )
 
 
 def v1(token):
@@ -67,23 +71,39 @@ def temporary_files(stack):
 
 # --- API keys guard every spelling of a guarded route ---------------------------------------------------------
 
-GUARDED = [("GET", "/info"), ("GET", "/metrics"), ("POST", "/requests"), ("GET", "/requests/{id}"),
-           ("GET", "/image/{id}"), ("HEAD", "/image/{id}")]
+GUARDED = [
+    ("GET", "/info"),
+    ("GET", "/metrics"),
+    ("POST", "/requests"),
+    ("GET", "/requests/{id}"),
+    ("GET", "/image/{id}"),
+    ("HEAD", "/image/{id}"),
+]
 
 
 @pytest.fixture(scope="module")
 def entry_id(stack, api_key):
     """A live entry, so a guard walked past would answer 200, not 404."""
-    posted = httpx.post(stack.url + "/requests", json={"api_query": make_query()},
-                        headers={"Authorization": f"Bearer {api_key}"})
+    posted = httpx.post(
+        stack.url + "/requests", json={"api_query": make_query()}, headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert posted.status_code == 200, posted.text
     return posted.json()["id"]
 
 
 def spellings(path: str) -> list[str]:
     first, rest = path[1], path[2:]
-    return [path, "/" + path, path + "/", "/." + path, "//" + path + "//", path.replace("/", "//"),
-            f"/%{ord(first):02x}{rest}", f"/%{ord(first):02X}{rest}", "/x/.." + path]
+    return [
+        path,
+        "/" + path,
+        path + "/",
+        "/." + path,
+        "//" + path + "//",
+        path.replace("/", "//"),
+        f"/%{ord(first):02x}{rest}",
+        f"/%{ord(first):02X}{rest}",
+        "/x/.." + path,
+    ]
 
 
 @pytest.mark.parametrize(("method", "path"), GUARDED)
@@ -105,14 +125,19 @@ def test_open_routes_stay_open_in_every_spelling(stack):
 
 # --- an upload is stored only when all of it arrived -----------------------------------------------------------
 
+
 def multipart_upload(cache_id: str, token: str, data: bytes, *, closing: bool = True) -> tuple[bytes, bytes]:
     """The request head and its full body (closing boundary left out unless `closing`)."""
     boundary = "h0stile"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="r.bin"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="r.bin"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n"
+    ).encode() + data
     body += f"\r\n--{boundary}--\r\n".encode() if closing else b""
-    head = (f"POST /v1/cache/{cache_id} HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"POST /v1/cache/{cache_id} HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode(), body
 
 
@@ -175,8 +200,7 @@ NASTY_JSON = {
 def test_json_that_parses_is_never_a_500(stack, token, api_key, name):
     body = NASTY_JSON[name].encode()
     for path, headers in (("/requests", {"Authorization": f"Bearer {api_key}"}), ("/v1/cache_id", v1(token))):
-        response = httpx.post(stack.url + path, content=body,
-                              headers={**headers, "Content-Type": "application/json"})
+        response = httpx.post(stack.url + path, content=body, headers={**headers, "Content-Type": "application/json"})
         assert response.status_code == 400, (path, response.text)
         message = response.json().get("msg") or response.json().get("error")
         assert message and "Traceback" not in message
@@ -185,20 +209,28 @@ def test_json_that_parses_is_never_a_500(stack, token, api_key, name):
 
 def test_chunked_json_is_read(stack, token, api_key):
     body = json.dumps({"api_query": make_query()}).encode()
-    chunks = [body[i:i + 7] for i in range(0, len(body), 7)]
-    posted = httpx.post(stack.url + "/requests", content=iter(chunks),
-                        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
+    chunks = [body[i : i + 7] for i in range(0, len(body), 7)]
+    posted = httpx.post(
+        stack.url + "/requests",
+        content=iter(chunks),
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
     assert posted.status_code == 200, posted.text
     assert posted.json()["id"].count("_") == 1
-    cache_id = httpx.post(stack.url + "/v1/cache_id", content=iter([b'{"jo', b'b": 1}']),
-                          headers={**v1(token), "Content-Type": "application/json"})
+    cache_id = httpx.post(
+        stack.url + "/v1/cache_id",
+        content=iter([b'{"jo', b'b": 1}']),
+        headers={**v1(token), "Content-Type": "application/json"},
+    )
     assert cache_id.status_code == 200, cache_id.text
 
 
-@pytest.mark.parametrize("chunks", [b"zz\r\n{}\r\n0\r\n\r\n", b"100\r\n{\"api_query\""], ids=["bad size", "cut off"])
+@pytest.mark.parametrize("chunks", [b"zz\r\n{}\r\n0\r\n\r\n", b'100\r\n{"api_query"'], ids=["bad size", "cut off"])
 def test_broken_chunked_json_is_a_400(stack, api_key, chunks):
-    head = (f"POST /requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    head = (
+        f"POST /requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as conn:
         conn.sendall(head + chunks)
         conn.shutdown(socket.SHUT_WR)
@@ -209,20 +241,26 @@ def test_broken_chunked_json_is_a_400(stack, api_key, chunks):
 
 def test_a_token_that_is_not_ascii_is_refused(stack_factory, kbase_auth):
     kbase = stack_factory(parts=("web",), AUTH_MODE="kbase", KBASE_AUTH_URL=kbase_auth.url)
-    raw = ("POST /v1/cache_id HTTP/1.1\r\nHost: x\r\nAuthorization: t\u00f6ken\r\n"
-           "Content-Type: application/json\r\nContent-Length: 8\r\n\r\n{\"a\": 1}").encode("latin-1")
+    raw = (
+        "POST /v1/cache_id HTTP/1.1\r\nHost: x\r\nAuthorization: t\u00f6ken\r\n"
+        'Content-Type: application/json\r\nContent-Length: 8\r\n\r\n{"a": 1}'
+    ).encode("latin-1")
     answer = exchange(kbase.port, raw)
     assert answer.status == 403 and answer.json()["error"] == "Invalid token"
 
 
 def test_chunked_json_over_the_limit_is_413(stack, api_key):
     chunks = (b" " * 65536 for _ in range(40))  # 2.5 MiB of whitespace, past MAX_BODY_BYTES
-    response = httpx.post(stack.url + "/requests", content=chunks,
-                          headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
+    response = httpx.post(
+        stack.url + "/requests",
+        content=chunks,
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 
 # --- /metrics cannot be inflated by anyone --------------------------------------------------------------------
+
 
 def test_made_up_methods_do_not_grow_the_metrics(stack, api_key):
     for n in range(60):
@@ -235,9 +273,12 @@ def test_made_up_methods_do_not_grow_the_metrics(stack, api_key):
 
 # --- a body that stalls ends in 408; a slow body that moves is never cut ------------------------------------------
 
+
 def test_a_stalled_body_ends_with_408(stack, api_key):
-    head = (f"POST /requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n"
-            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"api_").encode()
+    head = (
+        f"POST /requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n"
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"api_'
+    ).encode()
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as conn:
         conn.sendall(head)
@@ -252,7 +293,7 @@ def test_a_slow_upload_that_keeps_moving_is_stored(stack, token):
     head, body = multipart_upload(cache_id, token, os.urandom(6000))
     with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as conn:
         conn.sendall(head)
-        pieces = [body[i:i + len(body) // 6 + 1] for i in range(0, len(body), len(body) // 6 + 1)]
+        pieces = [body[i : i + len(body) // 6 + 1] for i in range(0, len(body), len(body) // 6 + 1)]
         for piece in pieces:  # 3 s in all, 0.5 s apart: longer than the stall limit, never idle that long
             time.sleep(STALL_SECONDS / 2)
             conn.sendall(piece)
@@ -263,12 +304,16 @@ def test_a_slow_upload_that_keeps_moving_is_stored(stack, token):
 
 # --- gunicorn's own refusals come as JSON ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "status"), [
-    (b"GET /" + b"x" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
-    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % n for n in range(120)) + b"\r\n", 431),
-    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 9000 + b"\r\n\r\n", 431),
-    (b"GARBAGE\r\n\r\n", 400),
-])
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"GET /" + b"x" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % n for n in range(120)) + b"\r\n", 431),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 9000 + b"\r\n\r\n", 431),
+        (b"GARBAGE\r\n\r\n", 400),
+    ],
+)
 def test_gunicorn_refusals_are_json(stack, raw, status):
     answer = exchange(stack.port, raw)
     assert answer.status == status
@@ -279,11 +324,15 @@ def test_gunicorn_refusals_are_json(stack, raw, status):
 
 # --- downloads cannot be sniffed; names are bounded --------------------------------------------------------------
 
+
 def test_downloads_are_not_sniffed_and_long_names_are_capped(stack, token):
     cache_id = new_cache_id(stack, token)
     name = "é" * 3000 + ".html"
-    response = httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=v1(token),
-                          files={"file": (name, b"<script>alert(1)</script>", "text/html")})
+    response = httpx.post(
+        f"{stack.url}/v1/cache/{cache_id}",
+        headers=v1(token),
+        files={"file": (name, b"<script>alert(1)</script>", "text/html")},
+    )
     assert response.status_code == 200
     stored = response.json()["filename"]
     assert 0 < len(stored.encode()) <= 255 and stored.endswith(".html")
@@ -294,18 +343,25 @@ def test_downloads_are_not_sniffed_and_long_names_are_capped(stack, token):
 
 # --- what our peers' clients do works --------------------------------------------------------------------------
 
+
 def test_a_reused_file_handle_uploads_a_thousand_files(stack, token):
     """As `requests` sends `files={"file": handle}`: it reads the handle, and never rewinds it."""
     handle = io.BytesIO(b"only the first upload gets these bytes")
     ids = [new_cache_id(stack, token) for _ in range(1000)]
-    with httpx.Client(base_url=stack.url, headers=v1(token), timeout=60,
-                      limits=httpx.Limits(max_connections=50)) as client, ThreadPoolExecutor(50) as pool:
+    with (
+        httpx.Client(
+            base_url=stack.url, headers=v1(token), timeout=60, limits=httpx.Limits(max_connections=50)
+        ) as client,
+        ThreadPoolExecutor(50) as pool,
+    ):
+
         def statuses(call):
             return sorted(set(pool.map(call, ids)))
 
         # Every upload after the first reads the handle at its end: 0 bytes, as real clients send them.
-        assert statuses(lambda i: client.post(f"/v1/cache/{i}", files={"file": ("f", handle.read())}).status_code) \
-            == [200]
+        assert statuses(lambda i: client.post(f"/v1/cache/{i}", files={"file": ("f", handle.read())}).status_code) == [
+            200
+        ]
         assert statuses(lambda i: client.get(f"/v1/cache/{i}").status_code) == [200]
         assert statuses(lambda i: client.delete(f"/v1/cache/{i}").status_code) == [200]
     assert {download(stack, token, i).status_code for i in ids[::50]} == {404}
@@ -324,14 +380,18 @@ def test_an_empty_file_can_be_replaced_and_deleted(stack, token):
 
 # --- a bug is a 500 that says so; an outage is a 503 ----------------------------------------------------------------
 
+
 def test_a_redis_error_that_is_a_bug_is_a_500_with_the_message_logged_once(stack, redis, api_key):
     stats = stack.env["REDIS_PREFIX"] + "stats"
     saved = redis.hgetall(stats)
     redis.delete(stats)
     redis.set(stats, "not a hash")
     try:
-        response = httpx.post(stack.url + "/requests", json={"api_query": make_query()},
-                              headers={"Authorization": f"Bearer {api_key}", "X-Request-ID": "bug-report-1"})
+        response = httpx.post(
+            stack.url + "/requests",
+            json={"api_query": make_query()},
+            headers={"Authorization": f"Bearer {api_key}", "X-Request-ID": "bug-report-1"},
+        )
     finally:
         redis.delete(stats)
         if saved:
@@ -345,6 +405,7 @@ def test_a_redis_error_that_is_a_bug_is_a_500_with_the_message_logged_once(stack
 
 
 # --- the web process leaves no metrics directory behind ------------------------------------------------------------
+
 
 def test_the_metrics_directory_goes_with_the_web_process(redis_url, simulator, tmp_path):
     tmp = tmp_path / "tmp"
@@ -361,4 +422,3 @@ def test_the_metrics_directory_goes_with_the_web_process(redis_url, simulator, t
         web.signal(signal.SIGTERM)
         web.stop()
     assert not [p for p in tmp.iterdir() if p.name.startswith("imagecache-metrics-")], web.log()
-

@@ -17,11 +17,26 @@ CHART_BLUE = (0x1F, 0x77, 0xB4)  # the first series' colour in every chart
 
 def screenshot(url: str, path) -> Image.Image:
     subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={path.parent / 'profile'}", "--hide-scrollbars", "--window-size=1280,1000",
-         "--virtual-time-budget=5000", f"--screenshot={path}", url],
-        check=True, capture_output=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={path.parent / 'profile'}",
+            "--hide-scrollbars",
+            "--window-size=1280,1000",
+            "--virtual-time-budget=5000",
+            f"--screenshot={path}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return Image.open(path).convert("RGB")
 

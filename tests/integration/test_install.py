@@ -41,11 +41,21 @@ def test_the_wheel_without_extras_serves_every_example(installed: Path, tmp_path
     home = tmp_path / "empty"
     home.mkdir()
     port = free_port()
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(tmp_path),
-           "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nothing there: `up` embeds a Redis
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(tmp_path),
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+    }  # nothing there: `up` embeds a Redis
     log = open(tmp_path / "up.log", "wb")
-    up = subprocess.Popen([installed / "imagecache", "up", "--port", str(port)], cwd=home, env=env, stdout=log,
-                          stderr=subprocess.STDOUT, start_new_session=True)
+    up = subprocess.Popen(
+        [installed / "imagecache", "up", "--port", str(port)],
+        cwd=home,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: http_ok(url + "/health") or up.poll() is not None, 60, "the installed stack")

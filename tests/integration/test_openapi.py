@@ -46,20 +46,37 @@ def test_schemathesis_finds_no_undescribed_answer(stack_factory, tmp_path):
     tokens, keys = tmp_path / "tokens", tmp_path / "keys"
     token = StaticTokens(tokens).add("fuzzer")
     key = HashedSecrets(keys).add("fuzzer")
-    stack = stack_factory(AUTH_MODE="static", AUTH_TOKENS_FILE=str(tokens), API_KEYS_FILE=str(keys),
-                          ENTRY_WAIT_TIMEOUT="2")
+    stack = stack_factory(
+        AUTH_MODE="static", AUTH_TOKENS_FILE=str(tokens), API_KEYS_FILE=str(keys), ENTRY_WAIT_TIMEOUT="2"
+    )
     assert httpx.get(stack.url + "/openapi.json").json()["openapi"].startswith("3.")
     config = tmp_path / "schemathesis.toml"
-    config.write_text(f'headers = {{ Authorization = "Bearer {key}" }}\n\n'
-                      f'[[operations]]\ninclude-path-regex = "^/v1"\nheaders = {{ Authorization = "{token}" }}\n')
+    config.write_text(
+        f'headers = {{ Authorization = "Bearer {key}" }}\n\n'
+        f'[[operations]]\ninclude-path-regex = "^/v1"\nheaders = {{ Authorization = "{token}" }}\n'
+    )
     schemathesis = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
     result = subprocess.run(
-        [schemathesis, "--config-file", str(config), "run", stack.url + "/openapi.json",
-         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
-                     "response_schema_conformance",
-         "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "10", "--seed", "7",
-         "--request-timeout", "15"],
-        capture_output=True, text=True, timeout=600,
+        [
+            schemathesis,
+            "--config-file",
+            str(config),
+            "run",
+            stack.url + "/openapi.json",
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--max-examples",
+            "10",
+            "--seed",
+            "7",
+            "--request-timeout",
+            "15",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     summary = result.stdout[-3000:]
     assert result.returncode == 0, summary

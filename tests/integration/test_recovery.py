@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.support.upstream import make_query, simulate, upstream_stats
 from tests.support.processes import wait_until
+from tests.support.upstream import make_query, simulate, upstream_stats
 
 
 def calls(simulator: str) -> int:
@@ -83,8 +83,12 @@ def test_sigterm_to_web_lets_a_running_download_finish(stack_factory, tmp_path):
     auth = {"Authorization": token}
     cache_id = httpx.post(stack.url + "/v1/cache_id", headers=auth, json={"big": 1}).json()["cache_id"]
     data = bytes(range(256)) * (256 * 1024)  # 64 MiB: far more than the socket buffers hold
-    assert httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=auth, files={"file": ("f", data)},
-                      timeout=60).status_code == 200
+    assert (
+        httpx.post(
+            f"{stack.url}/v1/cache/{cache_id}", headers=auth, files={"file": ("f", data)}, timeout=60
+        ).status_code
+        == 200
+    )
 
     received = bytearray()
     with httpx.stream("GET", f"{stack.url}/v1/cache/{cache_id}", headers=auth, timeout=60) as download:

@@ -3,13 +3,17 @@
 import subprocess
 import sys
 
-from tests.support.upstream import simulate
 from tests.support.processes import ROOT
+from tests.support.upstream import simulate
 
 
 def run(stack, *args):
-    return subprocess.run([sys.executable, str(ROOT / "run_tests.py"), "--url", stack.url, *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_tests.py"), "--url", stack.url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_every_example_concurrently(stack_factory, simulator):

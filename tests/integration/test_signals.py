@@ -47,8 +47,9 @@ def test_metrics_count_across_web_workers_and_from_redis(stack_factory, simulato
 def test_json_logs_carry_one_request_id_from_web_to_worker(stack_factory, simulator):
     stack = stack_factory(LOG_FORMAT="json")
     simulate(simulator)
-    response = httpx.post(stack.url + "/requests", json={"api_query": make_query()},
-                          headers={"X-Request-ID": "trace-4711"})
+    response = httpx.post(
+        stack.url + "/requests", json={"api_query": make_query()}, headers={"X-Request-ID": "trace-4711"}
+    )
     assert response.headers["x-request-id"] == "trace-4711"
     entry_id = response.json()["id"]
     assert httpx.get(f"{stack.url}/image/{entry_id}", timeout=30).status_code == 200
@@ -56,8 +57,9 @@ def test_json_logs_carry_one_request_id_from_web_to_worker(stack_factory, simula
     for part in ("web", "worker"):
         lines = [line for line in stack.parts[part].log().splitlines() if line.startswith("{")]
         records[part] = [json.loads(line) for line in lines]
-        assert records[part] and all({"time", "level", "logger", "message", "request_id"} <= set(r)
-                                     for r in records[part])
+        assert records[part] and all(
+            {"time", "level", "logger", "message", "request_id"} <= set(r) for r in records[part]
+        )
     assert any(r["request_id"] == "trace-4711" and entry_id in r["message"] for r in records["web"])
     assert any(r["request_id"] == "trace-4711" and entry_id in r["message"] for r in records["worker"])
 

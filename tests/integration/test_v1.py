@@ -27,23 +27,34 @@ LIMIT = 4 * 1024 * 1024
 def stack(request, stack_factory, kbase_auth):
     env = {"AUTH_MODE": "kbase", "KBASE_AUTH_URL": kbase_auth.url, "MAX_UPLOAD_BYTES": str(LIMIT)}
     if request.param == "minio":
-        env.update(STORAGE="minio", MINIO_HOST=request.getfixturevalue("s3_server"), MINIO_ACCESS_KEY="testing",
-                   MINIO_SECRET_KEY="testing", MINIO_BUCKET_NAME=f"v1-{uuid.uuid4().hex[:10]}")
+        env.update(
+            STORAGE="minio",
+            MINIO_HOST=request.getfixturevalue("s3_server"),
+            MINIO_ACCESS_KEY="testing",
+            MINIO_SECRET_KEY="testing",
+            MINIO_BUCKET_NAME=f"v1-{uuid.uuid4().hex[:10]}",
+        )
     stack = stack_factory(**env)
     stack.backend = request.param
     return stack
 
 
 def new_id(stack, headers=ALICE, params=None):
-    response = httpx.post(stack.url + "/v1/cache_id", headers=headers,
-                          json=params if params is not None else {"job": uuid.uuid4().hex})
+    response = httpx.post(
+        stack.url + "/v1/cache_id", headers=headers, json=params if params is not None else {"job": uuid.uuid4().hex}
+    )
     assert response.status_code == 200, response.text
     return response.json()["cache_id"]
 
 
 def upload(stack, cache_id, data, headers=ALICE, filename="result.txt", content_type="text/plain", **kwargs):
-    return httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=headers,
-                      files={"file": (filename, data, content_type)}, timeout=60, **kwargs)
+    return httpx.post(
+        f"{stack.url}/v1/cache/{cache_id}",
+        headers=headers,
+        files={"file": (filename, data, content_type)},
+        timeout=60,
+        **kwargs,
+    )
 
 
 def download(stack, cache_id, headers=ALICE, **kwargs):
@@ -149,15 +160,15 @@ def test_invalid_token_is_403(stack):
     ],
 )
 def test_bad_cache_id_requests_are_400(stack, content, content_type, message):
-    response = httpx.post(stack.url + "/v1/cache_id", headers={**ALICE, "Content-Type": content_type},
-                          content=content)
+    response = httpx.post(stack.url + "/v1/cache_id", headers={**ALICE, "Content-Type": content_type}, content=content)
     assert response.status_code == 400 and error(response).startswith(message)
 
 
 def test_upload_without_a_file_field(stack):
     cache_id = new_id(stack)
-    response = httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=ALICE, data={"other": "1"},
-                          files={"attachment": ("a.txt", b"1")})
+    response = httpx.post(
+        f"{stack.url}/v1/cache/{cache_id}", headers=ALICE, data={"other": "1"}, files={"attachment": ("a.txt", b"1")}
+    )
     assert response.status_code == 400 and "File field missing" in error(response)
     response = httpx.post(f"{stack.url}/v1/cache/{cache_id}", headers=ALICE, content=b"raw")
     assert response.status_code == 400 and "Content-Type" in error(response)
@@ -166,8 +177,11 @@ def test_upload_without_a_file_field(stack):
 def test_other_tokens_cannot_touch_a_cache(stack):
     cache_id = new_id(stack)
     upload(stack, cache_id, b"alice's")
-    for response in (download(stack, cache_id, headers=BOB), upload(stack, cache_id, b"bob's", headers=BOB),
-                     httpx.delete(f"{stack.url}/v1/cache/{cache_id}", headers=BOB)):
+    for response in (
+        download(stack, cache_id, headers=BOB),
+        upload(stack, cache_id, b"bob's", headers=BOB),
+        httpx.delete(f"{stack.url}/v1/cache/{cache_id}", headers=BOB),
+    ):
         assert response.status_code == 403 and error(response) == "You do not have access to that cache"
     assert download(stack, cache_id).content == b"alice's"
 
@@ -178,7 +192,9 @@ def test_checksum_is_verified(stack):
     wrong = upload(stack, cache_id, b"second", headers={**ALICE, "X-Content-SHA256": "0" * 64})
     assert wrong.status_code == 400 and "Checksum mismatch" in error(wrong)
     assert download(stack, cache_id).content == b"first"
-    right = upload(stack, cache_id, b"second", headers={**ALICE, "X-Content-SHA256": hashlib.sha256(b"second").hexdigest()})
+    right = upload(
+        stack, cache_id, b"second", headers={**ALICE, "X-Content-SHA256": hashlib.sha256(b"second").hexdigest()}
+    )
     assert right.status_code == 200 and download(stack, cache_id).content == b"second"
 
 
@@ -228,10 +244,17 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(stack):
 def test_upload_without_a_length_is_411(stack):
     cache_id = new_id(stack)
     boundary = "b0undary"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'.encode(),
-             b"y" * 1000, f"\r\n--{boundary}--\r\n".encode()]
-    streamed = httpx.post(f"{stack.url}/v1/cache/{cache_id}", timeout=60, content=iter(parts),
-                          headers={**ALICE, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'.encode(),
+        b"y" * 1000,
+        f"\r\n--{boundary}--\r\n".encode(),
+    ]
+    streamed = httpx.post(
+        f"{stack.url}/v1/cache/{cache_id}",
+        timeout=60,
+        content=iter(parts),
+        headers={**ALICE, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert streamed.status_code == 411 and "Content-Length" in error(streamed)
     assert download(stack, cache_id).status_code == 404
 
@@ -241,8 +264,10 @@ def test_interrupted_upload_leaves_no_partial_file(stack):
     upload(stack, cache_id, b"kept")
     boundary = "cut"
     head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n').encode()
-    request = (f"POST /v1/cache/{cache_id} HTTP/1.1\r\nHost: x\r\nAuthorization: token-alice\r\n"
-               f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 10000000\r\n\r\n").encode()
+    request = (
+        f"POST /v1/cache/{cache_id} HTTP/1.1\r\nHost: x\r\nAuthorization: token-alice\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 10000000\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", stack.port)) as conn:
         conn.sendall(request + head + b"z" * 500_000)
         time.sleep(0.5)
@@ -260,8 +285,9 @@ def assert_no_stray_blobs(stack, cache_id):
         assert len([p for p in (root / folder).iterdir() if not p.name.endswith(".meta")]) == 1
     else:
         client = Minio(stack.env["MINIO_HOST"], access_key="testing", secret_key="testing", secure=False)
-        names = [o.object_name for o in client.list_objects(stack.env["MINIO_BUCKET_NAME"], prefix=folder,
-                                                             recursive=True)]
+        names = [
+            o.object_name for o in client.list_objects(stack.env["MINIO_BUCKET_NAME"], prefix=folder, recursive=True)
+        ]
         assert len(names) == 1
         uploads = client._list_multipart_uploads(stack.env["MINIO_BUCKET_NAME"])
         assert not list(uploads.uploads)
@@ -283,9 +309,14 @@ def test_expire_all_deletes_expired_caches_now(stack, stack_factory, redis):
     blob_key = redis.hget(f"{prefix}file:{cache_id}", "blob_key")
     redis.hset(f"{prefix}file:{cache_id}", "expires_at", 1)
     redis.zadd(f"{prefix}files:expiry", {cache_id: 1})
-    result = subprocess.run([sys.executable, "-m", "imagecache.cli", "admin", "expire_all"], cwd=ROOT,
-                            env={**os.environ, **stack.env}, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "imagecache.cli", "admin", "expire_all"],
+        cwd=ROOT,
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "removed 1 of 1 caches\n"
     assert download(stack, cache_id).status_code == 404
@@ -308,8 +339,12 @@ def test_an_upload_without_its_closing_boundary_leaves_no_blob(stack):
     boundary = "nocl0se"
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n').encode()
     body += b"q" * 200_000
-    response = httpx.post(f"{stack.url}/v1/cache/{cache_id}", content=body, timeout=60,
-                          headers={**ALICE, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = httpx.post(
+        f"{stack.url}/v1/cache/{cache_id}",
+        content=body,
+        timeout=60,
+        headers={**ALICE, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert response.status_code == 400 and "closing boundary" in error(response)
     assert download(stack, cache_id).content == b"kept"
     assert_no_stray_blobs(stack, cache_id)

@@ -48,8 +48,12 @@ def exchange(port: int, raw: bytes, timeout: float = 10.0) -> RawResponse:
 
 def get(port: int, target: str, headers: dict[str, str] | None = None, method: str = "GET") -> RawResponse:
     """A request line with `target` exactly as given (`//info`, `/./info`, `/%69nfo`)."""
-    lines = [f"{method} {target} HTTP/1.1", "Host: test", "Connection: close",
-             *(f"{name}: {value}" for name, value in (headers or {}).items())]
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        "Host: test",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in (headers or {}).items()),
+    ]
     body = b"{}" if method == "POST" else b""
     if method == "POST":
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]

@@ -37,8 +37,9 @@ def restart_with_pending(stack: Stack, simulator: str, redis: Redis, latency_ms:
     stack.start()
     with ThreadPoolExecutor(pending) as pool:
         statuses = list(pool.map(lambda i: httpx.get(f"{stack.url}/image/{i}", timeout=90).status_code, ids))
-    return Recovered(time.monotonic() - restarted, _calls(simulator), _most_attempts(redis, stack, ids),
-                     statuses.count(200))
+    return Recovered(
+        time.monotonic() - restarted, _calls(simulator), _most_attempts(redis, stack, ids), statuses.count(200)
+    )
 
 
 def worker_killed_mid_fetch(stack: Stack, simulator: str, redis: Redis, latency_ms: int) -> Recovered:
@@ -56,8 +57,9 @@ def worker_killed_mid_fetch(stack: Stack, simulator: str, redis: Redis, latency_
     return Recovered(seconds, _calls(simulator), _most_attempts(redis, stack, [entry_id]), int(served))
 
 
-def redis_outage_mid_fetch(stack: Stack, simulator: str, own_redis: OwnRedis, latency_ms: int,
-                           outage: float = 5.0) -> Recovered:
+def redis_outage_mid_fetch(
+    stack: Stack, simulator: str, own_redis: OwnRedis, latency_ms: int, outage: float = 5.0
+) -> Recovered:
     """Redis stopped for `outage` seconds while a fetch runs: from Redis back until the entry is served."""
     simulate(simulator, latency_ms=latency_ms)
     entry_id = stack.request(make_query())["id"]
@@ -69,8 +71,9 @@ def redis_outage_mid_fetch(stack: Stack, simulator: str, own_redis: OwnRedis, la
     wait_until(lambda: _status(stack, entry_id) == "active", 60, "the entry to be served")
     seconds = time.monotonic() - back
     served = httpx.get(f"{stack.url}/image/{entry_id}", timeout=60).status_code == 200
-    return Recovered(seconds, _calls(simulator), _most_attempts(Redis.from_url(own_redis.url), stack, [entry_id]),
-                     int(served))
+    return Recovered(
+        seconds, _calls(simulator), _most_attempts(Redis.from_url(own_redis.url), stack, [entry_id]), int(served)
+    )
 
 
 def _calls(simulator: str) -> int:
