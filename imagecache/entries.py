@@ -1,6 +1,6 @@
 """EntryStore: the Redis index of cache entries.
 
-Every state change is one Lua script, so concurrent web workers and hosts see
+Every state change is one Lua script (imagecache/lua/entry_*.lua), so concurrent web workers and hosts see
 an entry move pending -> active|error exactly once, and single flight needs no
 locks: the first request for a query creates the entry, all others join it.
 
@@ -32,190 +32,9 @@ from typing import cast
 
 from redis import Redis
 
+from imagecache import lua_scripts
 from imagecache.entry import Entry, Outcome, Reuse, Status
 from imagecache.garbage import BlobGarbage
-from imagecache.lua_checks import CHECKS_AND_COUNTERS
-
-_REQUEST = """
-local function answer(id, reuse, stat)
-  redis.call('HINCRBY', KEYS[6], stat, 1)
-  local out = redis.call('HGETALL', ARGV[1] .. id)
-  table.insert(out, 1, reuse)
-  table.insert(out, 1, id)
-  return out
-end
-local now = tonumber(ARGV[3])
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local f = redis.call('HMGET', ARGV[1] .. cur, 'status', 'expires_at', 'completed_at', 'error_until')
-  local status, expires = f[1], tonumber(f[2])
-  if status and expires and expires > now then
-    if status == 'pending' then return answer(cur, 'joined', 'dedupes') end
-    if ARGV[6] ~= '1' then
-      local max_age = tonumber(ARGV[5])
-      if status == 'active' and (max_age < 0 or now - (tonumber(f[3]) or 0) <= max_age) then
-        return answer(cur, 'hit', 'hits')
-      end
-      if status == 'error' and now < (tonumber(f[4]) or 0) then return answer(cur, 'error', 'error_hits') end
-    end
-  end
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return answer(ARGV[2], 'joined', 'dedupes') end
-redis.call('HINCRBY', KEYS[6], 'misses', 1)
-redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
-  'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3])
-redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
-redis.call('ZADD', KEYS[3], 0, ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
-redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
-redis.call('SADD', KEYS[5], ARGV[2])
-redis.call('ZADD', KEYS[8], ARGV[8], ARGV[2])
-local out = redis.call('HGETALL', KEYS[2])
-table.insert(out, 1, 'created')
-table.insert(out, 1, ARGV[2])
-return out
-"""
-
-_COMPLETE = """
-local f = redis.call('HMGET', KEYS[1], 'status', 'blob_key')
-if f[1] == 'active' and f[2] == ARGV[7] then return 1 end  -- this result, stored by an earlier try of this call
-if f[1] ~= 'pending' then return 0 end
-redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
-redis.call('HDEL', KEYS[6], ARGV[1])
-redis.call('ZREM', KEYS[7], ARGV[1])
-redis.call('ZREM', KEYS[8], ARGV[7])  -- the result was garbage until now (producer.py)
-redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
-  'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'blob_key', ARGV[7])
-redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[2], 'i:' .. ARGV[1])
-redis.call('PUBLISH', ARGV[6], ARGV[1])
-return 1
-"""
-
-_FAIL = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
-redis.call('HDEL', KEYS[4], ARGV[1])
-redis.call('ZREM', KEYS[5], ARGV[1])
-redis.call('HSET', KEYS[1], 'status', 'error', 'completed_at', ARGV[2], 'error_status', ARGV[3],
-  'error_type', ARGV[4], 'error_message', ARGV[5], 'error_until', ARGV[6])
-redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
-redis.call('PUBLISH', ARGV[7], ARGV[1])
-return 1
-"""
-
-_DELETE = (
-    CHECKS_AND_COUNTERS
-    + """
-local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'blob_key')
-if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
-if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
-if redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
-redis.call('SREM', KEYS[5], ARGV[1])
-redis.call('SREM', KEYS[6], ARGV[1])
-redis.call('ZREM', KEYS[9], ARGV[1])
-redis.call('ZREM', KEYS[10], 'i:' .. ARGV[1])
-redis.call('HDEL', KEYS[11], ARGV[1])
-redis.call('ZREM', KEYS[12], ARGV[1])
-redis.call('ZADD', KEYS[8], ARGV[4], f[3] or ARGV[3])  -- the entry's result, or (stored before keys) ARGV[3]
-if f[1] then
-  redis.call('PUBLISH', ARGV[5], ARGV[1])
-  return 1
-end
-return 0
-"""
-)
-
-_ADOPT = (
-    CHECKS_AND_COUNTERS
-    + """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-if not (finite(ARGV[2]) and finite(ARGV[3]) and finite(ARGV[4]) and valid_size(ARGV[5])) then
-  return redis.error_reply('entry to adopt has a bad time or size: ' .. ARGV[1])
-end
-redis.call('HINCRBY', KEYS[6], 'bytes', ARGV[5])
-redis.call('HSET', KEYS[1], unpack(ARGV, 6, #ARGV))
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-redis.call('SADD', KEYS[5], ARGV[1])
-redis.call('ZADD', KEYS[7], ARGV[4], 'i:' .. ARGV[1])
-redis.call('SET', KEYS[8], ARGV[1], 'NX', 'PXAT', math.floor(tonumber(ARGV[2]) * 1000) + 1)
-return 1
-"""
-)
-
-_CLAIM = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return -1 end
-local holder = redis.call('HGET', KEYS[2], ARGV[1])
-if holder and holder ~= ARGV[3] and redis.call('EXISTS', ARGV[4] .. holder) == 1 then return -1 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'started_at', ARGV[2])
-return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-"""
-
-_REQUEUE = """
-local holder = redis.call('HGET', KEYS[3], ARGV[1])
-local held = holder and redis.call('EXISTS', ARGV[4] .. holder) == 1
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' or held then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 0
-end
-redis.call('HSET', KEYS[1], 'enqueued_at', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-return 1
-"""
-
-_LOST_BY_LEASES = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local ttl = tonumber(ARGV[2])
--- A lease is gone once checkers have seen it missing, look after look, for a whole TTL. A gap of a TTL
--- between two looks (an outage: nobody could look) starts the count again.
-local function look(lease)
-  if redis.call('EXISTS', ARGV[1] .. lease) == 1 then return 'alive' end
-  local first, last = string.match(redis.call('HGET', KEYS[2], lease) or '', '^(%S+) (%S+)$')
-  first, last = tonumber(first), tonumber(last)
-  if not first or now - last > ttl then first = now end
-  redis.call('HSET', KEYS[2], lease, string.format('%.6f %.6f', first, now))
-  if now - first >= ttl then return 'gone' end
-  return 'missing'
-end
-local running = redis.call('HGETALL', KEYS[1])
-local seen, lost = {}, {}
-for i = 1, #running, 2 do
-  local id, lease = running[i], running[i + 1]
-  seen[lease] = seen[lease] or look(lease)
-  if seen[lease] == 'gone' then
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('ZADD', KEYS[3], 0, id)
-    table.insert(lost, id)
-  end
-end
-for _, lease in ipairs(redis.call('HKEYS', KEYS[2])) do
-  if seen[lease] ~= 'missing' then redis.call('HDEL', KEYS[2], lease) end  -- alive, gone, or holds nothing
-end
-return lost
-"""
-
-_RELEASE_STRAYS = """
-local producing = {}
-for i = 2, #ARGV do producing[ARGV[i]] = true end
-local running = redis.call('HGETALL', KEYS[1])
-local strays = {}
-for i = 1, #running, 2 do
-  if running[i + 1] == ARGV[1] and not producing[running[i]] then
-    redis.call('HDEL', KEYS[1], running[i])
-    redis.call('ZADD', KEYS[2], 0, running[i])
-    table.insert(strays, running[i])
-  end
-end
-return strays
-"""
 
 
 def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -253,15 +72,15 @@ class EntryStore:
         self._due = prefix + "due"
         self._lease_missing = prefix + "lease_missing"
         self.lease_prefix = prefix + "lease:"
-        self._request = redis.register_script(_REQUEST)
-        self._complete = redis.register_script(_COMPLETE)
-        self._fail = redis.register_script(_FAIL)
-        self._delete = redis.register_script(_DELETE)
-        self._claim = redis.register_script(_CLAIM)
-        self._requeue = redis.register_script(_REQUEUE)
-        self._lost_by_leases = redis.register_script(_LOST_BY_LEASES)
-        self._release_strays = redis.register_script(_RELEASE_STRAYS)
-        self._adopt = redis.register_script(_ADOPT)
+        self._request = lua_scripts.register(redis, "entry_request")
+        self._complete = lua_scripts.register(redis, "entry_complete")
+        self._fail = lua_scripts.register(redis, "entry_fail")
+        self._delete = lua_scripts.register(redis, "entry_delete")
+        self._claim = lua_scripts.register(redis, "entry_claim")
+        self._requeue = lua_scripts.register(redis, "entry_requeue")
+        self._lost_by_leases = lua_scripts.register(redis, "leases_lost")
+        self._release_strays = lua_scripts.register(redis, "leases_strays")
+        self._adopt = lua_scripts.register(redis, "entry_adopt")
 
     def _key(self, entry_id: str) -> str:
         return f"{self._prefix}entry:{entry_id}"

@@ -14,8 +14,8 @@ from typing import cast
 
 from redis import Redis
 
+from imagecache import lua_scripts
 from imagecache.garbage import BlobGarbage
-from imagecache.lua_checks import CHECKS_AND_COUNTERS
 
 _FIELDS = (
     "cache_id",
@@ -29,92 +29,6 @@ _FIELDS = (
     "updated_at",
     "expires_at",
     "placeholder",
-)
-
-_ENSURE = (
-    CHECKS_AND_COUNTERS
-    + """
-local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeholder')
-if f[1] and tonumber(f[1]) > tonumber(ARGV[3]) then return redis.call('HGETALL', KEYS[1]) end
-if f[4] == '0' and not valid_size(f[3]) then return redis.error_reply('file has no valid size: ' .. ARGV[1]) end
-if f[4] == '0' then uncount(KEYS[4], 'file_bytes', f[3]) end
-if f[2] and f[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], f[2]) end
-redis.call('ZREM', KEYS[5], 'f:' .. ARGV[1])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'cache_id', ARGV[1], 'token_id', ARGV[2], 'filename', 'placeholder',
-  'content_type', '', 'size', 0, 'etag', '', 'blob_key', '', 'created_at', ARGV[3], 'updated_at', ARGV[3],
-  'expires_at', ARGV[4], 'placeholder', 1)
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-return redis.call('HGETALL', KEYS[1])
-"""
-)
-
-_REPLACE = (
-    CHECKS_AND_COUNTERS
-    + """
-local f = redis.call('HMGET', KEYS[1], 'token_id', 'expires_at', 'blob_key', 'size', 'placeholder')
-if not f[1] or tonumber(f[2]) <= tonumber(ARGV[3]) then return 'missing' end
-if f[1] ~= ARGV[2] then return 'forbidden' end
-if f[3] == ARGV[4] then return 'ok' end  -- this very upload, indexed by an earlier try of this call
-if f[5] == '0' and not valid_size(f[4]) then return redis.error_reply('file has no valid size: ' .. ARGV[1]) end
-redis.call('HINCRBY', KEYS[4], 'file_bytes', ARGV[7])
-if f[5] == '0' then uncount(KEYS[4], 'file_bytes', f[4]) end
-if f[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[10], f[3]) end
-redis.call('ZREM', KEYS[3], ARGV[4])  -- the upload was garbage until now (files.py)
-redis.call('HSET', KEYS[1], 'blob_key', ARGV[4], 'filename', ARGV[5], 'content_type', ARGV[6], 'size', ARGV[7],
-  'etag', ARGV[8], 'expires_at', ARGV[9], 'updated_at', ARGV[3], 'placeholder', 0)
-redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[3], 'f:' .. ARGV[1])
-return 'ok'
-"""
-)
-
-_TOUCH = """
-local f = redis.call('HMGET', KEYS[1], 'expires_at', 'placeholder')
-if not f[1] or tonumber(f[1]) <= tonumber(ARGV[2]) or f[2] ~= '0' then return 0 end
-redis.call('HSET', KEYS[1], 'expires_at', ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[2], 'f:' .. ARGV[1])
-return 1
-"""
-
-_REMOVE = (
-    CHECKS_AND_COUNTERS
-    + """
-local f = redis.call('HMGET', KEYS[1], 'expires_at', 'blob_key', 'size', 'placeholder')
-if not f[1] then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  return 0
-end
-if tonumber(ARGV[3]) >= 0 and tonumber(f[1]) > tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[2], f[1], ARGV[1])  -- not expired after all: its place in the expiry set follows
-  return 0
-end
-if f[4] == '0' and not valid_size(f[3]) then return redis.error_reply('file has no valid size: ' .. ARGV[1]) end
-if f[4] == '0' then uncount(KEYS[4], 'file_bytes', f[3]) end
-if f[2] ~= '' then redis.call('ZADD', KEYS[3], ARGV[2], f[2]) end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[5], 'f:' .. ARGV[1])
-return 1
-"""
-)
-
-_ADOPT = (
-    CHECKS_AND_COUNTERS
-    + """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local r = {}
-for i = 1, #ARGV, 2 do r[ARGV[i]] = ARGV[i + 1] end
-if not (finite(r.expires_at) and finite(r.updated_at) and valid_size(r.size)) then
-  return redis.error_reply('file to adopt has a bad time or size: ' .. tostring(r.cache_id))
-end
-if r.placeholder == '0' then redis.call('HINCRBY', KEYS[3], 'file_bytes', r.size) end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-redis.call('ZADD', KEYS[2], r.expires_at, r.cache_id)
-if r.placeholder == '0' then redis.call('ZADD', KEYS[4], r.updated_at, 'f:' .. r.cache_id) end
-return 1
-"""
 )
 
 
@@ -168,11 +82,11 @@ class FileIndex:
         self._expiry = prefix + "files:expiry"
         self._stats = prefix + "stats"
         self.garbage = garbage
-        self._ensure = redis.register_script(_ENSURE)
-        self._replace = redis.register_script(_REPLACE)
-        self._touch = redis.register_script(_TOUCH)
-        self._remove = redis.register_script(_REMOVE)
-        self._adopt = redis.register_script(_ADOPT)
+        self._ensure = lua_scripts.register(redis, "file_ensure")
+        self._replace = lua_scripts.register(redis, "file_replace")
+        self._touch = lua_scripts.register(redis, "file_touch")
+        self._remove = lua_scripts.register(redis, "file_remove")
+        self._adopt = lua_scripts.register(redis, "file_adopt")
 
     def _key(self, cache_id: str) -> str:
         return f"{self._prefix}file:{cache_id}"

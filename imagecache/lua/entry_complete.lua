@@ -1,0 +1,18 @@
+-- Pending -> active: the result at ARGV[7]; wakes every waiter.
+-- KEYS[1] entry:<id>   KEYS[2] status:pending   KEYS[3] status:active   KEYS[4] stats   KEYS[5] lru
+-- KEYS[6] running      KEYS[7] due              KEYS[8] gc
+-- ARGV[1] id   ARGV[2] now   ARGV[3] content type   ARGV[4] size   ARGV[5] etag   ARGV[6] channel   ARGV[7] blob key
+-- Returns 1 (settled now, or by an earlier try of this same call), 0 (gone or settled otherwise).
+local f = redis.call('HMGET', KEYS[1], 'status', 'blob_key')
+if f[1] == 'active' and f[2] == ARGV[7] then return 1 end  -- this result, stored by an earlier try of this call
+if f[1] ~= 'pending' then return 0 end
+redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
+redis.call('HDEL', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[7], ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[7])  -- the result was garbage until now (producer.py)
+redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
+  'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'blob_key', ARGV[7])
+redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[2], 'i:' .. ARGV[1])
+redis.call('PUBLISH', ARGV[6], ARGV[1])
+return 1

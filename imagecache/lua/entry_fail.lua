@@ -1,0 +1,12 @@
+-- Pending -> error, reused by new requests until ARGV[6]; wakes every waiter.
+-- KEYS[1] entry:<id>   KEYS[2] status:pending   KEYS[3] status:error   KEYS[4] running   KEYS[5] due
+-- ARGV[1] id   ARGV[2] now   ARGV[3] status   ARGV[4] kind   ARGV[5] message   ARGV[6] until   ARGV[7] channel
+-- Returns 1 when settled, 0 when the entry was not pending.
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('HSET', KEYS[1], 'status', 'error', 'completed_at', ARGV[2], 'error_status', ARGV[3],
+  'error_type', ARGV[4], 'error_message', ARGV[5], 'error_until', ARGV[6])
+redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
+redis.call('PUBLISH', ARGV[7], ARGV[1])
+return 1
