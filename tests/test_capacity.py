@@ -11,8 +11,8 @@ from imagecache.entries import EntryStore
 from imagecache.file_index import FileIndex
 from imagecache.files import CannotFit, FileCache
 from imagecache.garbage import BlobGarbage
-from imagecache.ids import EntryId
 from imagecache.item_sweep import ItemSweep
+from tests.support.index import new_pending
 
 NOW = 1_800_000_000.0
 ALICE = Identity("alice", "static:alice")
@@ -29,18 +29,7 @@ def parts(redis, prefix, tmp_path):
 
 
 def image(entries, n, size, at):
-    digest = f"{n:064x}"
-    entry_id = str(EntryId(digest, NOW + 1000))
-    entries.request(
-        digest=digest,
-        new_id=entry_id,
-        now=at,
-        expires_at=NOW + 1000,
-        query="{}",
-        max_age=None,
-        refresh=False,
-        check_pickup_at=at + 30,
-    )
+    entry_id = new_pending(entries, f"{n:064x}", now=at, expires_at=NOW + 1000)
     entries.complete(entry_id, now=at, content_type="image/png", size=size, etag="e")
     return entry_id
 

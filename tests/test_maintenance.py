@@ -6,28 +6,17 @@ from imagecache.capacity import Capacity
 from imagecache.entry import Entry
 from imagecache.file_index import FileIndex
 from imagecache.files import FileCache
-from imagecache.ids import EntryId
 from imagecache.item_sweep import MAINTENANCE_ERRORS, ItemSweep
 from imagecache.maintenance import Maintenance
 from imagecache.recovery import Recovery
+from tests.support.index import new_pending
 from workers.queue import job_id_for
 
 NOW = 1_800_000_000.0
 
 
 def add(entries, digest, ttl, now=NOW):
-    entry_id = str(EntryId(digest, now + ttl))
-    entries.request(
-        digest=digest,
-        new_id=entry_id,
-        now=now,
-        expires_at=now + ttl,
-        query="{}",
-        max_age=None,
-        refresh=False,
-        check_pickup_at=now + 5,
-    )
-    return entry_id
+    return new_pending(entries, digest, now=now, expires_at=now + ttl, pickup_grace=5)
 
 
 def maintenance(entries, blobs, jobs, now):

@@ -6,9 +6,9 @@ from imagecache.capacity import Capacity
 from imagecache.entry import Entry, Status
 from imagecache.fetchers import Fetched, FetchError
 from imagecache.file_index import FileIndex
-from imagecache.ids import EntryId
 from imagecache.item_sweep import ItemSweep
 from imagecache.producer import Producer
+from tests.support.index import new_pending
 
 NOW = 1_800_000_000.0
 
@@ -36,18 +36,7 @@ class FullStore(FilesystemBlobStore):
 
 
 def pending(entries, digest="a" * 64, ttl=300):
-    entry_id = str(EntryId(digest, NOW + ttl))
-    entries.request(
-        digest=digest,
-        new_id=entry_id,
-        now=NOW,
-        expires_at=NOW + ttl,
-        query='{"q": 1}',
-        max_age=None,
-        refresh=False,
-        check_pickup_at=NOW + 30,
-    )
-    return entry_id
+    return new_pending(entries, digest, now=NOW, expires_at=NOW + ttl, query='{"q": 1}')
 
 
 def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from imagecache.ids import EntryId
 from imagecache.item_sweep import ItemSweep
 from imagecache.recovery import Recovery
 from imagecache.worker_lease import WorkerLease
+from tests.support.index import new_pending
 
 NOW = 1_800_000_000.0
 TTL = 0.3  # a lease TTL short enough to wait out in a unit test
@@ -21,19 +21,7 @@ def recovery(entries, jobs):
 
 
 def pending(entries, n: int) -> str:
-    digest = f"{n:064x}"
-    entry_id = str(EntryId(digest, NOW + 1000))
-    entries.request(
-        digest=digest,
-        new_id=entry_id,
-        now=NOW,
-        expires_at=NOW + 1000,
-        query="{}",
-        max_age=None,
-        refresh=False,
-        check_pickup_at=NOW + 30,
-    )
-    return entry_id
+    return new_pending(entries, f"{n:064x}", now=NOW, expires_at=NOW + 1000)
 
 
 def test_a_dead_workers_entry_is_lost_only_after_its_lease_was_seen_missing_a_whole_ttl(entries, recovery, jobs, redis):
