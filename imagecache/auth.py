@@ -14,6 +14,7 @@ from typing import Protocol, cast
 import httpx
 from redis import Redis
 
+from imagecache.redis_keys import RedisKeys
 from imagecache.secrets_file import HashedSecrets, secret_hash
 
 AUTH_TIMEOUT = 5.0
@@ -42,7 +43,7 @@ class KBaseAuth:
     def __init__(self, url: str, redis: Redis, prefix: str, max_cache_seconds: int) -> None:
         self.url = url.rstrip("/")
         self._redis = redis
-        self._prefix = prefix + "auth:"
+        self._prefix = RedisKeys(prefix).auth_prefix
         self._max_cache = max_cache_seconds
         self._client = httpx.Client(timeout=AUTH_TIMEOUT)
 

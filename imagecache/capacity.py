@@ -20,6 +20,7 @@ from imagecache.entries import EntryStore
 from imagecache.entry import Entry
 from imagecache.file_index import FileIndex
 from imagecache.item_sweep import ItemSweep, one_by_one
+from imagecache.redis_keys import RedisKeys
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class Capacity:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
-        self._stats = prefix + "stats"
+        self._stats = RedisKeys(prefix).stats
         self._entries = entries
         self._files = files
         self.max_bytes = max_bytes

@@ -1,27 +1,12 @@
 """EntryStore: the Redis index of cache entries.
 
-Every state change is one Lua script (imagecache/lua/entry_*.lua), so concurrent web workers and hosts see
-an entry move pending -> active|error exactly once, and single flight needs no
-locks: the first request for a query creates the entry, all others join it.
+Every state change is one Lua script (imagecache/lua/entry_*.lua), so
+concurrent web workers and hosts see an entry move pending -> active|error
+exactly once, and single flight needs no locks: the first request for a query
+creates the entry, all others join it.
 
-Keys (under the configured prefix):
-  entry:<id>       hash: the entry's fields
-  query:<digest>   the id currently serving a query (expires with that entry)
-  ids              sorted set by id, for stable cursor paging
-  expiry           sorted set by expiry time, for pruning
-  created          sorted set by creation time, for "newest first"
-  lru              sorted set of stored results by last use ("i:<id>", and "f:<id>" for
-                   /v1 files), for eviction under CACHE_MAX_BYTES
-  status:<s>       one set per status, for counts and restore
-  stats            hash of counters (hits, misses, dedupes, bytes, ...)
-  gc               blob keys whose entry is gone (see garbage.py)
-  done             pub/sub channel: an entry left pending, or was deleted
-
-Recovery (see recovery.py):
-  running          hash: entry id -> the lease of the worker process producing it
-  due              sorted set: pending entries not yet claimed, by when to check that their job still waits
-  lease:<id>       a worker process's lease: exists while the process lives (renewed twice a second)
-  lease_missing    hash: lease -> "first last": when checkers first and last saw it missing (Redis time)
+Its keys are named, and what each holds said, in redis_keys.py; recovery.py
+and worker_lease.py say how `running`, `due` and the leases are used.
 """
 
 from __future__ import annotations
@@ -35,6 +20,7 @@ from redis import Redis
 from imagecache import lua_scripts
 from imagecache.entry import Entry, Outcome, Reuse, Status
 from imagecache.garbage import BlobGarbage
+from imagecache.redis_keys import RedisKeys
 
 
 def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -62,16 +48,17 @@ class EntryStore:
         self._redis = redis
         self._prefix = prefix
         self.garbage = garbage
-        self.channel = prefix + "done"
-        self._ids = prefix + "ids"
-        self._expiry = prefix + "expiry"
-        self._created = prefix + "created"
-        self.lru_key = prefix + "lru"
-        self._stats = prefix + "stats"
-        self._running = prefix + "running"
-        self._due = prefix + "due"
-        self._lease_missing = prefix + "lease_missing"
-        self.lease_prefix = prefix + "lease:"
+        keys = self._keys = RedisKeys(prefix)
+        self.channel = keys.done
+        self._ids = keys.ids
+        self._expiry = keys.expiry
+        self._created = keys.created
+        self.lru_key = keys.lru
+        self._stats = keys.stats
+        self._running = keys.running
+        self._due = keys.due
+        self._lease_missing = keys.lease_missing
+        self.lease_prefix = keys.lease_prefix
         self._request = lua_scripts.register(redis, "entry_request")
         self._complete = lua_scripts.register(redis, "entry_complete")
         self._fail = lua_scripts.register(redis, "entry_fail")
@@ -83,13 +70,13 @@ class EntryStore:
         self._adopt = lua_scripts.register(redis, "entry_adopt")
 
     def _key(self, entry_id: str) -> str:
-        return f"{self._prefix}entry:{entry_id}"
+        return self._keys.entry(entry_id)
 
     def _query_key(self, digest: str) -> str:
-        return f"{self._prefix}query:{digest}"
+        return self._keys.query(digest)
 
     def _status_key(self, status: Status) -> str:
-        return f"{self._prefix}status:{status.value}"
+        return self._keys.status(status.value)
 
     def request(
         self,

@@ -1,9 +1,9 @@
 """FileIndex: the Redis index of /v1 cache files, beside the image entries.
 
-  file:<cache_id>   hash: owner (token_id), filename, type, size, etag, blob key, expiry
-  files:expiry      sorted set by expiry, for pruning
-A replaced or removed file's blob goes to the shared garbage set in the same
-script, so the index never points at a missing blob and no blob is orphaned.
+Each file is a hash (owner token id, filename, type, size, etag, blob key,
+expiry) with its place in an expiry set (keys in redis_keys.py). A replaced
+or removed file's blob goes to the shared garbage set in the same script, so
+the index never points at a missing blob and no blob is orphaned.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from redis import Redis
 
 from imagecache import lua_scripts
 from imagecache.garbage import BlobGarbage
+from imagecache.redis_keys import RedisKeys
 
 _FIELDS = (
     "cache_id",
@@ -78,9 +79,10 @@ class FileIndex:
     def __init__(self, redis: Redis, prefix: str, garbage: BlobGarbage) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._lru = prefix + "lru"
-        self._expiry = prefix + "files:expiry"
-        self._stats = prefix + "stats"
+        keys = self._keys = RedisKeys(prefix)
+        self._lru = keys.lru
+        self._expiry = keys.files_expiry
+        self._stats = keys.stats
         self.garbage = garbage
         self._ensure = lua_scripts.register(redis, "file_ensure")
         self._replace = lua_scripts.register(redis, "file_replace")
@@ -89,7 +91,7 @@ class FileIndex:
         self._adopt = lua_scripts.register(redis, "file_adopt")
 
     def _key(self, cache_id: str) -> str:
-        return f"{self._prefix}file:{cache_id}"
+        return self._keys.file(cache_id)
 
     def ensure(self, cache_id: str, token_id: str, now: float, placeholder_expiry: float) -> FileRecord:
         """The live record, or a new placeholder in place of a missing or expired one."""

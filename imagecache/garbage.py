@@ -14,6 +14,7 @@ from redis import Redis
 
 from imagecache.blobs import BlobStore
 from imagecache.outages import through_outage
+from imagecache.redis_keys import RedisKeys
 
 ORPHAN_GRACE = 60.0  # a new blob whose index write gave up is collected this long after
 
@@ -21,7 +22,7 @@ ORPHAN_GRACE = 60.0  # a new blob whose index write gave up is collected this lo
 class BlobGarbage:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self.key = prefix + "gc"
+        self.key = RedisKeys(prefix).gc
 
     def add(self, blob_key: str, due: float) -> None:
         self._redis.zadd(self.key, {blob_key: due})

@@ -29,6 +29,7 @@ from imagecache.maintenance import Maintenance
 from imagecache.notifier import EntryNotifier
 from imagecache.producer import Producer
 from imagecache.recovery import Recovery
+from imagecache.redis_keys import RedisKeys
 from imagecache.reindex import Reindexer
 from imagecache.service import ImageCache, Limits
 from imagecache.worker_lease import WorkerLease
@@ -193,7 +194,7 @@ class Runtime:
 
     def index_lost(self) -> bool:
         """Redis holds nothing of ours while storage holds results: it lost its data."""
-        if self.redis.exists(self.config.redis_prefix + "stats"):
+        if self.redis.exists(RedisKeys(self.config.redis_prefix).stats):
             return False
         return next(iter(self.blobs.blobs()), None) is not None
 

@@ -17,6 +17,7 @@ from redis.lock import Lock
 
 from imagecache.blobs import StorageError
 from imagecache.outages import is_outage
+from imagecache.redis_keys import RedisKeys
 from imagecache.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def run_maintenance(runtime: Runtime) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     period = runtime.config.cache_maintenance_period
-    lock = runtime.redis.lock(runtime.config.redis_prefix + "maintenance", timeout=max(60.0, 2 * period))
+    lock = runtime.redis.lock(RedisKeys(runtime.config.redis_prefix).maintenance_lock, timeout=max(60.0, 2 * period))
     warn_if_index_lost(runtime)
     check_every_pending(runtime)
     log.info("maintenance: every %ss", period)

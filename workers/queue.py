@@ -14,6 +14,7 @@ from rq.rate_limit import RateLimit, RateLimitRegistry
 from rq.registry import StartedJobRegistry
 
 from imagecache.logs import request_id
+from imagecache.redis_keys import RedisKeys
 
 JOB_FUNCTION = "workers.jobs.produce_entry"
 FAILURE_TTL = 24 * 3600
@@ -28,8 +29,9 @@ def job_id_for(entry_id: str) -> str:
 class FetchQueue:
     def __init__(self, connection: Redis, prefix: str, *, upstream_limit: int, job_timeout: int) -> None:
         self._connection = connection
-        self.queue = Queue(prefix.rstrip(":") + "-produce", connection=connection)
-        self._rate_limit = RateLimit(prefix.rstrip(":") + "-upstream", upstream_limit)
+        keys = RedisKeys(prefix)
+        self.queue = Queue(keys.rq_queue, connection=connection)
+        self._rate_limit = RateLimit(keys.rq_upstream_limit, upstream_limit)
         self._job_timeout = job_timeout
 
     def enqueue(self, entry_id: str) -> None:

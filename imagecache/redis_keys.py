@@ -1,0 +1,98 @@
+"""RedisKeys: every Redis key and channel the cache uses, spelled in one place, under one prefix.
+
+Per entry:  entry:<id> (hash), query:<digest> (the id serving a query), status:<s> (a set per status)
+Index:      ids, expiry, created (sorted sets), lru (stored results by last use: i:<id>, f:<cache id>)
+Files:      file:<cache id> (hash), files:expiry (sorted set)
+Shared:     stats (hash of counters), gc (blob keys to delete, by when), done (pub/sub channel)
+Recovery:   running (hash: entry -> lease), due (sorted set: pickup checks), lease:<id>, lease_missing
+Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and upstream limit
+            take the prefix without its colon: <prefix>-produce, <prefix>-upstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    prefix: str
+
+    def entry(self, entry_id: str) -> str:
+        return f"{self.prefix}entry:{entry_id}"
+
+    def query(self, digest: str) -> str:
+        return f"{self.prefix}query:{digest}"
+
+    def status(self, status: str) -> str:
+        return f"{self.prefix}status:{status}"
+
+    def file(self, cache_id: str) -> str:
+        return f"{self.prefix}file:{cache_id}"
+
+    def _named(self, name: str) -> str:
+        return self.prefix + name
+
+    @property
+    def ids(self) -> str:
+        return self._named("ids")
+
+    @property
+    def expiry(self) -> str:
+        return self._named("expiry")
+
+    @property
+    def created(self) -> str:
+        return self._named("created")
+
+    @property
+    def lru(self) -> str:
+        return self._named("lru")
+
+    @property
+    def stats(self) -> str:
+        return self._named("stats")
+
+    @property
+    def gc(self) -> str:
+        return self._named("gc")
+
+    @property
+    def done(self) -> str:
+        return self._named("done")
+
+    @property
+    def files_expiry(self) -> str:
+        return self._named("files:expiry")
+
+    @property
+    def running(self) -> str:
+        return self._named("running")
+
+    @property
+    def due(self) -> str:
+        return self._named("due")
+
+    @property
+    def lease_prefix(self) -> str:
+        return self._named("lease:")
+
+    @property
+    def lease_missing(self) -> str:
+        return self._named("lease_missing")
+
+    @property
+    def auth_prefix(self) -> str:
+        return self._named("auth:")
+
+    @property
+    def maintenance_lock(self) -> str:
+        return self._named("maintenance")
+
+    @property
+    def rq_queue(self) -> str:
+        return self.prefix.rstrip(":") + "-produce"
+
+    @property
+    def rq_upstream_limit(self) -> str:
+        return self.prefix.rstrip(":") + "-upstream"
