@@ -78,7 +78,6 @@ class FileRecord:
 class FileIndex:
     def __init__(self, redis: Redis, prefix: str, garbage: BlobGarbage) -> None:
         self._redis = redis
-        self._prefix = prefix
         keys = self._keys = RedisKeys(prefix)
         self._lru = keys.lru
         self._expiry = keys.files_expiry

@@ -21,7 +21,7 @@ def register(redis: Redis, name: str) -> Script:
 
 @cache
 def source(name: str) -> str:
-    text = resources.files("imagecache").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
+    text = _read(name)
     return _read("checks") + text if _USES_CHECKS in text else text
 
 

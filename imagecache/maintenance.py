@@ -4,9 +4,10 @@ Prunes expired entries and /v1 files with their blobs, deletes blobs whose
 entry is gone, and hands pending entries whose job was lost (worker killed,
 queue flushed, host crashed) back to the queue (recovery.py). Each step looks
 only at what is due (expired, queued for deletion, due for a check), so a pass
-with nothing due costs a few round trips however much the cache holds. Safe
-to run on many hosts at once. Each entry, file and garbage key is handled on its own: one that fails
-is logged, counted and passed over, and the pass goes on.
+with nothing due costs a few round trips however much the cache holds. Each
+entry, file and garbage key is handled on its own: one that fails is logged,
+counted and passed over, and the pass goes on. Safe to run on many hosts at
+once.
 """
 
 from __future__ import annotations
