@@ -4,6 +4,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY imagecache ./imagecache
 COPY workers ./workers
+# The client distribution the server depends on (pyproject.toml names it by its path, client/).
+COPY client ./client
 # Exactly what tests/integration/test_install.py proves serves: the built wheel, no extras.
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist . \
     && pip install --no-cache-dir --prefix=/install /dist/*.whl

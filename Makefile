@@ -8,10 +8,12 @@ PORT ?= 8000
 
 .PHONY: run test test-faults lint bench compose-check clean
 
-$(STAMP): pyproject.toml
+# The server pulls in the client distribution (client/) as a copy; the second install makes it editable too.
+$(STAMP): pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps -e ./client
 	touch $(STAMP)
 
 # Without KBase, /v1 uses static tokens: a demo token is made once and printed at each start.
@@ -26,12 +28,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q --ignore=tests/faults
 
-# ruff (lint and format) and mypy, configured in pyproject.toml; .ci/run runs it before the tests.
-LINTED := imagecache workers tests bench run_tests.py
+# ruff (lint and format), mypy and import-linter's layer contracts, configured in pyproject.toml and
+# .importlinter; .ci/run runs it before the tests.
+LINTED := imagecache workers client tests bench run_tests.py
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Slower: Redis outages, full disks, misbehaving upstreams (own redis-server processes, never the shared one).
 test-faults: $(STAMP)
@@ -39,6 +43,7 @@ test-faults: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet --no-deps -e ./client
 	$(BIN)/python -m bench.run_all
 
 compose-check:

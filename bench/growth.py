@@ -15,18 +15,12 @@ from pathlib import Path
 from redis import Redis
 
 from bench.harness import figure
-from imagecache.blobs.fs import FilesystemBlobStore
-from imagecache.capacity import Capacity
-from imagecache.entries import EntryStore
-from imagecache.file_index import FileIndex
-from imagecache.files import FileCache
-from imagecache.garbage import BlobGarbage
-from imagecache.ids import EntryId
-from imagecache.item_sweep import ItemSweep
-from imagecache.maintenance import Maintenance
-from imagecache.recovery import Recovery
+from imagecache.composition import Components
+from imagecache.config import load_config
+from imagecache.index.entries import RedisEntryIndex
+from imagecache.services.maintenance import Maintenance
+from imagecache_client.ids import EntryId
 from tests.support.redis_server import OwnRedis
-from workers.queue import FetchQueue
 
 PREFIX = "growth:"
 BATCH = 2000
@@ -34,7 +28,7 @@ CLIENTS = 8
 SLOW_US = 5000
 
 
-def fill(entries: EntryStore, count: int, start: int, ttl: float, pending_every: int = 10) -> None:
+def fill(entries: RedisEntryIndex, count: int, start: int, ttl: float, pending_every: int = 10) -> None:
     """`count` entries through the index's public calls (8 clients at once); every `pending_every`-th is left
     pending, the rest completed; their pickup checks are a day away, so nothing is due but what expires."""
     now = time.time()
@@ -76,17 +70,11 @@ def measure(size: int) -> None:
         try:
             redis = Redis.from_url(server.url, decode_responses=True)
             redis.config_set("slowlog-log-slower-than", SLOW_US)
-            garbage = BlobGarbage(redis, PREFIX)
-            entries = EntryStore(redis, PREFIX, garbage)
-            index = FileIndex(redis, PREFIX, garbage)
-            sweep = ItemSweep(lambda: None)
-            capacity = Capacity(redis, PREFIX, entries, index, 0, sweep)
-            blobs = FilesystemBlobStore(Path(tmp) / "blobs")
-            jobs = FetchQueue(Redis.from_url(server.url), PREFIX, upstream_limit=16, job_timeout=60)
-            recovery = Recovery(entries, jobs, sweep, lease_ttl=3, pickup_grace=30)
-            maintenance = Maintenance(
-                entries, FileCache(index, blobs, capacity, 1024), capacity, blobs, jobs, recovery, sweep
+            config = load_config(
+                redis_url=server.url, redis_prefix=PREFIX, cache_path=str(Path(tmp) / "blobs"), _env_file=None
             )
+            components = Components(config)  # the production wiring, on this Redis
+            entries, maintenance = components.entries, components.maintenance
             base = redis.info("memory")["used_memory"]
             started = time.perf_counter()
             fill(entries, size, 0, ttl=86400)

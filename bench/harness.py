@@ -19,7 +19,7 @@ from redis import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imagecache.auth import StaticTokens  # noqa: E402
+from imagecache.auth.static_tokens import StaticTokens
 from tests.support.stack import Stack  # noqa: E402
 from tests.support.upstream import kentik_env, start_simulator  # noqa: E402
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from imagecache.entries import EntryStore
-from imagecache.garbage import BlobGarbage
+from imagecache.index.entries import RedisEntryIndex
+from imagecache.index.garbage import RedisBlobGarbage
+from imagecache.queueing.rq_queue import RqJobQueue
 from tests.support.kbase_auth import StandInAuth
 from tests.support.processes import free_port, http_ok, wait_until
 from tests.support.stack import Stack
 from tests.support.upstream import kentik_env, start_simulator
-from workers.queue import FetchQueue
 
 
 @pytest.fixture(scope="session")
@@ -46,15 +46,15 @@ def prefix(redis: Redis) -> Iterator[str]:
 
 
 @pytest.fixture
-def entries(redis: Redis, prefix: str) -> EntryStore:
+def entries(redis: Redis, prefix: str) -> RedisEntryIndex:
     """The image index under this test's own prefix."""
-    return EntryStore(redis, prefix, BlobGarbage(redis, prefix))
+    return RedisEntryIndex(redis, prefix, RedisBlobGarbage(redis, prefix))
 
 
 @pytest.fixture
-def jobs(redis_url: str, prefix: str) -> Iterator[FetchQueue]:
+def jobs(redis_url: str, prefix: str) -> Iterator[RqJobQueue]:
     """The job queue under this test's own prefix, emptied afterwards."""
-    queue = FetchQueue(Redis.from_url(redis_url), prefix, upstream_limit=4, job_timeout=60)
+    queue = RqJobQueue(Redis.from_url(redis_url), prefix, upstream_limit=4, job_timeout=60)
     yield queue
     queue.queue.empty()
 

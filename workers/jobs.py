@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+from imagecache.composition import Components
 from imagecache.config import load_config
-from imagecache.logs import request_id
-from imagecache.runtime import Runtime
+from imagecache.domain.request_context import request_id
 
-_runtime: Runtime | None = None
+_components: Components | None = None
 
 
-def install(runtime: Runtime) -> None:
-    """Share the worker process's runtime with every job it runs."""
-    global _runtime
-    _runtime = runtime
+def install(components: Components) -> None:
+    """Share the worker process's components with every job it runs."""
+    global _components
+    _components = components
 
 
 def produce_entry(entry_id: str, request: str = "-") -> None:
-    if _runtime is None:  # running under a plain `rq worker`
-        install(Runtime(load_config()))
-    assert _runtime is not None
+    if _components is None:  # running under a plain `rq worker`
+        install(Components(load_config()))
+    assert _components is not None
     token = request_id.set(request)
     try:
-        _runtime.producer.produce(entry_id)
+        _components.producer.produce(entry_id)
     finally:
         request_id.reset(token)

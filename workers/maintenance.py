@@ -15,15 +15,15 @@ from types import FrameType
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from imagecache.blobs import StorageError
-from imagecache.outages import is_outage
-from imagecache.redis_keys import RedisKeys
-from imagecache.runtime import Runtime
+from imagecache.composition import Components
+from imagecache.domain.errors import StorageError
+from imagecache.domain.outages import is_outage
+from workers.process import start_process
 
 log = logging.getLogger(__name__)
 
 
-def run_maintenance(runtime: Runtime) -> None:
+def run_maintenance(components: Components) -> None:
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -31,19 +31,19 @@ def run_maintenance(runtime: Runtime) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    period = runtime.config.cache_maintenance_period
-    lock = runtime.redis.lock(RedisKeys(runtime.config.redis_prefix).maintenance_lock, timeout=max(60.0, 2 * period))
-    warn_if_index_lost(runtime)
-    check_every_pending(runtime)
+    period = components.config.cache_maintenance_period
+    lock = components.redis.lock(components.keys.maintenance_lock, timeout=max(60.0, 2 * period))
+    warn_if_index_lost(components)
+    check_every_pending(components)
     log.info("maintenance: every %ss", period)
     while not stop.is_set():
-        run_locked_pass(runtime, lock)
+        run_locked_pass(components, lock)
         stop.wait(period)
 
 
-def warn_if_index_lost(runtime: Runtime) -> None:
+def warn_if_index_lost(components: Components) -> None:
     try:
-        if runtime.index_lost():
+        if components.index_lost():
             log.warning(
                 "Redis is empty but storage holds results: run `imagecache admin reindex` to serve "
                 "them again (pending requests were lost with Redis; clients must ask again)"
@@ -52,9 +52,9 @@ def warn_if_index_lost(runtime: Runtime) -> None:
         log.warning("maintenance: cannot compare Redis with storage: %s", exc)
 
 
-def check_every_pending(runtime: Runtime) -> None:
+def check_every_pending(components: Components) -> None:
     try:
-        added = runtime.entries.check_every_pending(time.time() + runtime.config.pickup_grace)
+        added = components.entries.check_every_pending(time.time() + components.config.pickup_grace)
     except (RedisError, StorageError) as exc:
         log.warning("maintenance: cannot look at pending entries: %s", exc)
         return
@@ -62,12 +62,12 @@ def check_every_pending(runtime: Runtime) -> None:
         log.info("maintenance: %d pending entries had no pickup check; they are checked from now on", added)
 
 
-def run_locked_pass(runtime: Runtime, lock: Lock) -> None:
+def run_locked_pass(components: Components, lock: Lock) -> None:
     try:
         if not lock.acquire(blocking=False):
             return
         try:
-            runtime.maintenance.run_pass()
+            components.maintenance.run_pass()
         finally:
             lock.release()
     except Exception as exc:  # the loop outlives any one pass: the next one may succeed
@@ -75,3 +75,12 @@ def run_locked_pass(runtime: Runtime, lock: Lock) -> None:
             log.warning("maintenance: pass skipped: %s", exc)
         else:
             log.exception("maintenance: pass failed: %s", exc)
+
+
+def main() -> int:
+    """The maintenance process (`imagecache maintenance`): configuration from the environment."""
+    components = start_process()
+    if components is None:
+        return 2
+    run_maintenance(components)
+    return 0

@@ -23,8 +23,9 @@ from rq.queue import Queue
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import WorkerStatus
 
-from imagecache.runtime import Runtime
+from imagecache.composition import Components
 from workers import jobs
+from workers.process import start_process
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class ThreadWorker(SimpleWorker):
     """An RQ worker that lives in a thread and keeps RQ's job heartbeat going.
 
     The heartbeat keeps RQ's own registries right; whether an entry's work is
-    lost is the process lease's business (imagecache/worker_lease.py), which
+    lost is the process lease's business (imagecache/index/leases.py), which
     tells within seconds instead of a heartbeat's 30.
     """
 
@@ -78,27 +79,27 @@ class ThreadWorker(SimpleWorker):
 
 
 class ThreadPool:
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, components: Components) -> None:
+        self._components = components
         self._stop = threading.Event()
         self._drained = threading.Event()
-        ThreadWorker.heartbeat_ttl = runtime.config.job_heartbeat_ttl
+        ThreadWorker.heartbeat_ttl = components.config.job_heartbeat_ttl
         host = uuid.uuid4().hex[:8]
         self.workers = [
             ThreadWorker(
-                [runtime.jobs.queue],
-                connection=runtime.rq_redis,
+                [components.jobs.queue],
+                connection=components.rq_redis,
                 name=f"imagecache-{host}-{n}",
                 worker_ttl=WORKER_TTL,
             )
-            for n in range(runtime.config.worker_concurrency)
+            for n in range(components.config.worker_concurrency)
         ]
 
     def run(self) -> None:
         """Work until SIGTERM/SIGINT, then let running jobs finish."""
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
-        self._runtime.lease.renew()  # before any thread can claim an entry under it
+        self._components.lease.renew()  # before any thread can claim an entry under it
         keepers = [
             threading.Thread(target=self._every_tick, args=(task,), name=task.__name__, daemon=True)
             for task in (self._renew_lease, self._recover)
@@ -110,7 +111,7 @@ class ThreadPool:
         ]
         for thread in threads:
             thread.start()
-        log.info("worker: %d threads on queue %s", len(threads), self._runtime.jobs.queue.name)
+        log.info("worker: %d threads on queue %s", len(threads), self._components.jobs.queue.name)
         self._stop.wait()
         self._drain()
         self._drained.set()
@@ -128,18 +129,18 @@ class ThreadPool:
                 log.warning("worker: %s failed: %s: %s", task.__name__, type(exc).__name__, exc)
 
     def _renew_lease(self) -> None:
-        self._runtime.lease.renew()
+        self._components.lease.renew()
 
     def _recover(self) -> None:
         """Hand out again what this process dropped and what dead processes left."""
-        runtime = self._runtime
-        with runtime.producer.producing() as producing:
-            runtime.recovery.release_strays(runtime.lease.id, producing)
-        runtime.recovery.recover_abandoned()
+        components = self._components
+        with components.producer.producing() as producing:
+            components.recovery.release_strays(components.lease.id, producing)
+        components.recovery.recover_abandoned()
 
     def _end_lease(self) -> None:
         try:
-            self._runtime.lease.end()
+            self._components.lease.end()
         except RedisError:  # it lapses by itself
             pass
 
@@ -171,6 +172,15 @@ class ThreadPool:
                     pass
 
 
-def run_worker(runtime: Runtime) -> None:
-    jobs.install(runtime)
-    ThreadPool(runtime).run()
+def run_worker(components: Components) -> None:
+    jobs.install(components)
+    ThreadPool(components).run()
+
+
+def main() -> int:
+    """The worker process (`imagecache worker`): configuration from the environment."""
+    components = start_process()
+    if components is None:
+        return 2
+    run_worker(components)
+    return 0

@@ -15,16 +15,9 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from imagecache.blobs.store import (
-    BlobInfo,
-    BlobNotFound,
-    BlobReader,
-    HashingReader,
-    Readable,
-    StorageUnavailable,
-    StoredBlob,
-    check_key,
-)
+from imagecache.blobs.streams import HashingReader, check_key
+from imagecache.domain.errors import BlobNotFound, StorageUnavailable
+from imagecache.domain.ports import BlobInfo, BlobReader, Readable, StoredBlob
 
 PART_SIZE = 8 * 1024 * 1024  # S3 allows 10,000 parts: 80 GB, far above MAX_UPLOAD_BYTES
 _MISSING = {"NoSuchKey", "NoSuchObject", "NoSuchBucket"}

@@ -1,5 +1,1 @@
-"""Fetchers produce a result for a query: from Kentik's API, or computed locally."""
-
-from imagecache.fetchers.fetcher import MIME_TYPES, Fetched, Fetcher, FetchError
-
-__all__ = ["MIME_TYPES", "FetchError", "Fetched", "Fetcher"]
+"""Fetchers: the Fetcher port (domain/ports.py) from Kentik's API (kentik.py) or drawn locally (chart.py)."""

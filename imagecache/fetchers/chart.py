@@ -15,8 +15,10 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont
 
-from imagecache.fetchers.fetcher import MIME_TYPES, FetchError
-from imagecache.ids import canonical_json
+from imagecache.domain.errors import FetchError
+from imagecache.domain.ports import FetchResult
+from imagecache.fetchers.image_types import MIME_TYPES
+from imagecache_client.ids import canonical_json
 
 METRICS = {
     "bytes",
@@ -164,3 +166,11 @@ def _svg(chart: Chart) -> str:
         f'{WIDTH - right},{HEIGHT - bottom}"/>'
         f'<text x="{left}" y="24" font-family="sans-serif" font-size="14">{escape(chart.title)}</text></svg>'
     )
+
+
+class LocalRenderer:
+    """Computes chart images in the worker, for installs without Kentik."""
+
+    def fetch(self, query: Any) -> FetchResult:
+        chart = chart_for(query)
+        return FetchResult(chart.content_type, render(chart))

@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from imagecache.fetchers.fetcher import MIME_TYPES, Fetched, FetchError
+from imagecache.domain.errors import FetchError
+from imagecache.domain.ports import FetchResult
+from imagecache.fetchers.image_types import MIME_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,6 @@ class _WaitWithRetryAfter:
 
 
 class KentikFetcher:
-    name = "kentik"
-
     def __init__(
         self,
         api_url: str,
@@ -74,7 +74,7 @@ class KentikFetcher:
             wait_exponential_jitter(multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial), cap=timeout
         )
 
-    def fetch(self, query: Any) -> Fetched:
+    def fetch(self, query: Any) -> FetchResult:
         attempts = 0
 
         def attempt() -> httpx.Response:
@@ -103,7 +103,7 @@ class KentikFetcher:
                 502, f"cannot reach Kentik API: {type(exc).__name__} ({attempts} attempts)", attempts=attempts
             ) from None
         content_type, data = _decode_success(response)
-        return Fetched(content_type, data, attempts)
+        return FetchResult(content_type, data, attempts)
 
     def close(self) -> None:
         self._client.close()

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from imagecache.blobs import BlobNotFound, SourceInterrupted, StorageFull, StorageUnavailable
-from imagecache.blobs.fs import FilesystemBlobStore
+from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.blobs.s3 import S3BlobStore
+from imagecache.domain.errors import BlobNotFound, SourceInterrupted, StorageFull, StorageUnavailable
 
 
 @pytest.fixture(params=["fs", "s3"])
@@ -117,7 +117,7 @@ def _disk_full(source, target, length):
 
 def test_fs_full_disk_is_reported_as_full(tmp_path, monkeypatch):
     store = FilesystemBlobStore(tmp_path)
-    monkeypatch.setattr("imagecache.blobs.fs.shutil.copyfileobj", _disk_full)
+    monkeypatch.setattr("imagecache.blobs.filesystem.shutil.copyfileobj", _disk_full)
     with pytest.raises(StorageFull):
         store.put("k/full", io.BytesIO(b"data"), "text/plain")
     assert list((tmp_path / ".tmp").iterdir()) == []

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from imagecache.client import ImageCacheClient, NoLocalCopy, NotFound, Refused, Timeout, Unavailable, UpstreamError
-from imagecache.ids import query_digest
+from imagecache_client.ids import query_digest
 from tests.support.processes import free_port
 from tests.support.upstream import make_query, simulate
 

@@ -14,7 +14,7 @@ import uuid
 import httpx
 import pytest
 
-from imagecache.auth import StaticTokens
+from imagecache.auth.static_tokens import StaticTokens
 from tests.support.raw_http import read_response
 from tests.support.recovery import (
     PRODUCTION_SETTINGS,

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from imagecache.auth import StaticTokens
+from imagecache.auth.static_tokens import StaticTokens
 from tests.support.processes import ROOT, wait_until
 from tests.support.redis_server import OwnRedis
 from tests.support.upstream import make_query, simulate

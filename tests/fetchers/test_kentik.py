@@ -5,7 +5,7 @@ import httpx
 import pytest
 import respx
 
-from imagecache.fetchers import FetchError
+from imagecache.domain.errors import FetchError
 from imagecache.fetchers.kentik import KentikFetcher
 
 API = "https://kentik.test/api/v5"

@@ -12,7 +12,7 @@ import uuid
 import httpx
 from minio import Minio
 
-from imagecache.files import cache_id_for
+from imagecache.domain.file_record import cache_id_for
 from tests.support.processes import ROOT
 
 

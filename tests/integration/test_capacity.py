@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from imagecache.auth import StaticTokens
+from imagecache.auth.static_tokens import StaticTokens
 from tests.support.processes import wait_until
 from tests.support.upstream import make_query, simulate
 

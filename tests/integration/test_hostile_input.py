@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from imagecache.auth import StaticTokens
-from imagecache.secrets_file import HashedSecrets
+from imagecache.auth.hashed_secrets import HashedSecrets
+from imagecache.auth.static_tokens import StaticTokens
 from tests.support.processes import Process, free_port, http_ok, wait_until
 from tests.support.raw_http import exchange, get, read_response, send_and_hang_up
 from tests.support.upstream import make_query

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import httpx
 
-from imagecache.app import create_app
-from imagecache.auth import StaticTokens
+from imagecache.auth.hashed_secrets import HashedSecrets
+from imagecache.auth.static_tokens import StaticTokens
+from imagecache.composition import Components
 from imagecache.config import load_config
-from imagecache.openapi import build_spec
-from imagecache.runtime import Runtime
-from imagecache.secrets_file import HashedSecrets
+from imagecache.web.app import create_app
+from imagecache.web.resources.openapi import build_spec
 
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -38,7 +38,7 @@ def spec_routes(spec) -> set[tuple[str, str]]:
 
 def test_the_spec_and_the_app_have_the_same_routes(redis_url):
     config = load_config(redis_url=redis_url, _env_file=None)
-    assert spec_routes(build_spec(config)) == app_routes(create_app(Runtime(config)))
+    assert spec_routes(build_spec(config)) == app_routes(create_app(Components(config).web_services()))
 
 
 def test_schemathesis_finds_no_undescribed_answer(stack_factory, tmp_path):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from imagecache.entries import EntryStore
-from imagecache.ids import EntryId
+from imagecache.index.entries import RedisEntryIndex
+from imagecache_client.ids import EntryId
 
 
 def new_pending(
-    entries: EntryStore, digest: str, *, now: float, expires_at: float, query: str = "{}", pickup_grace: float = 30
+    entries: RedisEntryIndex, digest: str, *, now: float, expires_at: float, query: str = "{}", pickup_grace: float = 30
 ) -> str:
     """A new pending entry for `digest` (64 hex characters); its id."""
     entry_id = str(EntryId(digest, expires_at))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imagecache.embedded_redis import EmbeddedRedis
+from imagecache.ops.embedded_redis import EmbeddedRedis
 from tests.support.processes import free_port
 
 

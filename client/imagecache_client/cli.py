@@ -1,0 +1,397 @@
+"""`imagecache-client`: the cache from a shell, with exit codes scripts can rely on.
+
+0 ok, 1 error, 2 usage (bad arguments or input files), 3 not found,
+4 upstream error, 5 service unavailable (or not ready in time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from imagecache_client.errors import ClientError
+from imagecache_client.files import FileCacheClient
+from imagecache_client.images import ImageCacheClient, ImageRequest
+from imagecache_client.local import DEFAULT_MAX_BYTES, LocalCache
+from imagecache_client.prefill import PrefillReport, prefill_files, prefill_images
+from imagecache_client.progress import Bars, Progress, Silent, Tally
+from imagecache_client.sizes import human_bytes
+
+USAGE = 2
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input files: exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(format="imagecache-client: warning: %(message)s", level=logging.WARNING, stream=sys.stderr)
+    try:
+        return args.command(args)
+    except UsageError as exc:
+        print(f"imagecache-client: {exc}", file=sys.stderr)
+        return USAGE
+    except ClientError as exc:
+        print(f"imagecache-client: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:  # `| head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (OSError, sqlite3.Error) as exc:  # the local disk or the local cache's index
+        print(f"imagecache-client: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+def get(args: argparse.Namespace) -> int:
+    ask = _image_request(read_json(args.query))
+    with _images(args) as client:
+        path = client.fetch(
+            ask.api_query,
+            ttl=_first(args.ttl, ask.ttl),
+            max_age=_first(args.max_age, ask.max_age),
+            refresh=args.refresh,
+        )
+        _emit(client.local, path, args.output)
+    return 0
+
+
+def put(args: argparse.Namespace) -> int:
+    params = _params(read_json(args.params))
+    if not Path(args.file).is_file():
+        raise UsageError(f"{args.file}: no such file")
+    with _files(args) as client:
+        stored = client.upload(client.cache_id(params), args.file)
+    print(
+        json.dumps(
+            {"cache_id": stored.cache_id, "sha256": stored.sha256, "size": stored.size, "filename": stored.filename}
+        )
+    )
+    return 0
+
+
+def download(args: argparse.Namespace) -> int:
+    params = _params(read_json(args.params))
+    with _files(args) as client:
+        _emit(client.local, client.fetch_params(params).path, args.output)
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    params = _params(read_json(args.params))
+    with _files(args) as client:
+        cache_id = client.cache_id(params)
+        client.delete(cache_id)
+    print(cache_id)
+    return 0
+
+
+def info(args: argparse.Namespace) -> int:
+    with _images(args) as client:
+        print(json.dumps(client.info(), indent=2))
+    return 0
+
+
+def prefill(args: argparse.Namespace) -> int:
+    items = read_list(args.list)
+    with tqdm(total=len(items), unit="item", desc="prefill", disable=True if args.no_progress else None) as bar:
+        shown = _PrefillBar(bar)
+        if args.files:
+            with _files(args, Tally(shown.add_bytes)) as files:
+                report = prefill_files(files, [_params(item) for item in items], args.jobs, shown.update)
+        else:
+            with _images(args, Tally(shown.add_bytes)) as images:
+                report = prefill_images(images, [_image_request(item) for item in items], args.jobs, shown.update)
+    return _summarise(report)
+
+
+def local_ls(args: argparse.Namespace) -> int:
+    cache = _local(args)
+    now = time.time()
+    print(f"{'KIND':5} {'SIZE':>9} {'USED':>9} {'EXPIRES':>9}  KEY")
+    for row in cache.listing():
+        expires = "-" if row.expires_at is None else _ago(row.expires_at - now)
+        print(f"{row.kind:5} {human_bytes(row.size):>9} {_ago(now - row.used_at):>9} {expires:>9}  {row.key}")
+    print(f"{human_bytes(cache.used_bytes())} of {human_bytes(cache.max_bytes)} in {cache.root}")
+    return 0
+
+
+def local_gc(args: argparse.Namespace) -> int:
+    cache = _local(args)
+    done = cache.collect()
+    print(
+        f"removed {done.expired} expired, {done.evicted} evicted, {done.orphans} orphaned, "
+        f"{done.temp_files} temporary; freed {human_bytes(done.bytes_freed)}, "
+        f"kept {human_bytes(done.bytes_kept)} of {human_bytes(cache.max_bytes)}"
+    )
+    return 0
+
+
+def local_clear(args: argparse.Namespace) -> int:
+    cache = _local(args)
+    freed = cache.used_bytes()
+    print(f"removed {cache.clear()} files ({human_bytes(freed)}) from {cache.root}")
+    return 0
+
+
+# --- input -------------------------------------------------------------------------
+
+
+def read_text(name: str) -> str:
+    """An input file argument ('-' is stdin)."""
+    try:
+        return sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{name}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def read_json(name: str) -> Any:
+    try:
+        return json.loads(read_text(name), parse_constant=_no_constants)
+    except ValueError as exc:
+        raise UsageError(f"{name}: not JSON: {exc}") from None
+
+
+def read_list(name: str) -> list[Any]:
+    """A JSON list, or one JSON value per line (blank lines and # comments skipped)."""
+    text = read_text(name)
+    try:
+        whole = json.loads(text, parse_constant=_no_constants)
+    except ValueError:
+        whole = None
+    if isinstance(whole, list):
+        return whole
+    items = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            try:
+                items.append(json.loads(line, parse_constant=_no_constants))
+            except ValueError as exc:
+                raise UsageError(f"{name}:{number}: not JSON: {exc}") from None
+    return items
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _image_request(value: Any) -> ImageRequest:
+    try:
+        return ImageRequest.from_json(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _params(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise UsageError("cache parameters must be a non-empty JSON object")
+    return value
+
+
+def _byte_count(text: str) -> int:
+    """'500M', '5G', '1048576'."""
+    number, unit = text.strip().upper().rstrip("IB"), ""
+    if number and number[-1] in _UNITS:
+        number, unit = number[:-1], number[-1]
+    try:
+        count = int(float(number) * _UNITS[unit])
+    except (ValueError, OverflowError):
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500M, 5G)")
+    return count
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+    return int(text)
+
+
+def _first(*values: int | None) -> int | None:
+    return next((value for value in values if value is not None), None)
+
+
+# --- clients and output ------------------------------------------------------------
+
+
+def _progress(args: argparse.Namespace) -> Progress:
+    return Silent() if args.no_progress else Bars()
+
+
+def _images(args: argparse.Namespace, progress: Progress | None = None) -> ImageCacheClient:
+    with _bad_url():
+        return ImageCacheClient(
+            args.url,
+            args.api_key,
+            args.cache_dir,
+            max_bytes=args.max_bytes,
+            wait_timeout=args.wait,
+            progress=progress or _progress(args),
+        )
+
+
+def _files(args: argparse.Namespace, progress: Progress | None = None) -> FileCacheClient:
+    if not args.token:
+        raise UsageError("the file cache needs a token: --token or IMAGECACHE_TOKEN")
+    with _bad_url():
+        return FileCacheClient(
+            args.url, args.token, args.cache_dir, max_bytes=args.max_bytes, progress=progress or _progress(args)
+        )
+
+
+@contextmanager
+def _bad_url() -> Iterator[None]:
+    try:
+        yield
+    except ValueError as exc:
+        raise UsageError(f"--url: {exc}") from None
+
+
+def _local(args: argparse.Namespace) -> LocalCache:
+    return LocalCache(args.cache_dir, args.max_bytes)
+
+
+def _emit(local: LocalCache, path: Path, output: str | None) -> None:
+    """No -o: print the local path; '-o -': the bytes to stdout; '-o FILE': written atomically."""
+    if output is None:
+        print(path)
+    elif output == "-":
+        with open(path, "rb") as file:
+            shutil.copyfileobj(file, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            local.export(path, Path(output))
+        except ValueError as exc:
+            raise UsageError(f"-o: {exc}") from None
+
+
+class _PrefillBar:
+    """One bar for a whole prefill: items done, and bytes as they arrive (from many threads)."""
+
+    def __init__(self, bar: tqdm) -> None:
+        self._bar = bar
+        self._bytes = 0
+        self._counts = ""
+        self._lock = threading.Lock()
+
+    def add_bytes(self, count: int) -> None:
+        with self._lock:
+            self._bytes += count
+            self._show()
+
+    def update(self, report: PrefillReport) -> None:
+        with self._lock:
+            self._counts = f"{report.hits} hit, {report.fetched} fetched, {len(report.failures)} failed"
+            self._bar.update(report.done - self._bar.n)
+            self._show()
+
+    def _show(self) -> None:
+        self._bar.set_postfix_str(f"{self._counts} {human_bytes(self._bytes)}".strip(), refresh=False)
+
+
+def _summarise(report: PrefillReport) -> int:
+    print(
+        f"prefill: {report.total} items: {report.hits} hits, {report.fetched} fetched "
+        f"({human_bytes(report.fetched_bytes)}), {len(report.failures)} failed"
+    )
+    for index, error in report.failures:
+        print(f"  item {index + 1}: {error}", file=sys.stderr)
+    codes = {error.exit_code for _, error in report.failures}
+    return 0 if not codes else codes.pop() if len(codes) == 1 else 1
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+# --- arguments ---------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="imagecache-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--url",
+        default=env("IMAGECACHE_URL", "http://127.0.0.1:8000"),
+        help="the server (IMAGECACHE_URL; default %(default)s)",
+    )
+    parser.add_argument("--token", default=env("IMAGECACHE_TOKEN"), help="/v1 token (IMAGECACHE_TOKEN)")
+    parser.add_argument("--api-key", default=env("IMAGECACHE_API_KEY"), help="API key (IMAGECACHE_API_KEY)")
+    parser.add_argument(
+        "--cache-dir",
+        default=env("IMAGECACHE_CACHE_DIR"),
+        help="local cache (IMAGECACHE_CACHE_DIR; default: the user's cache dir)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=_byte_count,
+        default=env("IMAGECACHE_CACHE_MAX_BYTES", str(DEFAULT_MAX_BYTES)),
+        help="local cache bound, e.g. 500M, 5G (IMAGECACHE_CACHE_MAX_BYTES; default 5G)",
+    )
+    parser.add_argument("--wait", type=float, default=600.0, help="seconds to wait for a result (default 600)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(command=run)
+        return sub
+
+    sub = command("get", get, "the image for a query (a POST /requests body or a bare query)")
+    sub.add_argument("query", metavar="QUERY.json")
+    sub.add_argument("-o", "--output", metavar="FILE", help="write it here ('-': stdout); default: print its path")
+    sub.add_argument("--ttl", type=int)
+    sub.add_argument("--max-age", type=int)
+    sub.add_argument("--refresh", action="store_true", help="produce it anew")
+    sub = command("put", put, "upload FILE under the cache id of CACHE_PARAMS")
+    sub.add_argument("params", metavar="CACHE_PARAMS.json")
+    sub.add_argument("file", metavar="FILE")
+    sub = command("download", download, "the file cached under the cache id of CACHE_PARAMS")
+    sub.add_argument("params", metavar="CACHE_PARAMS.json")
+    sub.add_argument("-o", "--output", metavar="FILE", help="write it here ('-': stdout); default: print its path")
+    sub = command("rm", remove, "delete the file cached under the cache id of CACHE_PARAMS")
+    sub.add_argument("params", metavar="CACHE_PARAMS.json")
+    command("info", info, "the server's /info")
+    sub = command("prefill", prefill, "fetch many queries (or, with --files, cache params) into the local cache")
+    sub.add_argument("list", metavar="LIST", help="a JSON list, or one JSON value per line ('-': stdin)")
+    sub.add_argument("--files", action="store_true", help="LIST holds /v1 cache params, not queries")
+    sub.add_argument("-j", "--jobs", type=_positive, default=8, help="transfers at once (default 8)")
+    local = commands.add_parser("local", help="the local cache: ls, gc, clear", description="the local cache")
+    actions = local.add_subparsers(required=True, metavar="ACTION")
+    for name, run, text in (
+        ("ls", local_ls, "list what is cached"),
+        ("gc", local_gc, "drop expired and orphaned files; evict beyond --max-bytes"),
+        ("clear", local_clear, "remove everything"),
+    ):
+        actions.add_parser(name, help=text, description=text).set_defaults(command=run)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Blob files on disk: a new blob written and hashed under tmp/, and the file checks the cache relies on."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+
+class BlobWriter:
+    """A new blob under tmp/: hashed on the way in, invisible until a store takes it."""
+
+    def __init__(self, path: Path, existing: bool = False) -> None:
+        self.path = path
+        self.size = 0
+        self._hash = hashlib.sha256()
+        self._file: BinaryIO | None = None
+        if existing:  # a producer's output, already written
+            with open(path, "rb") as file:
+                self._hash = hashlib.file_digest(file, "sha256")
+                self.size = file.tell()
+        else:
+            self._file = open(path, "xb")
+
+    def write(self, chunk: bytes) -> None:
+        assert self._file is not None, "an existing file is not written to"
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def finish(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def discard(self) -> None:
+        self.finish()
+        self.path.unlink(missing_ok=True)
+
+
+def sole_regular_file(path: Path) -> bool:
+    """A plain file with no other name: safe to take over (chmod and rename) as a blob."""
+    status = os.lstat(path)
+    return stat.S_ISREG(status.st_mode) and status.st_nlink == 1
+
+
+def umask() -> int:
+    """The process's umask (read from /proc: setting it to read it back would race other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return time.time()
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp(tmp: Path, max_age: float) -> int:
+    """Temp files older than max_age whose writing process has ended (it died mid-write)."""
+    cutoff = time.time() - max_age
+    removed = 0
+    for path in tmp.iterdir():
+        writer_pid = path.name.split("-", 1)[0]
+        if mtime(path) < cutoff and not (writer_pid.isdigit() and running(int(writer_pid))):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,0 +1,182 @@
+"""Blobs as files under one root: the embedded default.
+
+A write goes to a temporary file in the same filesystem and is renamed into
+place, so readers never see a partial blob and a reader already streaming the
+old file keeps its bytes (the rename only swaps the directory entry).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from imagecache.blobs.streams import CHUNK, HashingReader, check_key
+from imagecache.domain.errors import BlobNotFound, StorageFull, StorageUnavailable
+from imagecache.domain.ports import BlobInfo, BlobReader, Readable, StoredBlob
+
+_TMP = ".tmp"
+_META = ".meta"
+
+
+class FilesystemBlobStore:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self._tmp = self.root / _TMP
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        """The file for key; refuses anything that would resolve outside the root."""
+        path = (self.root / check_key(key)).resolve()
+        if self.root not in path.parents or path.is_relative_to(self._tmp):
+            raise ValueError(f"invalid blob key: {key!r}")
+        return path
+
+    def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
+        """The metadata goes to a `.meta` sidecar, in place before the blob itself appears."""
+        target = self.path(key)
+        reader = HashingReader(stream)
+        with self._temporary() as tmp:
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(reader, out, CHUNK)
+            sidecar = json.dumps(
+                {"content_type": content_type, "sha256": reader.info().sha256, **(metadata or {})}
+            ).encode()
+            with self._temporary() as tmp_meta:
+                Path(tmp_meta).write_bytes(sidecar)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp_meta, _sidecar(target))
+            os.replace(tmp, target)
+        return reader.info()
+
+    @contextmanager
+    def _temporary(self) -> Iterator[str]:
+        """A temporary file's name, removed again unless the body renamed it into place."""
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self._tmp)
+            os.close(fd)
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+        try:
+            yield tmp
+        except OSError as exc:
+            _discard(tmp)
+            raise _storage_error(exc) from exc
+        except BaseException:
+            _discard(tmp)
+            raise
+
+    def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
+        try:
+            handle = open(self.path(key), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+        handle.seek(start)
+        return FileSlice(handle, length)
+
+    def delete(self, key: str) -> None:
+        path = self.path(key)
+        try:
+            path.unlink(missing_ok=True)
+            _sidecar(path).unlink(missing_ok=True)
+        except OSError as exc:
+            raise _storage_error(exc) from exc
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        for folder, dirs, names in os.walk(self.root):
+            dirs[:] = [d for d in dirs if d != _TMP]
+            for name in names:
+                if name.endswith(_META):
+                    continue
+                path = Path(folder) / name
+                try:
+                    metadata = json.loads(_sidecar(path).read_text())
+                    stat = path.stat()
+                except (OSError, ValueError):
+                    continue  # a blob without readable metadata cannot be indexed
+                yield StoredBlob(
+                    key=path.relative_to(self.root).as_posix(),
+                    size=stat.st_size,
+                    etag=metadata.pop("sha256", ""),
+                    content_type=metadata.pop("content_type", "application/octet-stream"),
+                    modified=stat.st_mtime,
+                    metadata=metadata,
+                )
+
+    def check(self) -> None:
+        if not os.access(self._tmp, os.W_OK):
+            raise StorageUnavailable(f"storage root {self.root} is not writable")
+
+    def sweep(self, older_than: float) -> int:
+        cutoff = time.time() - older_than
+        removed = 0
+        for entry in os.scandir(self._tmp):
+            try:
+                stale = entry.stat().st_mtime < cutoff
+            except FileNotFoundError:  # a writer renamed it into place meanwhile
+                continue
+            if stale:
+                _discard(entry.path)
+                removed += 1
+        return removed
+
+
+class FileSlice:
+    """A file from its current offset, at most `length` bytes of it.
+
+    It keeps `fileno()`, so gunicorn sends it with sendfile (bounded by the
+    response's Content-Length) instead of copying it through Python.
+    """
+
+    def __init__(self, handle: BinaryIO, length: int | None) -> None:
+        self._handle = handle
+        self._left = length
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """socket.sendfile seeks to the offset gunicorn read off the descriptor."""
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is None:
+            size = -1
+        if self._left is None:
+            return self._handle.read(size)
+        wanted = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(wanted)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + _META)
+
+
+def _discard(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _storage_error(exc: OSError) -> Exception:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull("storage is full")
+    return StorageUnavailable(f"storage error: {exc.strerror or exc}")

@@ -1,0 +1,273 @@
+"""Components: the composition root, building every long-lived object of a process from the configuration.
+
+The one place that knows which adapters are in use (which blob store, which
+fetcher, which token authority, which Redis settings) and hands them to the
+services; web, worker, maintenance and admin processes all start here.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from redis import BlockingConnectionPool, Redis
+
+from imagecache.auth.hashed_secrets import HashedSecrets
+from imagecache.auth.kbase import KBaseAuth
+from imagecache.auth.static_tokens import StaticTokens
+from imagecache.blobs.filesystem import FilesystemBlobStore
+from imagecache.blobs.s3 import S3BlobStore
+from imagecache.config import Config
+from imagecache.domain.errors import StorageError
+from imagecache.domain.ports import BlobStore, Fetcher, TokenAuthority
+from imagecache.domain.statistics import MAINTENANCE_ERRORS
+from imagecache.fetchers.chart import LocalRenderer
+from imagecache.fetchers.kentik import KentikFetcher
+from imagecache.index.counters import RedisCounters
+from imagecache.index.entries import RedisEntryIndex
+from imagecache.index.files import RedisFileIndex
+from imagecache.index.garbage import RedisBlobGarbage
+from imagecache.index.keys import RedisKeys
+from imagecache.index.leases import WorkerLease
+from imagecache.index.notifier import RedisEntryNotifier
+from imagecache.index.recency import RedisRecency
+from imagecache.queueing.rq_queue import RqJobQueue
+from imagecache.services.capacity import Capacity
+from imagecache.services.file_cache import FileCache
+from imagecache.services.image_cache import ImageCache, Limits
+from imagecache.services.item_sweep import ItemSweep
+from imagecache.services.maintenance import Maintenance
+from imagecache.services.producer import Producer
+from imagecache.services.recovery import Recovery
+from imagecache.services.reindex import Reindexer
+from imagecache.services.statistics import CacheStatistics
+from imagecache.web.app import WebServices
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MAX = 10.0
+REDIS_POOL_SIZE = 64
+
+
+class Components:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.keys = RedisKeys(config.redis_prefix)
+
+    # Connections
+
+    @cached_property
+    def redis(self) -> Redis:
+        """Short timeouts: an unreachable Redis must turn into a fast 503, not a hang."""
+        pool = BlockingConnectionPool.from_url(
+            self.config.redis_url,
+            max_connections=REDIS_POOL_SIZE,
+            timeout=1,
+            socket_connect_timeout=1,
+            socket_timeout=2,
+            decode_responses=True,
+        )
+        return Redis(connection_pool=pool)
+
+    @cached_property
+    def rq_redis(self) -> Redis:
+        """RQ wants bytes and blocks in BLMOVE for seconds, so it gets its own pool."""
+        pool = BlockingConnectionPool.from_url(
+            self.config.redis_url,
+            max_connections=REDIS_POOL_SIZE + self.config.worker_concurrency,
+            timeout=1,
+            socket_connect_timeout=1,
+            socket_timeout=30,
+        )
+        return Redis(connection_pool=pool)
+
+    # Adapters
+
+    @cached_property
+    def garbage(self) -> RedisBlobGarbage:
+        return RedisBlobGarbage(self.redis, self.config.redis_prefix)
+
+    @cached_property
+    def entries(self) -> RedisEntryIndex:
+        return RedisEntryIndex(self.redis, self.config.redis_prefix, self.garbage)
+
+    @cached_property
+    def file_index(self) -> RedisFileIndex:
+        return RedisFileIndex(self.redis, self.config.redis_prefix, self.garbage)
+
+    @cached_property
+    def counters(self) -> RedisCounters:
+        return RedisCounters(self.redis, self.config.redis_prefix)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        config = self.config
+        if config.storage == "minio":
+            store = S3BlobStore.connect(
+                config.minio_host,
+                config.minio_access_key,
+                config.minio_secret_key.get_secret_value(),
+                config.minio_bucket_name,
+                config.minio_secure,
+            )
+            try:
+                store.ensure_bucket()
+            except StorageError as exc:  # serve anyway: /health reports it, writes answer 503
+                log.warning("storage: %s", exc)
+            return store
+        return FilesystemBlobStore(config.cache_path)
+
+    @cached_property
+    def jobs(self) -> RqJobQueue:
+        config = self.config
+        attempts = config.kentik_api_retries + 1
+        job_timeout = int(attempts * config.kentik_api_timeout + config.kentik_api_retries * BACKOFF_MAX + 30)
+        return RqJobQueue(
+            self.rq_redis, config.redis_prefix, upstream_limit=config.upstream_max_concurrency, job_timeout=job_timeout
+        )
+
+    @cached_property
+    def notifier(self) -> RedisEntryNotifier:
+        listener = Redis.from_url(
+            self.config.redis_url,
+            decode_responses=True,
+            socket_keepalive=True,
+            socket_connect_timeout=1,
+            health_check_interval=10,
+        )
+        return RedisEntryNotifier(listener, self.keys.done)
+
+    @cached_property
+    def authority(self) -> TokenAuthority:
+        config = self.config
+        if config.auth_mode == "static":
+            return self.token_file
+        return KBaseAuth(config.kbase_auth_url, self.redis, self.keys.auth_prefix, config.auth_cache_max_seconds)
+
+    @property
+    def token_file(self) -> StaticTokens:
+        """AUTH_TOKENS_FILE, where `imagecache admin add-token` adds tokens."""
+        return StaticTokens(self.config.auth_tokens_file)
+
+    @property
+    def api_key_file(self) -> HashedSecrets | None:
+        """API_KEYS_FILE, or None when API keys are off."""
+        return HashedSecrets(self.config.api_keys_file) if self.config.api_keys_file else None
+
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        config = self.config
+        if not config.kentik_enabled:
+            log.info("no Kentik credentials (KT_AUTH_EMAIL, KT_AUTH_TOKEN): rendering charts locally")
+            return LocalRenderer()
+        return KentikFetcher(
+            config.kentik_api_url,
+            config.kt_auth_email,
+            config.kt_auth_token.get_secret_value(),
+            retries=config.kentik_api_retries,
+            timeout=config.kentik_api_timeout,
+            max_connections=config.worker_concurrency,
+            backoff_max=BACKOFF_MAX,
+        )
+
+    @cached_property
+    def lease(self) -> WorkerLease:
+        """This process's lease (worker processes only)."""
+        return WorkerLease(self.redis, self.keys.lease_prefix, self.config.lease_ttl)
+
+    # Services
+
+    @cached_property
+    def cache(self) -> ImageCache:
+        config = self.config
+        limits = Limits(
+            default_ttl=config.default_ttl,
+            max_ttl=config.max_ttl,
+            error_ttl=config.error_ttl,
+            pickup_grace=config.pickup_grace,
+        )
+        return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, limits)
+
+    @cached_property
+    def statistics(self) -> CacheStatistics:
+        return CacheStatistics(self.entries, self.counters, self.jobs, self.config.cache_max_bytes)
+
+    @cached_property
+    def item_sweep(self) -> ItemSweep:
+        return ItemSweep(lambda: self.counters.increment(MAINTENANCE_ERRORS))
+
+    @cached_property
+    def capacity(self) -> Capacity:
+        recency = RedisRecency(self.redis, self.config.redis_prefix)
+        return Capacity(recency, self.entries, self.file_index, self.config.cache_max_bytes, self.item_sweep)
+
+    @cached_property
+    def files(self) -> FileCache:
+        return FileCache(
+            self.file_index,
+            self.blobs,
+            self.capacity,
+            self.config.max_upload_bytes,
+            garbage=self.garbage,
+            hold_seconds=self.config.wait_timeout,
+        )
+
+    @cached_property
+    def producer(self) -> Producer:
+        return Producer(
+            self.entries,
+            self.blobs,
+            self.fetcher,
+            self.capacity,
+            self.lease.id,
+            garbage=self.garbage,
+            counters=self.counters,
+            error_ttl=self.config.error_ttl,
+            max_attempts=self.config.max_fetch_attempts,
+            hold_seconds=self.config.wait_timeout,
+        )
+
+    @cached_property
+    def reindexer(self) -> Reindexer:
+        return Reindexer(self.entries, self.file_index, self.blobs, self.garbage)
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        return Recovery(
+            self.entries,
+            self.jobs,
+            self.item_sweep,
+            lease_ttl=self.config.lease_ttl,
+            pickup_grace=self.config.pickup_grace,
+        )
+
+    @cached_property
+    def maintenance(self) -> Maintenance:
+        return Maintenance(
+            self.entries,
+            self.files,
+            self.capacity,
+            self.blobs,
+            self.garbage,
+            self.jobs,
+            self.recovery,
+            self.item_sweep,
+        )
+
+    def web_services(self) -> WebServices:
+        config = self.config
+        return WebServices(
+            config=config,
+            images=self.cache,
+            files=self.files,
+            statistics=self.statistics,
+            authority=self.authority,
+            api_keys=self.api_key_file,
+            health_checks={"redis": self.redis.ping, "storage": self.blobs.check},
+        )
+
+    def index_lost(self) -> bool:
+        """Redis holds nothing of ours while storage holds results: it lost its data."""
+        if self.redis.exists(self.keys.stats):
+            return False
+        return next(iter(self.blobs.blobs()), None) is not None

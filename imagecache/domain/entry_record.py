@@ -1,0 +1,110 @@
+"""EntryRecord: what the cache knows about one result, and how a request for it was answered."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+
+
+class Status(str, enum.Enum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    ERROR = "error"
+
+
+class Reuse(str, enum.Enum):
+    """How a request was answered; each counts toward one /info statistic."""
+
+    CREATED = "created"  # a miss: a new entry and one job
+    JOINED = "joined"  # a dedupe: a fetch for the same query is already under way
+    HIT = "hit"  # an active entry served the request
+    ERROR = "error"  # a fresh error entry answered the request
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    id: str
+    status: Status
+    created_at: float
+    expires_at: float
+    query: str
+    content_type: str = ""
+    size: int = 0
+    etag: str = ""
+    started_at: float = 0.0
+    completed_at: float = 0.0
+    attempts: int = 0
+    error_status: int = 0
+    error_type: str = ""
+    error_message: str = ""
+    stored_key: str = ""  # where the result is; empty for entries stored before results had a key per attempt
+
+    @property
+    def blob_key(self) -> str:
+        return self.stored_key or self.blob_key_for(self.id)
+
+    @staticmethod
+    def blob_key_for(entry_id: str) -> str:
+        """The key every stored result of this entry begins with (before per-attempt keys: the key)."""
+        return f"images/{entry_id[:2]}/{entry_id}"
+
+    @classmethod
+    def attempt_key(cls, entry_id: str) -> str:
+        """A key of one attempt's own: two workers producing one entry never write over each other's result."""
+        return f"{cls.blob_key_for(entry_id)}.{uuid.uuid4().hex[:12]}"
+
+    @classmethod
+    def is_result_key(cls, entry_id: str, key: str) -> bool:
+        base = cls.blob_key_for(entry_id)
+        return key == base or key.startswith(base + ".")
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> EntryRecord:
+        return cls(
+            id=fields["id"],
+            status=Status(fields["status"]),
+            created_at=float(fields["created_at"]),
+            expires_at=float(fields["expires_at"]),
+            query=fields.get("query", ""),
+            content_type=fields.get("content_type", ""),
+            size=int(fields.get("size", 0)),
+            etag=fields.get("etag", ""),
+            started_at=float(fields.get("started_at", 0)),
+            completed_at=float(fields.get("completed_at", 0)),
+            attempts=int(fields.get("attempts", 0)),
+            error_status=int(fields.get("error_status", 0)),
+            error_type=fields.get("error_type", ""),
+            error_message=fields.get("error_message", ""),
+            stored_key=fields.get("blob_key", ""),
+        )
+
+    def summary(self) -> dict[str, object]:
+        """The public view: everything but the query and internals."""
+        view: dict[str, object] = {
+            "id": self.id,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+        }
+        if self.status is Status.ACTIVE:
+            view.update(content_type=self.content_type, size=self.size, etag=self.etag, completed_at=self.completed_at)
+        if self.status is Status.ERROR:
+            view["error"] = {"status": self.error_status, "type": self.error_type, "msg": self.error_message}
+        return view
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    """What a request got: the entry and how it was reused."""
+
+    entry: EntryRecord
+    reuse: Reuse
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """A page of entries in id order, and the cursor of the next one (None at the end)."""
+
+    entries: list[EntryRecord]
+    next_cursor: str | None

@@ -1,0 +1,82 @@
+"""The domain's failures, raised by services and by the adapters behind the ports.
+
+Web resources turn each into a status; which of them are outages (a 503 and
+a maintenance pass retried) is outages.py's business.
+"""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base of storage failures; `status` is the HTTP status that reports it."""
+
+    status = 503
+
+
+class StorageUnavailable(StorageError):
+    status = 503
+
+
+class StorageFull(StorageError):
+    status = 507
+
+
+class BlobNotFound(StorageError):
+    status = 404
+
+
+class SourceInterrupted(Exception):
+    """Reading the bytes to store failed (a client went away): not a storage fault."""
+
+
+class FetchError(Exception):
+    """A fetch that ended without a result.
+
+    `definitive` failures (the upstream refused the query) are remembered for
+    the entry's whole life; others are retried by a later request after
+    ERROR_TTL.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        kind: str = "Kentik API error",
+        definitive: bool = False,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.definitive = definitive
+        self.attempts = attempts
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class AuthUnavailable(Exception):
+    """The auth service cannot answer; the request must not go through."""
+
+
+class CacheNotFound(Exception):
+    pass
+
+
+class CacheForbidden(Exception):
+    pass
+
+
+class ChecksumMismatch(Exception):
+    pass
+
+
+class UploadTooLarge(Exception):
+    pass
+
+
+class CannotFit(Exception):
+    """Larger than CACHE_MAX_BYTES: no eviction could make room."""

@@ -1,0 +1,248 @@
+"""The ports: what the services need from the world, as Protocols the adapters implement.
+
+Services are written against these alone; the composition root (composition.py)
+picks the adapters: the Redis index (index/), a blob store (blobs/), a fetcher
+(fetchers/), a token authority (auth/) and the RQ queue (queueing/).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome
+from imagecache.domain.file_record import FileRecord, Replaced
+from imagecache.domain.identity import Identity
+
+# Blobs
+
+
+class Readable(Protocol):
+    """What a blob is written from: anything read in pieces (a socket's body, a file, bytes in memory)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class BlobReader(Protocol):
+    """An open blob, read in bounded pieces and then closed (what a response streams: read(None) is read())."""
+
+    def read(self, size: int | None = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """A blob as listed, with the metadata it was stored with (what rebuilds its index entry)."""
+
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    modified: float
+    metadata: dict[str, str]
+
+
+class BlobStore(Protocol):
+    """Writes are atomic (a reader sees the old blob or the new one, never a part) and stream in bounded chunks."""
+
+    def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
+        """Store the stream's bytes (and metadata) under key, replacing any blob atomically."""
+        ...
+
+    def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
+        """A readable stream of the blob's bytes from `start`; raises BlobNotFound."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the blob; a missing blob is not an error."""
+
+    def check(self) -> None:
+        """Raise StorageUnavailable unless the store can serve now."""
+
+    def sweep(self, older_than: float) -> int:
+        """Remove leftovers of writers that died mid-write; the number removed."""
+        ...
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        """Every blob with its metadata."""
+        ...
+
+
+# Producing results
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    content_type: str
+    data: bytes
+    attempts: int = 1
+
+
+class Fetcher(Protocol):
+    def fetch(self, query: Any) -> FetchResult:
+        """The result for query, or raise FetchError."""
+        ...
+
+
+class JobQueue(Protocol):
+    """Where new and lost entries are handed to a worker."""
+
+    def enqueue(self, entry_id: str) -> None: ...
+
+    def enqueue_again(self, entry_id: str) -> None:
+        """A new job for an entry whose job was lost."""
+
+    def waiting(self, entry_ids: list[str]) -> set[str]:
+        """Those of the entries whose job is queued or running."""
+        ...
+
+    def clean(self) -> None: ...
+
+    def depth(self) -> int: ...
+
+    def workers(self) -> int: ...
+
+
+# Who asks
+
+
+class TokenAuthority(Protocol):
+    def identify(self, token: str) -> Identity:
+        """The token's owner; raises InvalidToken or AuthUnavailable."""
+        ...
+
+
+class SecretLookup(Protocol):
+    def lookup(self, secret: str) -> str | None:
+        """The name a secret (an API key) was issued to, or None."""
+        ...
+
+
+# The index
+
+
+class EntryIndex(Protocol):
+    """Image entries; each state change is atomic, so an entry moves pending -> active|error exactly once."""
+
+    def request(
+        self,
+        *,
+        digest: str,
+        new_id: str,
+        now: float,
+        expires_at: float,
+        query: str,
+        max_age: int | None,
+        refresh: bool,
+        check_pickup_at: float,
+    ) -> RequestOutcome: ...
+
+    def get(self, entry_id: str) -> EntryRecord | None: ...
+
+    def complete(
+        self, entry_id: str, *, now: float, content_type: str, size: int, etag: str, blob_key: str | None = None
+    ) -> bool: ...
+
+    def fail(self, entry_id: str, *, now: float, status: int, kind: str, message: str, until: float) -> bool: ...
+
+    def delete(self, entry_id: str, blob_key: str, now: float) -> bool: ...
+
+    def delete_expired(self, entry_ids: list[str], now: float) -> list[object]: ...
+
+    def claim(self, entry_id: str, lease: str, now: float) -> int: ...
+
+    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool: ...
+
+    def lost_by_leases(self, lease_ttl: float) -> list[str]: ...
+
+    def release_strays(self, lease: str, producing: set[str]) -> list[str]: ...
+
+    def check_every_pending(self, when: float) -> int: ...
+
+    def due_ids(self, now: float, limit: int = 500) -> list[str]: ...
+
+    def check_again_at(self, entry_ids: list[str], when: float) -> None: ...
+
+    def expired_ids(self, now: float, skip: int = 0, limit: int = 500) -> list[str]: ...
+
+    def page(self, cursor: str | None, limit: int) -> EntryPage: ...
+
+    def newest(self, limit: int) -> list[EntryRecord]: ...
+
+    def adopt(self, entry: EntryRecord) -> bool: ...
+
+    def touch(self, entry_id: str, now: float) -> None: ...
+
+    def counts(self) -> dict[str, int]:
+        """Entries by status (`<status>_count`) and the shared counters."""
+        ...
+
+
+class FileIndex(Protocol):
+    """/v1 files; a replaced or removed file's blob goes to the garbage in the same atomic step."""
+
+    def ensure(self, cache_id: str, token_id: str, now: float, placeholder_expiry: float) -> FileRecord: ...
+
+    def get(self, cache_id: str, now: float) -> FileRecord | None: ...
+
+    def replace(self, record: FileRecord, now: float, old_blob_due: float) -> Replaced: ...
+
+    def touch(self, cache_id: str, now: float, expires_at: float) -> bool: ...
+
+    def remove(self, cache_id: str, now: float, expired_before: float = -1) -> bool: ...
+
+    def adopt(self, record: FileRecord) -> bool: ...
+
+    def expired(self, now: float, skip: int = 0, limit: int = 500) -> list[str]: ...
+
+    def count(self) -> int: ...
+
+
+class BlobGarbage(Protocol):
+    """Blob keys no record points at, each deleted once due."""
+
+    def add(self, blob_key: str, due: float) -> None: ...
+
+    def due(self, now: float, skip: int = 0, limit: int = 500) -> list[str]: ...
+
+    def forget(self, *blob_keys: str) -> None: ...
+
+
+class Recency(Protocol):
+    """Stored results (images and files together) by last use, and the bytes they hold."""
+
+    def used_bytes(self) -> int: ...
+
+    def least_recent(self, skip: int) -> list[str]:
+        """The least recently used result past `skip` (`i:<entry id>` or `f:<cache id>`), or none."""
+        ...
+
+    def forget(self, member: str) -> None: ...
+
+
+class Counters(Protocol):
+    """The shared counters (hits, upstream calls, ...), summed over every process on every host."""
+
+    def add(self, increments: Mapping[str, float]) -> None: ...
+
+    def increment(self, counter: str) -> None: ...
+
+    def all(self) -> dict[str, float]: ...
+
+
+class EntryNotifier(Protocol):
+    """Wakes this process's waiters the moment an entry leaves pending."""
+
+    def add_listener(self, callback: Callable[[str], object]) -> None: ...
+
+    def watching(self, entry_id: str) -> AbstractContextManager[threading.Event]: ...

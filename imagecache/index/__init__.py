@@ -1,0 +1,10 @@
+"""The Redis adapters: the entry and file indexes, garbage, counters, leases and the done channel.
+
+Every key is named in keys.py and every state change is one Lua script in lua/.
+Importing the package teaches the domain what a Redis outage looks like.
+"""
+
+from imagecache.domain.outages import recognise
+from imagecache.index.outages import redis_outage
+
+recognise(redis_outage)

@@ -1,0 +1,316 @@
+"""RedisEntryIndex: the EntryIndex port on Redis.
+
+Every state change is one Lua script (index/lua/entry_*.lua), so
+concurrent web workers and hosts see an entry move pending -> active|error
+exactly once, and single flight needs no locks: the first request for a query
+creates the entry, all others join it.
+
+Its keys are named, and what each holds said, in keys.py; services/recovery.py
+and index/leases.py say how `running`, `due` and the leases are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import cast
+
+from redis import Redis
+
+from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
+from imagecache.index import scripts
+from imagecache.index.garbage import RedisBlobGarbage
+from imagecache.index.keys import RedisKeys
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class RedisEntryIndex:
+    def __init__(self, redis: Redis, prefix: str, garbage: RedisBlobGarbage) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.garbage = garbage
+        keys = self._keys = RedisKeys(prefix)
+        self.channel = keys.done
+        self._ids = keys.ids
+        self._expiry = keys.expiry
+        self._created = keys.created
+        self.lru_key = keys.lru
+        self._stats = keys.stats
+        self._running = keys.running
+        self._due = keys.due
+        self._lease_missing = keys.lease_missing
+        self.lease_prefix = keys.lease_prefix
+        self._request = scripts.register(redis, "entry_request")
+        self._complete = scripts.register(redis, "entry_complete")
+        self._fail = scripts.register(redis, "entry_fail")
+        self._delete = scripts.register(redis, "entry_delete")
+        self._claim = scripts.register(redis, "entry_claim")
+        self._requeue = scripts.register(redis, "entry_requeue")
+        self._lost_by_leases = scripts.register(redis, "leases_lost")
+        self._release_strays = scripts.register(redis, "leases_strays")
+        self._adopt = scripts.register(redis, "entry_adopt")
+
+    def _key(self, entry_id: str) -> str:
+        return self._keys.entry(entry_id)
+
+    def _query_key(self, digest: str) -> str:
+        return self._keys.query(digest)
+
+    def _status_key(self, status: Status) -> str:
+        return self._keys.status(status.value)
+
+    def request(
+        self,
+        *,
+        digest: str,
+        new_id: str,
+        now: float,
+        expires_at: float,
+        query: str,
+        max_age: int | None,
+        refresh: bool,
+        check_pickup_at: float,
+    ) -> RequestOutcome:
+        """Join the live entry for this query, or create `new_id` pending (its job checked for at check_pickup_at)."""
+        _, reuse, *flat = self._request(
+            keys=[
+                self._query_key(digest),
+                self._key(new_id),
+                self._ids,
+                self._expiry,
+                self._status_key(Status.PENDING),
+                self._stats,
+                self._created,
+                self._due,
+            ],
+            args=[
+                self._key(""),
+                new_id,
+                repr(now),
+                repr(expires_at),
+                -1 if max_age is None else max_age,
+                int(refresh),
+                query,
+                repr(check_pickup_at),
+            ],
+        )
+        return RequestOutcome(EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse))
+
+    def get(self, entry_id: str) -> EntryRecord | None:
+        fields = cast(dict[str, str], self._redis.hgetall(self._key(entry_id)))
+        return EntryRecord.from_fields(fields) if fields else None
+
+    def complete(
+        self, entry_id: str, *, now: float, content_type: str, size: int, etag: str, blob_key: str | None = None
+    ) -> bool:
+        """Pending -> active, its result at blob_key, and wake every waiter; False if the entry is gone or
+        settled otherwise. True again for the same blob key, so a call retried after a lost reply knows it
+        went through. Without a blob key, the entry's base key (as results were stored before per-attempt keys).
+        """
+        return bool(
+            self._complete(
+                keys=[
+                    self._key(entry_id),
+                    self._status_key(Status.PENDING),
+                    self._status_key(Status.ACTIVE),
+                    self._stats,
+                    self.lru_key,
+                    self._running,
+                    self._due,
+                    self.garbage.key,
+                ],
+                args=[
+                    entry_id,
+                    repr(now),
+                    content_type,
+                    size,
+                    etag,
+                    self.channel,
+                    blob_key or EntryRecord.blob_key_for(entry_id),
+                ],
+            )
+        )
+
+    def fail(self, entry_id: str, *, now: float, status: int, kind: str, message: str, until: float) -> bool:
+        """Pending -> error, reused by new requests until `until`."""
+        return bool(
+            self._fail(
+                keys=[
+                    self._key(entry_id),
+                    self._status_key(Status.PENDING),
+                    self._status_key(Status.ERROR),
+                    self._running,
+                    self._due,
+                ],
+                args=[entry_id, repr(now), status, kind, message, repr(until), self.channel],
+            )
+        )
+
+    def delete(self, entry_id: str, blob_key: str, now: float) -> bool:
+        """Drop the entry from every index and queue its blob for deletion."""
+        return bool(self._delete(keys=self._delete_keys(entry_id), args=self._delete_args(entry_id, blob_key, now)))
+
+    def _delete_keys(self, entry_id: str) -> list[str]:
+        return [
+            self._key(entry_id),
+            self._ids,
+            self._expiry,
+            self._status_key(Status.PENDING),
+            self._status_key(Status.ACTIVE),
+            self._status_key(Status.ERROR),
+            self._stats,
+            self.garbage.key,
+            self._created,
+            self.lru_key,
+            self._running,
+            self._due,
+        ]
+
+    def _delete_args(self, entry_id: str, blob_key: str, now: float) -> list[str]:
+        return [entry_id, self._query_key(entry_id[:64]), blob_key, repr(now), self.channel]
+
+    def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
+        """Delete each entry (as `delete`), in one round trip; per entry, its result or the error it met."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                self._delete(
+                    keys=self._delete_keys(entry_id),
+                    args=self._delete_args(entry_id, EntryRecord.blob_key_for(entry_id), now),
+                    client=pipe,
+                )
+            return [
+                outcome if isinstance(outcome, Exception) else bool(outcome)
+                for outcome in pipe.execute(raise_on_error=False)
+            ]
+
+    def claim(self, entry_id: str, lease: str, now: float) -> int:
+        """Count one attempt, made under `lease`; -1 when the entry is settled or a live worker has it."""
+        return int(
+            self._claim(
+                keys=[self._key(entry_id), self._running, self._due],
+                args=[entry_id, repr(now), lease, self.lease_prefix],
+            )
+        )
+
+    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool:
+        """Note a new job for the entry, to be checked on at check_pickup_at; False (and no longer due) once it is
+        settled or a live worker holds it."""
+        return bool(
+            self._requeue(
+                keys=[self._key(entry_id), self._due, self._running],
+                args=[entry_id, repr(now), repr(check_pickup_at), self.lease_prefix],
+            )
+        )
+
+    def lost_by_leases(self, lease_ttl: float) -> list[str]:
+        """Running entries whose worker's lease has been seen missing for lease_ttl: they are due again now."""
+        return list(
+            self._lost_by_leases(
+                keys=[self._running, self._lease_missing, self._due], args=[self.lease_prefix, lease_ttl]
+            )
+        )
+
+    def release_strays(self, lease: str, producing: set[str]) -> list[str]:
+        """Entries held under `lease` that its process no longer produces (its job ended without settling
+        them): they are due again now."""
+        return list(self._release_strays(keys=[self._running, self._due], args=[lease, *sorted(producing)]))
+
+    def check_every_pending(self, when: float) -> int:
+        """Give every pending entry a pickup check at `when` unless it has one: indexes made before pickup checks
+        existed get them once (maintenance does this at its start). Costs one pass over the pending set."""
+        added = 0
+        for batch in _batched(self._redis.sscan_iter(self._status_key(Status.PENDING), count=1000), 1000):
+            added += cast(int, self._redis.zadd(self._due, dict.fromkeys(batch, when), nx=True))
+        return added
+
+    def due_ids(self, now: float, limit: int = 500) -> list[str]:
+        """Pending entries whose job should have been picked up by now."""
+        return cast(list[str], self._redis.zrangebyscore(self._due, "-inf", now, start=0, num=limit))
+
+    def check_again_at(self, entry_ids: list[str], when: float) -> None:
+        """Entries whose job still waits: look again at `when` (only those still due to be checked)."""
+        if entry_ids:
+            self._redis.zadd(self._due, dict.fromkeys(entry_ids, when), xx=True)
+
+    def expired_ids(self, now: float, skip: int = 0, limit: int = 500) -> list[str]:
+        return cast(list[str], self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit))
+
+    def page(self, cursor: str | None, limit: int) -> EntryPage:
+        low = f"({cursor}" if cursor else "-"
+        ids = cast(list[str], self._redis.zrangebylex(self._ids, low, "+", start=0, num=limit + 1))
+        more = len(ids) > limit
+        ids = ids[:limit]
+        with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.hgetall(self._key(entry_id))
+            found = [EntryRecord.from_fields(fields) for fields in pipe.execute() if fields]
+        return EntryPage(found, ids[-1] if more and ids else None)
+
+    def adopt(self, entry: EntryRecord) -> bool:
+        """Index an active entry rebuilt from its blob, unless the id is already known."""
+        fields: dict[str, str | int] = {
+            "id": entry.id,
+            "status": Status.ACTIVE.value,
+            "created_at": repr(entry.created_at),
+            "expires_at": repr(entry.expires_at),
+            "query": entry.query,
+            "content_type": entry.content_type,
+            "size": entry.size,
+            "etag": entry.etag,
+            "completed_at": repr(entry.completed_at),
+            "attempts": 1,
+            "blob_key": entry.blob_key,
+        }
+        flat: list[str | int | float] = [item for pair in fields.items() for item in pair]
+        return bool(
+            self._adopt(
+                keys=[
+                    self._key(entry.id),
+                    self._ids,
+                    self._expiry,
+                    self._created,
+                    self._status_key(Status.ACTIVE),
+                    self._stats,
+                    self.lru_key,
+                    self._query_key(entry.id[:64]),
+                ],
+                args=[
+                    entry.id,
+                    repr(entry.expires_at),
+                    repr(entry.created_at),
+                    repr(entry.completed_at),
+                    entry.size,
+                    *flat,
+                ],
+            )
+        )
+
+    def touch(self, entry_id: str, now: float) -> None:
+        """Mark a stored result as used now (only if it is still stored)."""
+        self._redis.zadd(self.lru_key, {"i:" + entry_id: now}, xx=True)
+
+    def newest(self, limit: int) -> list[EntryRecord]:
+        ids = cast(list[str], self._redis.zrevrange(self._created, 0, limit - 1))
+        with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.hgetall(self._key(entry_id))
+            return [EntryRecord.from_fields(fields) for fields in pipe.execute() if fields]
+
+    def counts(self) -> dict[str, int]:
+        with self._redis.pipeline(transaction=False) as pipe:
+            for status in Status:
+                pipe.scard(self._status_key(status))
+            pipe.hgetall(self._stats)
+            *sizes, stats = pipe.execute()
+        counts = {f"{status.value}_count": size for status, size in zip(Status, sizes)}
+        counts.update({name: int(float(value)) for name, value in stats.items()})
+        return counts

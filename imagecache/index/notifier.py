@@ -1,0 +1,87 @@
+"""RedisEntryNotifier: the EntryNotifier port on Redis pub/sub; wakes local waiters the moment an entry leaves pending.
+
+One Redis pub/sub connection per process carries every completion; waiters
+are in-process events, so 500 waiting requests cost 500 events and one
+connection, not 500 connections or 500 pollers. Under gunicorn's gevent
+worker the thread and events are green, so waiting blocks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+RECONNECT_DELAY = 1.0
+
+
+class RedisEntryNotifier:
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._waiters: dict[str, set[threading.Event]] = {}
+        self._listeners: list[Callable[[str], object]] = []
+        self._lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+
+    def add_listener(self, callback: Callable[[str], object]) -> None:
+        """Call back with every entry id that settles or is deleted, in this process."""
+        self._listeners.append(callback)
+        self._ensure_listening()
+
+    @contextmanager
+    def watching(self, entry_id: str) -> Iterator[threading.Event]:
+        """An event set when entry_id settles (or when waiters should re-check)."""
+        self._ensure_listening()
+        event = threading.Event()
+        with self._lock:
+            self._waiters.setdefault(entry_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            with self._lock:
+                events = self._waiters.get(entry_id)
+                if events is not None:
+                    events.discard(event)
+                    if not events:
+                        del self._waiters[entry_id]
+
+    def _ensure_listening(self) -> None:
+        with self._lock:
+            if self._listener is None or not self._listener.is_alive():
+                self._listener = threading.Thread(target=self._listen, name="entry-notifier", daemon=True)
+                self._listener.start()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    pubsub.subscribe(self._channel)
+                    self._wake_all()  # anything settled while we were not subscribed
+                    for message in pubsub.listen():
+                        self._wake(message["data"])
+            except RedisError as exc:
+                log.warning("notifier: lost Redis subscription (%s), reconnecting", type(exc).__name__)
+                self._wake_all()
+                time.sleep(RECONNECT_DELAY)
+
+    def _wake(self, entry_id: str) -> None:
+        for callback in self._listeners:
+            callback(entry_id)
+        with self._lock:
+            events = list(self._waiters.get(entry_id, ()))
+        for event in events:
+            event.set()
+
+    def _wake_all(self) -> None:
+        with self._lock:
+            events = [event for events in self._waiters.values() for event in events]
+        for event in events:
+            event.set()

@@ -1,0 +1,1 @@
+"""Running it: the `imagecache` command, the web server, `up`'s supervisor, an embedded Redis, logging, admin."""

@@ -1,0 +1,125 @@
+"""The `imagecache` command: run the stack, one part of it, or the upstream simulator."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from imagecache.config import Config, ConfigError, load_config
+from imagecache.ops.logs import setup_logging
+from imagecache.ops.simulator_behaviour import GARBAGE, Behaviour
+
+log = logging.getLogger("imagecache")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imagecache", description="Job-result cache service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run web, worker and maintenance together (foreground)")
+    _add_bind(up, "127.0.0.1")
+    up.add_argument("--data-dir", type=Path, default=Path("var"), help="where an embedded Redis keeps its data")
+
+    web = commands.add_parser("web", help="run the HTTP API (gunicorn)")
+    _add_bind(web, "0.0.0.0")
+    commands.add_parser("worker", help="run a worker process (WORKER_CONCURRENCY threads)")
+    commands.add_parser("maintenance", help="run the maintenance loop")
+
+    admin = commands.add_parser("admin", help="operator commands").add_subparsers(dest="action", required=True)
+    token = admin.add_parser("add-token", help="create a token for USER (AUTH_MODE=static); prints it once")
+    token.add_argument("user")
+    key = admin.add_parser("add-key", help="create an API key named NAME (API_KEYS_FILE); prints it once")
+    key.add_argument("name")
+    admin.add_parser("expire-all", aliases=["expire_all"], help="delete every expired /v1 cache now")
+    admin.add_parser("import-kbase", help="index an existing KBase CachingService bucket in place")
+    admin.add_parser("reindex", help="rebuild the Redis index from storage (after Redis lost its data)")
+
+    sim = commands.add_parser("simulate-upstream", help="run a Kentik-compatible upstream simulator")
+    _add_bind(sim, "127.0.0.1", port=9555)
+    sim.add_argument("--latency-ms", type=float, default=0.0)
+    sim.add_argument("--fail-first", type=int, default=0, help="answer the first N calls with --fail-status")
+    sim.add_argument("--fail-status", type=int, default=503)
+    sim.add_argument("--pad-to", type=int, default=0, help="grow PNG answers to this many bytes")
+    sim.add_argument("--garbage", choices=sorted(GARBAGE), default="", help="answer 200 with this malformed body")
+    return parser
+
+
+def _add_bind(parser: argparse.ArgumentParser, host: str, port: int = 8000) -> None:
+    parser.add_argument("--host", default=host)
+    parser.add_argument("--port", type=int, default=port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "simulate-upstream":
+        return _simulate(args)
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"imagecache: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.debug, config.log_format)
+    return _run(args, config)
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    if args.command == "up":
+        from imagecache.ops.supervisor import Supervisor
+
+        return Supervisor(config, args.host, args.port, args.data_dir).run()
+    if args.command == "admin":
+        return _admin(args, config)
+    if args.command == "web":
+        from imagecache.ops.web_server import run_web
+
+        run_web(config, args.host, args.port)
+        return 0
+    _become(args.command)
+    return 0
+
+
+def _become(program: str) -> None:
+    """Run a worker-side program (`python -m workers worker|maintenance`) in this process: same pid, so signals
+    and supervisors see no difference.
+
+    The job-consuming processes live in the top-level `workers` package, which imports imagecache and never
+    the reverse, so the command line starts them as programs rather than importing them.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "workers", program])
+
+
+def _admin(args: argparse.Namespace, config: Config) -> int:
+    from imagecache.composition import Components
+    from imagecache.ops import admin
+
+    components = Components(config)
+    if args.action == "add-token":
+        print(admin.add_token(components, args.user))
+    elif args.action == "add-key":
+        print(admin.add_key(components, args.name))
+    elif args.action in ("expire-all", "expire_all"):
+        print(admin.expire_all(components))
+    elif args.action == "reindex":
+        print(admin.reindex(components))
+    else:
+        print(admin.import_kbase(components))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from imagecache.ops.kentik_simulator import run_simulator
+
+    setup_logging(False)
+    behaviour = Behaviour(args.latency_ms, args.fail_first, args.fail_status, args.pad_to, args.garbage)
+    log.info("simulating Kentik on http://%s:%d (latency %.0f ms)", args.host, args.port, args.latency_ms)
+    run_simulator(args.host, args.port, behaviour)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""RqJobQueue: the JobQueue port on RQ; hands entries to RQ workers, under one upstream concurrency cap.
+
+The cap is RQ's own RateLimit: it is kept in Redis, so it holds across every
+worker on every host. Each entry has one job id, so a restored entry replaces
+its lost job instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Queue, Worker
+from rq.job import Job, JobStatus
+from rq.rate_limit import RateLimit, RateLimitRegistry
+from rq.registry import StartedJobRegistry
+
+from imagecache.domain.request_context import request_id
+from imagecache.index.keys import RedisKeys
+
+JOB_FUNCTION = "workers.jobs.produce_entry"
+FAILURE_TTL = 24 * 3600
+_WAITING = {status.value.encode() for status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.RATE_LIMITED)}
+
+
+def job_id_for(entry_id: str) -> str:
+    """RQ ids allow only [A-Za-z0-9_-]; entry ids carry a '.' in their expiry."""
+    return "produce-" + entry_id.replace(".", "-")
+
+
+class RqJobQueue:
+    def __init__(self, connection: Redis, prefix: str, *, upstream_limit: int, job_timeout: int) -> None:
+        self._connection = connection
+        keys = RedisKeys(prefix)
+        self.queue = Queue(keys.rq_queue, connection=connection)
+        self._rate_limit = RateLimit(keys.rq_upstream_limit, upstream_limit)
+        self._job_timeout = job_timeout
+
+    def enqueue(self, entry_id: str) -> None:
+        """The job carries the current request id, so the worker logs under it too."""
+        self.queue.enqueue(
+            JOB_FUNCTION,
+            entry_id,
+            request_id.get(),
+            job_id=job_id_for(entry_id),
+            job_timeout=self._job_timeout,
+            result_ttl=0,
+            failure_ttl=FAILURE_TTL,
+            rate_limit=self._rate_limit,
+            description=f"produce {entry_id}",
+        )
+
+    def enqueue_again(self, entry_id: str) -> None:
+        """A lost job's dead execution leaves RQ's started registry first: when its heartbeat expired, RQ's
+        cleanup would mark the new run (same job id) failed and free its upstream slot while it still fetches."""
+        job_id = job_id_for(entry_id)
+        started = StartedJobRegistry(queue=self.queue).key
+        dead = [member for member, _ in self._connection.zscan_iter(started, match=f"{job_id}:*")]
+        if dead:
+            self._connection.zrem(started, *dead)
+        self.enqueue(entry_id)
+
+    def waiting(self, entry_ids: list[str]) -> set[str]:
+        """Those of the entries whose job is queued or running, in one round trip.
+
+        A queued job is taken at its word (its status), not looked for in the queue's list: that is O(queue
+        length) per entry, and a backlog is exactly when many entries are due for this check.
+        """
+        with self._connection.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.hget(Job.key_for(job_id_for(entry_id)), "status")
+            statuses = pipe.execute()
+        return {entry_id for entry_id, status in zip(entry_ids, statuses) if status in _WAITING}
+
+    def clean(self) -> None:
+        """Mark jobs whose worker died as failed (freeing their upstream slot)."""
+        StartedJobRegistry(queue=self.queue).cleanup()
+        RateLimitRegistry(self._rate_limit.key, self._connection).cleanup()
+
+    def depth(self) -> int:
+        return self.queue.count
+
+    def workers(self) -> int:
+        return Worker.count(queue=self.queue)

@@ -1,0 +1,116 @@
+"""ImageCache: the domain rules of the Kentik-style cache.
+
+Ids, single flight, expiry and error reuse live here; HTTP lives in the
+resources and job execution in the workers, which both call in.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
+from imagecache.domain.ports import BlobReader, BlobStore, EntryIndex, EntryNotifier, JobQueue
+from imagecache.services.settled import SettledEntries
+from imagecache_client.ids import EntryId, canonical_json, query_digest
+
+log = logging.getLogger(__name__)
+
+RECHECK_SECONDS = 5.0
+TOUCH_INTERVAL = 60.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    default_ttl: int
+    max_ttl: int
+    error_ttl: int
+    pickup_grace: float  # how long a new entry's job may wait before recovery checks that it still exists
+
+
+class ImageCache:
+    def __init__(
+        self,
+        entries: EntryIndex,
+        blobs: BlobStore,
+        jobs: JobQueue,
+        notifier: EntryNotifier,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._entries = entries
+        self._blobs = blobs
+        self._jobs = jobs
+        self._notifier = notifier
+        self.limits = limits
+        self._clock = clock
+        self._settled = SettledEntries()
+        notifier.add_listener(self._settled.forget)
+
+    def request(
+        self, query: Any, ttl: int | None = None, max_age: int | None = None, refresh: bool = False
+    ) -> RequestOutcome:
+        """The entry serving query: an existing one when reusable, else a new pending one."""
+        now = self._clock()
+        digest = query_digest(query)
+        expires_at = round(now + (ttl or self.limits.default_ttl), 6)
+        outcome = self._entries.request(
+            digest=digest,
+            new_id=str(EntryId(digest, expires_at)),
+            now=now,
+            expires_at=expires_at,
+            query=canonical_json(query),
+            max_age=max_age,
+            refresh=refresh,
+            check_pickup_at=now + self.limits.pickup_grace,
+        )
+        if outcome.reuse is Reuse.CREATED:
+            log.info("request %s: new, enqueued", outcome.entry.id)
+            self._jobs.enqueue(outcome.entry.id)
+        return outcome
+
+    def lookup(self, entry_id: str) -> EntryRecord | None:
+        """The live entry for a client-supplied id; None if malformed, unknown or expired."""
+        parsed = EntryId.parse(entry_id)
+        if parsed is None or parsed.expires_at <= self._clock():
+            return None
+        entry = self._settled.get(entry_id) or self._entries.get(entry_id)
+        if entry is not None:
+            self._settled.remember(entry)
+        return entry
+
+    def wait(self, entry: EntryRecord, timeout: float) -> EntryRecord | None:
+        """The entry once it leaves pending, or still pending after timeout."""
+        deadline = self._clock() + timeout
+        with self._notifier.watching(entry.id) as settled:
+            while True:
+                current = self._entries.get(entry.id)
+                if current is not None:
+                    self._settled.remember(current)
+                remaining = deadline - self._clock()
+                if current is None or current.status is not Status.PENDING or remaining <= 0:
+                    return current
+                settled.wait(min(remaining, RECHECK_SECONDS))
+                settled.clear()
+
+    def record_use(self, entry: EntryRecord) -> None:
+        """Keep a served result recent for eviction (coarsely: once a minute per process)."""
+        now = self._clock()
+        if self._settled.touch_due(entry.id, now, TOUCH_INTERVAL):
+            self._entries.touch(entry.id, now)
+
+    def open(self, entry: EntryRecord, start: int = 0, length: int | None = None) -> BlobReader:
+        return self._blobs.open(entry.blob_key, start, length)
+
+    def page(self, cursor: str | None, limit: int) -> EntryPage:
+        """Entries in id order from after `cursor` (what /info lists, a page at a time)."""
+        return self._entries.page(cursor, limit)
+
+    def newest(self, limit: int) -> list[EntryRecord]:
+        return self._entries.newest(limit)
+
+    def remaining_life(self, entry: EntryRecord) -> int:
+        return max(0, int(entry.expires_at - self._clock()))

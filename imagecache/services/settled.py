@@ -1,0 +1,53 @@
+"""SettledEntries: a per-process memory of entries that can no longer change.
+
+An active or error entry keeps its fields until its id expires (and ids carry
+their expiry), so a process may answer repeat lookups without asking Redis.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from imagecache.domain.entry_record import EntryRecord, Status
+
+CAPACITY = 10_000
+
+
+class SettledEntries:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[str, EntryRecord] = OrderedDict()
+        self._touched: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def get(self, entry_id: str) -> EntryRecord | None:
+        with self._lock:
+            entry = self._entries.get(entry_id)
+            if entry is not None:
+                self._entries.move_to_end(entry_id)
+            return entry
+
+    def remember(self, entry: EntryRecord) -> None:
+        if entry.status is Status.PENDING:
+            return
+        with self._lock:
+            self._entries[entry.id] = entry
+            self._entries.move_to_end(entry.id)
+            while len(self._entries) > self._capacity:
+                gone, _ = self._entries.popitem(last=False)
+                self._touched.pop(gone, None)
+
+    def forget(self, entry_id: str) -> None:
+        """Drop an entry another process deleted (evicted) or changed."""
+        with self._lock:
+            self._entries.pop(entry_id, None)
+            self._touched.pop(entry_id, None)
+
+    def touch_due(self, entry_id: str, now: float, interval: float) -> bool:
+        """True at most once per interval per entry: use is recorded coarsely, not on every hit."""
+        with self._lock:
+            if now - self._touched.get(entry_id, 0.0) < interval:
+                return False
+            self._touched[entry_id] = now
+            return True

@@ -1,0 +1,94 @@
+"""create_app: the Falcon app over the services, in the shape of Falcon's asgilook tutorial.
+
+The resources are thin: each turns HTTP into a call on a service and the answer
+back into HTTP. What they call is handed in as WebServices, which the
+composition root (composition.py) builds from the configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import falcon
+
+from imagecache.config import Config
+from imagecache.domain.errors import SourceInterrupted
+from imagecache.domain.ports import SecretLookup, TokenAuthority
+from imagecache.services.file_cache import FileCache
+from imagecache.services.image_cache import ImageCache
+from imagecache.services.statistics import CacheStatistics
+from imagecache.web import error_responses
+from imagecache.web.bodies.stall_guard import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
+from imagecache.web.middleware.api_keys import ApiKeyMiddleware
+from imagecache.web.middleware.request_ids import RequestIdMiddleware
+from imagecache.web.resources.favicon import FaviconResource
+from imagecache.web.resources.health import HealthResource
+from imagecache.web.resources.image_requests import ImageResource, RequestsResource
+from imagecache.web.resources.info import InfoResource
+from imagecache.web.resources.metrics import HttpMetricsMiddleware, MetricsResource
+from imagecache.web.resources.openapi import OpenApiResource
+from imagecache.web.resources.v1 import (
+    Authenticator,
+    CacheFileResource,
+    CacheIdResource,
+    RoutesResource,
+    VersionsResource,
+)
+
+
+@dataclass(frozen=True)
+class WebServices:
+    """Everything the HTTP resources call."""
+
+    config: Config
+    images: ImageCache
+    files: FileCache
+    statistics: CacheStatistics
+    authority: TokenAuthority
+    api_keys: SecretLookup | None  # None: API keys are off
+    health_checks: Mapping[str, Callable[[], object]]  # what /health asks, by name; each raises when down
+
+
+def create_app(services: WebServices) -> falcon.App:
+    config = services.config
+    app = falcon.App(middleware=_middleware(services))
+    error_responses.install(app)
+    app.add_error_handler(BodyStalled, body_stalled)
+    app.add_error_handler(SourceInterrupted, body_broke_off)
+
+    images = services.images
+    requests = RequestsResource(images, config.max_body_bytes)
+    app.add_route("/requests", requests)
+    app.add_route("/requests/{entry_id}", requests, suffix="entry")
+    app.add_route("/image/{entry_id}", ImageResource(images, config.wait_timeout))
+    renderer = "kentik" if config.kentik_enabled else "local"
+    app.add_route("/info", InfoResource(images, services.statistics, renderer))
+    app.add_route("/favicon.ico", FaviconResource())
+    app.add_route("/metrics", MetricsResource(services.statistics))
+    app.add_route("/openapi.json", OpenApiResource(config))
+    auth = Authenticator(services.authority)
+    app.add_route("/", VersionsResource())
+    app.add_route("/v1", RoutesResource())
+    app.add_route("/v1/cache_id", CacheIdResource(services.files, auth, config.max_body_bytes))
+    app.add_route("/v1/cache/{cache_id}", CacheFileResource(services.files, auth))
+    health = HealthResource(services.health_checks)
+    app.add_route("/health", health)
+    app.add_route("/health/live", health, suffix="live")
+    return app
+
+
+def _middleware(services: WebServices) -> list[Any]:
+    config = services.config
+    middleware: list[Any] = [
+        RequestIdMiddleware(),
+        HttpMetricsMiddleware(),
+        GuardedBodyMiddleware(config.body_stall_timeout),
+    ]
+    if services.api_keys is not None:
+        middleware.append(ApiKeyMiddleware(services.api_keys))
+    if config.cors_origins:
+        origins = "*" if config.cors_origins == ["*"] else config.cors_origins
+        middleware.append(falcon.CORSMiddleware(allow_origins=origins, expose_headers=["ETag", "Content-Range"]))
+    return middleware

@@ -1,0 +1,1 @@
+"""Request bodies read whole, bounded and never for ever: JSON bodies, streamed uploads, stalled bodies."""

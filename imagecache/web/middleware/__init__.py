@@ -1,0 +1,1 @@
+"""Falcon middleware: request ids and API keys (request metrics live beside /metrics)."""

@@ -1,0 +1,1 @@
+"""One module per API: the Kentik-style requests and images, /info, /metrics, /health, /openapi.json and /v1."""

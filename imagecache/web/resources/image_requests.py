@@ -1,0 +1,101 @@
+"""HTTP resources of the Kentik-compatible API: /requests and /image."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import falcon
+
+from imagecache.domain.entry_record import EntryRecord, Status
+from imagecache.services.image_cache import ImageCache
+from imagecache.web.bodies.json_body import INVALID, read_json
+from imagecache.web.error_responses import ApiError
+from imagecache.web.serving import serve_blob
+
+# On /image failures: "error" (the result could not be produced: the upstream's or storage's status)
+# or "pending" (not ready yet: ask again), told apart from the server's own refusals (404, 401, 503).
+ENTRY_STATUS = "Imagecache-Entry-Status"
+
+
+class RequestsResource:
+    def __init__(self, cache: ImageCache, max_body_bytes: int) -> None:
+        self._cache = cache
+        self._max_body = max_body_bytes
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req, self._max_body)
+        query, ttl, max_age, refresh = self._parse(body)
+        outcome = self._cache.request(query, ttl=ttl, max_age=max_age, refresh=refresh)
+        entry = outcome.entry
+        resp.media = {"id": entry.id, "status": entry.status.value, "expires_at": entry.expires_at}
+
+    def on_get_entry(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
+        entry = self._cache.lookup(entry_id)
+        if entry is None:
+            raise ApiError(404, "Request not found", loc=entry_id)
+        resp.media = entry.summary()
+
+    def _parse(self, body: Any) -> tuple[dict[str, Any], int | None, int | None, bool]:
+        if not isinstance(body, dict):
+            raise ApiError(400, "request body must be a JSON object", loc="body", kind=INVALID)
+        query = body.get("api_query")
+        if not isinstance(query, dict):
+            message = "Incomplete request, missing 'api_query'" if query is None else "'api_query' must be an object"
+            raise ApiError(400, message, loc="api_query", kind=INVALID)
+        ttl = _optional_int(body, "ttl", minimum=1, maximum=self._cache.limits.max_ttl)
+        max_age = _optional_int(body, "max_age", minimum=0, maximum=None)
+        refresh = body.get("refresh", False)
+        if not isinstance(refresh, bool):
+            raise ApiError(400, "'refresh' must be true or false", loc="refresh", kind=INVALID)
+        return query, ttl, max_age, refresh
+
+
+class ImageResource:
+    def __init__(self, cache: ImageCache, wait_timeout: float) -> None:
+        self._cache = cache
+        self._wait_timeout = wait_timeout
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
+        entry = self._settled(entry_id)
+        if entry.status is Status.ERROR:
+            raise ApiError(
+                entry.error_status,
+                entry.error_message,
+                loc=entry_id,
+                kind=entry.error_type,
+                headers={ENTRY_STATUS: "error"},
+            )
+        self._cache.record_use(entry)
+        remaining = self._cache.remaining_life(entry)
+        resp.cache_control = [f"max-age={remaining}", "immutable"]
+        resp.last_modified = datetime.fromtimestamp(entry.completed_at, UTC)  # what max_age measures
+        serve_blob(req, resp, entry, lambda start, length: self._cache.open(entry, start, length))
+
+    on_head = on_get
+
+    def _settled(self, entry_id: str) -> EntryRecord:
+        entry = self._cache.lookup(entry_id)
+        if entry is not None and entry.status is Status.PENDING:
+            entry = self._cache.wait(entry, self._wait_timeout)
+        if entry is None:
+            raise ApiError(404, "Image not found", loc=entry_id)
+        if entry.status is Status.PENDING:
+            raise ApiError(
+                504,
+                "image is still being produced; try again",
+                loc=entry_id,
+                headers={"Retry-After": "5", ENTRY_STATUS: "pending"},
+            )
+        return entry
+
+
+def _optional_int(body: dict[str, Any], name: str, *, minimum: int, maximum: int | None) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ApiError(400, f"'{name}' must be an integer of at least {minimum}", loc=name, kind=INVALID)
+    if maximum is not None and value > maximum:
+        raise ApiError(400, f"'{name}' must not exceed {maximum}", loc=name, kind=INVALID)
+    return value

@@ -1,0 +1,104 @@
+"""/metrics in Prometheus format.
+
+Two sources, so the figures are right however many processes and hosts run:
+- per-request figures (requests and latency by route, method and status) are
+  kept by prometheus-client in its multiprocess mode: every gunicorn worker of
+  an instance writes to PROMETHEUS_MULTIPROC_DIR and any of them reports all;
+- cache and upstream figures are read at scrape time from Redis, where every
+  web and worker process on every host already counts them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import falcon
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
+
+from imagecache.domain.statistics import MAINTENANCE_ERRORS, UPSTREAM_BUCKETS, bucket_field
+from imagecache.services.statistics import CacheStatistics
+
+REQUESTS = Histogram(
+    "imagecache_http_request_duration_seconds",
+    "HTTP requests by route, method and status, with their latency",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180),
+)
+# Anyone can send any method; only these get a series of their own, so /metrics cannot be inflated.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_COUNTERS = {
+    "hits": "requests answered by an active entry",
+    "misses": "requests that created an entry (and a job)",
+    "dedupes": "requests that joined a fetch already under way",
+    "error_hits": "requests answered by a fresh error entry",
+    "upstream_calls": "calls to the upstream (attempts, retries included)",
+    "upstream_retries": "upstream attempts that were retries",
+    "upstream_failures": "upstream attempts that failed",
+    MAINTENANCE_ERRORS: "entries, files and blobs that maintenance or eviction could not handle (see the logs)",
+}
+
+
+class HttpMetricsMiddleware:
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, req_succeeded: bool
+    ) -> None:
+        started = req.context.get("started")
+        if started is not None:
+            route = req.uri_template or "unmatched"
+            method = req.method if req.method in KNOWN_METHODS else "other"
+            REQUESTS.labels(route, method, resp.status_code).observe(time.perf_counter() - started)
+
+
+class CacheCollector(Collector):
+    def __init__(self, statistics: CacheStatistics) -> None:
+        self._statistics = statistics
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._statistics.summary()
+        raw = self._statistics.counters()
+        for name, help_text in _COUNTERS.items():
+            yield CounterMetricFamily(f"imagecache_{name}", help_text, value=stats.get(name, raw.get(name, 0)))
+        entries = GaugeMetricFamily("imagecache_entries", "cache entries by status", labels=["status"])
+        for status in ("active", "pending", "error"):
+            entries.add_metric([status], stats[f"{status}_count"])
+        yield entries
+        stored = GaugeMetricFamily("imagecache_stored_bytes", "bytes stored, by kind", labels=["kind"])
+        stored.add_metric(["images"], stats["total_bytes"])
+        stored.add_metric(["files"], raw.get("file_bytes", 0))
+        yield stored
+        yield GaugeMetricFamily("imagecache_queue_depth", "jobs waiting for a worker", value=stats["queue_depth"])
+        yield GaugeMetricFamily("imagecache_live_workers", "live worker threads", value=stats["live_workers"])
+        buckets = [(str(bound), raw.get(bucket_field(bound), 0)) for bound in UPSTREAM_BUCKETS]
+        buckets.append(("+Inf", raw.get("upstream_seconds_count", 0)))
+        yield HistogramMetricFamily(
+            "imagecache_upstream_fetch_seconds",
+            "time to fetch one result, retries included",
+            buckets=buckets,
+            sum_value=raw.get("upstream_seconds_sum", 0),
+        )
+
+
+class MetricsResource:
+    def __init__(self, statistics: CacheStatistics) -> None:
+        self._cache_figures = CollectorRegistry()
+        self._cache_figures.register(CacheCollector(statistics))
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = CONTENT_TYPE_LATEST
+        resp.data = generate_latest(_request_figures()) + generate_latest(self._cache_figures)
+
+
+def _request_figures() -> CollectorRegistry:
+    """All of this instance's gunicorn workers, or just this process outside gunicorn."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

@@ -1,0 +1,144 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from imagecache.domain.entry_record import Reuse, Status
+from imagecache.index.entries import RedisEntryIndex
+from imagecache.index.garbage import RedisBlobGarbage
+from imagecache_client.ids import EntryId
+
+DIGEST = "d" * 64
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def store(redis, prefix):
+    return RedisEntryIndex(redis, prefix, RedisBlobGarbage(redis, prefix))
+
+
+def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
+    """The (id, reuse) a request gets."""
+    new_id = str(EntryId(digest, now + ttl))
+    outcome = store.request(
+        digest=digest,
+        new_id=new_id,
+        now=now,
+        expires_at=now + ttl,
+        query="{}",
+        max_age=max_age,
+        refresh=refresh,
+        check_pickup_at=now + 30,
+    )
+    return outcome.entry.id, outcome.reuse
+
+
+def activate(store, entry_id, now=NOW + 1, size=10, blob_key=None):
+    assert store.complete(entry_id, now=now, content_type="image/png", size=size, etag="e", blob_key=blob_key)
+
+
+def test_first_request_creates_a_pending_entry(store):
+    entry_id, reuse = ask(store)
+    assert reuse is Reuse.CREATED
+    entry = store.get(entry_id)
+    assert entry.status is Status.PENDING and entry.expires_at == NOW + 300
+    assert store.counts()["pending_count"] == 1
+
+
+def test_concurrent_requests_create_exactly_one_entry(store):
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(lambda i: ask(store, now=NOW + i / 1000), range(50)))
+    assert len({entry_id for entry_id, _ in results}) == 1
+    assert [reuse for _, reuse in results].count(Reuse.CREATED) == 1
+    counts = store.counts()
+    assert (counts["misses"], counts["dedupes"]) == (1, 49)
+
+
+def test_active_entry_is_a_hit_until_it_expires(store):
+    entry_id, _ = ask(store)
+    activate(store, entry_id)
+    assert ask(store, now=NOW + 10) == (entry_id, Reuse.HIT)
+    later_id, reuse = ask(store, now=NOW + 301)
+    assert reuse is Reuse.CREATED and later_id != entry_id
+
+
+def test_max_age_refuses_an_older_result(store):
+    entry_id, _ = ask(store)
+    activate(store, entry_id, now=NOW + 1)
+    assert ask(store, now=NOW + 20, max_age=30) == (entry_id, Reuse.HIT)
+    fresh_id, reuse = ask(store, now=NOW + 40, max_age=30)
+    assert reuse is Reuse.CREATED and fresh_id != entry_id
+
+
+def test_refresh_fetches_anew_but_joins_a_pending_refresh(store):
+    entry_id, _ = ask(store)
+    activate(store, entry_id)
+    fresh_id, reuse = ask(store, now=NOW + 5, refresh=True)
+    assert reuse is Reuse.CREATED and fresh_id != entry_id
+    assert ask(store, now=NOW + 6, refresh=True) == (fresh_id, Reuse.JOINED)
+    assert store.get(entry_id).status is Status.ACTIVE  # the old id still serves
+
+
+def test_error_entry_is_reused_only_while_fresh(store):
+    entry_id, _ = ask(store)
+    assert store.fail(entry_id, now=NOW + 1, status=503, kind="Kentik API error", message="down", until=NOW + 31)
+    assert ask(store, now=NOW + 30) == (entry_id, Reuse.ERROR)
+    retry_id, reuse = ask(store, now=NOW + 32)
+    assert reuse is Reuse.CREATED and retry_id != entry_id
+    assert store.get(entry_id).error_status == 503  # the old id keeps its answer
+
+
+def test_settling_happens_once(store):
+    entry_id, _ = ask(store)
+    activate(store, entry_id)
+    assert not store.fail(entry_id, now=NOW, status=500, kind="x", message="late", until=NOW)
+    assert not store.complete(
+        entry_id, now=NOW, content_type="image/png", size=1, etag="x", blob_key="images/another-attempt"
+    )
+    assert store.counts()["bytes"] == 10
+
+
+def test_a_completion_retried_after_a_lost_reply_is_recognised(store):
+    entry_id, _ = ask(store)
+    for _ in range(2):  # the second call is the same write again: it went through the first time
+        assert store.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e", blob_key="images/k.1")
+    assert store.counts()["bytes"] == 3 and store.get(entry_id).blob_key == "images/k.1"
+
+
+def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
+    entry_id, _ = ask(store)
+    activate(store, entry_id, size=123, blob_key="images/x")
+    assert store.delete(entry_id, "images/the-base-key", NOW)  # the key it was stored under wins
+    assert store.get(entry_id) is None
+    counts = store.counts()
+    assert counts["active_count"] == 0 and counts["bytes"] == 0
+    assert store.garbage.due(NOW) == ["images/x"]
+    leftovers = {key for key in redis.scan_iter(match=prefix + "*")}
+    assert leftovers == {prefix + "stats", prefix + "gc"}
+
+
+def test_attempts_count_only_while_pending(store):
+    entry_id, _ = ask(store)
+    assert store.claim(entry_id, "lease-a", NOW) == 1
+    assert store.claim(entry_id, "lease-a", NOW) == 2
+    activate(store, entry_id)
+    assert store.claim(entry_id, "lease-a", NOW) == -1
+    assert store.claim("e" * 64 + "_1", "lease-a", NOW) == -1
+    assert store.get("e" * 64 + "_1") is None
+
+
+def test_pages_walk_every_entry_once(store):
+    ids = {ask(store, digest=f"{n:064x}")[0] for n in range(25)}
+    seen, cursor = [], None
+    while True:
+        page = store.page(cursor, 10)
+        seen += [entry.id for entry in page.entries]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids)
+
+
+def test_expired_ids_are_found_by_time(store):
+    short, _ = ask(store, digest="1" * 64, ttl=10)
+    ask(store, digest="2" * 64, ttl=1000)
+    assert store.expired_ids(NOW + 11) == [short]

@@ -1,0 +1,116 @@
+"""ImageCache on a real Redis index, notifier and RQ queue: single flight, lookups, waiting, use."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from redis import Redis
+
+from imagecache.blobs.filesystem import FilesystemBlobStore
+from imagecache.domain.entry_record import Reuse, Status
+from imagecache.index.keys import RedisKeys
+from imagecache.index.notifier import RedisEntryNotifier
+from imagecache.services.image_cache import TOUCH_INTERVAL, ImageCache, Limits
+from imagecache_client.ids import EntryId
+
+NOW = 1_800_000_000.0
+QUERY = {"queries": [{"bucket": "Left +Y Axis"}], "imageType": "png"}
+
+
+@pytest.fixture
+def clock() -> dict[str, float]:
+    return {"now": NOW}
+
+
+def image_cache(entries, jobs, redis_url, prefix, tmp_path, clock) -> ImageCache:
+    notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), RedisKeys(prefix).done)
+    limits = Limits(default_ttl=300, max_ttl=3600, error_ttl=30, pickup_grace=30)
+    return ImageCache(entries, FilesystemBlobStore(tmp_path), jobs, notifier, limits, clock=clock)
+
+
+@pytest.fixture
+def cache(entries, jobs, redis_url, prefix, tmp_path, clock) -> ImageCache:
+    """On a clock the test sets."""
+    return image_cache(entries, jobs, redis_url, prefix, tmp_path, lambda: clock["now"])
+
+
+@pytest.fixture
+def live_cache(entries, jobs, redis_url, prefix, tmp_path) -> ImageCache:
+    """On the real clock, for waiting."""
+    return image_cache(entries, jobs, redis_url, prefix, tmp_path, time.time)
+
+
+def test_a_new_query_is_one_pending_entry_and_one_job(cache, jobs):
+    first = cache.request(QUERY)
+    again = cache.request({"imageType": "png", "queries": [{"bucket": "Left +Y Axis"}]})  # key order differs
+    assert first.reuse is Reuse.CREATED and first.entry.status is Status.PENDING
+    assert again.reuse is Reuse.JOINED and again.entry.id == first.entry.id
+    assert jobs.depth() == 1 and jobs.waiting([first.entry.id]) == {first.entry.id}
+
+
+def test_the_id_is_the_query_digest_and_the_expiry(cache):
+    entry = cache.request(QUERY, ttl=60).entry
+    parsed = EntryId.parse(entry.id)
+    assert parsed is not None and parsed.expires_at == NOW + 60 == entry.expires_at
+
+
+@pytest.mark.parametrize("entry_id", ["", "x" * 64, "../" + "a" * 61 + "_1", "a" * 64 + "_" + "9" * 12])
+def test_lookup_refuses_what_is_not_an_id(cache, entry_id):
+    assert cache.lookup(entry_id) is None
+
+
+def test_lookup_knows_live_entries_only(cache, clock):
+    entry = cache.request(QUERY, ttl=60).entry
+    assert cache.lookup(entry.id) == entry
+    assert cache.lookup(str(EntryId("b" * 64, NOW + 60))) is None  # well formed, unknown
+    clock["now"] = NOW + 61
+    assert cache.lookup(entry.id) is None  # expired by its id, whatever Redis still holds
+
+
+def test_wait_returns_the_moment_the_entry_settles(live_cache, entries):
+    cache = live_cache
+    entry = cache.request(QUERY).entry
+    settle = threading.Timer(
+        0.3, lambda: entries.complete(entry.id, now=NOW + 1, content_type="image/png", size=3, etag="e")
+    )
+    started = time.monotonic()
+    settle.start()
+    settled = cache.wait(entry, timeout=10)
+    assert time.monotonic() - started < 3  # woken by the notifier, not by the 5 s recheck
+    assert settled is not None and settled.status is Status.ACTIVE and settled.size == 3
+
+
+def test_wait_gives_up_pending_after_its_timeout(live_cache):
+    cache = live_cache
+    entry = cache.request(QUERY).entry
+    started = time.monotonic()
+    still = cache.wait(entry, timeout=0.2)
+    assert still is not None and still.status is Status.PENDING
+    assert 0.2 <= time.monotonic() - started < 2
+
+
+def test_use_is_recorded_once_an_interval(cache, entries, redis, prefix, clock):
+    entry = cache.request(QUERY).entry
+    entries.complete(entry.id, now=NOW, content_type="image/png", size=3, etag="e")
+    lru = RedisKeys(prefix).lru
+    active = cache.lookup(entry.id)
+    assert active is not None
+    clock["now"] = NOW + 5
+    cache.record_use(active)
+    assert redis.zscore(lru, "i:" + entry.id) == NOW + 5
+    clock["now"] = NOW + 6
+    cache.record_use(active)  # within the interval: not written again
+    assert redis.zscore(lru, "i:" + entry.id) == NOW + 5
+    clock["now"] = NOW + 6 + TOUCH_INTERVAL
+    cache.record_use(active)
+    assert redis.zscore(lru, "i:" + entry.id) == NOW + 6 + TOUCH_INTERVAL
+
+
+def test_pages_and_newest_list_what_the_index_holds(cache):
+    ids = {cache.request({"n": n}).entry.id for n in range(5)}
+    first = cache.page(None, 3)
+    rest = cache.page(first.next_cursor, 3)
+    assert {e.id for e in first.entries + rest.entries} == ids and rest.next_cursor is None
+    assert {e.id for e in cache.newest(10)} == ids

@@ -1,0 +1,35 @@
+"""CacheStatistics: what /info and /metrics report, read from the index, the counters and the queue."""
+
+from __future__ import annotations
+
+from imagecache.domain.statistics import fetch_increments
+from imagecache.index.counters import RedisCounters
+from imagecache.services.statistics import CacheStatistics
+from tests.support.index import new_pending
+
+NOW = 1_800_000_000.0
+
+
+def test_the_summary_counts_entries_bytes_and_the_queue(entries, jobs, redis, prefix):
+    counters = RedisCounters(redis, prefix)
+    statistics = CacheStatistics(entries, counters, jobs, max_bytes=1000)
+    done = new_pending(entries, "a" * 64, now=NOW, expires_at=NOW + 60)
+    new_pending(entries, "b" * 64, now=NOW, expires_at=NOW + 60)
+    entries.complete(done, now=NOW, content_type="image/png", size=7, etag="e")
+    jobs.enqueue(done)
+    counters.add(fetch_increments(calls=3, failures=2, seconds=0.2))
+
+    summary = statistics.summary()
+    assert summary["active_count"] == 1 and summary["pending_count"] == 1 and summary["error_count"] == 0
+    assert summary["misses"] == 2 and summary["total_bytes"] == 7 == summary["used_bytes"]
+    assert summary["upstream_calls"] == 3 and summary["upstream_failures"] == 2
+    assert summary["max_bytes"] == 1000 and summary["queue_depth"] == 1
+
+
+def test_counters_carry_the_latency_histogram(entries, jobs, redis, prefix):
+    counters = RedisCounters(redis, prefix)
+    counters.add(fetch_increments(calls=1, failures=0, seconds=0.3))
+    figures = CacheStatistics(entries, counters, jobs, max_bytes=0).counters()
+    assert "upstream_seconds_le_0.25" not in figures and figures["upstream_seconds_le_0.5"] == 1
+    assert figures["upstream_seconds_count"] == 1 and abs(figures["upstream_seconds_sum"] - 0.3) < 1e-9
+    assert figures["upstream_retries"] == 0
