@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-faults lint bench compose-check clean
+.PHONY: run test test-faults lint bench compose-check wheels clean
 
 # The server pulls in the client distribution (client/) as a copy; the second install makes it editable too.
 $(STAMP): pyproject.toml client/pyproject.toml
@@ -46,8 +46,15 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet --no-deps -e ./client
 	$(BIN)/python -m bench.run_all
 
+# Portable wheels (server and client) for a wheelhouse or an index: the server's names the client by version,
+# not by this checkout's path. Install anywhere with `pip install --find-links dist imagecache`.
+CLIENT_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' client/pyproject.toml)
+wheels: $(STAMP)
+	rm -rf dist
+	IMAGECACHE_CLIENT_REQUIREMENT="imagecache-client==$(CLIENT_VERSION)" $(BIN)/pip wheel --quiet --no-deps -w dist . ./client
+
 compose-check:
 	docker-compose config --quiet
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache dist

@@ -17,7 +17,7 @@ from redis import Redis
 from bench.harness import figure
 from imagecache.composition import Components
 from imagecache.config import load_config
-from imagecache.index.entries import RedisEntryIndex
+from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.services.maintenance import Maintenance
 from imagecache_client.ids import EntryId
 from tests.support.redis_server import OwnRedis

@@ -2,36 +2,34 @@
 
 The one place that knows which adapters are in use (which blob store, which
 fetcher, which token authority, which Redis settings) and hands them to the
-services; web, worker, maintenance and admin processes all start here.
+services; web, worker, maintenance and admin processes all start here. The
+heavier adapters are imported when first built, so a process loads only what it
+uses: an admin command no Falcon or Pillow, a worker no Falcon, an fs store no minio.
 """
 
 from __future__ import annotations
 
 import logging
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from redis import BlockingConnectionPool, Redis
 
 from imagecache.auth.hashed_secrets import HashedSecrets
 from imagecache.auth.kbase import KBaseAuth
 from imagecache.auth.static_tokens import StaticTokens
-from imagecache.blobs.filesystem import FilesystemBlobStore
-from imagecache.blobs.s3 import S3BlobStore
 from imagecache.config import Config
+from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.errors import StorageError
 from imagecache.domain.ports import BlobStore, Fetcher, TokenAuthority
-from imagecache.domain.statistics import MAINTENANCE_ERRORS
-from imagecache.fetchers.chart import LocalRenderer
-from imagecache.fetchers.kentik import KentikFetcher
 from imagecache.index.counters import RedisCounters
-from imagecache.index.entries import RedisEntryIndex
-from imagecache.index.files import RedisFileIndex
+from imagecache.index.entry_index import RedisEntryIndex
+from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.keys import RedisKeys
 from imagecache.index.leases import WorkerLease
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.index.recency import RedisRecency
-from imagecache.queueing.rq_queue import RqJobQueue
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
 from imagecache.services.image_cache import ImageCache, Limits
@@ -41,7 +39,10 @@ from imagecache.services.producer import Producer
 from imagecache.services.recovery import Recovery
 from imagecache.services.reindex import Reindexer
 from imagecache.services.statistics import CacheStatistics
-from imagecache.web.app import WebServices
+
+if TYPE_CHECKING:
+    from imagecache.queueing.rq_queue import RqJobQueue
+    from imagecache.web.app import WebServices
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class Components:
     def blobs(self) -> BlobStore:
         config = self.config
         if config.storage == "minio":
+            from imagecache.blobs.s3 import S3BlobStore
+
             store = S3BlobStore.connect(
                 config.minio_host,
                 config.minio_access_key,
@@ -115,10 +118,14 @@ class Components:
             except StorageError as exc:  # serve anyway: /health reports it, writes answer 503
                 log.warning("storage: %s", exc)
             return store
+        from imagecache.blobs.filesystem import FilesystemBlobStore
+
         return FilesystemBlobStore(config.cache_path)
 
     @cached_property
     def jobs(self) -> RqJobQueue:
+        from imagecache.queueing.rq_queue import RqJobQueue
+
         config = self.config
         attempts = config.kentik_api_retries + 1
         job_timeout = int(attempts * config.kentik_api_timeout + config.kentik_api_retries * BACKOFF_MAX + 30)
@@ -158,8 +165,12 @@ class Components:
     def fetcher(self) -> Fetcher:
         config = self.config
         if not config.kentik_enabled:
+            from imagecache.fetchers.chart import LocalRenderer
+
             log.info("no Kentik credentials (KT_AUTH_EMAIL, KT_AUTH_TOKEN): rendering charts locally")
             return LocalRenderer()
+        from imagecache.fetchers.kentik import KentikFetcher
+
         return KentikFetcher(
             config.kentik_api_url,
             config.kt_auth_email,
@@ -255,6 +266,8 @@ class Components:
         )
 
     def web_services(self) -> WebServices:
+        from imagecache.web.app import WebServices
+
         config = self.config
         return WebServices(
             config=config,

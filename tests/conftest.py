@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from imagecache.index.entries import RedisEntryIndex
+from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.queueing.rq_queue import RqJobQueue
 from tests.support.kbase_auth import StandInAuth

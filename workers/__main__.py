@@ -2,9 +2,9 @@
 
 import sys
 
-from workers import maintenance, worker
+from workers import maintenance_loop, worker
 
-PROGRAMS = {"worker": worker.main, "maintenance": maintenance.main}
+PROGRAMS = {"worker": worker.main, "maintenance": maintenance_loop.main}
 
 if __name__ == "__main__":
     sys.exit(PROGRAMS[sys.argv[1]]())

@@ -6,7 +6,7 @@ that is logged with its message, and one item's bug never stops a pass.
 
 Only an adapter knows how its dependency says "not now": each one that talks to
 a dependency recognises that dependency's outages here (the Redis adapters do it
-when imported: index/outages.py), so the rules below never import a client library.
+when imported: index/redis_outages.py), so the rules below never import a client library.
 """
 
 from __future__ import annotations

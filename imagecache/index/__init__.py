@@ -5,6 +5,6 @@ Importing the package teaches the domain what a Redis outage looks like.
 """
 
 from imagecache.domain.outages import recognise
-from imagecache.index.outages import redis_outage
+from imagecache.index.redis_outages import redis_outage
 
 recognise(redis_outage)

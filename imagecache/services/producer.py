@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from imagecache.domain.blob_metadata import image_metadata
+from imagecache.domain.counter_fields import fetch_increments
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import FetchError, StorageError
 from imagecache.domain.outages import is_outage, through_outage
 from imagecache.domain.ports import BlobGarbage, BlobStore, Counters, EntryIndex, Fetcher, FetchResult
-from imagecache.domain.statistics import fetch_increments
 from imagecache.services.blob_lifecycle import discard, mark_until_indexed
 from imagecache.services.capacity import Capacity
 

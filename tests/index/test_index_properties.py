@@ -20,15 +20,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from redis import Redis
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
+from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import CacheNotFound, CannotFit, FetchError
 from imagecache.domain.file_record import cache_id_for
 from imagecache.domain.identity import Identity
 from imagecache.domain.ports import FetchResult
-from imagecache.domain.statistics import MAINTENANCE_ERRORS
 from imagecache.index.counters import RedisCounters
-from imagecache.index.entries import RedisEntryIndex
-from imagecache.index.files import RedisFileIndex
+from imagecache.index.entry_index import RedisEntryIndex
+from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
 from imagecache.services.capacity import Capacity

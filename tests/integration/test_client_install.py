@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,14 @@ def test_the_client_alone_fetches_an_image_and_a_file(client_venv: Path, stack_f
     )
     answer = json.loads(done.stdout)
     assert answer == {"chart": "89504e47", "file": ">c\nACGT\n"}
+
+
+def test_release_wheels_name_the_client_by_version_not_by_path(tmp_path: Path) -> None:
+    """What `make wheels` builds for a wheelhouse or an index: installable where this checkout is not."""
+    env = {**os.environ, "IMAGECACHE_CLIENT_REQUIREMENT": "imagecache-client==0.1.0"}
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", tmp_path, ROOT], env=env)
+    (wheel,) = tmp_path.glob("imagecache-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(name).decode() for name in archive.namelist() if name.endswith("/METADATA"))
+    assert "Requires-Dist: imagecache-client==0.1.0" in metadata.splitlines()
+    assert "file:" not in metadata

@@ -76,7 +76,7 @@ def test_each_part_stops_cleanly_on_sigterm(stack_factory, part):
 
 
 def test_sigterm_to_web_lets_a_running_download_finish(stack_factory, tmp_path):
-    from imagecache.auth.kbase import StaticTokens
+    from imagecache.auth.static_tokens import StaticTokens
 
     token = StaticTokens(tmp_path / "tokens").add("reader")
     stack = stack_factory(AUTH_MODE="static", AUTH_TOKENS_FILE=str(tmp_path / "tokens"))

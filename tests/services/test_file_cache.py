@@ -8,8 +8,8 @@ from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.errors import CacheForbidden, CacheNotFound, ChecksumMismatch, UploadTooLarge
 from imagecache.domain.file_record import cache_id_for, is_cache_id
 from imagecache.domain.identity import Identity
-from imagecache.index.entries import RedisEntryIndex
-from imagecache.index.files import RedisFileIndex
+from imagecache.index.entry_index import RedisEntryIndex
+from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
 from imagecache.services.capacity import Capacity

@@ -2,10 +2,10 @@ import io
 import os
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
+from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.entry_record import EntryRecord
-from imagecache.domain.statistics import MAINTENANCE_ERRORS
 from imagecache.index.counters import RedisCounters
-from imagecache.index.files import RedisFileIndex
+from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.recency import RedisRecency
 from imagecache.queueing.rq_queue import job_id_for
 from imagecache.services.capacity import Capacity

@@ -5,7 +5,7 @@ from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.domain.errors import FetchError, StorageFull
 from imagecache.domain.ports import FetchResult
 from imagecache.index.counters import RedisCounters
-from imagecache.index.files import RedisFileIndex
+from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.recency import RedisRecency
 from imagecache.services.capacity import Capacity
 from imagecache.services.item_sweep import ItemSweep

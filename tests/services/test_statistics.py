@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagecache.domain.statistics import fetch_increments
+from imagecache.domain.counter_fields import fetch_increments
 from imagecache.index.counters import RedisCounters
 from imagecache.services.statistics import CacheStatistics
 from tests.support.index import new_pending

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagecache.index.entries import RedisEntryIndex
+from imagecache.index.entry_index import RedisEntryIndex
 from imagecache_client.ids import EntryId
 
 

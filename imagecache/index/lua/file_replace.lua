@@ -12,7 +12,7 @@ if f[5] == '0' and not valid_size(f[4]) then return redis.error_reply('file has 
 redis.call('HINCRBY', KEYS[4], 'file_bytes', ARGV[7])
 if f[5] == '0' then uncount(KEYS[4], 'file_bytes', f[4]) end
 if f[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[10], f[3]) end
-redis.call('ZREM', KEYS[3], ARGV[4])  -- the upload was garbage until now (files.py)
+redis.call('ZREM', KEYS[3], ARGV[4])  -- the upload was garbage until now (services/blob_lifecycle.py)
 redis.call('HSET', KEYS[1], 'blob_key', ARGV[4], 'filename', ARGV[5], 'content_type', ARGV[6], 'size', ARGV[7],
   'etag', ARGV[8], 'expires_at', ARGV[9], 'updated_at', ARGV[3], 'placeholder', 0)
 redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])

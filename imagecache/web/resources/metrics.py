@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
 
-from imagecache.domain.statistics import MAINTENANCE_ERRORS, UPSTREAM_BUCKETS, bucket_field
+from imagecache.domain.counter_fields import MAINTENANCE_ERRORS, UPSTREAM_BUCKETS, bucket_field
 from imagecache.services.statistics import CacheStatistics
 
 REQUESTS = Histogram(

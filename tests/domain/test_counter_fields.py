@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagecache.domain.statistics import UPSTREAM_BUCKETS, bucket_field, fetch_increments
+from imagecache.domain.counter_fields import UPSTREAM_BUCKETS, bucket_field, fetch_increments
 
 
 def test_a_fetch_counts_its_attempts_and_lands_in_every_bucket_at_or_above_its_time():

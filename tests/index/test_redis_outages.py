@@ -8,7 +8,7 @@ from redis.exceptions import ConnectionError, TimeoutError
 
 from imagecache.domain.errors import StorageFull, StorageUnavailable
 from imagecache.domain.outages import is_outage
-from imagecache.index import outages  # noqa: F401 (importing the Redis adapters teaches is_outage Redis's replies)
+from imagecache.index import redis_outages  # noqa: F401 (importing the Redis adapters teaches is_outage Redis's replies)
 
 NOT_SERVING = [
     "LOADING Redis is loading the dataset in memory",

@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from imagecache.domain.entry_record import Reuse, Status
-from imagecache.index.entries import RedisEntryIndex
+from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache_client.ids import EntryId
 
