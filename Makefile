@@ -28,8 +28,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q --ignore=tests/faults
 
-# ruff (lint and format), mypy and import-linter's layer contracts, configured in pyproject.toml and
-# .importlinter; .ci/run runs it before the tests.
+# ruff (lint and format), mypy and import-linter's layer contracts, all configured in pyproject.toml;
+# .ci/run runs it before the tests.
 LINTED := imagecache workers client tests bench run_tests.py
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)

@@ -81,7 +81,7 @@ def cli_hit(bench_url: str, query: dict, local: Path) -> None:
     query_file = local.parent / "query.json"
     query_file.write_text(json.dumps(query))
     env = {**os.environ, "IMAGECACHE_URL": bench_url, "IMAGECACHE_CACHE_DIR": str(local)}
-    command = [sys.executable, "-m", "imagecache.client.cli", "get", str(query_file)]
+    command = [sys.executable, "-m", "imagecache_client.cli", "get", str(query_file)]
     hit = timed_ms(lambda: subprocess.run(command, env=env, check=True, capture_output=True), 20)
     bare = timed_ms(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 20)
     figure("imagecache-client get, local hit (process)", describe(hit))

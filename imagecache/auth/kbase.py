@@ -1,8 +1,8 @@
 """KBaseAuth: the TokenAuthority port on KBase's auth service.
 
-A token is never stored or logged: the static file holds sha256(token), and
-KBase lookups are cached in Redis under sha256(token) for as long as KBase
-says (`cachefor`), capped by AUTH_CACHE_MAX_SECONDS.
+A token is never stored or logged: KBase's answers are cached in Redis under
+sha256(token) for as long as KBase says (`cachefor`), capped by
+AUTH_CACHE_MAX_SECONDS.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def fetch_increments(*, calls: int, failures: int, seconds: float) -> dict[str, 
         "upstream_retries": calls - 1,
         "upstream_failures": failures,
         "upstream_seconds_count": 1,
-        "upstream_seconds_sum": seconds,
+        "upstream_seconds_sum": float(seconds),
     }
     added.update({bucket_field(bound): 1 for bound in UPSTREAM_BUCKETS if seconds <= bound})
     return added

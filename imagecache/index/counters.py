@@ -16,7 +16,7 @@ class RedisCounters:
         self._stats = RedisKeys(prefix).stats
 
     def add(self, increments: Mapping[str, float]) -> None:
-        """Every increment in one round trip (integers stay integers in the hash)."""
+        """Every increment in one round trip: HINCRBY for an int, HINCRBYFLOAT for a float."""
         with self._redis.pipeline(transaction=False) as pipe:
             for name, amount in increments.items():
                 if isinstance(amount, int):

@@ -86,11 +86,15 @@ def _become(program: str) -> None:
     and supervisors see no difference.
 
     The job-consuming processes live in the top-level `workers` package, which imports imagecache and never
-    the reverse, so the command line starts them as programs rather than importing them.
+    the reverse, so the command line starts them as programs rather than importing them: the `workers`
+    installed beside this imagecache (`-P` keeps the current directory from shadowing it).
     """
+    beside = str(Path(__file__).resolve().parents[2])
+    paths = [beside, *filter(None, [os.environ.get("PYTHONPATH")])]
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "workers", program])
+    command = [sys.executable, "-P", "-m", "workers", program]
+    os.execve(sys.executable, command, {**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
 
 
 def _admin(args: argparse.Namespace, config: Config) -> int:

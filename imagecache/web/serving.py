@@ -32,11 +32,11 @@ class Servable(Protocol):
 def serve_blob(req: falcon.Request, resp: falcon.Response, blob: Servable, open_range: Opener) -> None:
     resp.etag = blob.etag
     resp.accept_ranges = "bytes"
+    resp.set_header("X-Content-Type-Options", "nosniff")  # an uploaded text/html is never run as a page
     if _matches(req, blob.etag):
         resp.status = falcon.HTTP_304  # with no Content-Type: a 304 has no content to describe (RFC 9110 15.4.5)
         return
     resp.content_type = blob.content_type
-    resp.set_header("X-Content-Type-Options", "nosniff")  # an uploaded text/html is never run as a page
     start, length = _byte_range(req, blob.size)
     if length != blob.size:
         resp.status = falcon.HTTP_206

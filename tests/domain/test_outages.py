@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from imagecache.domain import outages
 from imagecache.domain.errors import StorageFull, StorageUnavailable
 from imagecache.domain.outages import is_outage, recognise, through_outage
 
@@ -16,13 +17,16 @@ def test_storage_unavailable_is_an_outage_and_storage_full_is_not():
     assert is_outage(StorageUnavailable("connection refused")) and not is_outage(StorageFull("full"))
 
 
-def test_an_adapter_teaches_its_dependencys_outages_once():
+def test_an_adapter_teaches_its_dependencys_outages_once(monkeypatch):
+    monkeypatch.setattr(outages, "_tests", [])
+
     def test(exc: BaseException) -> bool:
         return isinstance(exc, FlakyDependencyError)
 
     assert not is_outage(FlakyDependencyError())
     recognise(test)
     recognise(test)
+    assert outages._tests == [test]
     assert is_outage(FlakyDependencyError()) and not is_outage(ValueError("a bug"))
 
 

@@ -27,8 +27,8 @@ def subscribed(redis: Redis, channel: str) -> None:
 def test_a_waiter_wakes_when_its_entry_settles(redis, redis_url, channel):
     notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), channel)
     with notifier.watching("mine") as mine, notifier.watching("other") as other:
+        assert other.wait(5)  # subscribing wakes every waiter once (what settled meanwhile is unknown)
         subscribed(redis, channel)
-        time.sleep(0.2)  # subscribing wakes every waiter once (what settled meanwhile is unknown): let it pass
         mine.clear()
         other.clear()
         redis.publish(channel, "mine")

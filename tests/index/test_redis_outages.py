@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from redis._parsers import _RESP2Parser
 from redis.exceptions import ConnectionError, TimeoutError
@@ -49,3 +52,16 @@ def test_unreachable_dependencies_are_outages_and_a_full_disk_is_not():
     assert is_outage(ConnectionError("Connection refused")) and is_outage(TimeoutError("timed out"))
     assert is_outage(StorageUnavailable("storage error: connection refused"))
     assert not is_outage(StorageFull("storage is full")) and not is_outage(ValueError("bug"))
+
+
+@pytest.mark.parametrize("entry", ["imagecache.composition", "workers.worker", "workers.maintenance_loop"])
+def test_every_process_knows_redis_outages_from_its_first_import(entry):
+    """What each process imports first (the composition root, the worker, maintenance) brings the Redis adapters."""
+    check = (
+        f"import {entry}\n"
+        "from redis.exceptions import ConnectionError\n"
+        "from imagecache.domain.outages import is_outage\n"
+        "print(is_outage(ConnectionError('refused')))"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr

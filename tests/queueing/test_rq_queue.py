@@ -8,7 +8,7 @@ from rq.utils import import_attribute
 from imagecache.queueing.rq_queue import JOB_FUNCTION, job_id_for
 
 
-def test_an_entry_is_one_rq_job_that_names_its_function_by_path(jobs, redis_url):
+def test_an_entry_is_one_rq_job_that_names_its_function_by_path(jobs):
     jobs.enqueue("a" * 64 + "_1800000000.5")
     assert jobs.queue.job_ids == [job_id_for("a" * 64 + "_1800000000.5")]
     job = Job.fetch(jobs.queue.job_ids[0], connection=jobs.queue.connection)

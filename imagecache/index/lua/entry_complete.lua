@@ -9,7 +9,7 @@ if f[1] ~= 'pending' then return 0 end
 redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
 redis.call('HDEL', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[7], ARGV[1])
-redis.call('ZREM', KEYS[8], ARGV[7])  -- the result was garbage until now (producer.py)
+redis.call('ZREM', KEYS[8], ARGV[7])  -- the result was garbage until now (services/blob_lifecycle.py)
 redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
   'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'blob_key', ARGV[7])
 redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
