@@ -16,6 +16,7 @@ BENCHMARKS = [
     "client",
     "recovery",
     "growth",
+    "startup",
 ]
 
 
