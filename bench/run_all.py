@@ -17,6 +17,7 @@ BENCHMARKS = [
     "recovery",
     "growth",
     "startup",
+    "fresh_results",
 ]
 
 
