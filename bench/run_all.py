@@ -18,6 +18,7 @@ BENCHMARKS = [
     "growth",
     "startup",
     "fresh_results",
+    "redis_round_trips",
 ]
 
 
