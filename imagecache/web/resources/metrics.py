@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
 
-from imagecache.domain.counter_fields import MAINTENANCE_ERRORS, UPSTREAM_BUCKETS, bucket_field
+from imagecache.domain.counter_fields import MAINTENANCE_ERRORS, cumulative_buckets
 from imagecache.services.statistics import CacheStatistics
 
 REQUESTS = Histogram(
@@ -75,7 +75,7 @@ class CacheCollector(Collector):
         yield stored
         yield GaugeMetricFamily("imagecache_queue_depth", "jobs waiting for a worker", value=stats["queue_depth"])
         yield GaugeMetricFamily("imagecache_live_workers", "live worker threads", value=stats["live_workers"])
-        buckets = [(str(bound), raw.get(bucket_field(bound), 0)) for bound in UPSTREAM_BUCKETS]
+        buckets = [(str(bound), count) for bound, count in cumulative_buckets(raw)]
         buckets.append(("+Inf", raw.get("upstream_seconds_count", 0)))
         yield HistogramMetricFamily(
             "imagecache_upstream_fetch_seconds",
