@@ -90,11 +90,11 @@ class Components:
 
     @cached_property
     def entries(self) -> RedisEntryIndex:
-        return RedisEntryIndex(self.redis, self.config.redis_prefix, self.garbage)
+        return RedisEntryIndex(self.redis, self.config.redis_prefix)
 
     @cached_property
     def file_index(self) -> RedisFileIndex:
-        return RedisFileIndex(self.redis, self.config.redis_prefix, self.garbage)
+        return RedisFileIndex(self.redis, self.config.redis_prefix)
 
     @cached_property
     def counters(self) -> RedisCounters:

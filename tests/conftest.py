@@ -12,7 +12,6 @@ import pytest
 from redis import Redis
 
 from imagecache.index.entry_index import RedisEntryIndex
-from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.queueing.rq_queue import RqJobQueue
 from tests.support.kbase_auth import StandInAuth
 from tests.support.processes import free_port, http_ok, wait_until
@@ -48,7 +47,7 @@ def prefix(redis: Redis) -> Iterator[str]:
 @pytest.fixture
 def entries(redis: Redis, prefix: str) -> RedisEntryIndex:
     """The image index under this test's own prefix."""
-    return RedisEntryIndex(redis, prefix, RedisBlobGarbage(redis, prefix))
+    return RedisEntryIndex(redis, prefix)
 
 
 @pytest.fixture

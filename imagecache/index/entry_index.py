@@ -18,7 +18,6 @@ from redis import Redis
 
 from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
 from imagecache.index import scripts
-from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.keys import RedisKeys
 
 
@@ -34,21 +33,20 @@ def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 class RedisEntryIndex:
-    def __init__(self, redis: Redis, prefix: str, garbage: RedisBlobGarbage) -> None:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
-        self._prefix = prefix
-        self.garbage = garbage
-        keys = self._keys = RedisKeys(prefix)
-        self.channel = keys.done
+        keys = self.keys = RedisKeys(prefix)
+        self._channel = keys.done
+        self._garbage = keys.gc
         self._ids = keys.ids
         self._expiry = keys.expiry
         self._created = keys.created
-        self.lru_key = keys.lru
+        self._lru = keys.lru
         self._stats = keys.stats
         self._running = keys.running
         self._due = keys.due
         self._lease_missing = keys.lease_missing
-        self.lease_prefix = keys.lease_prefix
+        self._lease_prefix = keys.lease_prefix
         self._request = scripts.register(redis, "entry_request")
         self._complete = scripts.register(redis, "entry_complete")
         self._fail = scripts.register(redis, "entry_fail")
@@ -60,13 +58,13 @@ class RedisEntryIndex:
         self._adopt = scripts.register(redis, "entry_adopt")
 
     def _key(self, entry_id: str) -> str:
-        return self._keys.entry(entry_id)
+        return self.keys.entry(entry_id)
 
     def _query_key(self, digest: str) -> str:
-        return self._keys.query(digest)
+        return self.keys.query(digest)
 
     def _status_key(self, status: Status) -> str:
-        return self._keys.status(status.value)
+        return self.keys.status(status.value)
 
     def request(
         self,
@@ -123,10 +121,10 @@ class RedisEntryIndex:
                     self._status_key(Status.PENDING),
                     self._status_key(Status.ACTIVE),
                     self._stats,
-                    self.lru_key,
+                    self._lru,
                     self._running,
                     self._due,
-                    self.garbage.key,
+                    self._garbage,
                 ],
                 args=[
                     entry_id,
@@ -134,7 +132,7 @@ class RedisEntryIndex:
                     content_type,
                     size,
                     etag,
-                    self.channel,
+                    self._channel,
                     blob_key or EntryRecord.blob_key_for(entry_id),
                 ],
             )
@@ -151,7 +149,7 @@ class RedisEntryIndex:
                     self._running,
                     self._due,
                 ],
-                args=[entry_id, repr(now), status, kind, message, repr(until), self.channel],
+                args=[entry_id, repr(now), status, kind, message, repr(until), self._channel],
             )
         )
 
@@ -168,15 +166,15 @@ class RedisEntryIndex:
             self._status_key(Status.ACTIVE),
             self._status_key(Status.ERROR),
             self._stats,
-            self.garbage.key,
+            self._garbage,
             self._created,
-            self.lru_key,
+            self._lru,
             self._running,
             self._due,
         ]
 
     def _delete_args(self, entry_id: str, blob_key: str, now: float) -> list[str]:
-        return [entry_id, self._query_key(entry_id[:64]), blob_key, repr(now), self.channel]
+        return [entry_id, self._query_key(entry_id[:64]), blob_key, repr(now), self._channel]
 
     def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
         """Delete each entry (as `delete`), in one round trip; per entry, its result or the error it met."""
@@ -197,7 +195,7 @@ class RedisEntryIndex:
         return int(
             self._claim(
                 keys=[self._key(entry_id), self._running, self._due],
-                args=[entry_id, repr(now), lease, self.lease_prefix],
+                args=[entry_id, repr(now), lease, self._lease_prefix],
             )
         )
 
@@ -207,7 +205,7 @@ class RedisEntryIndex:
         return bool(
             self._requeue(
                 keys=[self._key(entry_id), self._due, self._running],
-                args=[entry_id, repr(now), repr(check_pickup_at), self.lease_prefix],
+                args=[entry_id, repr(now), repr(check_pickup_at), self._lease_prefix],
             )
         )
 
@@ -215,7 +213,7 @@ class RedisEntryIndex:
         """Running entries whose worker's lease has been seen missing for lease_ttl: they are due again now."""
         return list(
             self._lost_by_leases(
-                keys=[self._running, self._lease_missing, self._due], args=[self.lease_prefix, lease_ttl]
+                keys=[self._running, self._lease_missing, self._due], args=[self._lease_prefix, lease_ttl]
             )
         )
 
@@ -280,7 +278,7 @@ class RedisEntryIndex:
                     self._created,
                     self._status_key(Status.ACTIVE),
                     self._stats,
-                    self.lru_key,
+                    self._lru,
                     self._query_key(entry.id[:64]),
                 ],
                 args=[
@@ -296,7 +294,7 @@ class RedisEntryIndex:
 
     def touch(self, entry_id: str, now: float) -> None:
         """Mark a stored result as used now (only if it is still stored)."""
-        self._redis.zadd(self.lru_key, {"i:" + entry_id: now}, xx=True)
+        self._redis.zadd(self._lru, {"i:" + entry_id: now}, xx=True)
 
     def newest(self, limit: int) -> list[EntryRecord]:
         ids = cast(list[str], self._redis.zrevrange(self._created, 0, limit - 1))

@@ -14,18 +14,17 @@ from redis import Redis
 
 from imagecache.domain.file_record import FileRecord, Replaced
 from imagecache.index import scripts
-from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.keys import RedisKeys
 
 
 class RedisFileIndex:
-    def __init__(self, redis: Redis, prefix: str, garbage: RedisBlobGarbage) -> None:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         keys = self._keys = RedisKeys(prefix)
+        self._garbage = keys.gc
         self._lru = keys.lru
         self._expiry = keys.files_expiry
         self._stats = keys.stats
-        self.garbage = garbage
         self._ensure = scripts.register(redis, "file_ensure")
         self._replace = scripts.register(redis, "file_replace")
         self._touch = scripts.register(redis, "file_touch")
@@ -38,7 +37,7 @@ class RedisFileIndex:
     def ensure(self, cache_id: str, token_id: str, now: float, placeholder_expiry: float) -> FileRecord:
         """The live record, or a new placeholder in place of a missing or expired one."""
         flat = self._ensure(
-            keys=[self._key(cache_id), self._expiry, self.garbage.key, self._stats, self._lru],
+            keys=[self._key(cache_id), self._expiry, self._garbage, self._stats, self._lru],
             args=[cache_id, token_id, repr(now), repr(placeholder_expiry)],
         )
         return FileRecord.from_fields(dict(zip(flat[::2], flat[1::2])))
@@ -53,7 +52,7 @@ class RedisFileIndex:
         """Point the cache at a new blob, if it still exists and still belongs to the same owner."""
         return Replaced(
             self._replace(
-                keys=[self._key(record.cache_id), self._expiry, self.garbage.key, self._stats, self._lru],
+                keys=[self._key(record.cache_id), self._expiry, self._garbage, self._stats, self._lru],
                 args=[
                     record.cache_id,
                     record.token_id,
@@ -80,7 +79,7 @@ class RedisFileIndex:
         """Forget the cache (only if still expired at `expired_before`, when given)."""
         return bool(
             self._remove(
-                keys=[self._key(cache_id), self._expiry, self.garbage.key, self._stats, self._lru],
+                keys=[self._key(cache_id), self._expiry, self._garbage, self._stats, self._lru],
                 args=[cache_id, repr(now), repr(expired_before)],
             )
         )

@@ -13,7 +13,7 @@ NOW = 1_800_000_000.0
 
 @pytest.fixture
 def store(redis, prefix):
-    return RedisEntryIndex(redis, prefix, RedisBlobGarbage(redis, prefix))
+    return RedisEntryIndex(redis, prefix)
 
 
 def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
@@ -111,7 +111,7 @@ def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
     assert store.get(entry_id) is None
     counts = store.counts()
     assert counts["active_count"] == 0 and counts["bytes"] == 0
-    assert store.garbage.due(NOW) == ["images/x"]
+    assert RedisBlobGarbage(redis, prefix).due(NOW) == ["images/x"]
     leftovers = {key for key in redis.scan_iter(match=prefix + "*")}
     assert leftovers == {prefix + "stats", prefix + "gc"}
 

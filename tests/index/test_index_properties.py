@@ -96,8 +96,8 @@ class IndexMachine(RuleBasedStateMachine):
         self.redis, self.prefix, self.root = redis, prefix, root
         self.clock = Clock()
         garbage = RedisBlobGarbage(redis, prefix)
-        self.entries = RedisEntryIndex(redis, prefix, garbage)
-        self.index = RedisFileIndex(redis, prefix, garbage)
+        self.entries = RedisEntryIndex(redis, prefix)
+        self.index = RedisFileIndex(redis, prefix)
         self.blobs = FilesystemBlobStore(root)
         counters = RedisCounters(redis, prefix)
         sweep = ItemSweep(lambda: counters.increment(MAINTENANCE_ERRORS))
@@ -283,8 +283,7 @@ def test_the_index_stays_consistent_under_any_history(redis, prefix, tmp_path, m
 
 def test_zero_and_huge_sizes_through_every_script(redis, prefix):
     """The scripts the issue found wedged: each accepts a 0-byte result and sizes up to 2^53."""
-    garbage = RedisBlobGarbage(redis, prefix)
-    entries, index = RedisEntryIndex(redis, prefix, garbage), RedisFileIndex(redis, prefix, garbage)
+    entries, index = RedisEntryIndex(redis, prefix), RedisFileIndex(redis, prefix)
     for size in (0, 2**31, 2**53):
         digest = query_digest({"size": size})
         entry_id = str(EntryId(digest, START + 10))

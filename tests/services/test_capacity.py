@@ -23,8 +23,8 @@ ALICE = Identity("alice", "static:alice")
 @pytest.fixture
 def parts(redis, prefix, tmp_path):
     garbage = RedisBlobGarbage(redis, prefix)
-    entries = RedisEntryIndex(redis, prefix, garbage)
-    index = RedisFileIndex(redis, prefix, garbage)
+    entries = RedisEntryIndex(redis, prefix)
+    index = RedisFileIndex(redis, prefix)
     capacity = Capacity(
         RedisRecency(redis, prefix), entries, index, max_bytes=1000, sweep=ItemSweep(lambda: None), clock=lambda: NOW
     )
@@ -91,12 +91,11 @@ def test_what_can_never_fit_is_refused(parts):
 
 
 def test_unbounded_by_default(redis, prefix):
-    garbage = RedisBlobGarbage(redis, prefix)
-    entries = RedisEntryIndex(redis, prefix, garbage)
+    entries = RedisEntryIndex(redis, prefix)
     capacity = Capacity(
         RedisRecency(redis, prefix),
         entries,
-        RedisFileIndex(redis, prefix, garbage),
+        RedisFileIndex(redis, prefix),
         max_bytes=0,
         sweep=ItemSweep(lambda: None),
     )

@@ -29,10 +29,10 @@ def clock():
 @pytest.fixture
 def files(redis, prefix, tmp_path, clock):
     garbage = RedisBlobGarbage(redis, prefix)
-    index = RedisFileIndex(redis, prefix, garbage)
+    index = RedisFileIndex(redis, prefix)
     capacity = Capacity(
         RedisRecency(redis, prefix),
-        RedisEntryIndex(redis, prefix, garbage),
+        RedisEntryIndex(redis, prefix),
         index,
         max_bytes=0,
         sweep=ItemSweep(lambda: None),

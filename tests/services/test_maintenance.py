@@ -6,6 +6,7 @@ from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.index.counters import RedisCounters
 from imagecache.index.file_index import RedisFileIndex
+from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
 from imagecache.queueing.rq_queue import job_id_for
 from imagecache.services.capacity import Capacity
@@ -23,12 +24,13 @@ def add(entries, digest, ttl, now=NOW):
 
 
 def maintenance(entries, blobs, jobs, now):
-    index = RedisFileIndex(entries._redis, entries._prefix, entries.garbage)
-    sweep = ItemSweep(lambda: RedisCounters(entries._redis, entries._prefix).increment(MAINTENANCE_ERRORS))
-    capacity = Capacity(RedisRecency(entries._redis, entries._prefix), entries, index, max_bytes=0, sweep=sweep)
-    files = FileCache(index, blobs, capacity, 1024, garbage=entries.garbage, clock=lambda: now)
+    redis, prefix = entries._redis, entries.keys.prefix
+    index, garbage = RedisFileIndex(redis, prefix), RedisBlobGarbage(redis, prefix)
+    sweep = ItemSweep(lambda: RedisCounters(redis, prefix).increment(MAINTENANCE_ERRORS))
+    capacity = Capacity(RedisRecency(redis, prefix), entries, index, max_bytes=0, sweep=sweep)
+    files = FileCache(index, blobs, capacity, 1024, garbage=garbage, clock=lambda: now)
     recovery = Recovery(entries, jobs, sweep, lease_ttl=3, pickup_grace=5, clock=lambda: now)
-    return Maintenance(entries, files, capacity, blobs, entries.garbage, jobs, recovery, sweep, clock=lambda: now)
+    return Maintenance(entries, files, capacity, blobs, garbage, jobs, recovery, sweep, clock=lambda: now)
 
 
 def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path, redis, prefix):
@@ -45,7 +47,7 @@ def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path,
     assert entries.get(old) is None and entries.get(young) is not None
     files = sorted(name for _, _, names in os.walk(tmp_path) for name in names)
     assert files == [young, young + ".meta"]
-    assert entries.garbage.due(NOW + 11) == []
+    assert RedisBlobGarbage(redis, prefix).due(NOW + 11) == []
     assert not any(old in key for key in redis.scan_iter(match=prefix + "*"))
     assert entries.counts()["bytes"] == 3
 
@@ -84,11 +86,11 @@ def test_one_bad_item_never_stops_a_pass(entries, jobs, tmp_path, redis, prefix,
         blobs.put(EntryRecord.blob_key_for(entry_id), io.BytesIO(b"img"), "image/png")
         entries.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e")
     redis.hset(f"{prefix}entry:{bad}", "size", "three")
-    index = RedisFileIndex(redis, prefix, entries.garbage)
+    index = RedisFileIndex(redis, prefix)
     corrupt_file = "c" * 128
     index.ensure(corrupt_file, "static:alice", NOW, NOW + 5)
     redis.hset(f"{prefix}file:{corrupt_file}", mapping={"placeholder": 0, "size": "-"})
-    entries.garbage.add("../outside", due=NOW)
+    RedisBlobGarbage(redis, prefix).add("../outside", due=NOW)
     lost = add(entries, "7" * 64, ttl=1000)
 
     report = maintenance(entries, blobs, jobs, NOW + 11).run_pass()
@@ -103,7 +105,7 @@ def test_one_bad_item_never_stops_a_pass(entries, jobs, tmp_path, redis, prefix,
 
 def test_a_file_whose_expiry_moved_ends_the_sweep_and_is_kept(entries, jobs, tmp_path, redis, prefix):
     """Its place in the expiry set says expired, its record does not: the pass ends, the file stays."""
-    index = RedisFileIndex(redis, prefix, entries.garbage)
+    index = RedisFileIndex(redis, prefix)
     cache_id = "d" * 128
     index.ensure(cache_id, "static:alice", NOW, NOW + 10_000)
     redis.zadd(f"{prefix}files:expiry", {cache_id: NOW - 1})

@@ -6,6 +6,7 @@ from imagecache.domain.errors import FetchError, StorageFull
 from imagecache.domain.ports import FetchResult
 from imagecache.index.counters import RedisCounters
 from imagecache.index.file_index import RedisFileIndex
+from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
 from imagecache.services.capacity import Capacity
 from imagecache.services.item_sweep import ItemSweep
@@ -42,11 +43,11 @@ def pending(entries, digest="a" * 64, ttl=300):
 
 
 def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):
-    redis, prefix = entries._redis, entries._prefix
+    redis, prefix = entries._redis, entries.keys.prefix
     capacity = Capacity(
         RedisRecency(redis, prefix),
         entries,
-        RedisFileIndex(redis, prefix, entries.garbage),
+        RedisFileIndex(redis, prefix),
         max_bytes,
         ItemSweep(lambda: None),
     )
@@ -56,7 +57,7 @@ def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):
         fetcher,
         capacity,
         lease,
-        garbage=entries.garbage,
+        garbage=RedisBlobGarbage(redis, prefix),
         counters=RedisCounters(redis, prefix),
         error_ttl=30,
         max_attempts=3,

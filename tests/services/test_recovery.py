@@ -25,7 +25,7 @@ def pending(entries, n: int) -> str:
 
 
 def test_a_dead_workers_entry_is_lost_only_after_its_lease_was_seen_missing_a_whole_ttl(entries, recovery, jobs, redis):
-    alive, dead = WorkerLease(redis, entries.lease_prefix, 10), WorkerLease(redis, entries.lease_prefix, 10)
+    alive, dead = WorkerLease(redis, entries.keys.lease_prefix, 10), WorkerLease(redis, entries.keys.lease_prefix, 10)
     alive.renew()
     kept, lost = pending(entries, 1), pending(entries, 2)
     assert entries.claim(kept, alive.id, NOW) == 1 and entries.claim(lost, dead.id, NOW) == 1
@@ -43,7 +43,7 @@ def test_a_dead_workers_entry_is_lost_only_after_its_lease_was_seen_missing_a_wh
 
 def test_a_lease_that_comes_back_in_time_loses_nothing(entries, recovery, redis):
     """An outage: the checker saw the lease missing, then its worker renewed it before a whole TTL passed."""
-    lease = WorkerLease(redis, entries.lease_prefix, 10)
+    lease = WorkerLease(redis, entries.keys.lease_prefix, 10)
     entry_id = pending(entries, 3)
     entries.claim(entry_id, lease.id, NOW)
     assert recovery.recover_abandoned() == 0
@@ -55,7 +55,7 @@ def test_a_lease_that_comes_back_in_time_loses_nothing(entries, recovery, redis)
 
 def test_an_outage_between_two_looks_starts_the_count_again(entries, recovery, redis):
     """Seen missing once, then nobody could look for longer than a TTL (Redis was away): not lost on return."""
-    lease = WorkerLease(redis, entries.lease_prefix, 10)
+    lease = WorkerLease(redis, entries.keys.lease_prefix, 10)
     entry_id = pending(entries, 10)
     entries.claim(entry_id, lease.id, NOW)
     assert recovery.recover_abandoned() == 0
@@ -68,7 +68,7 @@ def test_an_outage_between_two_looks_starts_the_count_again(entries, recovery, r
 
 
 def test_a_live_worker_keeps_its_entry_and_a_dead_ones_is_taken_over(entries, redis):
-    holder = WorkerLease(redis, entries.lease_prefix, 10)
+    holder = WorkerLease(redis, entries.keys.lease_prefix, 10)
     holder.renew()
     entry_id = pending(entries, 4)
     assert entries.claim(entry_id, holder.id, NOW) == 1
@@ -78,7 +78,7 @@ def test_a_live_worker_keeps_its_entry_and_a_dead_ones_is_taken_over(entries, re
 
 
 def test_entries_a_process_dropped_are_released(entries, recovery, jobs, redis):
-    lease = WorkerLease(redis, entries.lease_prefix, 10)
+    lease = WorkerLease(redis, entries.keys.lease_prefix, 10)
     busy, dropped = pending(entries, 5), pending(entries, 6)
     entries.claim(busy, lease.id, NOW)
     entries.claim(dropped, lease.id, NOW)

@@ -25,7 +25,7 @@ from imagecache_client.local.blob_files import (
     sole_regular_file,
     umask,
 )
-from imagecache_client.local.records import Collected, Listed, LocalFile, LocalImage, file_record, image_record
+from imagecache_client.local.records import Collected, Listed, LocalFile, LocalImage, from_row
 from imagecache_client.local.schema import SCHEMA_VERSION, lay_out
 
 log = logging.getLogger("imagecache.client")
@@ -119,7 +119,7 @@ class LocalCache:
             "WHERE i.server = ? AND i.id = ? AND i.expires_at > ?",
             (server, entry_id, time.time()),
         )
-        return image_record(row, self.blob_path(row["sha256"])) if row else None
+        return from_row(LocalImage, row, self.blob_path(row["sha256"])) if row else None
 
     def image_for_query(self, server: str, digest: str, max_age: float | None = None) -> LocalImage | None:
         """The newest unexpired copy of the query's image (produced at most max_age seconds ago)."""
@@ -131,7 +131,7 @@ class LocalCache:
             "ORDER BY i.expires_at DESC LIMIT 1",
             (server, digest, now, oldest),
         )
-        return image_record(row, self.blob_path(row["sha256"])) if row else None
+        return from_row(LocalImage, row, self.blob_path(row["sha256"])) if row else None
 
     def store_image(
         self, server: str, entry_id: str, produced_at: float, content_type: str, blob: BlobWriter
@@ -165,7 +165,7 @@ class LocalCache:
             "WHERE f.server = ? AND f.owner = ? AND f.cache_id = ?",
             (server, owner, cache_id),
         )
-        return file_record(row, self.blob_path(row["sha256"])) if row else None
+        return from_row(LocalFile, row, self.blob_path(row["sha256"])) if row else None
 
     def store_file(
         self, server: str, owner: str, cache_id: str, etag: str, filename: str, content_type: str, blob: BlobWriter

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TypeVar
 
 from imagecache_client.errors import NoLocalCopy
 
@@ -68,32 +69,13 @@ class Collected:
     bytes_kept: int
 
 
-def image_record(row: sqlite3.Row, path: Path) -> LocalImage:
-    return LocalImage(
-        row["server"],
-        row["id"],
-        row["expires_at"],
-        row["content_type"],
-        row["produced_at"],
-        row["sha256"],
-        row["size"],
-        path,
-    )
+Record = TypeVar("Record", "LocalImage", "LocalFile")
 
 
-def file_record(row: sqlite3.Row, path: Path) -> LocalFile:
-    return LocalFile(
-        row["server"],
-        row["owner"],
-        row["cache_id"],
-        row["etag"],
-        row["filename"],
-        row["content_type"],
-        row["validated_at"],
-        row["sha256"],
-        row["size"],
-        path,
-    )
+def from_row(kind: type[Record], row: sqlite3.Row, path: Path) -> Record:
+    """A LocalImage or LocalFile from its index row (the columns are named as the fields) and its blob's path."""
+    values = {field.name: row[field.name] for field in fields(kind) if field.name != "path"}
+    return kind(**values, path=path)
 
 
 def offline_copy(exc: Exception, copy: Fetched | None, missing: str) -> Fetched:
