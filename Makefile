@@ -41,10 +41,13 @@ lint: $(STAMP)
 test-faults: $(STAMP)
 	$(BIN)/pytest -q tests/faults
 
+# wrk and nginx (the same-run reference) come from apt, py-spy (bench/profile.py) from PyPI with the bench extra.
 bench: $(STAMP)
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk nginx)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/pip install --quiet --no-deps -e ./client
-	$(BIN)/python -m bench.run_all
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.run_all
 
 # Portable wheels (server and client) for a wheelhouse or an index: the server's names the client by version,
 # not by this checkout's path. Install anywhere with `pip install --find-links dist imagecache`.

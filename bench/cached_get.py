@@ -1,4 +1,4 @@
-"""Cached GET of a 64 KiB image: requests/s of imagecache vs nginx serving the same file."""
+"""Cached GET of a 64 KiB image: requests/s and latency tail of imagecache vs nginx serving the same file."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench.harness import environment, figure
+from bench.peer_figures import KENTIK_CACHED_GET_OVER_NGINX, KENTIK_CACHED_GET_P99_MS, versus
 from tests.support.processes import free_port, http_ok, wait_until
 from tests.support.upstream import make_query, simulate
 
 SIZE = 64 * 1024
-DURATION, CONNECTIONS, THREADS = "10s", "64", "2"
+DURATION, CONNECTIONS, THREADS = "10s", "16", "2"
 
 NGINX_CONF = """
 worker_processes 2;
@@ -34,17 +36,46 @@ http {{
 """
 
 
-def wrk(url: str) -> float:
+@dataclass(frozen=True)
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+def wrk(url: str) -> Load:
     out = subprocess.run(
-        ["wrk", "-t", THREADS, "-c", CONNECTIONS, "-d", DURATION, url], capture_output=True, text=True, check=True
+        ["wrk", "--latency", "-t", THREADS, "-c", CONNECTIONS, "-d", DURATION, url],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} failed responses")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return Load(
+        float(_found(r"Requests/sec:\s+([\d.]+)", out)),
+        _milliseconds(_found(r"\n\s+50%\s+(\S+)", out)),
+        _milliseconds(_found(r"\n\s+99%\s+(\S+)", out)),
+        _milliseconds(_found(r"Latency\s+\S+\s+\S+\s+(\S+)", out)),
+    )
 
 
-def nginx_rps(body: bytes) -> float:
+def _found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {pattern!r}:\n{text}")
+    return match.group(1)
+
+
+def _milliseconds(value: str) -> float:
+    """wrk's durations: 812.00us, 1.20ms, 1.02s, 1.00m."""
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def nginx_load(body: bytes) -> Load:
     root = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
     root.chmod(0o755)  # nginx workers drop to an unprivileged user
     (root / "www").mkdir()
@@ -72,10 +103,14 @@ def main() -> None:
         body = httpx.get(f"{bench.stack.url}/image/{entry_id}", timeout=30).content
         assert len(body) == SIZE, len(body)
         app = wrk(f"{bench.stack.url}/image/{entry_id}")
-    reference = nginx_rps(body)
-    figure("cached GET 64 KiB, imagecache", f"{app:,.0f} req/s")
-    figure("cached GET 64 KiB, nginx (same file)", f"{reference:,.0f} req/s")
-    figure("ratio imagecache/nginx (aim >= 0.10)", f"{app / reference:.3f}")
+    reference = nginx_load(body)
+    for name, load in (("imagecache", app), ("nginx, the same file (reference)", reference)):
+        latency = f"p50 {load.p50_ms:.2f} ms, p99 {load.p99_ms:.2f} ms, max {load.max_ms:.0f} ms"
+        figure(f"cached GET 64 KiB, {name}", f"{load.rps:,.0f} req/s; {latency}")
+    ratio = app.rps / reference.rps
+    figure("ratio imagecache/nginx (aim >= 0.15)", f"{ratio:.3f}, {versus(ratio, KENTIK_CACHED_GET_OVER_NGINX)}")
+    peer_tail = versus(app.p99_ms, KENTIK_CACHED_GET_P99_MS, lower_is_better=True)
+    figure("imagecache p99 (aim <= 10 ms)", f"{app.p99_ms:.2f} ms, {peer_tail}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.harness import environment, figure
+from bench.peer_figures import KBASE_BIG_DOWNLOAD_MB_S, KBASE_BIG_RSS_MIB, KBASE_BIG_UPLOAD_MB_S, versus
 
 SIZE = 1024 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -98,9 +99,13 @@ def main() -> None:
         with PeakRss(server_pids(groups)) as rss:
             up, down = asyncio.run(transfer(bench.stack.url, bench.token, source))
     mb = SIZE / 1e6
-    figure("1 GiB upload", f"{mb / up:,.0f} MB/s (aim >= 200)")
-    figure("1 GiB download", f"{mb / down:,.0f} MB/s (aim >= 500)")
-    figure("peak RSS growth, all server processes", f"{(rss.peak - rss.baseline) / 2**20:.1f} MiB (aim < 64)")
+    growth = (rss.peak - rss.baseline) / 2**20
+    figure("1 GiB upload", f"{mb / up:,.0f} MB/s (aim >= 300), {versus(mb / up, KBASE_BIG_UPLOAD_MB_S)}")
+    figure("1 GiB download", f"{mb / down:,.0f} MB/s (aim >= 1000), {versus(mb / down, KBASE_BIG_DOWNLOAD_MB_S)}")
+    figure(
+        "peak RSS growth, all server processes",
+        f"{growth:.1f} MiB (aim < 64), {versus(growth, KBASE_BIG_RSS_MIB, lower_is_better=True)}",
+    )
 
 
 if __name__ == "__main__":

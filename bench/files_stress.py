@@ -9,6 +9,7 @@ import time
 import aiohttp
 
 from bench.harness import environment, figure
+from bench.peer_figures import KBASE_STRESS_REQ_PER_S, versus
 
 COUNT, IN_FLIGHT = 1000, 50
 
@@ -24,7 +25,9 @@ async def phase(name: str, calls: list, in_flight: int = IN_FLIGHT) -> list:
     results = await asyncio.gather(*(bounded(call) for call in calls))
     elapsed = time.perf_counter() - started
     errors = sum(1 for status, _ in results if status != 200)
-    figure(f"  {name}", f"{len(calls) / elapsed:,.0f} req/s, {errors} errors (aim >= 500 req/s, 0 errors)")
+    rate = len(calls) / elapsed
+    peer = versus(rate, KBASE_STRESS_REQ_PER_S[name])
+    figure(f"  {name}", f"{rate:,.0f} req/s, {errors} errors (aim >= 1000 req/s, 0 errors), {peer}")
     return [value for _, value in results]
 
 

@@ -71,7 +71,7 @@ class CountingProxy:
 
 def main() -> None:
     proxy = CountingProxy(REDIS_URL).start()
-    env = {"REDIS_URL": proxy.url, "WORKER_CONCURRENCY": "16", "JOB_HEARTBEAT_TTL": "30"}
+    env = {"REDIS_URL": proxy.url, "WORKER_CONCURRENCY": "16"}
     with environment(**env) as bench:
         simulate(bench.simulator, latency_ms=0)
         redis = Redis.from_url(REDIS_URL, decode_responses=True)

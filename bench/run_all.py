@@ -19,6 +19,8 @@ BENCHMARKS = [
     "startup",
     "fresh_results",
     "redis_round_trips",
+    "posts",
+    "profile",
 ]
 
 

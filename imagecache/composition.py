@@ -41,6 +41,7 @@ from imagecache.services.reindex import Reindexer
 from imagecache.services.statistics import CacheStatistics
 
 if TYPE_CHECKING:
+    from imagecache.queueing.job_batches import RqJobBatches
     from imagecache.queueing.rq_queue import RqJobQueue
     from imagecache.web.app import WebServices
 
@@ -127,11 +128,19 @@ class Components:
         from imagecache.queueing.rq_queue import RqJobQueue
 
         config = self.config
-        attempts = config.kentik_api_retries + 1
-        job_timeout = int(attempts * config.kentik_api_timeout + config.kentik_api_retries * BACKOFF_MAX + 30)
         return RqJobQueue(
-            self.rq_redis, config.redis_prefix, upstream_limit=config.upstream_max_concurrency, job_timeout=job_timeout
+            self.rq_redis,
+            config.redis_prefix,
+            upstream_limit=config.upstream_max_concurrency,
+            job_timeout=self.job_timeout,
         )
+
+    @property
+    def job_timeout(self) -> int:
+        """Every fetch attempt at its timeout, the backoffs between them, and time to store the result."""
+        config = self.config
+        attempts = config.kentik_api_retries + 1
+        return int(attempts * config.kentik_api_timeout + config.kentik_api_retries * BACKOFF_MAX + 30)
 
     @cached_property
     def notifier(self) -> RedisEntryNotifier:
@@ -186,6 +195,13 @@ class Components:
         """This process's lease (worker processes only)."""
         return WorkerLease(self.redis, self.keys.lease_prefix, self.config.lease_ttl)
 
+    @cached_property
+    def job_batches(self) -> RqJobBatches:
+        """How this worker process takes and finishes RQ jobs; its lease names its executions."""
+        from imagecache.queueing.job_batches import RqJobBatches
+
+        return RqJobBatches(self.rq_redis, self.jobs.queue, self.jobs.rate_limit, self.lease.id)
+
     # Services
 
     @cached_property
@@ -232,7 +248,7 @@ class Components:
             self.capacity,
             self.lease.id,
             garbage=self.garbage,
-            counters=self.counters,
+            attempt_seconds=self.job_timeout,
             error_ttl=self.config.error_ttl,
             max_attempts=self.config.max_fetch_attempts,
             hold_seconds=self.config.wait_timeout,

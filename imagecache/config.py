@@ -50,7 +50,6 @@ class Config(BaseSettings):
     web_workers: int = Field(2, ge=1)
     cors_allow_origins: str = ""
     max_fetch_attempts: int = Field(3, ge=1)
-    job_heartbeat_ttl: int = Field(30, ge=3)
     lease_ttl: float = Field(2, ge=1)
     pickup_grace: float = Field(30, gt=0)
 

@@ -1,4 +1,5 @@
-"""The RQ job functions. RQ imports them by name in the worker process."""
+"""The RQ job function, by the name jobs carry. Our worker (worker.py) calls the producer itself; this runs a job
+taken by any other RQ worker (a plain `rq worker` on our queue)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,10 @@ from imagecache.domain.request_context import request_id
 _components: Components | None = None
 
 
-def install(components: Components) -> None:
-    """Share the worker process's components with every job it runs."""
-    global _components
-    _components = components
-
-
 def produce_entry(entry_id: str, request: str = "-") -> None:
-    if _components is None:  # running under a plain `rq worker`
-        install(Components(load_config()))
-    assert _components is not None
+    global _components
+    if _components is None:
+        _components = Components(load_config())
     token = request_id.set(request)
     try:
         _components.producer.produce(entry_id)

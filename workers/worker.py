@@ -1,13 +1,19 @@
-"""The worker: one process running WORKER_CONCURRENCY RQ workers as threads.
+"""The worker: one process running up to WORKER_CONCURRENCY jobs at once, RQ's jobs run our way.
 
-RQ runs one job per worker; fetches spend their time waiting on the network,
-so threads give many in-flight fetches per core without a process (and a
-fork) per job. Each thread is a full RQ worker, visible to RQ's tooling.
+Jobs are RQ jobs in RQ's queue, under RQ's rate limit (the upstream cap
+across hosts), in RQ's registries. What RQ's own worker does per job in a
+dozen round trips and a thread's worth of heartbeats, this one does per batch
+(queueing/job_batches.py): one thread takes as many queued jobs as there are
+free slots and marks them started in one call; runner threads produce their
+entries; finished jobs are committed in groups (completions.py). Whether an
+entry's work is lost is the process lease's business (index/leases.py), told
+within seconds; RQ's registries stay right for RQ's tooling and cleanup.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 import time
@@ -15,114 +21,156 @@ import uuid
 from collections.abc import Callable
 from types import FrameType
 
-from redis.exceptions import RedisError
-from rq import SimpleWorker
-from rq.executions import Execution
-from rq.job import Job
-from rq.queue import Queue
-from rq.timeouts import TimerDeathPenalty
-from rq.worker import WorkerStatus
-
 from imagecache.composition import Components
-from workers import jobs
+from imagecache.domain.request_context import request_id
+from imagecache.queueing.job_batches import FinishedJob, TakenJob
+from imagecache.queueing.presence import RqWorkerPresence
+from workers.completions import Completions
 from workers.process import start_process
+from workers.watchdog import JobTimedOut, Watchdog
 
 log = logging.getLogger(__name__)
 
-WORKER_TTL = 20  # RQ blocks in dequeue for WORKER_TTL - 15 s between stop checks
+WORKER_TTL = 20  # RQ's worker records lapse this long (plus RQ's 60 s) after the last heartbeat
+HEARTBEAT_EVERY = 5.0
+WAIT_FOR_WORK = 1  # seconds the taker blocks on an empty queue between stop checks
 SHUTDOWN_GRACE = 60.0
 RESTART_DELAY = 1.0
 LEASE_TICK = 0.5  # renewals and checks: a lease seen missing is declared lost within a tick of its TTL
 
 
-class ThreadWorker(SimpleWorker):
-    """An RQ worker that lives in a thread and keeps RQ's job heartbeat going.
+class Slots:
+    """How many more jobs this process may run now."""
 
-    The heartbeat keeps RQ's own registries right; whether an entry's work is
-    lost is the process lease's business (imagecache/index/leases.py), which
-    tells within seconds instead of a heartbeat's 30.
-    """
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = size
+        self._changed = threading.Condition()
 
-    death_penalty_class = TimerDeathPenalty
-    heartbeat_ttl = 30
+    def wait_free(self, stopped: threading.Event) -> int:
+        with self._changed:
+            while not self._free and not stopped.is_set():
+                self._changed.wait(0.5)
+            return self._free
 
-    def _install_signal_handlers(self) -> None:
-        """Signals belong to the process; `ThreadPool` stops its workers."""
+    def occupy(self, count: int) -> None:
+        with self._changed:
+            self._free -= count
 
-    def subscribe(self) -> None:
-        """No command channel: its commands (kill the work horse) mean nothing to a thread."""
+    def release(self) -> None:
+        with self._changed:
+            self._free += 1
+            self._changed.notify_all()
 
-    def unsubscribe(self) -> None:
-        """Nothing was subscribed."""
+    def busy(self) -> int:
+        return self.size - self._free
 
-    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
-        return self.heartbeat_ttl
-
-    def execute_job(self, job: Job, queue: Queue) -> None:
-        execution = self.prepare_execution(job)
-        done = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(job, execution, done), daemon=True)
-        beat.start()
-        try:
-            self.perform_job(job, queue, execution)
-        finally:
-            done.set()
-            beat.join()
-        self.set_state(WorkerStatus.IDLE)
-
-    def _beat(self, job: Job, execution: Execution, done: threading.Event) -> None:
-        while not done.wait(self.heartbeat_ttl / 3):
-            try:
-                self.maintain_heartbeats(job, execution)
-            except RedisError as exc:  # a missed beat is retried; the job goes on
-                log.warning("heartbeat for job %s missed: %s", job.id, type(exc).__name__)
+    def wait_idle(self, deadline: float) -> None:
+        with self._changed:
+            while self._free < self.size and time.monotonic() < deadline:
+                self._changed.wait(0.1)
 
 
-class ThreadPool:
+class EntryWorker:
     def __init__(self, components: Components) -> None:
         self._components = components
-        self._stop = threading.Event()
-        self._drained = threading.Event()
-        ThreadWorker.heartbeat_ttl = components.config.job_heartbeat_ttl
-        host = uuid.uuid4().hex[:8]
-        self.workers = [
-            ThreadWorker(
-                [components.jobs.queue],
-                connection=components.rq_redis,
-                name=f"imagecache-{host}-{n}",
-                worker_ttl=WORKER_TTL,
-            )
-            for n in range(components.config.worker_concurrency)
-        ]
+        config = components.config
+        self._name = f"imagecache-{uuid.uuid4().hex[:8]}"
+        self._slots = Slots(config.worker_concurrency)
+        self._batches = components.job_batches
+        self._completions = Completions(self._batches)
+        self._watchdog = Watchdog()
+        self._work: queue.SimpleQueue[TakenJob | None] = queue.SimpleQueue()
+        self._presence = RqWorkerPresence(
+            components.rq_redis,
+            components.jobs.queue,
+            [f"{self._name}-{n}" for n in range(self._slots.size)],
+            WORKER_TTL,
+        )
+        self._stop = threading.Event()  # no more jobs are taken
+        self._drained = threading.Event()  # every taken job has ended
 
     def run(self) -> None:
         """Work until SIGTERM/SIGINT, then let running jobs finish."""
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
-        self._components.lease.renew()  # before any thread can claim an entry under it
+        self._components.lease.renew()  # before any job can claim an entry under it
+        self._arrive()
         keepers = [
-            threading.Thread(target=self._every_tick, args=(task,), name=task.__name__, daemon=True)
-            for task in (self._renew_lease, self._recover)
+            self._thread(self._every_tick, LEASE_TICK, self._renew_lease),
+            self._thread(self._every_tick, LEASE_TICK, self._recover),
+            self._thread(self._every_tick, HEARTBEAT_EVERY, self._beat),
+            self._thread(self._completions.run, self._drained),
+            self._thread(self._watchdog.run, self._drained),
         ]
-        for keeper in keepers:
-            keeper.start()
-        threads = [
-            threading.Thread(target=self._keep_working, args=(w,), name=w.name, daemon=True) for w in self.workers
-        ]
-        for thread in threads:
-            thread.start()
-        log.info("worker: %d threads on queue %s", len(threads), self._components.jobs.queue.name)
+        runners = [self._thread(self._run_jobs) for _ in range(self._slots.size)]
+        taker = self._thread(self._take_jobs)
+        log.info("worker: %d slots on queue %s", self._slots.size, self._components.jobs.queue.name)
         self._stop.wait()
-        self._drain()
+        taker.join()
+        self._slots.wait_idle(time.monotonic() + SHUTDOWN_GRACE)
+        for _ in runners:
+            self._work.put(None)
         self._drained.set()
-        for keeper in keepers:
-            keeper.join()
-        self._end_lease()
+        for thread in keepers:
+            thread.join()
+        self._leave()
 
-    def _every_tick(self, task: Callable[[], object]) -> None:
-        """Until running jobs have finished (the lease must outlive them), each in its own thread: a slow
+    @staticmethod
+    def _thread(target: Callable[..., object], *args: object) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        return thread
+
+    def _take_jobs(self) -> None:
+        """Take as many queued jobs as there are free slots; on an empty queue, wait for one."""
+        while not self._stop.is_set():
+            free = self._slots.wait_free(self._stop)
+            if self._stop.is_set():
+                return
+            try:
+                taken, foreign = self._batches.take(free, self._name)
+                if not taken and not foreign:
+                    self._batches.wait_for_work(WAIT_FOR_WORK)
+            except Exception as exc:  # Redis away: try again shortly
+                log.warning("worker: taking jobs failed: %s: %s", type(exc).__name__, exc)
+                self._stop.wait(RESTART_DELAY)
+                continue
+            for refused in foreign:
+                log.error("worker: job %s failed: %s", refused.job_id, refused.failure)
+                self._completions.add(refused)
+            self._slots.occupy(len(taken))
+            for job in taken:
+                self._work.put(job)
+
+    def _run_jobs(self) -> None:
+        while (job := self._work.get()) is not None:
+            self._completions.add(FinishedJob(job.job_id, self._run(job)))
+            self._slots.release()
+
+    def _run(self, job: TakenJob) -> str:
+        """Produce the job's entry; what went wrong, or '' when nothing did."""
+        token = request_id.set(job.request_id)
+        try:
+            self._watchdog.start_job(job.timeout)
+            try:
+                self._components.producer.produce(job.entry_id)
+            finally:
+                self._watchdog.end_job()
+        except JobTimedOut:
+            log.error("produce %s: ran past its job timeout of %d s", job.entry_id, job.timeout)
+            return f"JobTimedOut: ran past its timeout of {job.timeout} s"
+        except Exception as exc:  # a bug: its entry is handed out again (recovery), up to MAX_FETCH_ATTEMPTS
+            log.exception("produce %s: failed", job.entry_id)
+            return f"{type(exc).__name__}: {exc}"
+        finally:
+            request_id.reset(token)
+        return ""
+
+    def _every_tick(self, period: float, task: Callable[[], object]) -> None:
+        """Until running jobs have ended (the lease must outlive them), each in its own thread: a slow
         recovery never delays a renewal."""
-        while not self._drained.wait(LEASE_TICK):
+        while not self._drained.wait(period):
             try:
                 task()
             except Exception as exc:  # Redis away: the next tick tries again
@@ -138,43 +186,26 @@ class ThreadPool:
             components.recovery.release_strays(components.lease.id, producing)
         components.recovery.recover_abandoned()
 
-    def _end_lease(self) -> None:
-        try:
-            self._components.lease.end()
-        except RedisError:  # it lapses by itself
-            pass
+    def _beat(self) -> None:
+        self._presence.beat(self._slots.busy())
 
-    def _keep_working(self, worker: ThreadWorker) -> None:
-        """RQ's loop ends on a Redis error mid-job; a thread must outlive a Redis outage."""
-        while not self._stop.is_set():
+    def _arrive(self) -> None:
+        """Redis unreachable at start: work anyway (the records come with the first heartbeat that lands)."""
+        try:
+            self._presence.arrive()
+        except Exception as exc:
+            log.warning("worker: registering with RQ failed: %s: %s", type(exc).__name__, exc)
+
+    def _leave(self) -> None:
+        for farewell in (self._presence.leave, self._components.lease.end):
             try:
-                worker.work(logging_level="WARNING")
-            except Exception as exc:  # Redis unreachable at (re)start: try again shortly
-                log.warning("worker %s: %s", worker.name, type(exc).__name__)
-            if not self._stop.wait(RESTART_DELAY):
-                log.info("worker %s: restarting its work loop", worker.name)
+                farewell()
+            except Exception as exc:  # both lapse by themselves
+                log.warning("worker: %s failed: %s", type(exc).__name__, exc)
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("worker: stopping, letting running jobs finish")
-        for worker in self.workers:
-            worker._stop_requested = True
         self._stop.set()
-
-    def _drain(self) -> None:
-        deadline = time.monotonic() + SHUTDOWN_GRACE
-        while time.monotonic() < deadline and any(w.get_state() == WorkerStatus.BUSY for w in self.workers):
-            time.sleep(0.1)
-        for worker in self.workers:
-            if worker.get_state() != WorkerStatus.BUSY:
-                try:
-                    worker.register_death()
-                except RedisError:  # it expires from Redis by itself
-                    pass
-
-
-def run_worker(components: Components) -> None:
-    jobs.install(components)
-    ThreadPool(components).run()
 
 
 def main() -> int:
@@ -182,5 +213,5 @@ def main() -> int:
     components = start_process()
     if components is None:
         return 2
-    run_worker(components)
+    EntryWorker(components).run()
     return 0

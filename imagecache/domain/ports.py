@@ -150,16 +150,36 @@ class EntryIndex(Protocol):
     def get(self, entry_id: str) -> EntryRecord | None: ...
 
     def complete(
-        self, entry_id: str, *, now: float, content_type: str, size: int, etag: str, blob_key: str | None = None
+        self,
+        entry_id: str,
+        *,
+        now: float,
+        content_type: str,
+        size: int,
+        etag: str,
+        blob_key: str | None = None,
+        counts: Mapping[str, float] | None = None,
     ) -> bool: ...
 
-    def fail(self, entry_id: str, *, now: float, status: int, kind: str, message: str, until: float) -> bool: ...
+    def fail(
+        self,
+        entry_id: str,
+        *,
+        now: float,
+        status: int,
+        kind: str,
+        message: str,
+        until: float,
+        counts: Mapping[str, float] | None = None,
+    ) -> bool: ...
 
     def delete(self, entry_id: str, blob_key: str, now: float) -> bool: ...
 
     def delete_expired(self, entry_ids: list[str], now: float) -> list[object]: ...
 
-    def claim(self, entry_id: str, lease: str, now: float) -> int: ...
+    def claim(
+        self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0
+    ) -> EntryRecord | None: ...
 
     def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool: ...
 

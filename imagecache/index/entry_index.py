@@ -11,7 +11,7 @@ and index/leases.py say how `running`, `due` and the leases are used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import cast
 
 from redis import Redis
@@ -30,6 +30,11 @@ def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
             batch = []
     if batch:
         yield batch
+
+
+def _pairs(counts: Mapping[str, float] | None) -> list[str]:
+    """Counters as a script's name, amount arguments."""
+    return [value for name, amount in (counts or {}).items() for value in (name, repr(amount))]
 
 
 class RedisEntryIndex:
@@ -108,11 +113,20 @@ class RedisEntryIndex:
         return EntryRecord.from_fields(fields) if fields else None
 
     def complete(
-        self, entry_id: str, *, now: float, content_type: str, size: int, etag: str, blob_key: str | None = None
+        self,
+        entry_id: str,
+        *,
+        now: float,
+        content_type: str,
+        size: int,
+        etag: str,
+        blob_key: str | None = None,
+        counts: Mapping[str, float] | None = None,
     ) -> bool:
-        """Pending -> active, its result at blob_key, and wake every waiter; False if the entry is gone or
-        settled otherwise. True again for the same blob key, so a call retried after a lost reply knows it
-        went through. Without a blob key, the entry's base key (as results were stored before per-attempt keys).
+        """Pending -> active, its result at blob_key, `counts` added to the counters, and wake every waiter; False
+        if the entry is gone or settled otherwise. True again for the same blob key, so a call retried after a lost
+        reply knows it went through. Without a blob key, the entry's base key (as results were stored before
+        per-attempt keys).
         """
         return bool(
             self._complete(
@@ -134,12 +148,23 @@ class RedisEntryIndex:
                     etag,
                     self._channel,
                     blob_key or EntryRecord.blob_key_for(entry_id),
+                    *_pairs(counts),
                 ],
             )
         )
 
-    def fail(self, entry_id: str, *, now: float, status: int, kind: str, message: str, until: float) -> bool:
-        """Pending -> error, reused by new requests until `until`."""
+    def fail(
+        self,
+        entry_id: str,
+        *,
+        now: float,
+        status: int,
+        kind: str,
+        message: str,
+        until: float,
+        counts: Mapping[str, float] | None = None,
+    ) -> bool:
+        """Pending -> error, reused by new requests until `until`, `counts` added to the counters."""
         return bool(
             self._fail(
                 keys=[
@@ -148,8 +173,9 @@ class RedisEntryIndex:
                     self._status_key(Status.ERROR),
                     self._running,
                     self._due,
+                    self._stats,
                 ],
-                args=[entry_id, repr(now), status, kind, message, repr(until), self._channel],
+                args=[entry_id, repr(now), status, kind, message, repr(until), self._channel, *_pairs(counts)],
             )
         )
 
@@ -190,14 +216,16 @@ class RedisEntryIndex:
                 for outcome in pipe.execute(raise_on_error=False)
             ]
 
-    def claim(self, entry_id: str, lease: str, now: float) -> int:
-        """Count one attempt, made under `lease`; -1 when the entry is settled or a live worker has it."""
-        return int(
-            self._claim(
-                keys=[self._key(entry_id), self._running, self._due],
-                args=[entry_id, repr(now), lease, self._lease_prefix],
-            )
+    def claim(
+        self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0
+    ) -> EntryRecord | None:
+        """The entry, one more attempt counted, made under `lease`, its result key garbage until `result_due`
+        unless indexed before; None when the entry is settled or a live worker has it."""
+        flat = self._claim(
+            keys=[self._key(entry_id), self._running, self._due, self._garbage],
+            args=[entry_id, repr(now), lease, self._lease_prefix, result_key, repr(result_due)],
         )
+        return EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))) if flat else None
 
     def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool:
         """Note a new job for the entry, to be checked on at check_pickup_at; False (and no longer due) once it is

@@ -1,30 +1,33 @@
-"""The index's Lua scripts: one `.lua` file each in index/lua/, opening with what its KEYS and ARGV are.
+"""The Lua scripts of the Redis adapters: one `.lua` file each, in the adapter's lua/ folder, opening with what its
+KEYS and ARGV are. The index's live in index/lua/, the RQ queue's in queueing/lua/.
 
-A script that says it uses checks.lua runs with those shared functions in front of it.
+A script with a line `-- Uses <name>.lua` runs with that file's shared functions (from the same folder) in front of
+it.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 
 from redis import Redis
 from redis.commands.core import Script
 
-_USES_CHECKS = "-- Uses checks.lua"
+_USES = re.compile(r"^-- Uses (\w+)\.lua", re.M)
 
 
-def register(redis: Redis, name: str) -> Script:
-    """The script index/lua/<name>.lua, registered with this client (loaded into Redis on first use)."""
-    return redis.register_script(source(name))
-
-
-@cache
-def source(name: str) -> str:
-    text = _read(name)
-    return _read("checks") + text if _USES_CHECKS in text else text
+def register(redis: Redis, name: str, package: str = "imagecache.index") -> Script:
+    """The script <package>/lua/<name>.lua, registered with this client (loaded into Redis on first use)."""
+    return redis.register_script(source(name, package))
 
 
 @cache
-def _read(name: str) -> str:
-    return resources.files("imagecache.index").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
+def source(name: str, package: str = "imagecache.index") -> str:
+    text = _read(name, package)
+    return "".join(_read(used, package) for used in _USES.findall(text)) + text
+
+
+@cache
+def _read(name: str, package: str) -> str:
+    return resources.files(package).joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")

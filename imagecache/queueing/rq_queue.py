@@ -7,13 +7,18 @@ its lost job instead of adding a second one.
 
 from __future__ import annotations
 
+import time
+
 from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimit, RateLimitRegistry
-from rq.registry import StartedJobRegistry
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.utils import now, utcformat
+from rq.worker_registration import clean_worker_registry
 
 from imagecache.domain.request_context import request_id
+from imagecache.index import scripts
 from imagecache.index.keys import RedisKeys
 
 JOB_FUNCTION = "workers.jobs.produce_entry"
@@ -31,21 +36,44 @@ class RqJobQueue:
         self._connection = connection
         keys = RedisKeys(prefix)
         self.queue = Queue(keys.rq_queue, connection=connection)
-        self._rate_limit = RateLimit(keys.rq_upstream_limit, upstream_limit)
+        self.rate_limit = RateLimit(keys.rq_upstream_limit, upstream_limit)
+        self._limits = RateLimitRegistry(self.rate_limit.key, connection)
+        self._enqueue = scripts.register(connection, "jobs_enqueue", "imagecache.queueing")
         self._job_timeout = job_timeout
 
     def enqueue(self, entry_id: str) -> None:
-        """The job carries the current request id, so the worker logs under it too."""
-        self.queue.enqueue(
+        """The job carries the current request id, so the worker logs under it too. One round trip: RQ's
+        rate-limited enqueue as one script (a pipeline holding RQ's script would cost a SCRIPT EXISTS first)."""
+        job = self.queue.create_job(
             JOB_FUNCTION,
-            entry_id,
-            request_id.get(),
+            args=(entry_id, request_id.get()),
             job_id=job_id_for(entry_id),
-            job_timeout=self._job_timeout,
+            timeout=self._job_timeout,
             result_ttl=0,
             failure_ttl=FAILURE_TTL,
-            rate_limit=self._rate_limit,
+            rate_limit=self.rate_limit,
             description=f"produce {entry_id}",
+            status=JobStatus.RATE_LIMITED,
+        )
+        fields = [value for pair in job.to_dict().items() for value in pair]
+        self._enqueue(
+            keys=[
+                job.key,
+                self._limits.allowed_key,
+                self._limits.rate_limited_key,
+                self._limits.config_key,
+                RateLimitRegistry.rl_keys_key,
+            ],
+            args=[
+                job.id,
+                repr(time.time()),
+                utcformat(now()),
+                self.rate_limit.key,
+                self.rate_limit.concurrency,
+                Job.redis_job_namespace_prefix,
+                Queue.redis_queue_namespace_prefix,
+                *fields,
+            ],
         )
 
     def enqueue_again(self, entry_id: str) -> None:
@@ -71,9 +99,12 @@ class RqJobQueue:
         return {entry_id for entry_id, status in zip(entry_ids, statuses) if status in _WAITING}
 
     def clean(self) -> None:
-        """Mark jobs whose worker died as failed (freeing their upstream slot)."""
+        """What RQ's own workers do from time to time: mark jobs whose worker died as failed (freeing their upstream
+        slot), forget failed jobs past their time and workers that died without saying so."""
         StartedJobRegistry(queue=self.queue).cleanup()
-        RateLimitRegistry(self._rate_limit.key, self._connection).cleanup()
+        FailedJobRegistry(queue=self.queue).cleanup()
+        RateLimitRegistry(self.rate_limit.key, self._connection).cleanup()
+        clean_worker_registry(self.queue)
 
     def depth(self) -> int:
         return self.queue.count

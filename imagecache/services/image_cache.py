@@ -82,12 +82,20 @@ class ImageCache:
             self._settled.remember(entry)
         return entry
 
-    def wait(self, entry: EntryRecord, timeout: float) -> EntryRecord | None:
-        """The entry once it leaves pending, or still pending after timeout."""
+    def wait_settled(self, entry_id: str, timeout: float) -> EntryRecord | None:
+        """The live entry for a client-supplied id once it leaves pending, or still pending after timeout; None if
+        malformed, unknown or expired. Watching starts before the first look, so a result that lands in between
+        is never missed: one round trip for a settled entry, two for one waited for."""
+        parsed = EntryId.parse(entry_id)
+        if parsed is None or parsed.expires_at <= self._clock():
+            return None
+        known = self._settled.get(entry_id)
+        if known is not None:
+            return known
         deadline = self._clock() + timeout
-        with self._notifier.watching(entry.id) as settled:
+        with self._notifier.watching(entry_id) as settled:
             while True:
-                current = self._entries.get(entry.id)
+                current = self._entries.get(entry_id)
                 if current is not None:
                     self._settled.remember(current)
                 remaining = deadline - self._clock()
@@ -97,9 +105,10 @@ class ImageCache:
                 settled.clear()
 
     def record_use(self, entry: EntryRecord) -> None:
-        """Keep a served result recent for eviction (coarsely: once a minute per process)."""
+        """Keep a served result recent for eviction (coarsely: once a minute per process; a result is recent when
+        it is stored)."""
         now = self._clock()
-        if self._settled.touch_due(entry.id, now, TOUCH_INTERVAL):
+        if self._settled.touch_due(entry.id, now, TOUCH_INTERVAL, last=entry.completed_at):
             self._entries.touch(entry.id, now)
 
     def open(self, entry: EntryRecord, start: int = 0, length: int | None = None) -> BlobReader:

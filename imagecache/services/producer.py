@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from imagecache.domain.blob_metadata import image_metadata
@@ -22,8 +22,8 @@ from imagecache.domain.counter_fields import fetch_increments
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import FetchError, StorageError
 from imagecache.domain.outages import is_outage, through_outage
-from imagecache.domain.ports import BlobGarbage, BlobStore, Counters, EntryIndex, Fetcher, FetchResult
-from imagecache.services.blob_lifecycle import discard, mark_until_indexed
+from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, Fetcher, FetchResult
+from imagecache.services.blob_lifecycle import ORPHAN_GRACE, discard
 from imagecache.services.capacity import Capacity
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Producer:
         lease: str,
         *,
         garbage: BlobGarbage,
-        counters: Counters,
+        attempt_seconds: float,
         error_ttl: int,
         max_attempts: int,
         hold_seconds: float,
@@ -51,7 +51,7 @@ class Producer:
         self._capacity = capacity
         self.lease = lease
         self._garbage = garbage
-        self._counters = counters
+        self._attempt_seconds = attempt_seconds
         self._error_ttl = error_ttl
         self._max_attempts = max_attempts
         self._hold_seconds = hold_seconds
@@ -73,43 +73,48 @@ class Producer:
                 return
             self._producing.add(entry_id)  # before the claim, so the claim is never taken for a stray
         try:
-            entry = self._claim(entry_id)
-            fetched = self._fetch(entry) if entry else None
-            if entry and fetched:
-                self._store(entry, fetched)
+            key = EntryRecord.attempt_key(entry_id)
+            entry = self._claim(entry_id, key)
+            if entry:
+                self._attempt(entry, key)
         finally:
             with self._lock:
                 self._producing.discard(entry_id)
 
-    def _claim(self, entry_id: str) -> EntryRecord | None:
-        """The entry, counted as one more attempt, if it still waits for one (and may have it)."""
-        attempt = self._entries.claim(entry_id, self.lease, self._clock())
-        entry = self._entries.get(entry_id) if attempt > 0 else None
+    def _claim(self, entry_id: str, key: str) -> EntryRecord | None:
+        """The entry, counted as one more attempt, if it still waits for one (and may have it). The attempt's
+        result key is garbage from now until indexed: past the longest an attempt may run, then past the wait for
+        Redis, it is collected."""
+        now = self._clock()
+        due = now + self._attempt_seconds + self._hold_seconds + ORPHAN_GRACE
+        entry = self._entries.claim(entry_id, self.lease, now, key, due)
         if entry is None:
             log.info("produce %s: settled, or produced by a live worker: nothing to do", entry_id)
             return None
-        if attempt > self._max_attempts:
-            self._fail(entry_id, FetchError(502, f"gave up after {attempt - 1} interrupted attempts", kind="error"))
+        if entry.attempts > self._max_attempts:
+            message = f"gave up after {entry.attempts - 1} interrupted attempts"
+            self._fail(entry_id, FetchError(502, message, kind="error"))
             return None
         return entry
 
-    def _fetch(self, entry: EntryRecord) -> FetchResult | None:
+    def _attempt(self, entry: EntryRecord, key: str) -> None:
         started = time.monotonic()
         try:
             fetched = self._fetcher.fetch(json.loads(entry.query))
         except FetchError as exc:
-            self._record_fetch(calls=exc.attempts, failures=exc.attempts, seconds=time.monotonic() - started)
-            self._fail(entry.id, exc, expires_at=entry.expires_at)
-            return None
-        self._record_fetch(calls=fetched.attempts, failures=fetched.attempts - 1, seconds=time.monotonic() - started)
+            counts = fetch_increments(calls=exc.attempts, failures=exc.attempts, seconds=time.monotonic() - started)
+            self._fail(entry.id, exc, expires_at=entry.expires_at, counts=counts)
+            return
+        counts = fetch_increments(
+            calls=fetched.attempts, failures=fetched.attempts - 1, seconds=time.monotonic() - started
+        )
         if not self._capacity.fits(len(fetched.data)):
             message = f"result of {len(fetched.data)} bytes exceeds CACHE_MAX_BYTES ({self._capacity.max_bytes})"
-            self._fail(entry.id, FetchError(507, message, kind="error"))
-            return None
-        return fetched
+            self._fail(entry.id, FetchError(507, message, kind="error"), counts=counts)
+            return
+        self._store(entry, key, fetched, counts)
 
-    def _store(self, entry: EntryRecord, fetched: FetchResult) -> None:
-        key = EntryRecord.attempt_key(entry.id)
+    def _store(self, entry: EntryRecord, key: str, fetched: FetchResult, counts: Mapping[str, float]) -> None:
         try:
             info = self._blobs.put(
                 key, io.BytesIO(fetched.data), fetched.content_type, image_metadata(entry, self._clock())
@@ -117,9 +122,9 @@ class Producer:
         except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
             log.error("produce %s: cannot store result: %s", entry.id, exc)
             discard(self._garbage, self._blobs, key, now=self._clock())
-            self._fail(entry.id, FetchError(exc.status, f"result could not be stored: {exc}", kind="error"))
+            error = FetchError(exc.status, f"result could not be stored: {exc}", kind="error")
+            self._fail(entry.id, error, counts=counts)
             return
-        mark_until_indexed(self._garbage, self._blobs, key, now=self._clock(), hold_seconds=self._hold_seconds)
         # Should Redis stay away longer, the blob stays where it is, in the garbage set: the write may have gone
         # through unanswered (then it took the key out of the set), or not (then the blob is collected).
         settled = through_outage(
@@ -130,6 +135,7 @@ class Producer:
                 size=info.size,
                 etag=info.sha256,
                 blob_key=key,
+                counts=counts,
             ),
             self._hold_seconds,
         )
@@ -138,22 +144,24 @@ class Producer:
         self._enforce_capacity()
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
 
-    def _fail(self, entry_id: str, error: FetchError, expires_at: float = 0.0) -> None:
+    def _fail(
+        self, entry_id: str, error: FetchError, expires_at: float = 0.0, counts: Mapping[str, float] | None = None
+    ) -> None:
         now = self._clock()
         until = expires_at if error.definitive else now + self._error_ttl
         through_outage(
             lambda: self._entries.fail(
-                entry_id, now=now, status=error.status, kind=error.kind, message=error.message, until=until
+                entry_id,
+                now=now,
+                status=error.status,
+                kind=error.kind,
+                message=error.message,
+                until=until,
+                counts=counts,
             ),
             self._hold_seconds,
         )
         log.warning("produce %s: error %d: %s", entry_id, error.status, error.message)
-
-    def _record_fetch(self, *, calls: int, failures: int, seconds: float) -> None:
-        self._unless_outage(
-            "fetch statistics",
-            lambda: self._counters.add(fetch_increments(calls=calls, failures=failures, seconds=seconds)),
-        )
 
     def _enforce_capacity(self) -> None:
         self._unless_outage("eviction (maintenance does it)", self._capacity.enforce)

@@ -44,10 +44,11 @@ class SettledEntries:
             self._entries.pop(entry_id, None)
             self._touched.pop(entry_id, None)
 
-    def touch_due(self, entry_id: str, now: float, interval: float) -> bool:
-        """True at most once per interval per entry: use is recorded coarsely, not on every hit."""
+    def touch_due(self, entry_id: str, now: float, interval: float, last: float = 0.0) -> bool:
+        """True at most once per interval per entry (first counted from `last`): use is recorded coarsely, not on
+        every hit."""
         with self._lock:
-            if now - self._touched.get(entry_id, 0.0) < interval:
+            if now - self._touched.get(entry_id, last) < interval:
                 return False
             self._touched[entry_id] = now
             return True

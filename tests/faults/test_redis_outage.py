@@ -20,7 +20,7 @@ def timed(call):
 def test_redis_outage_answers_503_fast_and_recovers_with_aof(stack_factory, simulator, tmp_path):
     redis = OwnRedis(tmp_path / "redis").start()
     try:
-        stack = stack_factory(REDIS_URL=redis.url, JOB_HEARTBEAT_TTL="3")
+        stack = stack_factory(REDIS_URL=redis.url)
         simulate(simulator, latency_ms=2500)
         entry_id = stack.request(make_query())["id"]
         wait_until(lambda: upstream_stats(simulator)["calls"] == 1, 10, "the fetch to start")

@@ -98,7 +98,7 @@ def test_connection_resets_end_as_502(stack_factory):
 
 
 def test_a_fetch_that_keeps_killing_its_worker_is_given_up(stack_factory, simulator):
-    doomed = stack_factory(MAX_FETCH_ATTEMPTS="2", JOB_HEARTBEAT_TTL="3", KENTIK_API_TIMEOUT="30")
+    doomed = stack_factory(MAX_FETCH_ATTEMPTS="2", KENTIK_API_TIMEOUT="30")
     simulate(simulator, latency_ms=30_000)
     entry_id = doomed.request(make_query())["id"]
     for attempt in (1, 2):

@@ -118,12 +118,37 @@ def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
 
 def test_attempts_count_only_while_pending(store):
     entry_id, _ = ask(store)
-    assert store.claim(entry_id, "lease-a", NOW) == 1
-    assert store.claim(entry_id, "lease-a", NOW) == 2
+    assert store.claim(entry_id, "lease-a", NOW).attempts == 1
+    claimed = store.claim(entry_id, "lease-a", NOW)
+    assert (claimed.id, claimed.status, claimed.attempts) == (entry_id, Status.PENDING, 2)
     activate(store, entry_id)
-    assert store.claim(entry_id, "lease-a", NOW) == -1
-    assert store.claim("e" * 64 + "_1", "lease-a", NOW) == -1
+    assert store.claim(entry_id, "lease-a", NOW) is None
+    assert store.claim("e" * 64 + "_1", "lease-a", NOW) is None
     assert store.get("e" * 64 + "_1") is None
+
+
+def test_an_attempts_result_key_is_garbage_from_its_claim_until_indexed(store, redis, prefix):
+    garbage = RedisBlobGarbage(redis, prefix)
+    entry_id, _ = ask(store)
+    store.claim(entry_id, "lease-a", NOW, "images/attempt-1", NOW + 90)
+    assert garbage.due(NOW + 89) == [] and garbage.due(NOW + 90) == ["images/attempt-1"]
+    activate(store, entry_id, blob_key="images/attempt-1")
+    assert garbage.due(NOW + 90) == []
+    assert store.claim(entry_id, "lease-a", NOW, "images/attempt-2", NOW + 90) is None
+    assert garbage.due(NOW + 90) == []  # a refused claim marks nothing
+
+
+def test_settling_adds_what_producing_cost_once(store):
+    done, _ = ask(store)
+    failed, _ = ask(store, digest="f" * 64)
+    costs = {"upstream_calls": 2, "upstream_seconds_sum": 0.25}
+    for _ in range(2):  # the second is a retry after a lost reply: counted once
+        store.complete(done, now=NOW, content_type="image/png", size=3, etag="e", blob_key="images/d", counts=costs)
+        store.fail(failed, now=NOW, status=502, kind="error", message="m", until=NOW + 30, counts=costs)
+    counts = store.counts()
+    assert (counts["upstream_calls"], counts["upstream_seconds_sum"]) == (4, 0)  # counts() gives whole numbers
+    stats = store._redis.hgetall(store.keys.stats)
+    assert float(stats["upstream_seconds_sum"]) == 0.5
 
 
 def test_pages_walk_every_entry_once(store):

@@ -112,7 +112,7 @@ class IndexMachine(RuleBasedStateMachine):
             self.capacity,
             "lease-1",
             garbage=garbage,
-            counters=counters,
+            attempt_seconds=60,
             error_ttl=30,
             max_attempts=3,
             hold_seconds=1,

@@ -19,7 +19,7 @@ def calls(simulator: str) -> int:
 
 
 def test_worker_killed_mid_fetch_loses_nothing(stack_factory, simulator):
-    stack = stack_factory(JOB_HEARTBEAT_TTL="3")
+    stack = stack_factory()
     simulate(simulator, latency_ms=2000)
     entry_id = stack.request(make_query())["id"]
     wait_until(lambda: calls(simulator) == 1, 10, "the fetch to start")
@@ -37,7 +37,7 @@ def test_worker_killed_mid_fetch_loses_nothing(stack_factory, simulator):
 
 
 def test_whole_stack_killed_with_pending_entries_recovers_them(stack_factory, simulator):
-    stack = stack_factory(JOB_HEARTBEAT_TTL="3", WORKER_CONCURRENCY="2")
+    stack = stack_factory(WORKER_CONCURRENCY="2")
     simulate(simulator, latency_ms=1500)
     ids = [stack.request(make_query())["id"] for _ in range(5)]
     wait_until(lambda: calls(simulator) == 2, 10, "fetches to start")

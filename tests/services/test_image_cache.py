@@ -71,7 +71,7 @@ def test_lookup_knows_live_entries_only(cache, clock):
     assert cache.lookup(entry.id) is None  # expired by its id, whatever Redis still holds
 
 
-def test_wait_returns_the_moment_the_entry_settles(live_cache, entries):
+def test_waiting_returns_the_moment_the_entry_settles(live_cache, entries):
     cache = live_cache
     entry = cache.request(QUERY).entry
     settle = threading.Timer(
@@ -79,16 +79,16 @@ def test_wait_returns_the_moment_the_entry_settles(live_cache, entries):
     )
     started = time.monotonic()
     settle.start()
-    settled = cache.wait(entry, timeout=10)
+    settled = cache.wait_settled(entry.id, timeout=10)
     assert time.monotonic() - started < 3  # woken by the notifier, not by the 5 s recheck
     assert settled is not None and settled.status is Status.ACTIVE and settled.size == 3
 
 
-def test_wait_gives_up_pending_after_its_timeout(live_cache):
+def test_waiting_gives_up_pending_after_its_timeout(live_cache):
     cache = live_cache
     entry = cache.request(QUERY).entry
     started = time.monotonic()
-    still = cache.wait(entry, timeout=0.2)
+    still = cache.wait_settled(entry.id, timeout=0.2)
     assert still is not None and still.status is Status.PENDING
     assert 0.2 <= time.monotonic() - started < 2
 
@@ -100,14 +100,17 @@ def test_use_is_recorded_once_an_interval(cache, entries, redis, prefix, clock):
     active = cache.lookup(entry.id)
     assert active is not None
     clock["now"] = NOW + 5
+    cache.record_use(active)  # stored 5 s ago: recent already, nothing written
+    assert redis.zscore(lru, "i:" + entry.id) == NOW
+    clock["now"] = NOW + TOUCH_INTERVAL
     cache.record_use(active)
-    assert redis.zscore(lru, "i:" + entry.id) == NOW + 5
-    clock["now"] = NOW + 6
+    assert redis.zscore(lru, "i:" + entry.id) == NOW + TOUCH_INTERVAL
+    clock["now"] = NOW + TOUCH_INTERVAL + 6
     cache.record_use(active)  # within the interval: not written again
-    assert redis.zscore(lru, "i:" + entry.id) == NOW + 5
-    clock["now"] = NOW + 6 + TOUCH_INTERVAL
+    assert redis.zscore(lru, "i:" + entry.id) == NOW + TOUCH_INTERVAL
+    clock["now"] = NOW + 2 * TOUCH_INTERVAL
     cache.record_use(active)
-    assert redis.zscore(lru, "i:" + entry.id) == NOW + 6 + TOUCH_INTERVAL
+    assert redis.zscore(lru, "i:" + entry.id) == NOW + 2 * TOUCH_INTERVAL
 
 
 def test_pages_and_newest_list_what_the_index_holds(cache):

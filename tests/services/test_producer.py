@@ -4,7 +4,6 @@ from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.domain.errors import FetchError, StorageFull
 from imagecache.domain.ports import FetchResult
-from imagecache.index.counters import RedisCounters
 from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
@@ -58,7 +57,7 @@ def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):
         capacity,
         lease,
         garbage=RedisBlobGarbage(redis, prefix),
-        counters=RedisCounters(redis, prefix),
+        attempt_seconds=60,
         error_ttl=30,
         max_attempts=3,
         hold_seconds=1,

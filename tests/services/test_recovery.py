@@ -28,7 +28,7 @@ def test_a_dead_workers_entry_is_lost_only_after_its_lease_was_seen_missing_a_wh
     alive, dead = WorkerLease(redis, entries.keys.lease_prefix, 10), WorkerLease(redis, entries.keys.lease_prefix, 10)
     alive.renew()
     kept, lost = pending(entries, 1), pending(entries, 2)
-    assert entries.claim(kept, alive.id, NOW) == 1 and entries.claim(lost, dead.id, NOW) == 1
+    assert entries.claim(kept, alive.id, NOW).attempts == 1 and entries.claim(lost, dead.id, NOW).attempts == 1
 
     assert recovery.recover_abandoned() == 0  # first seen missing now: not yet lost
     for _ in range(2):
@@ -71,10 +71,10 @@ def test_a_live_worker_keeps_its_entry_and_a_dead_ones_is_taken_over(entries, re
     holder = WorkerLease(redis, entries.keys.lease_prefix, 10)
     holder.renew()
     entry_id = pending(entries, 4)
-    assert entries.claim(entry_id, holder.id, NOW) == 1
-    assert entries.claim(entry_id, "another", NOW) == -1  # no second fetch while the holder lives
+    assert entries.claim(entry_id, holder.id, NOW).attempts == 1
+    assert entries.claim(entry_id, "another", NOW) is None  # no second fetch while the holder lives
     holder.end()
-    assert entries.claim(entry_id, "another", NOW) == 2
+    assert entries.claim(entry_id, "another", NOW).attempts == 2
 
 
 def test_entries_a_process_dropped_are_released(entries, recovery, jobs, redis):

@@ -16,7 +16,7 @@ from tests.support.stack import Stack
 from tests.support.upstream import make_query, simulate, upstream_stats
 
 # What production runs with: recovery must not lean on short test timings, and all 10 fetches run at once.
-PRODUCTION_SETTINGS = {"JOB_HEARTBEAT_TTL": "30", "CACHE_MAINTENANCE_PERIOD": "60", "WORKER_CONCURRENCY": "16"}
+PRODUCTION_SETTINGS = {"CACHE_MAINTENANCE_PERIOD": "60", "WORKER_CONCURRENCY": "16"}
 
 
 @dataclass(frozen=True)

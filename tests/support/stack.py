@@ -18,7 +18,6 @@ class Stack:
             "REDIS_PREFIX": f"t{uuid.uuid4().hex[:8]}:",
             "CACHE_PATH": str(workdir / "cache"),
             "CACHE_MAINTENANCE_PERIOD": "1",
-            "JOB_HEARTBEAT_TTL": "3",
             "WEB_WORKERS": "1",
             "WORKER_CONCURRENCY": "4",
             **env,
@@ -38,7 +37,7 @@ class Stack:
         if part == "web":
             wait_until(lambda: http_ok(self.url + "/health/live") or not process.alive(), 30, "web to answer")
             assert process.alive(), process.log()
-        ready = {"worker": "threads on queue", "maintenance": "maintenance: every"}.get(part)
+        ready = {"worker": "slots on queue", "maintenance": "maintenance: every"}.get(part)
         if ready:
             wait_until(lambda: ready in process.log() or not process.alive(), 30, f"{part} to start")
         return process

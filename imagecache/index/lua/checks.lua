@@ -1,6 +1,8 @@
--- Functions the index scripts share (prepended to every script; see index/scripts.py).
+-- Functions the index scripts share (in front of each script that says it uses them; see index/scripts.py).
 -- valid_size(v): v is a decimal size. finite(v): v is a finite number.
 -- uncount(hash, field, size): subtracts a stored size exactly (never HINCRBY by -0, exact past 2^53).
+-- add_counts(hash, first): adds ARGV[first], ARGV[first + 1], ... as name, amount pairs (an integer by
+-- HINCRBY, anything else by HINCRBYFLOAT).
 local function valid_size(value)
   return value ~= nil and value ~= false and string.match(value, '^%d+$') ~= nil
 end
@@ -10,4 +12,13 @@ local function finite(value)
 end
 local function uncount(hash, field, size)
   if tonumber(size) ~= 0 then redis.call('HINCRBY', hash, field, '-' .. size) end
+end
+local function add_counts(hash, first)
+  for i = first, #ARGV - 1, 2 do
+    if string.match(ARGV[i + 1], '^-?%d+$') then
+      redis.call('HINCRBY', hash, ARGV[i], ARGV[i + 1])
+    else
+      redis.call('HINCRBYFLOAT', hash, ARGV[i], ARGV[i + 1])
+    end
+  end
 end

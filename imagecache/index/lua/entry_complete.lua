@@ -2,11 +2,14 @@
 -- KEYS[1] entry:<id>   KEYS[2] status:pending   KEYS[3] status:active   KEYS[4] stats   KEYS[5] lru
 -- KEYS[6] running      KEYS[7] due              KEYS[8] gc
 -- ARGV[1] id   ARGV[2] now   ARGV[3] content type   ARGV[4] size   ARGV[5] etag   ARGV[6] channel   ARGV[7] blob key
+-- ARGV[8..] counters to add to stats with it, as name, amount pairs (what producing it cost)
+-- Uses checks.lua
 -- Returns 1 (settled now, or by an earlier try of this same call), 0 (gone or settled otherwise).
 local f = redis.call('HMGET', KEYS[1], 'status', 'blob_key')
 if f[1] == 'active' and f[2] == ARGV[7] then return 1 end  -- this result, stored by an earlier try of this call
 if f[1] ~= 'pending' then return 0 end
 redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
+add_counts(KEYS[4], 8)
 redis.call('HDEL', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[7], ARGV[1])
 redis.call('ZREM', KEYS[8], ARGV[7])  -- the result was garbage until now (services/blob_lifecycle.py)

@@ -75,9 +75,7 @@ class ImageResource:
     on_head = on_get
 
     def _settled(self, entry_id: str) -> EntryRecord:
-        entry = self._cache.lookup(entry_id)
-        if entry is not None and entry.status is Status.PENDING:
-            entry = self._cache.wait(entry, self._wait_timeout)
+        entry = self._cache.wait_settled(entry_id, self._wait_timeout)
         if entry is None:
             raise ApiError(404, "Image not found", loc=entry_id)
         if entry.status is Status.PENDING:

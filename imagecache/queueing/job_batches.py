@@ -1,0 +1,122 @@
+"""RqJobBatches: RQ jobs taken off their queue and finished many at a time, one Lua call per batch.
+
+RQ's own worker spends a dozen round trips on each job (dequeue, fetch, a
+started-registry transaction, heartbeats, a success transaction, the rate
+limit's release). Our worker does the same bookkeeping, on the same keys, for
+a whole batch at once (queueing/lua/jobs_*.lua): jobs stay RQ jobs in RQ's
+queue and registries, visible to `rq info`, cleaned up by RQ's own cleanup
+should a worker die with them.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+
+from redis import Redis
+from rq.job import Job
+from rq.queue import Queue
+from rq.rate_limit import RateLimit, RateLimitRegistry
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.utils import now, utcformat
+
+from imagecache.index import scripts
+from imagecache.queueing.rq_queue import FAILURE_TTL, JOB_FUNCTION
+
+ABANDON_GRACE = 60  # RQ's cleanup calls a started job abandoned this long past its timeout
+
+
+@dataclass(frozen=True)
+class TakenJob:
+    """One of our jobs, started: the entry it produces and the request that asked for it."""
+
+    job_id: str
+    entry_id: str
+    request_id: str
+    timeout: int
+
+
+@dataclass(frozen=True)
+class FinishedJob:
+    job_id: str
+    failure: str = ""  # what went wrong, for RQ's failed registry; empty when the job finished
+
+
+class ForeignJob(ValueError):
+    """A job in our queue that calls something other than ours: it fails, nothing runs."""
+
+
+class RqJobBatches:
+    def __init__(self, connection: Redis, queue: Queue, rate_limit: RateLimit, execution_id: str) -> None:
+        self._connection = connection
+        self._queue = queue
+        self._concurrency = rate_limit.concurrency
+        limits = RateLimitRegistry(rate_limit.key, connection)
+        self._take_keys = [queue.key, StartedJobRegistry(queue=queue).key]
+        self._finish_keys = [*self._take_keys[1:], FailedJobRegistry(queue=queue).key]
+        self._finish_keys += [limits.allowed_key, limits.rate_limited_key]
+        self._execution_id = execution_id
+        self._take = scripts.register(connection, "jobs_take", "imagecache.queueing")
+        self._finish = scripts.register(connection, "jobs_finish", "imagecache.queueing")
+
+    def wait_for_work(self, seconds: int) -> bool:
+        """Block until the queue holds a job or `seconds` pass, taking nothing: a job is only ever off the queue
+        once it is marked started (a popped job lost with its worker would be lost for good)."""
+        key = self._queue.key
+        return self._connection.blmove(key, key, seconds, "RIGHT", "LEFT") is not None
+
+    def take(self, most: int, worker_name: str) -> tuple[list[TakenJob], list[FinishedJob]]:
+        """Up to `most` queued jobs, started under this worker; and those that are not ours, failed at once."""
+        raw = self._take(
+            keys=self._take_keys,
+            args=[
+                most,
+                repr(time.time()),
+                utcformat(now()),
+                worker_name,
+                Job.redis_job_namespace_prefix,
+                self._execution_id,
+                ABANDON_GRACE,
+            ],
+        )
+        taken: list[TakenJob] = []
+        foreign: list[FinishedJob] = []
+        for job_id, data, timeout in zip(raw[::3], raw[1::3], raw[2::3]):
+            ident = job_id.decode()
+            try:
+                taken.append(self._decode(ident, data, int(timeout)))
+            except ForeignJob as exc:
+                foreign.append(FinishedJob(ident, str(exc)))
+        return taken, foreign
+
+    def finish(self, jobs: list[FinishedJob]) -> int:
+        """Finish these jobs and let waiting ones take their upstream slots; how many were let in."""
+        pairs = [value for job in jobs for value in (job.job_id, job.failure)]
+        return int(
+            self._finish(
+                keys=self._finish_keys,
+                args=[
+                    Job.redis_job_namespace_prefix,
+                    Queue.redis_queue_namespace_prefix,
+                    self._execution_id,
+                    repr(time.time()),
+                    utcformat(now()),
+                    FAILURE_TTL,
+                    self._concurrency,
+                    *pairs,
+                ],
+            )
+        )
+
+    def _decode(self, job_id: str, data: bytes, timeout: int) -> TakenJob:
+        """RQ's job data (a compressed, serialized call), read with RQ's own serializer."""
+        job = Job(job_id, connection=self._connection)
+        try:
+            job.data = zlib.decompress(data)
+        except zlib.error:  # written uncompressed, as RQ's restore allows
+            job.data = data
+        if job.func_name != JOB_FUNCTION:
+            raise ForeignJob(f"{job.func_name} is not {JOB_FUNCTION}: this queue runs imagecache's jobs only")
+        entry_id, *rest = job.args
+        return TakenJob(job_id, entry_id, rest[0] if rest else "-", timeout)

@@ -1,0 +1,130 @@
+"""RqJobBatches on a real Redis: our worker's batch bookkeeping leaves RQ's keys as RQ's own worker would."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+from rq.job import Job, JobStatus
+from rq.rate_limit import RateLimitRegistry
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+from imagecache.domain.request_context import request_id
+from imagecache.queueing.job_batches import ABANDON_GRACE, FinishedJob, RqJobBatches
+from imagecache.queueing.rq_queue import RqJobQueue, job_id_for
+
+
+@pytest.fixture
+def one_slot(redis_url: str, prefix: str) -> Iterator[RqJobQueue]:
+    """A queue whose upstream cap lets one job in at a time."""
+    queue = RqJobQueue(Redis.from_url(redis_url), prefix, upstream_limit=1, job_timeout=60)
+    yield queue
+    queue.queue.empty()
+    limits = RateLimitRegistry(queue.rate_limit.key, queue.queue.connection)
+    queue.queue.connection.delete(limits.allowed_key, limits.rate_limited_key, limits.config_key)
+
+
+def batches_for(jobs: RqJobQueue) -> RqJobBatches:
+    return RqJobBatches(jobs.queue.connection, jobs.queue, jobs.rate_limit, "lease-1")
+
+
+def entry() -> str:
+    return uuid.uuid4().hex * 2 + "_1800000000.5"
+
+
+def status(jobs: RqJobQueue, entry_id: str) -> JobStatus | None:
+    return Job.fetch(job_id_for(entry_id), connection=jobs.queue.connection).get_status()
+
+
+def test_taken_jobs_are_started_in_rqs_registry_with_their_entry_and_request(jobs):
+    first, second = entry(), entry()
+    token = request_id.set("req-7")
+    try:
+        jobs.enqueue(first)
+    finally:
+        request_id.reset(token)
+    jobs.enqueue(second)
+    taken, foreign = batches_for(jobs).take(10, "worker-a")
+    assert [(job.entry_id, job.request_id, job.timeout) for job in taken] == [(first, "req-7", 60), (second, "-", 60)]
+    assert foreign == [] and jobs.depth() == 0
+    assert status(jobs, first) == JobStatus.STARTED
+    assert Job.fetch(job_id_for(first), connection=jobs.queue.connection).worker_name == "worker-a"
+    assert set(StartedJobRegistry(queue=jobs.queue).get_job_ids()) == {job_id_for(first), job_id_for(second)}
+
+
+def test_take_stops_at_the_free_slots_and_drops_jobs_deleted_meanwhile(jobs):
+    kept, deleted, later = entry(), entry(), entry()
+    for entry_id in (deleted, kept, later):
+        jobs.enqueue(entry_id)
+    Job.fetch(job_id_for(deleted), connection=jobs.queue.connection).delete(remove_from_queue=False)
+    taken, _ = batches_for(jobs).take(2, "worker-a")
+    assert [job.entry_id for job in taken] == [kept]  # two popped, one of them gone
+    assert jobs.queue.job_ids == [job_id_for(later)]
+
+
+def test_a_job_that_is_not_ours_fails_without_running(jobs):
+    jobs.queue.enqueue("os.getcwd", job_id="foreign")
+    taken, foreign = batches_for(jobs).take(5, "worker-a")
+    assert taken == [] and [job.job_id for job in foreign] == ["foreign"]
+    assert "imagecache's jobs only" in foreign[0].failure
+
+
+def test_a_finished_job_is_gone_and_frees_its_slot_for_the_next(one_slot):
+    first, second = entry(), entry()
+    one_slot.enqueue(first)
+    one_slot.enqueue(second)
+    assert one_slot.queue.job_ids == [job_id_for(first)] and status(one_slot, second) == JobStatus.RATE_LIMITED
+    batches = batches_for(one_slot)
+    (job,), _ = batches.take(5, "worker-a")
+    assert batches.take(5, "worker-a") == ([], [])  # the second waits for the slot
+    assert batches.finish([FinishedJob(job.job_id)]) == 1
+    assert not one_slot.queue.connection.exists(Job.key_for(job.job_id))
+    assert StartedJobRegistry(queue=one_slot.queue).get_job_ids() == []
+    assert one_slot.queue.job_ids == [job_id_for(second)] and status(one_slot, second) == JobStatus.QUEUED
+
+
+def test_a_failed_job_is_kept_in_rqs_failed_registry_and_frees_its_slot(one_slot):
+    first, second = entry(), entry()
+    one_slot.enqueue(first)
+    one_slot.enqueue(second)
+    batches = batches_for(one_slot)
+    (job,), _ = batches.take(1, "worker-a")
+    batches.finish([FinishedJob(job.job_id, "JobTimedOut: ran past its timeout of 60 s")])
+    connection = one_slot.queue.connection
+    assert status(one_slot, first) == JobStatus.FAILED
+    assert b"JobTimedOut" in connection.hget(Job.key_for(job.job_id), "exc_info")
+    assert FailedJobRegistry(queue=one_slot.queue).get_job_ids() == [job.job_id]
+    assert one_slot.queue.job_ids == [job_id_for(second)]
+
+
+def test_rqs_own_cleanup_frees_the_slot_of_a_job_whose_worker_died(one_slot):
+    first, second = entry(), entry()
+    one_slot.enqueue(first)
+    one_slot.enqueue(second)
+    batches_for(one_slot).take(1, "worker-a")  # and the worker dies: nothing finishes it
+    StartedJobRegistry(queue=one_slot.queue).cleanup(time.time() + 60 + ABANDON_GRACE + 1)
+    RateLimitRegistry(one_slot.rate_limit.key, one_slot.queue.connection).cleanup()
+    assert status(one_slot, first) == JobStatus.FAILED
+    assert one_slot.queue.job_ids == [job_id_for(second)]
+
+
+def test_waiting_for_work_takes_nothing(jobs):
+    batches = batches_for(jobs)
+    started = time.monotonic()
+    assert batches.wait_for_work(1) is False and time.monotonic() - started >= 0.9
+    only = entry()
+    jobs.enqueue(only)
+    assert batches.wait_for_work(1) is True
+    assert jobs.queue.job_ids == [job_id_for(only)]
+
+
+def test_a_lost_job_enqueued_again_takes_its_own_slot_back(one_slot):
+    lost = entry()
+    one_slot.enqueue(lost)
+    batches_for(one_slot).take(1, "worker-a")  # its worker dies: the slot stays with the job id
+    one_slot.enqueue_again(lost)
+    assert one_slot.queue.job_ids == [job_id_for(lost)] and status(one_slot, lost) == JobStatus.QUEUED
+    assert StartedJobRegistry(queue=one_slot.queue).get_job_ids() == []
