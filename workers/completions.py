@@ -1,9 +1,10 @@
 """Completions: finished jobs committed to RQ in groups, one round trip for all that finished meanwhile.
 
-Under load many jobs finish while one commit is on the wire, so the next
-commit carries them all; alone, a job's commit follows it at once. A commit
-that meets an outage is kept and tried again: a job's upstream slot is only
-freed once its commit lands.
+A commit waits LINGER for others to join it, and under load many jobs finish
+while one commit is on the wire, so one commit carries many. The linger
+delays only the freeing of upstream slots (a waiting GET is woken by the
+entry's own completion, not by this). A commit that meets an outage is kept
+and tried again: a job's upstream slot is only freed once its commit lands.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 from imagecache.queueing.job_batches import FinishedJob, RqJobBatches
 
 log = logging.getLogger(__name__)
 
 MOST_PER_COMMIT = 500  # bounds one Lua call's time in Redis
+LINGER = 0.01
 RETRY_DELAY = 0.5
 
 
@@ -35,8 +38,12 @@ class Completions:
                 batch = [self._finished.get(timeout=0.2)]
             except queue.Empty:
                 continue
-            while len(batch) < MOST_PER_COMMIT and not self._finished.empty():
-                batch.append(self._finished.get_nowait())
+            deadline = time.monotonic() + LINGER
+            while len(batch) < MOST_PER_COMMIT and (left := deadline - time.monotonic()) > 0:
+                try:
+                    batch.append(self._finished.get(timeout=left))
+                except queue.Empty:
+                    break
             self._commit(batch, stopped)
 
     def _commit(self, batch: list[FinishedJob], stopped: threading.Event) -> None:

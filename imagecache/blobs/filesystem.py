@@ -31,13 +31,16 @@ class FilesystemBlobStore:
         self.root = Path(root).resolve()
         self._tmp = self.root / _TMP
         self._tmp.mkdir(parents=True, exist_ok=True)
+        self._inside = str(self.root) + os.sep
+        self._tmp_inside = str(self._tmp) + os.sep
 
     def path(self, key: str) -> Path:
-        """The file for key; refuses anything that would resolve outside the root."""
-        path = (self.root / check_key(key)).resolve()
-        if self.root not in path.parents or path.is_relative_to(self._tmp):
+        """The file for key; refuses anything that would resolve outside the root (symbolic links followed). On
+        strings, not pathlib: this runs for every GET."""
+        resolved = os.path.realpath(os.path.join(self._inside, check_key(key)))
+        if not resolved.startswith(self._inside) or (resolved + os.sep).startswith(self._tmp_inside):
             raise ValueError(f"invalid blob key: {key!r}")
-        return path
+        return Path(resolved)
 
     def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
         """The metadata goes to a `.meta` sidecar, in place before the blob itself appears."""

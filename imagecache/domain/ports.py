@@ -7,7 +7,6 @@ picks the adapters: the Redis index (index/), a blob store (blobs/), a fetcher
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -260,9 +259,19 @@ class Counters(Protocol):
     def all(self) -> dict[str, float]: ...
 
 
+class EntryWatch(Protocol):
+    """One waiter's view of one entry: set when it settles (or should be looked at again)."""
+
+    settled: EntryRecord | None  # the entry as its announcement carried it; None: read it to know
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+    def clear(self) -> None: ...
+
+
 class EntryNotifier(Protocol):
     """Wakes this process's waiters the moment an entry leaves pending."""
 
     def add_listener(self, callback: Callable[[str], object]) -> None: ...
 
-    def watching(self, entry_id: str) -> AbstractContextManager[threading.Event]: ...
+    def watching(self, entry_id: str) -> AbstractContextManager[EntryWatch]: ...

@@ -4,10 +4,15 @@ One Redis pub/sub connection per process carries every completion; waiters
 are in-process events, so 500 waiting requests cost 500 events and one
 connection, not 500 connections or 500 pollers. Under gunicorn's gevent
 worker the thread and events are green, so waiting blocks nothing.
+
+A settled entry is announced with its fields (`<id> <JSON object>`, the index
+scripts' `announce`), handed to its waiters: a woken GET serves it without
+reading it again. A bare `<id>` (a deletion, a resubscription) only wakes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -17,16 +22,30 @@ from contextlib import contextmanager
 from redis import Redis
 from redis.exceptions import RedisError
 
+from imagecache.domain.entry_record import EntryRecord
+
 log = logging.getLogger(__name__)
 
 RECONNECT_DELAY = 1.0
+
+
+class _Watch(threading.Event):
+    """An EntryWatch: set when its entry's news arrives, holding the entry when the news carried it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.settled: EntryRecord | None = None
+
+    def deliver(self, settled: EntryRecord | None) -> None:
+        self.settled = settled
+        self.set()
 
 
 class RedisEntryNotifier:
     def __init__(self, redis: Redis, channel: str) -> None:
         self._redis = redis
         self._channel = channel
-        self._waiters: dict[str, set[threading.Event]] = {}
+        self._waiters: dict[str, set[_Watch]] = {}
         self._listeners: list[Callable[[str], object]] = []
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
@@ -37,10 +56,11 @@ class RedisEntryNotifier:
         self._ensure_listening()
 
     @contextmanager
-    def watching(self, entry_id: str) -> Iterator[threading.Event]:
-        """An event set when entry_id settles (or when waiters should re-check)."""
+    def watching(self, entry_id: str) -> Iterator[_Watch]:
+        """A watch set when entry_id settles (with the entry, when its announcement carried it) or when waiters
+        should look again."""
         self._ensure_listening()
-        event = threading.Event()
+        event = _Watch()
         with self._lock:
             self._waiters.setdefault(entry_id, set()).add(event)
         try:
@@ -72,16 +92,30 @@ class RedisEntryNotifier:
                 self._wake_all()
                 time.sleep(RECONNECT_DELAY)
 
-    def _wake(self, entry_id: str) -> None:
+    def _wake(self, message: str) -> None:
+        entry_id, _, fields = message.partition(" ")
         for callback in self._listeners:
             callback(entry_id)
         with self._lock:
             events = list(self._waiters.get(entry_id, ()))
-        for event in events:
-            event.set()
+        if events:
+            settled = _settled(fields)
+            for event in events:
+                event.deliver(settled)
 
     def _wake_all(self) -> None:
         with self._lock:
             events = [event for events in self._waiters.values() for event in events]
         for event in events:
-            event.set()
+            event.deliver(None)
+
+
+def _settled(fields: str) -> EntryRecord | None:
+    """The entry an announcement carries; None for a bare id, or one this version cannot read (then the waiter
+    reads the entry itself)."""
+    if not fields:
+        return None
+    try:
+        return EntryRecord.from_fields(json.loads(fields))
+    except (ValueError, KeyError, TypeError):
+        return None

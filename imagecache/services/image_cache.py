@@ -85,7 +85,7 @@ class ImageCache:
     def wait_settled(self, entry_id: str, timeout: float) -> EntryRecord | None:
         """The live entry for a client-supplied id once it leaves pending, or still pending after timeout; None if
         malformed, unknown or expired. Watching starts before the first look, so a result that lands in between
-        is never missed: one round trip for a settled entry, two for one waited for."""
+        is never missed; one waited for arrives with its announcement: one round trip either way."""
         parsed = EntryId.parse(entry_id)
         if parsed is None or parsed.expires_at <= self._clock():
             return None
@@ -93,16 +93,17 @@ class ImageCache:
         if known is not None:
             return known
         deadline = self._clock() + timeout
-        with self._notifier.watching(entry_id) as settled:
+        with self._notifier.watching(entry_id) as watch:
+            current = self._entries.get(entry_id)
             while True:
-                current = self._entries.get(entry_id)
                 if current is not None:
                     self._settled.remember(current)
                 remaining = deadline - self._clock()
                 if current is None or current.status is not Status.PENDING or remaining <= 0:
                     return current
-                settled.wait(min(remaining, RECHECK_SECONDS))
-                settled.clear()
+                woken = watch.wait(min(remaining, RECHECK_SECONDS))
+                current = watch.settled if woken and watch.settled else self._entries.get(entry_id)
+                watch.clear()
 
     def record_use(self, entry: EntryRecord) -> None:
         """Keep a served result recent for eviction (coarsely: once a minute per process; a result is recent when

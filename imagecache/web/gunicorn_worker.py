@@ -1,4 +1,5 @@
-"""JsonErrorsWorker: gunicorn's gevent worker, its own refusals in our JSON error shape.
+"""JsonErrorsWorker: gunicorn's gevent worker, fair to every keep-alive connection, its own refusals in our JSON
+error shape.
 
 gunicorn answers a request it cannot parse (400), a request line that is too
 long (414) or headers that are too large (431) itself, before any application
@@ -16,12 +17,22 @@ import re
 import socket
 from typing import Any
 
+import gevent
 from gunicorn.workers.ggevent import GeventWorker
 
 _HTML_ERROR = re.compile(rb"HTTP/1\.1 (\d{3}) ([^\r]*)\r\n.*?</h1>\s*(.*?)\s*</body>", re.S)
 
 
 class JsonErrorsWorker(GeventWorker):
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        """After each request, yield until the loop is idle: a keep-alive client whose next request is always
+        already in the socket never makes gevent's recv wait, so without this its greenlet keeps the worker and
+        other connections starve (cached GETs at 16 connections: p99 200-600 ms, p50 0.6 ms)."""
+        try:
+            return bool(super().handle_request(listener_name, req, sock, addr))
+        finally:
+            gevent.idle()
+
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         super().handle_error(req, _JsonErrorSocket(client), addr, exc)
 

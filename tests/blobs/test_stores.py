@@ -133,3 +133,15 @@ def test_s3_unreachable_is_unavailable():
     store = S3BlobStore.connect("127.0.0.1:1", "a", "b", "bucket", secure=False)
     with pytest.raises(StorageUnavailable):
         store.check()
+
+
+def test_fs_refuses_keys_that_lead_out_of_its_root_or_into_its_temporary_files(tmp_path):
+    store = FilesystemBlobStore(tmp_path / "root")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (store.root / "images").mkdir()
+    (store.root / "images" / "link").symlink_to(outside)
+    for key in ("images/link/secret", ".tmp", ".tmp/partial"):
+        with pytest.raises(ValueError, match="invalid blob key"):
+            store.path(key)
+    assert store.path("images/a.png") == store.root / "images" / "a.png"

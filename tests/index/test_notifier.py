@@ -8,8 +8,11 @@ import time
 import pytest
 from redis import Redis
 
+from imagecache.domain.entry_record import Status
+from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.keys import RedisKeys
 from imagecache.index.notifier import RedisEntryNotifier
+from tests.support.index import new_pending
 
 
 @pytest.fixture
@@ -51,3 +54,32 @@ def test_every_listener_hears_every_settled_id(redis, redis_url, channel):
     redis.publish(channel, "a")
     redis.publish(channel, "b")
     assert both.wait(5) and heard == ["a", "b"]
+
+
+@pytest.mark.parametrize("outcome", ["complete", "fail"])
+def test_a_settled_entry_reaches_its_waiters_with_its_fields(redis, redis_url, channel, prefix, outcome):
+    entries = RedisEntryIndex(redis, prefix)
+    entry_id = new_pending(entries, "a" * 64, now=1e9, expires_at=2e9, query='{"q": "ü/1"}')
+    notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), channel)
+    with notifier.watching(entry_id) as watch:
+        assert watch.wait(5) and watch.settled is None  # the wake-up of subscribing carries nothing
+        subscribed(redis, channel)
+        watch.clear()
+        if outcome == "complete":
+            entries.complete(entry_id, now=1e9 + 1, content_type="image/png", size=3, etag="e", blob_key="images/k")
+        else:
+            entries.fail(entry_id, now=1e9 + 1, status=502, kind="error", message="no", until=1e9 + 31)
+        assert watch.wait(5)
+    assert watch.settled == entries.get(entry_id)
+    assert watch.settled.status is (Status.ACTIVE if outcome == "complete" else Status.ERROR)
+    assert watch.settled.query == '{"q": "ü/1"}'
+
+
+def test_a_deletion_wakes_its_waiters_with_nothing_to_hand_them(redis, redis_url, channel):
+    notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), channel)
+    with notifier.watching("gone") as watch:
+        watch.wait(5)
+        subscribed(redis, channel)
+        watch.clear()
+        redis.publish(channel, "gone")
+        assert watch.wait(5) and watch.settled is None

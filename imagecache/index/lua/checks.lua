@@ -3,6 +3,8 @@
 -- uncount(hash, field, size): subtracts a stored size exactly (never HINCRBY by -0, exact past 2^53).
 -- add_counts(hash, first): adds ARGV[first], ARGV[first + 1], ... as name, amount pairs (an integer by
 -- HINCRBY, anything else by HINCRBYFLOAT).
+-- announce(channel, id, key): tells waiters the entry settled, with its fields: '<id> <JSON object>'
+-- (index/notifier.py), so no waiter reads it again.
 local function valid_size(value)
   return value ~= nil and value ~= false and string.match(value, '^%d+$') ~= nil
 end
@@ -21,4 +23,9 @@ local function add_counts(hash, first)
       redis.call('HINCRBYFLOAT', hash, ARGV[i], ARGV[i + 1])
     end
   end
+end
+local function announce(channel, id, key)
+  local flat, fields = redis.call('HGETALL', key), {}
+  for i = 1, #flat, 2 do fields[flat[i]] = flat[i + 1] end
+  redis.call('PUBLISH', channel, id .. ' ' .. cjson.encode(fields))
 end
