@@ -24,7 +24,7 @@ from types import FrameType
 from imagecache.composition import Components
 from imagecache.domain.request_context import request_id
 from imagecache.queueing.job_batches import FinishedJob, TakenJob
-from imagecache.queueing.presence import RqWorkerPresence
+from imagecache.queueing.presence import RqWorkerPresence, SlotReport
 from workers.completions import Completions
 from workers.process import start_process
 from workers.watchdog import JobTimedOut, Watchdog
@@ -62,9 +62,6 @@ class Slots:
             self._free += 1
             self._changed.notify_all()
 
-    def busy(self) -> int:
-        return self.size - self._free
-
     def wait_idle(self, deadline: float) -> None:
         with self._changed:
             while self._free < self.size and time.monotonic() < deadline:
@@ -87,6 +84,8 @@ class EntryWorker:
             [f"{self._name}-{n}" for n in range(self._slots.size)],
             WORKER_TTL,
         )
+        self._reports = [SlotReport() for _ in range(self._slots.size)]  # one per runner thread, its totals
+        self._sent = [SlotReport() for _ in range(self._slots.size)]
         self._stop = threading.Event()  # no more jobs are taken
         self._drained = threading.Event()  # every taken job has ended
 
@@ -103,7 +102,7 @@ class EntryWorker:
             self._thread(self._completions.run, self._drained),
             self._thread(self._watchdog.run, self._drained),
         ]
-        runners = [self._thread(self._run_jobs) for _ in range(self._slots.size)]
+        runners = [self._thread(self._run_jobs, report) for report in self._reports]
         taker = self._thread(self._take_jobs)
         log.info("worker: %d slots on queue %s", self._slots.size, self._components.jobs.queue.name)
         self._stop.wait()
@@ -143,9 +142,17 @@ class EntryWorker:
             for job in taken:
                 self._work.put(job)
 
-    def _run_jobs(self) -> None:
+    def _run_jobs(self, report: SlotReport) -> None:
         while (job := self._work.get()) is not None:
-            self._completions.add(FinishedJob(job.job_id, self._run(job)))
+            report.busy, started = True, time.monotonic()
+            failure = self._run(job)
+            self._completions.add(FinishedJob(job.job_id, failure))
+            report.busy = False
+            report.working_seconds += time.monotonic() - started
+            if failure:
+                report.failed += 1
+            else:
+                report.finished += 1
             self._slots.release()
 
     def _run(self, job: TakenJob) -> str:
@@ -187,7 +194,20 @@ class EntryWorker:
         components.recovery.recover_abandoned()
 
     def _beat(self) -> None:
-        self._presence.beat(self._slots.busy())
+        """Each slot's news since the last beat that landed: its runner only ever adds to its totals (one writer),
+        this thread remembers what it has sent."""
+        totals = [SlotReport(r.busy, r.finished, r.failed, r.working_seconds) for r in self._reports]
+        news = [
+            SlotReport(
+                now.busy,
+                now.finished - sent.finished,
+                now.failed - sent.failed,
+                now.working_seconds - sent.working_seconds,
+            )
+            for now, sent in zip(totals, self._sent)
+        ]
+        self._presence.beat(news)
+        self._sent = totals
 
     def _arrive(self) -> None:
         """Redis unreachable at start: work anyway (the records come with the first heartbeat that lands)."""

@@ -1,16 +1,29 @@
 """RqWorkerPresence: our worker's job slots, registered as RQ workers so that `rq info` and /info count them.
 
 Each slot is an RQ worker record (birth, heartbeat, death), written for all of
-a process's slots in one round trip; the slots' states are brought up to date
-at each heartbeat, not at each job.
+a process's slots in one round trip; each slot's state and job counts (RQ's
+`successful_job_count`, `failed_job_count`, `total_working_time`) are brought
+up to date at each heartbeat, not at each job.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from redis import Redis
 from rq import Worker
 from rq.queue import Queue
 from rq.worker import WorkerStatus
+
+
+@dataclass
+class SlotReport:
+    """What one slot did since the last heartbeat, and whether it is running a job now."""
+
+    busy: bool = False
+    finished: int = 0
+    failed: int = 0
+    working_seconds: float = 0.0
 
 
 class RqWorkerPresence:
@@ -24,15 +37,20 @@ class RqWorkerPresence:
             slot.register_birth()
         self._arrived = True
 
-    def beat(self, busy: int) -> None:
-        """Keep the records alive (registered first, if Redis was away at the start); the first `busy` slots
-        show as busy, the rest idle."""
+    def beat(self, reports: list[SlotReport]) -> None:
+        """Keep the records alive (registered first, if Redis was away at the start) and add what each slot did."""
         if not self._arrived:
             self.arrive()
         with self._connection.pipeline() as pipe:
-            for n, slot in enumerate(self._slots):
+            for slot, report in zip(self._slots, reports):
                 slot.heartbeat(pipeline=pipe)
-                slot.set_state(WorkerStatus.BUSY if n < busy else WorkerStatus.IDLE, pipeline=pipe)
+                slot.set_state(WorkerStatus.BUSY if report.busy else WorkerStatus.IDLE, pipeline=pipe)
+                if report.finished:
+                    pipe.hincrby(slot.key, "successful_job_count", report.finished)
+                if report.failed:
+                    pipe.hincrby(slot.key, "failed_job_count", report.failed)
+                if report.working_seconds:
+                    pipe.hincrbyfloat(slot.key, "total_working_time", report.working_seconds)
             pipe.execute()
 
     def leave(self) -> None:

@@ -23,7 +23,6 @@ from imagecache.index.keys import RedisKeys
 
 JOB_FUNCTION = "workers.jobs.produce_entry"
 FAILURE_TTL = 24 * 3600
-_WAITING = {status.value.encode() for status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.RATE_LIMITED)}
 
 
 def job_id_for(entry_id: str) -> str:
@@ -39,6 +38,8 @@ class RqJobQueue:
         self.rate_limit = RateLimit(keys.rq_upstream_limit, upstream_limit)
         self._limits = RateLimitRegistry(self.rate_limit.key, connection)
         self._enqueue = scripts.register(connection, "jobs_enqueue", "imagecache.queueing")
+        self._waiting = scripts.register(connection, "jobs_waiting", "imagecache.queueing")
+        self._lease_prefix = keys.lease_prefix
         self._job_timeout = job_timeout
 
     def enqueue(self, entry_id: str) -> None:
@@ -87,16 +88,15 @@ class RqJobQueue:
         self.enqueue(entry_id)
 
     def waiting(self, entry_ids: list[str]) -> set[str]:
-        """Those of the entries whose job is queued or running, in one round trip.
+        """Those of the entries whose job is queued or running (started under a live lease), in one round trip.
 
         A queued job is taken at its word (its status), not looked for in the queue's list: that is O(queue
         length) per entry, and a backlog is exactly when many entries are due for this check.
         """
-        with self._connection.pipeline(transaction=False) as pipe:
-            for entry_id in entry_ids:
-                pipe.hget(Job.key_for(job_id_for(entry_id)), "status")
-            statuses = pipe.execute()
-        return {entry_id for entry_id, status in zip(entry_ids, statuses) if status in _WAITING}
+        if not entry_ids:
+            return set()
+        flags = self._waiting(args=[Job.redis_job_namespace_prefix, self._lease_prefix, *map(job_id_for, entry_ids)])
+        return {entry_id for entry_id, live in zip(entry_ids, flags) if live}
 
     def clean(self) -> None:
         """What RQ's own workers do from time to time: mark jobs whose worker died as failed (freeing their upstream

@@ -13,6 +13,7 @@ from rq.rate_limit import RateLimitRegistry
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from imagecache.domain.request_context import request_id
+from imagecache.index.keys import RedisKeys
 from imagecache.queueing.job_batches import ABANDON_GRACE, FinishedJob, RqJobBatches
 from imagecache.queueing.rq_queue import RqJobQueue, job_id_for
 
@@ -128,3 +129,15 @@ def test_a_lost_job_enqueued_again_takes_its_own_slot_back(one_slot):
     one_slot.enqueue_again(lost)
     assert one_slot.queue.job_ids == [job_id_for(lost)] and status(one_slot, lost) == JobStatus.QUEUED
     assert StartedJobRegistry(queue=one_slot.queue).get_job_ids() == []
+
+
+def test_a_started_job_runs_only_while_its_workers_lease_lives(jobs, prefix):
+    entry_id = entry()
+    jobs.enqueue(entry_id)
+    batches_for(jobs).take(1, "worker-a")  # started under lease-1, its entry not yet claimed
+    connection = jobs.queue.connection
+    lease_key = RedisKeys(prefix).lease_prefix + "lease-1"
+    connection.set(lease_key, "1")
+    assert jobs.waiting([entry_id]) == {entry_id}
+    connection.delete(lease_key)  # the worker died between taking the job and claiming its entry
+    assert jobs.waiting([entry_id]) == set()

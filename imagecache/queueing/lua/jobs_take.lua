@@ -1,7 +1,7 @@
 -- Take up to ARGV[1] jobs off the head of an RQ queue and mark them started, as RQ's worker does (in one call).
 -- KEYS[1] the queue's list   KEYS[2] its started registry
 -- ARGV[1] how many   ARGV[2] now (seconds)   ARGV[3] now as RQ writes timestamps   ARGV[4] the worker's name
--- ARGV[5] the job key prefix   ARGV[6] the execution id   ARGV[7] seconds past a job's timeout before RQ's cleanup
+-- ARGV[5] the job key prefix   ARGV[6] the execution id (the worker's lease)   ARGV[7] seconds past a job's timeout before RQ's cleanup
 -- may call it abandoned
 -- Returns, for each job taken: its id, its data (RQ's serialized call), its timeout in seconds.
 -- A popped id whose job is gone or no longer queued (deleted, canceled) is dropped, as RQ's dequeue drops it.
@@ -15,7 +15,7 @@ for _, id in ipairs(ids) do
   if f[1] == 'queued' and f[2] then
     local timeout = tonumber(f[3]) or 180
     redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[3], 'last_heartbeat', ARGV[3],
-      'worker_name', ARGV[4])
+      'worker_name', ARGV[4], 'imagecache_lease', ARGV[6])
     redis.call('ZADD', KEYS[2], now + timeout + grace, id .. ':' .. ARGV[6])
     table.insert(taken, id)
     table.insert(taken, f[2])
