@@ -3,8 +3,8 @@
 Each POST is a new query, so each creates an entry and enqueues its job, while the worker produces the earlier
 ones (the simulator answering at once) on the same two cores. The reference, in the same run: GET /health/live
 over the same connection (one HTTP round trip through gunicorn, Falcon and the client, no Redis). The POSTs are
-timed once more with the worker stopped: the POST path alone, without the production it starts competing for
-the CPU.
+first timed with the worker stopped: the POST path alone, without the production it starts competing for the
+CPU.
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ def main() -> None:
             for _ in range(WARMUP):
                 post_new(client)
             health = [timed(lambda: client.get("/health/live").raise_for_status()) for _ in range(SEQUENTIAL)]
+            bench.stack.parts["worker"].stop()
+            alone = [timed(lambda: post_new(client)) for _ in range(SEQUENTIAL)]
+            bench.stack.start_part("worker")
             sequential = [timed(lambda: post_new(client)) for _ in range(SEQUENTIAL)]
             local = threading.local()
 
@@ -51,8 +54,6 @@ def main() -> None:
             with ThreadPoolExecutor(CLIENTS) as pool:
                 parallel = list(pool.map(post_from_a_client, range(PARALLEL)))
             wall = time.perf_counter() - started
-            bench.stack.parts["worker"].stop()
-            alone = [timed(lambda: post_new(client)) for _ in range(SEQUENTIAL)]
     floor = percentile(health, 50)
     figure("GET /health/live, one client (reference)", describe(health))
     figure("POST /requests, one client, sequential", describe(sequential))
