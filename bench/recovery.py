@@ -1,4 +1,4 @@
-"""Recovery in seconds, with production timings (30 s job heartbeat, a maintenance pass a minute): the whole
+"""Recovery in seconds, with production timings (16 worker slots, a maintenance pass a minute): the whole
 stack SIGKILLed with 10 fetches running, a worker SIGKILLed mid-fetch, Redis stopped 5 s mid-fetch. Each figure
 stands beside the upstream latency (the floor: one fetch must run again, or finish)."""
 

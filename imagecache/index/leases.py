@@ -3,8 +3,8 @@
 Each entry a worker produces names its process's lease (in the `running`
 hash). Checkers (every worker twice a second, maintenance each pass) treat the
 entries of a lease they have seen missing for a whole TTL as abandoned and hand
-them out again: a killed process's work is picked up in seconds, not after a
-30 s job heartbeat. A worker renews its lease before anything else when Redis
+them out again: a killed process's work is picked up in seconds, not after RQ's
+cleanup finds its job past its deadline (a job timeout later). A worker renews its lease before anything else when Redis
 comes back, and a checker must see the lease missing for a full TTL, so an
 outage alone never makes running work look abandoned.
 """

@@ -78,7 +78,7 @@ class RqJobQueue:
         )
 
     def enqueue_again(self, entry_id: str) -> None:
-        """A lost job's dead execution leaves RQ's started registry first: when its heartbeat expired, RQ's
+        """A lost job's dead execution leaves RQ's started registry first: once its deadline passed, RQ's
         cleanup would mark the new run (same job id) failed and free its upstream slot while it still fetches."""
         job_id = job_id_for(entry_id)
         started = StartedJobRegistry(queue=self.queue).key

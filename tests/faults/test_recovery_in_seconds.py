@@ -1,4 +1,4 @@
-"""Recovery in seconds, nothing thrown away: with production timings (a 30 s job heartbeat, a maintenance pass a
+"""Recovery in seconds, nothing thrown away: with production timings (16 worker slots, a maintenance pass a
 minute), a dead stack, a dead worker or a Redis outage costs seconds and no extra upstream call.
 
 Bounds here are generous, to catch hangs and regressions to the old 30-60 s; bench/recovery.py measures.
