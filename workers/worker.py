@@ -146,7 +146,7 @@ class EntryWorker:
         while (job := self._work.get()) is not None:
             report.busy, started = True, time.monotonic()
             failure = self._run(job)
-            self._completions.add(FinishedJob(job.job_id, failure))
+            self._completions.add(FinishedJob(job.job_id, job.started, failure))
             report.busy = False
             report.working_seconds += time.monotonic() - started
             if failure:
@@ -210,9 +210,10 @@ class EntryWorker:
         self._sent = totals
 
     def _arrive(self) -> None:
-        """Redis unreachable at start: work anyway (the records come with the first heartbeat that lands)."""
+        """The slots' records at once, not a heartbeat later; Redis unreachable at start: work anyway (the records
+        come with the first heartbeat that lands)."""
         try:
-            self._presence.arrive()
+            self._beat()
         except Exception as exc:
             log.warning("worker: registering with RQ failed: %s: %s", type(exc).__name__, exc)
 

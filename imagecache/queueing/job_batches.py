@@ -35,11 +35,13 @@ class TakenJob:
     entry_id: str
     request_id: str
     timeout: int
+    started: str  # the stamp it was started with: finishing it touches this run only
 
 
 @dataclass(frozen=True)
 class FinishedJob:
     job_id: str
+    started: str
     failure: str = ""  # what went wrong, for RQ's failed registry; empty when the job finished
 
 
@@ -67,13 +69,15 @@ class RqJobBatches:
         return self._connection.blmove(key, key, seconds, "RIGHT", "LEFT") is not None
 
     def take(self, most: int, worker_name: str) -> tuple[list[TakenJob], list[FinishedJob]]:
-        """Up to `most` queued jobs, started under this worker; and those that are not ours, failed at once."""
+        """Up to `most` queued jobs, started under this worker; and those it cannot run (not ours, or data it
+        cannot read), failed at once."""
+        stamp = utcformat(now())
         raw = self._take(
             keys=self._take_keys,
             args=[
                 most,
                 repr(time.time()),
-                utcformat(now()),
+                stamp,
                 worker_name,
                 Job.redis_job_namespace_prefix,
                 self._execution_id,
@@ -85,14 +89,14 @@ class RqJobBatches:
         for job_id, data, timeout in zip(raw[::3], raw[1::3], raw[2::3]):
             ident = job_id.decode()
             try:
-                taken.append(self._decode(ident, data, int(timeout)))
-            except ForeignJob as exc:
-                foreign.append(FinishedJob(ident, str(exc)))
+                taken.append(self._decode(ident, data, int(timeout), stamp))
+            except Exception as exc:  # one unreadable job fails alone; the batch is started and must run
+                foreign.append(FinishedJob(ident, stamp, f"{type(exc).__name__}: {exc}"))
         return taken, foreign
 
     def finish(self, jobs: list[FinishedJob]) -> int:
         """Finish these jobs and let waiting ones take their upstream slots; how many were let in."""
-        pairs = [value for job in jobs for value in (job.job_id, job.failure)]
+        triples = [value for job in jobs for value in (job.job_id, job.started, job.failure)]
         return int(
             self._finish(
                 keys=self._finish_keys,
@@ -104,12 +108,12 @@ class RqJobBatches:
                     utcformat(now()),
                     FAILURE_TTL,
                     self._concurrency,
-                    *pairs,
+                    *triples,
                 ],
             )
         )
 
-    def _decode(self, job_id: str, data: bytes, timeout: int) -> TakenJob:
+    def _decode(self, job_id: str, data: bytes, timeout: int, stamp: str) -> TakenJob:
         """RQ's job data (a compressed, serialized call), read with RQ's own serializer."""
         job = Job(job_id, connection=self._connection)
         try:
@@ -119,4 +123,4 @@ class RqJobBatches:
         if job.func_name != JOB_FUNCTION:
             raise ForeignJob(f"{job.func_name} is not {JOB_FUNCTION}: this queue runs imagecache's jobs only")
         entry_id, *rest = job.args
-        return TakenJob(job_id, entry_id, rest[0] if rest else "-", timeout)
+        return TakenJob(job_id, entry_id, rest[0] if rest else "-", timeout, stamp)

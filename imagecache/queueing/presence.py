@@ -1,9 +1,10 @@
 """RqWorkerPresence: our worker's job slots, registered as RQ workers so that `rq info` and /info count them.
 
-Each slot is an RQ worker record (birth, heartbeat, death), written for all of
-a process's slots in one round trip; each slot's state and job counts (RQ's
-`successful_job_count`, `failed_job_count`, `total_working_time`) are brought
-up to date at each heartbeat, not at each job.
+Each slot is an RQ worker record, written for all of a process's slots in one
+round trip at each heartbeat: the record itself and its place in RQ's worker
+registry (so one lost with Redis, or never written, comes back by itself), the
+slot's state and what it ran (RQ's `successful_job_count`, `failed_job_count`,
+`total_working_time`), at each heartbeat rather than at each job.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis import Redis
-from rq import Worker
+from rq import Worker, worker_registration
 from rq.queue import Queue
+from rq.utils import now
 from rq.worker import WorkerStatus
 
 
@@ -30,19 +32,16 @@ class RqWorkerPresence:
     def __init__(self, connection: Redis, queue: Queue, names: list[str], ttl: int) -> None:
         self._connection = connection
         self._slots = [Worker([queue], connection=connection, name=name, worker_ttl=ttl) for name in names]
-        self._arrived = False
-
-    def arrive(self) -> None:
         for slot in self._slots:
-            slot.register_birth()
-        self._arrived = True
+            slot.birth_date = now()
 
     def beat(self, reports: list[SlotReport]) -> None:
-        """Keep the records alive (registered first, if Redis was away at the start) and add what each slot did."""
-        if not self._arrived:
-            self.arrive()
+        """Write each slot's record and keep it alive, with its state and what it did since the last beat."""
         with self._connection.pipeline() as pipe:
             for slot, report in zip(self._slots, reports):
+                slot.last_heartbeat = now()
+                pipe.hset(slot.key, mapping=slot.serialize())
+                worker_registration.register(slot, pipe)
                 slot.heartbeat(pipeline=pipe)
                 slot.set_state(WorkerStatus.BUSY if report.busy else WorkerStatus.IDLE, pipeline=pipe)
                 if report.finished:

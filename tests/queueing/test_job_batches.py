@@ -81,7 +81,7 @@ def test_a_finished_job_is_gone_and_frees_its_slot_for_the_next(one_slot):
     batches = batches_for(one_slot)
     (job,), _ = batches.take(5, "worker-a")
     assert batches.take(5, "worker-a") == ([], [])  # the second waits for the slot
-    assert batches.finish([FinishedJob(job.job_id)]) == 1
+    assert batches.finish([FinishedJob(job.job_id, job.started)]) == 1
     assert not one_slot.queue.connection.exists(Job.key_for(job.job_id))
     assert StartedJobRegistry(queue=one_slot.queue).get_job_ids() == []
     assert one_slot.queue.job_ids == [job_id_for(second)] and status(one_slot, second) == JobStatus.QUEUED
@@ -93,7 +93,7 @@ def test_a_failed_job_is_kept_in_rqs_failed_registry_and_frees_its_slot(one_slot
     one_slot.enqueue(second)
     batches = batches_for(one_slot)
     (job,), _ = batches.take(1, "worker-a")
-    batches.finish([FinishedJob(job.job_id, "JobTimedOut: ran past its timeout of 60 s")])
+    batches.finish([FinishedJob(job.job_id, job.started, "JobTimedOut: ran past its timeout of 60 s")])
     connection = one_slot.queue.connection
     assert status(one_slot, first) == JobStatus.FAILED
     assert b"JobTimedOut" in connection.hget(Job.key_for(job.job_id), "exc_info")
@@ -141,3 +141,29 @@ def test_a_started_job_runs_only_while_its_workers_lease_lives(jobs, prefix):
     assert jobs.waiting([entry_id]) == {entry_id}
     connection.delete(lease_key)  # the worker died between taking the job and claiming its entry
     assert jobs.waiting([entry_id]) == set()
+
+
+def test_a_late_finish_leaves_the_run_recovery_enqueued_again_alone(one_slot):
+    first, later = entry(), entry()
+    one_slot.enqueue(first)
+    batches = batches_for(one_slot)
+    (old,), _ = batches.take(1, "worker-a")  # ends without settling its entry; recovery hands it out again
+    one_slot.enqueue_again(first)
+    (new,), _ = batches.take(1, "worker-a")
+    batches.finish([FinishedJob(old.job_id, old.started, "JobTimedOut: ran past its timeout of 60 s")])
+    assert status(one_slot, first) == JobStatus.STARTED  # the new run goes on
+    assert StartedJobRegistry(queue=one_slot.queue).get_job_ids() == [new.job_id]
+    one_slot.enqueue(later)
+    assert status(one_slot, later) == JobStatus.RATE_LIMITED  # the new run still holds the one slot
+    batches.finish([FinishedJob(new.job_id, new.started)])
+    assert one_slot.queue.job_ids == [job_id_for(later)]
+
+
+def test_a_job_whose_data_cannot_be_read_fails_alone(jobs):
+    readable, broken = entry(), entry()
+    jobs.enqueue(readable)
+    jobs.enqueue(broken)
+    jobs.queue.connection.hset(Job.key_for(job_id_for(broken)), "data", b"not a pickled call")
+    taken, refused = batches_for(jobs).take(5, "worker-a")
+    assert [job.entry_id for job in taken] == [readable]
+    assert [job.job_id for job in refused] == [job_id_for(broken)] and refused[0].failure

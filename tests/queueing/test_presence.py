@@ -20,3 +20,18 @@ def test_slots_are_rq_workers_with_their_states_and_counts(jobs, prefix):
     assert first.get_state() == second.get_state() == "idle"
     presence.leave()
     assert jobs.workers() == 0
+
+
+def test_a_record_lost_with_redis_comes_back_at_the_next_beat(jobs, prefix):
+    presence = RqWorkerPresence(jobs.queue.connection, jobs.queue, [f"{prefix}slot"], ttl=20)
+    presence.beat([SlotReport()])
+    connection = jobs.queue.connection
+    key = f"rq:worker:{prefix}slot"
+    connection.delete(key)
+    connection.srem("rq:workers", key)
+    connection.srem(f"rq:workers:{jobs.queue.name}", key)
+    assert jobs.workers() == 0
+    presence.beat([SlotReport(finished=1)])
+    (slot,) = Worker.all(queue=jobs.queue)
+    assert slot.name == f"{prefix}slot" and slot.successful_job_count == 1 and slot.birth_date is not None
+    presence.leave()

@@ -5,21 +5,26 @@
 -- KEYS[4] its rate_limited set
 -- ARGV[1] the job key prefix   ARGV[2] the queue key prefix   ARGV[3] the execution id   ARGV[4] now (seconds)
 -- ARGV[5] now as RQ writes timestamps   ARGV[6] seconds a failed job is kept   ARGV[7] the limit's concurrency
--- ARGV[8], ARGV[9], ...: per job its id, then '' when it finished or the failure's description
+-- ARGV[8], ARGV[9], ARGV[10], ...: per job its id, the stamp it was started with (jobs_take.lua), then '' when it
+-- finished or the failure's description. A job no longer in the run that was taken (enqueued again meanwhile,
+-- by recovery) is left alone: its slot and its registry entry are the new run's.
 -- Uses promote.lua
 -- Returns the number of jobs promoted into their queue.
 local now = tonumber(ARGV[4])
-for i = 8, #ARGV, 2 do
-  local id, failure = ARGV[i], ARGV[i + 1]
+for i = 8, #ARGV, 3 do
+  local id, stamp, failure = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local key = ARGV[1] .. id
-  redis.call('ZREM', KEYS[1], id .. ':' .. ARGV[3])
-  if failure == '' then
-    redis.call('DEL', key)
-  elseif redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, 'status', 'failed', 'ended_at', ARGV[5], 'exc_info', failure)
-    redis.call('EXPIRE', key, ARGV[6])
-    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), id)
+  local f = redis.call('HMGET', key, 'status', 'imagecache_lease', 'started_at')
+  if f[1] == 'started' and f[2] == ARGV[3] and f[3] == stamp then
+    redis.call('ZREM', KEYS[1], id .. ':' .. ARGV[3])
+    if failure == '' then
+      redis.call('DEL', key)
+    else
+      redis.call('HSET', key, 'status', 'failed', 'ended_at', ARGV[5], 'exc_info', failure)
+      redis.call('EXPIRE', key, ARGV[6])
+      redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), id)
+    end
+    redis.call('ZREM', KEYS[3], id)
   end
-  redis.call('ZREM', KEYS[3], id)
 end
 return promote(KEYS[3], KEYS[4], tonumber(ARGV[7]), ARGV[4], ARGV[5], ARGV[1], ARGV[2])

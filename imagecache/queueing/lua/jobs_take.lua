@@ -1,6 +1,7 @@
 -- Take up to ARGV[1] jobs off the head of an RQ queue and mark them started, as RQ's worker does (in one call).
 -- KEYS[1] the queue's list   KEYS[2] its started registry
--- ARGV[1] how many   ARGV[2] now (seconds)   ARGV[3] now as RQ writes timestamps   ARGV[4] the worker's name
+-- ARGV[1] how many   ARGV[2] now (seconds)   ARGV[3] now as RQ writes timestamps (the jobs' started stamp, which
+-- finishing them checks)   ARGV[4] the worker's name
 -- ARGV[5] the job key prefix   ARGV[6] the execution id (the worker's lease)   ARGV[7] seconds past a job's timeout before RQ's cleanup
 -- may call it abandoned
 -- Returns, for each job taken: its id, its data (RQ's serialized call), its timeout in seconds.
