@@ -349,8 +349,11 @@ def test_a_reused_file_handle_uploads_a_thousand_files(stack, token):
     handle = io.BytesIO(b"only the first upload gets these bytes")
     ids = [new_cache_id(stack, token) for _ in range(1000)]
     with (
-        httpx.Client(
-            base_url=stack.url, headers=v1(token), timeout=60, limits=httpx.Limits(max_connections=50)
+        httpx.Client(  # idle connections expire before the server's 5 s keep-alive can close one under a request
+            base_url=stack.url,
+            headers=v1(token),
+            timeout=60,
+            limits=httpx.Limits(max_connections=50, keepalive_expiry=2),
         ) as client,
         ThreadPoolExecutor(50) as pool,
     ):
