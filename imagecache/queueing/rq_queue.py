@@ -103,7 +103,7 @@ class RqJobQueue:
         slot), forget failed jobs past their time and workers that died without saying so."""
         StartedJobRegistry(queue=self.queue).cleanup()
         FailedJobRegistry(queue=self.queue).cleanup()
-        RateLimitRegistry(self.rate_limit.key, self._connection).cleanup()
+        self._limits.cleanup()
         clean_worker_registry(self.queue)
 
     def depth(self) -> int:

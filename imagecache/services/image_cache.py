@@ -74,8 +74,7 @@ class ImageCache:
 
     def lookup(self, entry_id: str) -> EntryRecord | None:
         """The live entry for a client-supplied id; None if malformed, unknown or expired."""
-        parsed = EntryId.parse(entry_id)
-        if parsed is None or parsed.expires_at <= self._clock():
+        if not self._live_id(entry_id):
             return None
         entry = self._settled.get(entry_id) or self._entries.get(entry_id)
         if entry is not None:
@@ -86,8 +85,7 @@ class ImageCache:
         """The live entry for a client-supplied id once it leaves pending, or still pending after timeout; None if
         malformed, unknown or expired. Watching starts before the first look, so a result that lands in between
         is never missed; one waited for arrives with its announcement: one round trip either way."""
-        parsed = EntryId.parse(entry_id)
-        if parsed is None or parsed.expires_at <= self._clock():
+        if not self._live_id(entry_id):
             return None
         known = self._settled.get(entry_id)
         if known is not None:
@@ -104,6 +102,11 @@ class ImageCache:
                 woken = watch.wait(min(remaining, RECHECK_SECONDS))
                 current = watch.settled if woken and watch.settled else self._entries.get(entry_id)
                 watch.clear()
+
+    def _live_id(self, entry_id: str) -> bool:
+        """Whether a client-supplied id is well formed and not yet past the expiry it carries."""
+        parsed = EntryId.parse(entry_id)
+        return parsed is not None and parsed.expires_at > self._clock()
 
     def record_use(self, entry: EntryRecord) -> None:
         """Keep a served result recent for eviction (coarsely: once a minute per process; a result is recent when
