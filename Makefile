@@ -9,11 +9,12 @@ PORT ?= 8000
 .PHONY: run test test-faults lint bench compose-check wheels clean
 
 # The server pulls in the client distribution (client/) as a copy; the second install makes it editable too.
-$(STAMP): pyproject.toml client/pyproject.toml
+# The example job package (examples/) is installed too: the suite runs it through a live stack.
+$(STAMP): pyproject.toml client/pyproject.toml examples/mandelbrot-job/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
-	$(BIN)/pip install --quiet --no-deps -e ./client
+	$(BIN)/pip install --quiet --no-deps -e ./client -e ./examples/mandelbrot-job
 	touch $(STAMP)
 
 # Without KBase, /v1 uses static tokens: a demo token is made once and printed at each start.
@@ -30,7 +31,7 @@ test: $(STAMP)
 
 # ruff (lint and format), mypy and import-linter's layer contracts, all configured in pyproject.toml;
 # .ci/run runs it before the tests.
-LINTED := imagecache workers client tests bench run_tests.py
+LINTED := imagecache workers client tests bench examples run_tests.py
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)

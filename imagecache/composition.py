@@ -21,11 +21,12 @@ from imagecache.auth.static_tokens import StaticTokens
 from imagecache.config import Config
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.errors import StorageError
-from imagecache.domain.ports import BlobStore, Fetcher, TokenAuthority
+from imagecache.domain.ports import BlobStore, TokenAuthority
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
+from imagecache.index.job_directory import RedisJobDirectory
 from imagecache.index.keys import RedisKeys
 from imagecache.index.leases import WorkerLease
 from imagecache.index.notifier import RedisEntryNotifier
@@ -34,6 +35,7 @@ from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
 from imagecache.services.image_cache import ImageCache, Limits
 from imagecache.services.item_sweep import ItemSweep
+from imagecache.services.job_kinds import JobKinds
 from imagecache.services.maintenance import Maintenance
 from imagecache.services.producer import Producer
 from imagecache.services.recovery import Recovery
@@ -41,13 +43,13 @@ from imagecache.services.reindex import Reindexer
 from imagecache.services.statistics import CacheStatistics
 
 if TYPE_CHECKING:
+    from imagecache.jobs.catalog import JobCatalog
     from imagecache.queueing.job_batches import RqJobBatches
     from imagecache.queueing.rq_queue import RqJobQueue
     from imagecache.web.app import WebServices
 
 log = logging.getLogger(__name__)
 
-BACKOFF_MAX = 10.0
 REDIS_POOL_SIZE = 64
 
 
@@ -127,20 +129,23 @@ class Components:
     def jobs(self) -> RqJobQueue:
         from imagecache.queueing.rq_queue import RqJobQueue
 
-        config = self.config
-        return RqJobQueue(
-            self.rq_redis,
-            config.redis_prefix,
-            upstream_limit=config.upstream_max_concurrency,
-            job_timeout=self.job_timeout,
-        )
+        return RqJobQueue(self.rq_redis, self.config.redis_prefix)
 
-    @property
-    def job_timeout(self) -> int:
-        """Every fetch attempt at its timeout, the backoffs between them, and time to store the result."""
-        config = self.config
-        attempts = config.kentik_api_retries + 1
-        return int(attempts * config.kentik_api_timeout + config.kentik_api_retries * BACKOFF_MAX + 30)
+    @cached_property
+    def job_catalog(self) -> JobCatalog:
+        """The job kinds installed here (the `imagecache.jobs` entry points)."""
+        from imagecache.jobs.catalog import JobCatalog
+
+        return JobCatalog.load(self.config)
+
+    @cached_property
+    def job_directory(self) -> RedisJobDirectory:
+        return RedisJobDirectory(self.redis, self.config.redis_prefix)
+
+    @cached_property
+    def job_kinds(self) -> JobKinds:
+        catalog = self.job_catalog
+        return JobKinds(self.job_directory, catalog.default, catalog.settings(), catalog.validators())
 
     @cached_property
     def notifier(self) -> RedisEntryNotifier:
@@ -171,26 +176,6 @@ class Components:
         return HashedSecrets(self.config.api_keys_file) if self.config.api_keys_file else None
 
     @cached_property
-    def fetcher(self) -> Fetcher:
-        config = self.config
-        if not config.kentik_enabled:
-            from imagecache.fetchers.chart import LocalRenderer
-
-            log.info("no Kentik credentials (KT_AUTH_EMAIL, KT_AUTH_TOKEN): rendering charts locally")
-            return LocalRenderer()
-        from imagecache.fetchers.kentik import KentikFetcher
-
-        return KentikFetcher(
-            config.kentik_api_url,
-            config.kt_auth_email,
-            config.kt_auth_token.get_secret_value(),
-            retries=config.kentik_api_retries,
-            timeout=config.kentik_api_timeout,
-            max_connections=config.worker_concurrency,
-            backoff_max=BACKOFF_MAX,
-        )
-
-    @cached_property
     def lease(self) -> WorkerLease:
         """This process's lease (worker processes only)."""
         return WorkerLease(self.redis, self.keys.lease_prefix, self.config.lease_ttl)
@@ -200,7 +185,13 @@ class Components:
         """How this worker process takes and finishes RQ jobs; its lease names its executions."""
         from imagecache.queueing.job_batches import RqJobBatches
 
-        return RqJobBatches(self.rq_redis, self.jobs.queue, self.jobs.rate_limit, self.lease.id)
+        kinds = self.job_kinds
+        return RqJobBatches(
+            self.rq_redis,
+            self.jobs.queue,
+            lambda kind: self.jobs.rate_limit(kind, kinds.settings_for(kind).concurrency),
+            self.lease.id,
+        )
 
     # Services
 
@@ -208,12 +199,11 @@ class Components:
     def cache(self) -> ImageCache:
         config = self.config
         limits = Limits(
-            default_ttl=config.default_ttl,
             max_ttl=config.max_ttl,
             error_ttl=config.error_ttl,
             pickup_grace=config.pickup_grace,
         )
-        return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, limits)
+        return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, self.job_kinds, limits)
 
     @cached_property
     def statistics(self) -> CacheStatistics:
@@ -244,11 +234,12 @@ class Components:
         return Producer(
             self.entries,
             self.blobs,
-            self.fetcher,
+            self.job_catalog.runners(),
             self.capacity,
             self.lease.id,
+            default_job=self.job_catalog.default,
             garbage=self.garbage,
-            attempt_seconds=self.job_timeout,
+            attempt_seconds=max(kind.timeout for kind in self.job_catalog.settings().values()),
             error_ttl=self.config.error_ttl,
             max_attempts=self.config.max_fetch_attempts,
             hold_seconds=self.config.wait_timeout,
@@ -263,6 +254,7 @@ class Components:
         return Recovery(
             self.entries,
             self.jobs,
+            self.job_kinds,
             self.item_sweep,
             lease_ttl=self.config.lease_ttl,
             pickup_grace=self.config.pickup_grace,

@@ -61,6 +61,7 @@ class Config(BaseSettings):
     api_keys_file: str = ""
     cache_max_bytes: int = Field(0, ge=0)
     log_format: Literal["text", "json"] = "text"
+    jobs_exclude: str = ""
 
     @model_validator(mode="after")
     def _default_ttl_within_max(self) -> Config:
@@ -78,6 +79,11 @@ class Config(BaseSettings):
     @property
     def kentik_enabled(self) -> bool:
         return bool(self.kt_auth_email and self.kt_auth_token.get_secret_value())
+
+    @property
+    def excluded_jobs(self) -> set[str]:
+        """Installed job kinds this host leaves out (JOBS_EXCLUDE, comma-separated)."""
+        return {name.strip() for name in self.jobs_exclude.split(",") if name.strip()}
 
     @property
     def cors_origins(self) -> list[str]:

@@ -53,7 +53,7 @@ def entries(redis: Redis, prefix: str) -> RedisEntryIndex:
 @pytest.fixture
 def jobs(redis_url: str, prefix: str) -> Iterator[RqJobQueue]:
     """The job queue under this test's own prefix, emptied afterwards."""
-    queue = RqJobQueue(Redis.from_url(redis_url), prefix, upstream_limit=4, job_timeout=60)
+    queue = RqJobQueue(Redis.from_url(redis_url), prefix)
     yield queue
     queue.queue.empty()
 

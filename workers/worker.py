@@ -146,7 +146,7 @@ class EntryWorker:
         while (job := self._work.get()) is not None:
             report.busy, started = True, time.monotonic()
             failure = self._run(job)
-            self._completions.add(FinishedJob(job.job_id, job.started, failure))
+            self._completions.add(FinishedJob(job.job_id, job.started, job.kind, failure))
             report.busy = False
             report.working_seconds += time.monotonic() - started
             if failure:
@@ -194,8 +194,8 @@ class EntryWorker:
         components.recovery.recover_abandoned()
 
     def _beat(self) -> None:
-        """Each slot's news since the last beat that landed: its runner only ever adds to its totals (one writer),
-        this thread remembers what it has sent."""
+        """Each slot's news since the last beat that landed (its runner only ever adds to its totals: one writer;
+        this thread remembers what it has sent), and the job kinds this process runs."""
         totals = [SlotReport(r.busy, r.finished, r.failed, r.working_seconds) for r in self._reports]
         news = [
             SlotReport(
@@ -208,6 +208,8 @@ class EntryWorker:
         ]
         self._presence.beat(news)
         self._sent = totals
+        components = self._components
+        components.job_directory.advertise(self._name, components.job_catalog.settings(), time.time(), WORKER_TTL)
 
     def _arrive(self) -> None:
         """The slots' records at once, not a heartbeat later; Redis unreachable at start: work anyway (the records
@@ -218,7 +220,12 @@ class EntryWorker:
             log.warning("worker: registering with RQ failed: %s: %s", type(exc).__name__, exc)
 
     def _leave(self) -> None:
-        for farewell in (self._presence.leave, self._components.lease.end):
+        components = self._components
+        for farewell in (
+            self._presence.leave,
+            lambda: components.job_directory.withdraw(self._name),
+            components.lease.end,
+        ):
             try:
                 farewell()
             except Exception as exc:  # both lapse by themselves

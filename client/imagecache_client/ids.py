@@ -21,8 +21,11 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def query_digest(query: Any) -> str:
-    return hashlib.sha256(canonical_json(query).encode("utf-8")).hexdigest()
+def query_digest(query: Any, job: str | None = None) -> str:
+    """The digest of a query for the deployment's default job kind (job None), or for the named kind: then it
+    covers the name and the query together, so two kinds never share a result."""
+    subject = query if job is None else {"api_query": query, "job": job}
+    return hashlib.sha256(canonical_json(subject).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class EntryRecord:
     error_type: str = ""
     error_message: str = ""
     stored_key: str = ""  # where the result is; empty for entries stored before results had a key per attempt
+    job: str = ""  # its job kind; empty for entries made before there were kinds (the default kind's)
 
     @property
     def blob_key(self) -> str:
@@ -77,6 +78,7 @@ class EntryRecord:
             error_type=fields.get("error_type", ""),
             error_message=fields.get("error_message", ""),
             stored_key=fields.get("blob_key", ""),
+            job=fields.get("job", ""),
         )
 
     def summary(self) -> dict[str, object]:
@@ -87,6 +89,8 @@ class EntryRecord:
             "created_at": self.created_at,
             "expires_at": self.expires_at,
         }
+        if self.job:
+            view["job"] = self.job
         if self.status is Status.ACTIVE:
             view.update(content_type=self.content_type, size=self.size, etag=self.etag, completed_at=self.completed_at)
         if self.status is Status.ERROR:

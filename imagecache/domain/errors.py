@@ -45,6 +45,7 @@ class FetchError(Exception):
         kind: str = "Kentik API error",
         definitive: bool = False,
         attempts: int = 1,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -52,6 +53,17 @@ class FetchError(Exception):
         self.kind = kind
         self.definitive = definitive
         self.attempts = attempts
+        self.retry_after = retry_after  # the least wait before trying again, when the source said
+
+
+class UnknownJob(Exception):
+    """A request names a job kind no live worker runs."""
+
+    def __init__(self, name: str, served: list[str]) -> None:
+        listed = ", ".join(served) or "none"
+        super().__init__(f"job {name!r} is not served here; served: {listed}")
+        self.name = name
+        self.served = served
 
 
 class InvalidToken(Exception):

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome
 from imagecache.domain.file_record import FileRecord, Replaced
 from imagecache.domain.identity import Identity
+from imagecache.domain.job_settings import JobSettings
 
 # Blobs
 
@@ -85,20 +86,23 @@ class FetchResult:
     content_type: str
     data: bytes
     attempts: int = 1
+    path: str = ""  # the result is this file (the producer streams it into the store and removes it), not data
 
 
 class Fetcher(Protocol):
+    """One job kind, as the producer runs it (jobs/ adapts each installed kind)."""
+
     def fetch(self, query: Any) -> FetchResult:
         """The result for query, or raise FetchError."""
         ...
 
 
 class JobQueue(Protocol):
-    """Where new and lost entries are handed to a worker."""
+    """Where new and lost entries are handed to a worker, each under its job kind's timeout and cap."""
 
-    def enqueue(self, entry_id: str) -> None: ...
+    def enqueue(self, entry_id: str, job: JobSettings) -> None: ...
 
-    def enqueue_again(self, entry_id: str) -> None:
+    def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
         """A new job for an entry whose job was lost."""
 
     def waiting(self, entry_ids: list[str]) -> set[str]:
@@ -110,6 +114,19 @@ class JobQueue(Protocol):
     def depth(self) -> int: ...
 
     def workers(self) -> int: ...
+
+
+class JobDirectory(Protocol):
+    """Which job kinds the live workers run: each worker says so while it lives."""
+
+    def advertise(self, worker: str, kinds: Mapping[str, JobSettings], now: float, ttl: float) -> None:
+        """This worker runs these kinds, for the next `ttl` seconds unless it says so again."""
+
+    def withdraw(self, worker: str) -> None: ...
+
+    def served(self, now: float) -> dict[str, JobSettings]:
+        """The kinds every live worker runs (a job of any other could be taken by a worker that cannot run it)."""
+        ...
 
 
 # Who asks
@@ -141,6 +158,7 @@ class EntryIndex(Protocol):
         now: float,
         expires_at: float,
         query: str,
+        job: str,
         max_age: int | None,
         refresh: bool,
         check_pickup_at: float,
@@ -180,7 +198,9 @@ class EntryIndex(Protocol):
         self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0
     ) -> EntryRecord | None: ...
 
-    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool: ...
+    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> str | None:
+        """The entry's job kind ('' for entries made before kinds) if it is to be enqueued again, else None."""
+        ...
 
     def lost_by_leases(self, lease_ttl: float) -> list[str]: ...
 

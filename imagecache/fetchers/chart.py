@@ -1,57 +1,50 @@
-"""A Kentik-style top-X stacked-area chart, computed from the query alone.
+"""The `chart` job kind: a Kentik-style top-X stacked-area chart, computed from the query alone.
 
 The series are pseudo-random but seeded by the query, so the same query
-always draws the same chart; the formats are the ones Kentik renders.
+always draws the same chart; the formats, metrics and query shape are
+Kentik's. What the chart shows (time over `lookback_seconds`, the metric's
+unit, one legend label per series) is read from the query here; how it is
+drawn is chart_drawing.py's business.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import random
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
-from PIL import Image, ImageDraw, ImageFont
-
+from imagecache.config import Config
 from imagecache.domain.errors import FetchError
-from imagecache.domain.ports import FetchResult
+from imagecache.fetchers.chart_drawing import PALETTE, render
 from imagecache.fetchers.image_types import MIME_TYPES
+from imagecache.jobs import JobKind, JobResult
 from imagecache_client.ids import canonical_json
 
-METRICS = {
-    "bytes",
-    "in_bytes",
-    "out_bytes",
-    "packets",
-    "in_packets",
-    "out_packets",
-    "tcp_retransmit",
-    "perc_retransmits",
-    "unique_src_ip",
-    "unique_dst_ip",
-    "unique_src_as",
-    "unique_dst_as",
-    "fps",
-    "client_latency",
-    "server_latency",
-    "appl_latency",
+# Kentik's metrics, each with the unit its charts label the value axis with and a typical magnitude.
+UNITS = {
+    "bytes": ("bits/s", 1e8),
+    "in_bytes": ("bits/s", 1e8),
+    "out_bytes": ("bits/s", 1e8),
+    "packets": ("packets/s", 1e5),
+    "in_packets": ("packets/s", 1e5),
+    "out_packets": ("packets/s", 1e5),
+    "tcp_retransmit": ("retransmits/s", 1e2),
+    "perc_retransmits": ("%", 1.0),
+    "unique_src_ip": ("unique source IPs", 1e3),
+    "unique_dst_ip": ("unique destination IPs", 1e3),
+    "unique_src_as": ("unique source ASNs", 1e2),
+    "unique_dst_as": ("unique destination ASNs", 1e2),
+    "fps": ("flows/s", 1e4),
+    "client_latency": ("ms", 1.0),
+    "server_latency": ("ms", 1.0),
+    "appl_latency": ("ms", 1.0),
 }
-WIDTH, HEIGHT, POINTS = 800, 400, 60
-_MARGIN = (60, 40, 20, 40)  # left, top, right, bottom
-_PALETTE = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
+METRICS = set(UNITS)
+POINTS = 60
+DEFAULT_LOOKBACK = 3600
+_PROTOCOLS = ["TCP", "UDP", "ICMP", "GRE", "ESP", "SCTP", "IPv6-ICMP", "OSPF", "IGMP", "PIM"]
+_COUNTRIES = ["US", "DE", "JP", "BR", "GB", "FR", "IN", "NL", "SG", "AU"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +52,9 @@ class Chart:
     title: str
     image_type: str
     series: list[list[float]]
+    labels: list[str]  # one per series, as the legend names them
+    unit: str
+    lookback_seconds: int
 
     @property
     def content_type(self) -> str:
@@ -86,91 +82,70 @@ def chart_for(query: Any) -> Chart:
     if unknown:
         raise _invalid(f"Invalid metric: {unknown[0]}")
     topx = first.get("topx", 8)
-    topx = max(1, min(int(topx) if isinstance(topx, int) else 8, len(_PALETTE)))
-    dimension = ", ".join(str(d) for d in first.get("dimension") or ["Traffic"])
-    title = f"{', '.join(metrics)} by {dimension} (top {topx})"
+    topx = max(1, min(int(topx) if isinstance(topx, int) else 8, len(PALETTE)))
+    dimensions = [str(d) for d in first.get("dimension") or ["Traffic"]]
+    lookback = first.get("lookback_seconds", DEFAULT_LOOKBACK)
+    lookback = (
+        lookback
+        if isinstance(lookback, int) and not isinstance(lookback, bool) and lookback >= 60
+        else DEFAULT_LOOKBACK
+    )
     seed = int.from_bytes(hashlib.sha256(canonical_json(query).encode()).digest()[:8], "big")
     rng = random.Random(seed)
-    series = [_walk(rng) for _ in range(topx)]
-    return Chart(title, "jpg" if image_type == "jpeg" else image_type, series)
-
-
-def render(chart: Chart) -> bytes:
-    if chart.image_type == "svg":
-        return _svg(chart).encode()
-    image = _raster(chart)
-    out = io.BytesIO()
-    if chart.image_type == "png":
-        image.save(out, "PNG", compress_level=1)
-    elif chart.image_type == "jpg":
-        image.save(out, "JPEG", quality=85)
-    else:
-        image.save(out, "PDF", resolution=96)
-    return out.getvalue()
+    unit, magnitude = UNITS[metrics[0]]
+    return Chart(
+        title=f"{', '.join(metrics)} by {', '.join(dimensions)} (top {topx})",
+        image_type="jpg" if image_type == "jpeg" else image_type,
+        series=[_walk(rng, magnitude) for _ in range(topx)],
+        labels=_labels(dimensions[0], topx, rng),
+        unit=unit,
+        lookback_seconds=lookback,
+    )
 
 
 def _invalid(message: str) -> FetchError:
     return FetchError(400, message, definitive=True)
 
 
-def _walk(rng: random.Random) -> list[float]:
-    level = rng.uniform(10, 100)
+def _walk(rng: random.Random, magnitude: float) -> list[float]:
+    level = rng.uniform(0.1, 1.0) * magnitude
     values = []
     for _ in range(POINTS):
-        level = max(1.0, level + rng.gauss(0, level * 0.08))
+        level = max(magnitude / 100, level + rng.gauss(0, level * 0.08))
         values.append(level)
     return values
 
 
-def _polygons(chart: Chart) -> list[list[tuple[float, float]]]:
-    """Each series as the closed outline of its band in the stack, in pixels."""
-    left, top, right, bottom = _MARGIN
-    totals = [sum(column) for column in zip(*chart.series)]
-    peak = max(totals) * 1.1
-    xs = [left + i * (WIDTH - left - right) / (POINTS - 1) for i in range(POINTS)]
-    height = HEIGHT - top - bottom
-    base = [0.0] * POINTS
-    bands = []
-    for values in chart.series:
-        upper = [b + v for b, v in zip(base, values)]
-        outline = [(x, HEIGHT - bottom - u / peak * height) for x, u in zip(xs, upper)]
-        outline += [(x, HEIGHT - bottom - b / peak * height) for x, b in reversed(list(zip(xs, base)))]
-        bands.append(outline)
-        base = upper
-    return bands
-
-
-def _raster(chart: Chart) -> Image.Image:
-    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=14)
-    for outline, color in zip(_polygons(chart), _PALETTE):
-        draw.polygon(outline, fill=color)
-    left, top, right, bottom = _MARGIN
-    draw.line([(left, top), (left, HEIGHT - bottom), (WIDTH - right, HEIGHT - bottom)], fill="black", width=1)
-    draw.text((left, 10), chart.title, fill="black", font=font)
-    return image
-
-
-def _svg(chart: Chart) -> str:
-    left, top, right, bottom = _MARGIN
-    shapes = [
-        f'<polygon fill="{color}" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in outline)}"/>'
-        for outline, color in zip(_polygons(chart), _PALETTE)
-    ]
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}"><rect width="100%" height="100%" fill="white"/>'
-        + "".join(shapes)
-        + f'<polyline fill="none" stroke="black" points="{left},{top} {left},{HEIGHT - bottom} '
-        f'{WIDTH - right},{HEIGHT - bottom}"/>'
-        f'<text x="{left}" y="24" font-family="sans-serif" font-size="14">{escape(chart.title)}</text></svg>'
-    )
+def _labels(dimension: str, count: int, rng: random.Random) -> list[str]:
+    """Plausible names for the top-X keys of a dimension (Kentik's legend shows the keys)."""
+    name = dimension.lower()
+    if "as" in name.split("_") or name.startswith("as"):
+        return [f"AS{n}" for n in rng.sample(range(64512, 65535), count)]
+    if "ip" in name or "addr" in name:
+        return [f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(count)]
+    if "port" in name:
+        return [str(port) for port in rng.sample([22, 25, 53, 80, 123, 443, 993, 3306, 5432, 8080], count)]
+    if "proto" in name:
+        return _PROTOCOLS[:count]
+    if "country" in name or "geo" in name:
+        return _COUNTRIES[:count]
+    return [f"{dimension} #{n + 1}" for n in range(count)]
 
 
 class LocalRenderer:
     """Computes chart images in the worker, for installs without Kentik."""
 
-    def fetch(self, query: Any) -> FetchResult:
+    def run(self, query: Any) -> JobResult:
         chart = chart_for(query)
-        return FetchResult(chart.content_type, render(chart))
+        return JobResult(chart.content_type, render(chart))
+
+
+def chart_job(config: Config) -> JobKind:
+    """The `chart` job kind: what a deployment without Kentik credentials answers every request with."""
+    return JobKind(
+        run=LocalRenderer().run,
+        timeout=60,
+        concurrency=config.upstream_max_concurrency,
+        default_ttl=config.default_ttl,
+        description="A top-X stacked-area chart drawn locally from the query (no Kentik account needed)",
+    )

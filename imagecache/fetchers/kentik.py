@@ -1,8 +1,8 @@
-"""KentikFetcher: Kentik's /query/topXchart over HTTP, with retries.
+"""The `kentik` job kind: Kentik's /query/topXchart over HTTP.
 
-Transient failures (connection errors, timeouts, 429, 5xx) are retried with
-exponential backoff and jitter, waiting at least what Retry-After asks for;
-any other 4xx is the upstream's final word on the query.
+Transient failures (connection errors, timeouts, 429, 5xx) are the job
+runner's to retry, with exponential backoff and jitter, waiting at least what
+Retry-After asks for; any other 4xx is the upstream's final word on the query.
 """
 
 from __future__ import annotations
@@ -10,116 +10,69 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
-import logging
 import time
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from imagecache.config import Config
 from imagecache.domain.errors import FetchError
-from imagecache.domain.ports import FetchResult
 from imagecache.fetchers.image_types import MIME_TYPES
-
-log = logging.getLogger(__name__)
+from imagecache.jobs import JobKind, JobResult, run_timeout
 
 _KNOWN_MIMES = set(MIME_TYPES.values())
 
 
-class _Transient(Exception):
-    """A 429 or 5xx worth trying again."""
-
-    def __init__(self, status: int, message: str, retry_after: float | None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
-
-
-class _WaitWithRetryAfter:
-    """Exponential backoff with jitter, stretched to honour Retry-After (capped)."""
-
-    def __init__(self, backoff: wait_exponential_jitter, cap: float) -> None:
-        self._backoff = backoff
-        self._cap = cap
-
-    def __call__(self, state: RetryCallState) -> float:
-        delay = self._backoff(state)
-        exc = state.outcome.exception() if state.outcome else None
-        hinted = getattr(exc, "retry_after", None)
-        return max(delay, min(hinted, self._cap)) if hinted else delay
-
-
 class KentikFetcher:
-    def __init__(
-        self,
-        api_url: str,
-        email: str,
-        token: str,
-        *,
-        retries: int,
-        timeout: float,
-        max_connections: int = 100,
-        backoff_initial: float = 0.5,
-        backoff_max: float = 10.0,
-    ) -> None:
+    """One attempt at Kentik's API; the job runner (jobs/_runner.py) tries transient failures again."""
+
+    def __init__(self, api_url: str, email: str, token: str, *, timeout: float, max_connections: int = 100) -> None:
         self._url = api_url.rstrip("/") + "/query/topXchart"
         self._headers = {"X-CH-Auth-Email": email, "X-CH-Auth-API-Token": token}
         self._client = httpx.Client(
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
-        self._attempts = retries + 1
-        self._wait = _WaitWithRetryAfter(
-            wait_exponential_jitter(multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial), cap=timeout
-        )
 
-    def fetch(self, query: Any) -> FetchResult:
-        attempts = 0
-
-        def attempt() -> httpx.Response:
-            nonlocal attempts
-            attempts += 1
-            return self._post(query)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type((httpx.TransportError, _Transient)),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
+    def attempt(self, query: Any) -> JobResult:
+        """The chart, or a FetchError: transient (connection errors, timeouts, 429, 5xx, with the Retry-After
+        asked for) or definitive (any other 4xx: the upstream's final word on the query)."""
         try:
-            response = retrying(attempt)
-        except FetchError as exc:
-            exc.attempts = attempts
-            raise
-        except _Transient as exc:
-            raise FetchError(exc.status, exc.message, attempts=attempts) from None
+            response = self._client.post(self._url, json=query, headers=self._headers)
         except httpx.TimeoutException:
-            raise FetchError(504, f"Kentik API timed out ({attempts} attempts)", attempts=attempts) from None
+            raise FetchError(504, "Kentik API timed out") from None
         except httpx.TransportError as exc:
-            raise FetchError(
-                502, f"cannot reach Kentik API: {type(exc).__name__} ({attempts} attempts)", attempts=attempts
-            ) from None
+            raise FetchError(502, f"cannot reach Kentik API: {type(exc).__name__}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise FetchError(response.status_code, _message(response), retry_after=_retry_after(response))
+        if response.status_code >= 400:
+            raise FetchError(response.status_code, _message(response), definitive=True)
         content_type, data = _decode_success(response)
-        return FetchResult(content_type, data, attempts)
+        return JobResult(content_type, data)
 
     def close(self) -> None:
         self._client.close()
 
-    def _post(self, query: Any) -> httpx.Response:
-        response = self._client.post(self._url, json=query, headers=self._headers)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise _Transient(response.status_code, _message(response), _retry_after(response))
-        if response.status_code >= 400:
-            raise FetchError(response.status_code, _message(response), definitive=True)
-        return response
 
-
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    log.warning("kentik: attempt %d failed (%s), retrying", state.attempt_number, type(exc).__name__)
+def kentik_job(config: Config) -> JobKind | None:
+    """The `kentik` job kind: charts from Kentik's API, where the deployment has Kentik credentials."""
+    if not config.kentik_enabled:
+        return None
+    fetcher = KentikFetcher(
+        config.kentik_api_url,
+        config.kt_auth_email,
+        config.kt_auth_token.get_secret_value(),
+        timeout=config.kentik_api_timeout,
+        max_connections=config.worker_concurrency,
+    )
+    return JobKind(
+        run=fetcher.attempt,
+        timeout=run_timeout(config.kentik_api_retries, config.kentik_api_timeout),
+        retries=config.kentik_api_retries,
+        concurrency=config.upstream_max_concurrency,
+        default_ttl=config.default_ttl,
+        description="A chart from Kentik's /query/topXchart (KENTIK_API_URL)",
+    )
 
 
 def _message(response: httpx.Response) -> str:

@@ -79,6 +79,7 @@ class RedisEntryIndex:
         now: float,
         expires_at: float,
         query: str,
+        job: str,
         max_age: int | None,
         refresh: bool,
         check_pickup_at: float,
@@ -104,6 +105,7 @@ class RedisEntryIndex:
                 int(refresh),
                 query,
                 repr(check_pickup_at),
+                job,
             ],
         )
         return RequestOutcome(EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse))
@@ -227,15 +229,14 @@ class RedisEntryIndex:
         )
         return EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))) if flat else None
 
-    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> bool:
-        """Note a new job for the entry, to be checked on at check_pickup_at; False (and no longer due) once it is
-        settled or a live worker holds it."""
-        return bool(
-            self._requeue(
-                keys=[self._key(entry_id), self._due, self._running],
-                args=[entry_id, repr(now), repr(check_pickup_at), self._lease_prefix],
-            )
+    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> str | None:
+        """Note a new job for the entry, to be checked on at check_pickup_at, and give its job kind; None (and no
+        longer due) once it is settled or a live worker holds it."""
+        job = self._requeue(
+            keys=[self._key(entry_id), self._due, self._running],
+            args=[entry_id, repr(now), repr(check_pickup_at), self._lease_prefix],
         )
+        return None if job is None else str(job)
 
     def lost_by_leases(self, lease_ttl: float) -> list[str]:
         """Running entries whose worker's lease has been seen missing for lease_ttl: they are due again now."""

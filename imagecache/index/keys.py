@@ -5,8 +5,10 @@ Index:      ids, expiry, created (sorted sets), lru (stored results by last use:
 Files:      file:<cache id> (hash), files:expiry (sorted set)
 Shared:     stats (hash of counters), gc (blob keys to delete, by when), done (pub/sub channel)
 Recovery:   running (hash: entry -> lease), due (sorted set: pickup checks), lease:<id>, lease_missing
-Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and upstream limit
-            take the prefix without its colon: <prefix>-produce, <prefix>-upstream.
+Jobs:       jobs (hash: worker -> the job kinds it runs, until when)
+Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and each job kind's
+            upstream limit take the prefix without its colon: <prefix>-produce, <prefix>-upstream:<kind>
+            (<prefix>-upstream for jobs enqueued before there were kinds).
 """
 
 from __future__ import annotations
@@ -94,5 +96,9 @@ class RedisKeys:
         return self.prefix.rstrip(":") + "-produce"
 
     @property
-    def rq_upstream_limit(self) -> str:
-        return self.prefix.rstrip(":") + "-upstream"
+    def jobs(self) -> str:
+        return self._named("jobs")
+
+    def rq_upstream_limit(self, job: str) -> str:
+        base = self.prefix.rstrip(":") + "-upstream"
+        return f"{base}:{job}" if job else base

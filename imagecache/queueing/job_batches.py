@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis
@@ -36,12 +37,14 @@ class TakenJob:
     request_id: str
     timeout: int
     started: str  # the stamp it was started with: finishing it touches this run only
+    kind: str  # its job kind ('': enqueued before there were kinds)
 
 
 @dataclass(frozen=True)
 class FinishedJob:
     job_id: str
     started: str
+    kind: str  # whose upstream slot it frees
     failure: str = ""  # what went wrong, for RQ's failed registry; empty when the job finished
 
 
@@ -50,14 +53,14 @@ class ForeignJob(ValueError):
 
 
 class RqJobBatches:
-    def __init__(self, connection: Redis, queue: Queue, rate_limit: RateLimit, execution_id: str) -> None:
+    def __init__(
+        self, connection: Redis, queue: Queue, rate_limit: Callable[[str], RateLimit], execution_id: str
+    ) -> None:
         self._connection = connection
         self._queue = queue
-        self._concurrency = rate_limit.concurrency
-        limits = RateLimitRegistry(rate_limit.key, connection)
+        self._rate_limit = rate_limit  # each job kind's cap, by name
         self._take_keys = [queue.key, StartedJobRegistry(queue=queue).key]
         self._finish_keys = [*self._take_keys[1:], FailedJobRegistry(queue=queue).key]
-        self._finish_keys += [limits.allowed_key, limits.rate_limited_key]
         self._execution_id = execution_id
         self._take = scripts.register(connection, "jobs_take", "imagecache.queueing")
         self._finish = scripts.register(connection, "jobs_finish", "imagecache.queueing")
@@ -91,15 +94,24 @@ class RqJobBatches:
             try:
                 taken.append(self._decode(ident, data, int(timeout), stamp))
             except Exception as exc:  # one unreadable job fails alone; the batch is started and must run
-                foreign.append(FinishedJob(ident, stamp, f"{type(exc).__name__}: {exc}"))
+                foreign.append(FinishedJob(ident, stamp, "", f"{type(exc).__name__}: {exc}"))
         return taken, foreign
 
     def finish(self, jobs: list[FinishedJob]) -> int:
-        """Finish these jobs and let waiting ones take their upstream slots; how many were let in."""
+        """Finish these jobs and let waiting ones take their upstream slots; how many were let in. One call per
+        job kind among them (each kind's cap is its own)."""
+        by_kind: dict[str, list[FinishedJob]] = {}
+        for job in jobs:
+            by_kind.setdefault(job.kind, []).append(job)
+        return sum(self._finish_kind(kind, group) for kind, group in by_kind.items())
+
+    def _finish_kind(self, kind: str, jobs: list[FinishedJob]) -> int:
+        limit = self._rate_limit(kind)
+        limits = RateLimitRegistry(limit.key, self._connection)
         triples = [value for job in jobs for value in (job.job_id, job.started, job.failure)]
         return int(
             self._finish(
-                keys=self._finish_keys,
+                keys=[*self._finish_keys, limits.allowed_key, limits.rate_limited_key],
                 args=[
                     Job.redis_job_namespace_prefix,
                     Queue.redis_queue_namespace_prefix,
@@ -107,7 +119,7 @@ class RqJobBatches:
                     repr(time.time()),
                     utcformat(now()),
                     FAILURE_TTL,
-                    self._concurrency,
+                    limit.concurrency,
                     *triples,
                 ],
             )
@@ -122,5 +134,5 @@ class RqJobBatches:
             job.data = data
         if job.func_name != JOB_FUNCTION:
             raise ForeignJob(f"{job.func_name} is not {JOB_FUNCTION}: this queue runs imagecache's jobs only")
-        entry_id, *rest = job.args
-        return TakenJob(job_id, entry_id, rest[0] if rest else "-", timeout, stamp)
+        entry_id, request, kind = (*job.args, "-", "")[:3]
+        return TakenJob(job_id, entry_id, request, timeout, stamp, kind)

@@ -1,8 +1,8 @@
-"""RqJobQueue: the JobQueue port on RQ; hands entries to RQ workers, under one upstream concurrency cap.
+"""RqJobQueue: the JobQueue port on RQ; hands entries to RQ workers, each job kind under its own concurrency cap.
 
-The cap is RQ's own RateLimit: it is kept in Redis, so it holds across every
-worker on every host. Each entry has one job id, so a restored entry replaces
-its lost job instead of adding a second one.
+A kind's cap is RQ's own RateLimit: it is kept in Redis, so it holds across
+every worker on every host. Each entry has one job id, so a restored entry
+replaces its lost job instead of adding a second one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.utils import now, utcformat
 from rq.worker_registration import clean_worker_registry
 
+from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.request_context import request_id
 from imagecache.index import scripts
 from imagecache.index.keys import RedisKeys
@@ -31,53 +32,56 @@ def job_id_for(entry_id: str) -> str:
 
 
 class RqJobQueue:
-    def __init__(self, connection: Redis, prefix: str, *, upstream_limit: int, job_timeout: int) -> None:
+    def __init__(self, connection: Redis, prefix: str) -> None:
         self._connection = connection
-        keys = RedisKeys(prefix)
+        self._keys = keys = RedisKeys(prefix)
         self.queue = Queue(keys.rq_queue, connection=connection)
-        self.rate_limit = RateLimit(keys.rq_upstream_limit, upstream_limit)
-        self._limits = RateLimitRegistry(self.rate_limit.key, connection)
         self._enqueue = scripts.register(connection, "jobs_enqueue", "imagecache.queueing")
         self._waiting = scripts.register(connection, "jobs_waiting", "imagecache.queueing")
         self._lease_prefix = keys.lease_prefix
-        self._job_timeout = job_timeout
 
-    def enqueue(self, entry_id: str) -> None:
-        """The job carries the current request id, so the worker logs under it too. One round trip: RQ's
-        rate-limited enqueue as one script (a pipeline holding RQ's script would cost a SCRIPT EXISTS first)."""
-        job = self.queue.create_job(
+    def rate_limit(self, job: str, concurrency: int) -> RateLimit:
+        """The cap of a job kind's runs ('' : of jobs enqueued before there were kinds)."""
+        return RateLimit(self._keys.rq_upstream_limit(job), concurrency)
+
+    def enqueue(self, entry_id: str, job: JobSettings) -> None:
+        """The job carries the current request id, so the worker logs under it too, and its kind. One round trip:
+        RQ's rate-limited enqueue as one script (a pipeline holding RQ's script would cost a SCRIPT EXISTS first)."""
+        limit = self.rate_limit(job.name, job.concurrency)
+        rq_job = self.queue.create_job(
             JOB_FUNCTION,
-            args=(entry_id, request_id.get()),
+            args=(entry_id, request_id.get(), job.name),
             job_id=job_id_for(entry_id),
-            timeout=self._job_timeout,
+            timeout=job.timeout,
             result_ttl=0,
             failure_ttl=FAILURE_TTL,
-            rate_limit=self.rate_limit,
-            description=f"produce {entry_id}",
+            rate_limit=limit,
+            description=f"produce {entry_id} ({job.name})",
             status=JobStatus.RATE_LIMITED,
         )
-        fields = [value for pair in job.to_dict().items() for value in pair]
+        limits = RateLimitRegistry(limit.key, self._connection)
+        fields = [value for pair in rq_job.to_dict().items() for value in pair]
         self._enqueue(
             keys=[
-                job.key,
-                self._limits.allowed_key,
-                self._limits.rate_limited_key,
-                self._limits.config_key,
+                rq_job.key,
+                limits.allowed_key,
+                limits.rate_limited_key,
+                limits.config_key,
                 RateLimitRegistry.rl_keys_key,
             ],
             args=[
-                job.id,
+                rq_job.id,
                 repr(time.time()),
                 utcformat(now()),
-                self.rate_limit.key,
-                self.rate_limit.concurrency,
+                limit.key,
+                limit.concurrency,
                 Job.redis_job_namespace_prefix,
                 Queue.redis_queue_namespace_prefix,
                 *fields,
             ],
         )
 
-    def enqueue_again(self, entry_id: str) -> None:
+    def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
         """A lost job's dead execution leaves RQ's started registry first: once its deadline passed, RQ's
         cleanup would mark the new run (same job id) failed and free its upstream slot while it still fetches."""
         job_id = job_id_for(entry_id)
@@ -85,7 +89,7 @@ class RqJobQueue:
         dead = [member for member, _ in self._connection.zscan_iter(started, match=f"{job_id}:*")]
         if dead:
             self._connection.zrem(started, *dead)
-        self.enqueue(entry_id)
+        self.enqueue(entry_id, job)
 
     def waiting(self, entry_ids: list[str]) -> set[str]:
         """Those of the entries whose job is queued or running (started under a live lease), in one round trip.
@@ -103,7 +107,10 @@ class RqJobQueue:
         slot), forget failed jobs past their time and workers that died without saying so."""
         StartedJobRegistry(queue=self.queue).cleanup()
         FailedJobRegistry(queue=self.queue).cleanup()
-        self._limits.cleanup()
+        ours = self._keys.rq_upstream_limit("")
+        for registry in RateLimitRegistry.all(self._connection):
+            if registry.key == ours or registry.key.startswith(ours + ":"):
+                registry.cleanup()
         clean_worker_registry(self.queue)
 
     def depth(self) -> int:

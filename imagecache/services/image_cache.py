@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
+from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import BlobReader, BlobStore, EntryIndex, EntryNotifier, JobQueue
+from imagecache.services.job_kinds import JobKinds
 from imagecache.services.settled import SettledEntries
 from imagecache_client.ids import EntryId, canonical_json, query_digest
 
@@ -25,7 +27,6 @@ TOUCH_INTERVAL = 60.0
 
 @dataclass(frozen=True)
 class Limits:
-    default_ttl: int
     max_ttl: int
     error_ttl: int
     pickup_grace: float  # how long a new entry's job may wait before recovery checks that it still exists
@@ -38,6 +39,7 @@ class ImageCache:
         blobs: BlobStore,
         jobs: JobQueue,
         notifier: EntryNotifier,
+        kinds: JobKinds,
         limits: Limits,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -45,32 +47,51 @@ class ImageCache:
         self._blobs = blobs
         self._jobs = jobs
         self._notifier = notifier
+        self._kinds = kinds
         self.limits = limits
         self._clock = clock
         self._settled = SettledEntries()
         notifier.add_listener(self._settled.forget)
 
     def request(
-        self, query: Any, ttl: int | None = None, max_age: int | None = None, refresh: bool = False
+        self,
+        query: Any,
+        ttl: int | None = None,
+        max_age: int | None = None,
+        refresh: bool = False,
+        job: str | None = None,
     ) -> RequestOutcome:
-        """The entry serving query: an existing one when reusable, else a new pending one."""
+        """The entry serving query with the job kind named (or the default): an existing one when reusable, else
+        a new pending one. Raises UnknownJob for a kind no live worker runs, FetchError for a query its kind
+        refuses. The default kind's ids are the query's digest alone, as they were before kinds."""
+        kind = self._kinds.resolve(job)
+        self._kinds.validate(kind.name, query)
         now = self._clock()
-        digest = query_digest(query)
-        expires_at = round(now + (ttl or self.limits.default_ttl), 6)
+        digest = query_digest(query, None if kind.name == self._kinds.default else kind.name)
+        expires_at = round(now + (ttl or min(kind.default_ttl, self.limits.max_ttl)), 6)
         outcome = self._entries.request(
             digest=digest,
             new_id=str(EntryId(digest, expires_at)),
             now=now,
             expires_at=expires_at,
             query=canonical_json(query),
+            job=kind.name,
             max_age=max_age,
             refresh=refresh,
             check_pickup_at=now + self.limits.pickup_grace,
         )
         if outcome.reuse is Reuse.CREATED:
-            log.info("request %s: new, enqueued", outcome.entry.id)
-            self._jobs.enqueue(outcome.entry.id)
+            log.info("request %s: new %s job, enqueued", outcome.entry.id, kind.name)
+            self._jobs.enqueue(outcome.entry.id, kind)
         return outcome
+
+    def job_kinds(self) -> list[JobSettings]:
+        """The kinds a request may name now (what GET /jobs lists)."""
+        return sorted(self._kinds.served().values(), key=lambda kind: kind.name)
+
+    @property
+    def default_job(self) -> str:
+        return self._kinds.default
 
     def lookup(self, entry_id: str) -> EntryRecord | None:
         """The live entry for a client-supplied id; None if malformed, unknown or expired."""

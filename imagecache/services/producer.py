@@ -12,17 +12,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from imagecache.domain.blob_metadata import image_metadata
 from imagecache.domain.counter_fields import fetch_increments
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import FetchError, StorageError
 from imagecache.domain.outages import is_outage, through_outage
-from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, Fetcher, FetchResult
+from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, Fetcher, FetchResult, Readable
 from imagecache.services.blob_lifecycle import ORPHAN_GRACE, discard
 from imagecache.services.capacity import Capacity
 
@@ -34,10 +35,11 @@ class Producer:
         self,
         entries: EntryIndex,
         blobs: BlobStore,
-        fetcher: Fetcher,
+        jobs: Mapping[str, Fetcher],
         capacity: Capacity,
         lease: str,
         *,
+        default_job: str,
         garbage: BlobGarbage,
         attempt_seconds: float,
         error_ttl: int,
@@ -47,7 +49,8 @@ class Producer:
     ) -> None:
         self._entries = entries
         self._blobs = blobs
-        self._fetcher = fetcher
+        self._jobs = jobs
+        self._default_job = default_job
         self._capacity = capacity
         self.lease = lease
         self._garbage = garbage
@@ -98,9 +101,14 @@ class Producer:
         return entry
 
     def _attempt(self, entry: EntryRecord, key: str) -> None:
+        job = self._jobs.get(entry.job or self._default_job)
+        if job is None:  # every live worker advertises the kinds it runs, so this is a worker that lost one
+            message = f"job {entry.job!r} is not installed on this worker host"
+            self._fail(entry.id, FetchError(503, message, kind="error"))
+            return
         started = time.monotonic()
         try:
-            fetched = self._fetcher.fetch(json.loads(entry.query))
+            fetched = job.fetch(json.loads(entry.query))
         except FetchError as exc:
             counts = fetch_increments(calls=exc.attempts, failures=exc.attempts, seconds=time.monotonic() - started)
             self._fail(entry.id, exc, expires_at=entry.expires_at, counts=counts)
@@ -108,17 +116,18 @@ class Producer:
         counts = fetch_increments(
             calls=fetched.attempts, failures=fetched.attempts - 1, seconds=time.monotonic() - started
         )
-        if not self._capacity.fits(len(fetched.data)):
-            message = f"result of {len(fetched.data)} bytes exceeds CACHE_MAX_BYTES ({self._capacity.max_bytes})"
-            self._fail(entry.id, FetchError(507, message, kind="error"), counts=counts)
-            return
-        self._store(entry, key, fetched, counts)
+        with _result_stream(fetched) as (stream, size):
+            if not self._capacity.fits(size):
+                message = f"result of {size} bytes exceeds CACHE_MAX_BYTES ({self._capacity.max_bytes})"
+                self._fail(entry.id, FetchError(507, message, kind="error"), counts=counts)
+                return
+            self._store(entry, key, fetched.content_type, stream, counts)
 
-    def _store(self, entry: EntryRecord, key: str, fetched: FetchResult, counts: Mapping[str, float]) -> None:
+    def _store(
+        self, entry: EntryRecord, key: str, content_type: str, stream: Readable, counts: Mapping[str, float]
+    ) -> None:
         try:
-            info = self._blobs.put(
-                key, io.BytesIO(fetched.data), fetched.content_type, image_metadata(entry, self._clock())
-            )
+            info = self._blobs.put(key, stream, content_type, image_metadata(entry, self._clock()))
         except StorageError as exc:  # 507 when full, 503 when unreachable: both retried after ERROR_TTL
             log.error("produce %s: cannot store result: %s", entry.id, exc)
             discard(self._garbage, self._blobs, key, now=self._clock())
@@ -131,7 +140,7 @@ class Producer:
             lambda: self._entries.complete(
                 entry.id,
                 now=self._clock(),
-                content_type=fetched.content_type,
+                content_type=content_type,
                 size=info.size,
                 etag=info.sha256,
                 blob_key=key,
@@ -175,3 +184,18 @@ class Producer:
             if not is_outage(exc):
                 raise
             log.warning("produce: %s skipped: %s", what, exc)
+
+
+@contextmanager
+def _result_stream(fetched: FetchResult) -> Iterator[tuple[Readable, int]]:
+    """A result's bytes and their size: from memory, or from the file the job wrote, removed afterwards whatever
+    happens (it is the cache's now), so a result larger than memory never enters it."""
+    if not fetched.path:
+        yield io.BytesIO(fetched.data), len(fetched.data)
+        return
+    try:
+        with open(fetched.path, "rb") as file:
+            yield file, os.fstat(file.fileno()).st_size
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(fetched.path)

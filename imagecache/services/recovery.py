@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from imagecache.domain.ports import EntryIndex, JobQueue
 from imagecache.services.item_sweep import ItemSweep
+from imagecache.services.job_kinds import JobKinds
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Recovery:
         self,
         entries: EntryIndex,
         jobs: JobQueue,
+        kinds: JobKinds,
         sweep: ItemSweep,
         *,
         lease_ttl: float,
@@ -39,6 +41,7 @@ class Recovery:
     ) -> None:
         self._entries = entries
         self._jobs = jobs
+        self._kinds = kinds
         self._sweep = sweep
         self._lease_ttl = lease_ttl
         self._pickup_grace = pickup_grace
@@ -66,8 +69,9 @@ class Recovery:
 
     def _requeue(self, entry_id: str) -> bool:
         now = self._clock()
-        if not self._entries.requeue(entry_id, now, now + self._pickup_grace):
+        job = self._entries.requeue(entry_id, now, now + self._pickup_grace)
+        if job is None:
             return False
         log.info("recovery: %s handed to a worker again", entry_id)
-        self._jobs.enqueue_again(entry_id)
+        self._jobs.enqueue_again(entry_id, self._kinds.settings_for(job))
         return True

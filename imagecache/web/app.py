@@ -25,7 +25,7 @@ from imagecache.web.middleware.api_keys import ApiKeyMiddleware
 from imagecache.web.middleware.request_ids import RequestIdMiddleware
 from imagecache.web.resources.favicon import FaviconResource
 from imagecache.web.resources.health import HealthResource
-from imagecache.web.resources.image_requests import ImageResource, RequestsResource
+from imagecache.web.resources.image_requests import ImageResource, JobsResource, RequestsResource
 from imagecache.web.resources.info import InfoResource
 from imagecache.web.resources.metrics import HttpMetricsMiddleware, MetricsResource
 from imagecache.web.resources.openapi import OpenApiResource
@@ -63,6 +63,7 @@ def create_app(services: WebServices) -> falcon.App:
     app.add_route("/requests", requests)
     app.add_route("/requests/{entry_id}", requests, suffix="entry")
     app.add_route("/image/{entry_id}", ImageResource(images, config.wait_timeout))
+    app.add_route("/jobs", JobsResource(images))
     renderer = "kentik" if config.kentik_enabled else "local"
     app.add_route("/info", InfoResource(images, services.statistics, renderer))
     app.add_route("/favicon.ico", FaviconResource())

@@ -7,6 +7,8 @@ import respx
 
 from imagecache.domain.errors import FetchError
 from imagecache.fetchers.kentik import KentikFetcher
+from imagecache.jobs import JobKind
+from imagecache.jobs._runner import RetryingJob
 
 API = "https://kentik.test/api/v5"
 URL = API + "/query/topXchart"
@@ -15,9 +17,9 @@ QUERY = {"queries": [], "imageType": "png"}
 
 
 def fetcher(retries=2, timeout=1.0):
-    return KentikFetcher(
-        API, "me@example.com", "tok", retries=retries, timeout=timeout, backoff_initial=0.01, backoff_max=0.05
-    )
+    """Kentik's attempts as the worker runs them: through the job runner's retries."""
+    kentik = KentikFetcher(API, "me@example.com", "tok", timeout=timeout)
+    return RetryingJob("kentik", JobKind(run=kentik.attempt, retries=retries, timeout=5), backoff_initial=0.01)
 
 
 def success(mime="image/png", data=PNG):

@@ -25,6 +25,7 @@ def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
         now=now,
         expires_at=now + ttl,
         query="{}",
+        job="chart",
         max_age=max_age,
         refresh=refresh,
         check_pickup_at=now + 30,

@@ -25,6 +25,7 @@ from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import CacheNotFound, CannotFit, FetchError
 from imagecache.domain.file_record import cache_id_for
 from imagecache.domain.identity import Identity
+from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import FetchResult
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
@@ -38,6 +39,7 @@ from imagecache.services.maintenance import Maintenance
 from imagecache.services.producer import Producer
 from imagecache.services.recovery import Recovery
 from imagecache_client.ids import EntryId, canonical_json, query_digest
+from tests.support.job_kinds import served_kinds
 
 START = 1_800_000_000.0
 OWNER = Identity("alice", "static:alice")
@@ -71,10 +73,10 @@ class RecordedJobs:
     def __init__(self) -> None:
         self.enqueued: list[str] = []
 
-    def enqueue(self, entry_id: str) -> None:
+    def enqueue(self, entry_id: str, job: JobSettings) -> None:
         self.enqueued.append(entry_id)
 
-    def enqueue_again(self, entry_id: str) -> None:
+    def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
         self.enqueued.append(entry_id)
 
     def waiting(self, entry_ids: list[str]) -> set[str]:
@@ -108,9 +110,10 @@ class IndexMachine(RuleBasedStateMachine):
         self.producer = Producer(
             self.entries,
             self.blobs,
-            self.fetcher,
+            {"chart": self.fetcher},
             self.capacity,
             "lease-1",
+            default_job="chart",
             garbage=garbage,
             attempt_seconds=60,
             error_ttl=30,
@@ -119,7 +122,9 @@ class IndexMachine(RuleBasedStateMachine):
             clock=self.clock,
         )
         jobs = RecordedJobs()
-        recovery = Recovery(self.entries, jobs, sweep, lease_ttl=3, pickup_grace=5, clock=self.clock)
+        recovery = Recovery(
+            self.entries, jobs, served_kinds(redis, prefix), sweep, lease_ttl=3, pickup_grace=5, clock=self.clock
+        )
         self.maintenance = Maintenance(
             self.entries, self.files, self.capacity, self.blobs, garbage, jobs, recovery, sweep, clock=self.clock
         )
@@ -147,6 +152,7 @@ class IndexMachine(RuleBasedStateMachine):
             now=self.clock.now,
             expires_at=expires_at,
             query=canonical_json({"q": query}),
+            job="chart",
             max_age=None,
             refresh=refresh,
             check_pickup_at=self.clock.now + 5,
@@ -293,6 +299,7 @@ def test_zero_and_huge_sizes_through_every_script(redis, prefix):
             now=START,
             expires_at=START + 10,
             query="{}",
+            job="chart",
             max_age=None,
             refresh=False,
             check_pickup_at=START,

@@ -54,6 +54,6 @@ def test_padded_png_keeps_its_end_and_size():
 
     from imagecache.fetchers.chart import LocalRenderer
 
-    padded = pad_png(LocalRenderer().fetch(make_query()).data, 65536)
+    padded = pad_png(LocalRenderer().run(make_query()).data, 65536)
     assert len(padded) == 65536 and padded.endswith(b"IEND\xaeB`\x82")
     Image.open(BytesIO(padded)).load()

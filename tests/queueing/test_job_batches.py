@@ -12,24 +12,28 @@ from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimitRegistry
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
+from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.request_context import request_id
 from imagecache.index.keys import RedisKeys
 from imagecache.queueing.job_batches import ABANDON_GRACE, FinishedJob, RqJobBatches
 from imagecache.queueing.rq_queue import RqJobQueue, job_id_for
+from tests.support.job_kinds import CHART, ONE_SLOT
 
 
 @pytest.fixture
 def one_slot(redis_url: str, prefix: str) -> Iterator[RqJobQueue]:
     """A queue whose upstream cap lets one job in at a time."""
-    queue = RqJobQueue(Redis.from_url(redis_url), prefix, upstream_limit=1, job_timeout=60)
+    queue = RqJobQueue(Redis.from_url(redis_url), prefix)
     yield queue
     queue.queue.empty()
-    limits = RateLimitRegistry(queue.rate_limit.key, queue.queue.connection)
+    limits = RateLimitRegistry(queue.rate_limit("chart", 1).key, queue.queue.connection)
     queue.queue.connection.delete(limits.allowed_key, limits.rate_limited_key, limits.config_key)
 
 
-def batches_for(jobs: RqJobQueue) -> RqJobBatches:
-    return RqJobBatches(jobs.queue.connection, jobs.queue, jobs.rate_limit, "lease-1")
+def batches_for(jobs: RqJobQueue, kind: JobSettings = CHART) -> RqJobBatches:
+    return RqJobBatches(
+        jobs.queue.connection, jobs.queue, lambda name: jobs.rate_limit(name, kind.concurrency), "lease-1"
+    )
 
 
 def entry() -> str:
@@ -44,10 +48,10 @@ def test_taken_jobs_are_started_in_rqs_registry_with_their_entry_and_request(job
     first, second = entry(), entry()
     token = request_id.set("req-7")
     try:
-        jobs.enqueue(first)
+        jobs.enqueue(first, CHART)
     finally:
         request_id.reset(token)
-    jobs.enqueue(second)
+    jobs.enqueue(second, CHART)
     taken, foreign = batches_for(jobs).take(10, "worker-a")
     assert [(job.entry_id, job.request_id, job.timeout) for job in taken] == [(first, "req-7", 60), (second, "-", 60)]
     assert foreign == [] and jobs.depth() == 0
@@ -59,7 +63,7 @@ def test_taken_jobs_are_started_in_rqs_registry_with_their_entry_and_request(job
 def test_take_stops_at_the_free_slots_and_drops_jobs_deleted_meanwhile(jobs):
     kept, deleted, later = entry(), entry(), entry()
     for entry_id in (deleted, kept, later):
-        jobs.enqueue(entry_id)
+        jobs.enqueue(entry_id, CHART)
     Job.fetch(job_id_for(deleted), connection=jobs.queue.connection).delete(remove_from_queue=False)
     taken, _ = batches_for(jobs).take(2, "worker-a")
     assert [job.entry_id for job in taken] == [kept]  # two popped, one of them gone
@@ -75,13 +79,13 @@ def test_a_job_that_is_not_ours_fails_without_running(jobs):
 
 def test_a_finished_job_is_gone_and_frees_its_slot_for_the_next(one_slot):
     first, second = entry(), entry()
-    one_slot.enqueue(first)
-    one_slot.enqueue(second)
+    one_slot.enqueue(first, ONE_SLOT)
+    one_slot.enqueue(second, ONE_SLOT)
     assert one_slot.queue.job_ids == [job_id_for(first)] and status(one_slot, second) == JobStatus.RATE_LIMITED
-    batches = batches_for(one_slot)
+    batches = batches_for(one_slot, ONE_SLOT)
     (job,), _ = batches.take(5, "worker-a")
     assert batches.take(5, "worker-a") == ([], [])  # the second waits for the slot
-    assert batches.finish([FinishedJob(job.job_id, job.started)]) == 1
+    assert batches.finish([FinishedJob(job.job_id, job.started, "chart")]) == 1
     assert not one_slot.queue.connection.exists(Job.key_for(job.job_id))
     assert StartedJobRegistry(queue=one_slot.queue).get_job_ids() == []
     assert one_slot.queue.job_ids == [job_id_for(second)] and status(one_slot, second) == JobStatus.QUEUED
@@ -89,11 +93,11 @@ def test_a_finished_job_is_gone_and_frees_its_slot_for_the_next(one_slot):
 
 def test_a_failed_job_is_kept_in_rqs_failed_registry_and_frees_its_slot(one_slot):
     first, second = entry(), entry()
-    one_slot.enqueue(first)
-    one_slot.enqueue(second)
-    batches = batches_for(one_slot)
+    one_slot.enqueue(first, ONE_SLOT)
+    one_slot.enqueue(second, ONE_SLOT)
+    batches = batches_for(one_slot, ONE_SLOT)
     (job,), _ = batches.take(1, "worker-a")
-    batches.finish([FinishedJob(job.job_id, job.started, "JobTimedOut: ran past its timeout of 60 s")])
+    batches.finish([FinishedJob(job.job_id, job.started, "chart", "JobTimedOut: ran past its timeout of 60 s")])
     connection = one_slot.queue.connection
     assert status(one_slot, first) == JobStatus.FAILED
     assert b"JobTimedOut" in connection.hget(Job.key_for(job.job_id), "exc_info")
@@ -103,11 +107,11 @@ def test_a_failed_job_is_kept_in_rqs_failed_registry_and_frees_its_slot(one_slot
 
 def test_rqs_own_cleanup_frees_the_slot_of_a_job_whose_worker_died(one_slot):
     first, second = entry(), entry()
-    one_slot.enqueue(first)
-    one_slot.enqueue(second)
-    batches_for(one_slot).take(1, "worker-a")  # and the worker dies: nothing finishes it
+    one_slot.enqueue(first, ONE_SLOT)
+    one_slot.enqueue(second, ONE_SLOT)
+    batches_for(one_slot, ONE_SLOT).take(1, "worker-a")  # and the worker dies: nothing finishes it
     StartedJobRegistry(queue=one_slot.queue).cleanup(time.time() + 60 + ABANDON_GRACE + 1)
-    RateLimitRegistry(one_slot.rate_limit.key, one_slot.queue.connection).cleanup()
+    RateLimitRegistry(one_slot.rate_limit("chart", 1).key, one_slot.queue.connection).cleanup()
     assert status(one_slot, first) == JobStatus.FAILED
     assert one_slot.queue.job_ids == [job_id_for(second)]
 
@@ -117,23 +121,23 @@ def test_waiting_for_work_takes_nothing(jobs):
     started = time.monotonic()
     assert batches.wait_for_work(1) is False and time.monotonic() - started >= 0.9
     only = entry()
-    jobs.enqueue(only)
+    jobs.enqueue(only, CHART)
     assert batches.wait_for_work(1) is True
     assert jobs.queue.job_ids == [job_id_for(only)]
 
 
 def test_a_lost_job_enqueued_again_takes_its_own_slot_back(one_slot):
     lost = entry()
-    one_slot.enqueue(lost)
-    batches_for(one_slot).take(1, "worker-a")  # its worker dies: the slot stays with the job id
-    one_slot.enqueue_again(lost)
+    one_slot.enqueue(lost, ONE_SLOT)
+    batches_for(one_slot, ONE_SLOT).take(1, "worker-a")  # its worker dies: the slot stays with the job id
+    one_slot.enqueue_again(lost, ONE_SLOT)
     assert one_slot.queue.job_ids == [job_id_for(lost)] and status(one_slot, lost) == JobStatus.QUEUED
     assert StartedJobRegistry(queue=one_slot.queue).get_job_ids() == []
 
 
 def test_a_started_job_runs_only_while_its_workers_lease_lives(jobs, prefix):
     entry_id = entry()
-    jobs.enqueue(entry_id)
+    jobs.enqueue(entry_id, CHART)
     batches_for(jobs).take(1, "worker-a")  # started under lease-1, its entry not yet claimed
     connection = jobs.queue.connection
     lease_key = RedisKeys(prefix).lease_prefix + "lease-1"
@@ -145,24 +149,24 @@ def test_a_started_job_runs_only_while_its_workers_lease_lives(jobs, prefix):
 
 def test_a_late_finish_leaves_the_run_recovery_enqueued_again_alone(one_slot):
     first, later = entry(), entry()
-    one_slot.enqueue(first)
-    batches = batches_for(one_slot)
+    one_slot.enqueue(first, ONE_SLOT)
+    batches = batches_for(one_slot, ONE_SLOT)
     (old,), _ = batches.take(1, "worker-a")  # ends without settling its entry; recovery hands it out again
-    one_slot.enqueue_again(first)
+    one_slot.enqueue_again(first, ONE_SLOT)
     (new,), _ = batches.take(1, "worker-a")
-    batches.finish([FinishedJob(old.job_id, old.started, "JobTimedOut: ran past its timeout of 60 s")])
+    batches.finish([FinishedJob(old.job_id, old.started, "chart", "JobTimedOut: ran past its timeout of 60 s")])
     assert status(one_slot, first) == JobStatus.STARTED  # the new run goes on
     assert StartedJobRegistry(queue=one_slot.queue).get_job_ids() == [new.job_id]
-    one_slot.enqueue(later)
+    one_slot.enqueue(later, ONE_SLOT)
     assert status(one_slot, later) == JobStatus.RATE_LIMITED  # the new run still holds the one slot
-    batches.finish([FinishedJob(new.job_id, new.started)])
+    batches.finish([FinishedJob(new.job_id, new.started, "chart")])
     assert one_slot.queue.job_ids == [job_id_for(later)]
 
 
 def test_a_job_whose_data_cannot_be_read_fails_alone(jobs):
     readable, broken = entry(), entry()
-    jobs.enqueue(readable)
-    jobs.enqueue(broken)
+    jobs.enqueue(readable, CHART)
+    jobs.enqueue(broken, CHART)
     jobs.queue.connection.hset(Job.key_for(job_id_for(broken)), "data", b"not a pickled call")
     taken, refused = batches_for(jobs).take(5, "worker-a")
     assert [job.entry_id for job in taken] == [readable]

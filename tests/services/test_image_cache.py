@@ -14,6 +14,7 @@ from imagecache.index.keys import RedisKeys
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.services.image_cache import TOUCH_INTERVAL, ImageCache, Limits
 from imagecache_client.ids import EntryId
+from tests.support.job_kinds import served_kinds
 
 NOW = 1_800_000_000.0
 QUERY = {"queries": [{"bucket": "Left +Y Axis"}], "imageType": "png"}
@@ -26,8 +27,9 @@ def clock() -> dict[str, float]:
 
 def image_cache(entries, jobs, redis_url, prefix, tmp_path, clock) -> ImageCache:
     notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), RedisKeys(prefix).done)
-    limits = Limits(default_ttl=300, max_ttl=3600, error_ttl=30, pickup_grace=30)
-    return ImageCache(entries, FilesystemBlobStore(tmp_path), jobs, notifier, limits, clock=clock)
+    limits = Limits(max_ttl=3600, error_ttl=30, pickup_grace=30)
+    kinds = served_kinds(entries._redis, prefix)
+    return ImageCache(entries, FilesystemBlobStore(tmp_path), jobs, notifier, kinds, limits, clock=clock)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.maintenance import Maintenance
 from imagecache.services.recovery import Recovery
 from tests.support.index import new_pending
+from tests.support.job_kinds import CHART, served_kinds
 
 NOW = 1_800_000_000.0
 
@@ -29,7 +30,9 @@ def maintenance(entries, blobs, jobs, now):
     sweep = ItemSweep(lambda: RedisCounters(redis, prefix).increment(MAINTENANCE_ERRORS))
     capacity = Capacity(RedisRecency(redis, prefix), entries, index, max_bytes=0, sweep=sweep)
     files = FileCache(index, blobs, capacity, 1024, garbage=garbage, clock=lambda: now)
-    recovery = Recovery(entries, jobs, sweep, lease_ttl=3, pickup_grace=5, clock=lambda: now)
+    recovery = Recovery(
+        entries, jobs, served_kinds(redis, prefix), sweep, lease_ttl=3, pickup_grace=5, clock=lambda: now
+    )
     return Maintenance(entries, files, capacity, blobs, garbage, jobs, recovery, sweep, clock=lambda: now)
 
 
@@ -54,7 +57,7 @@ def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path,
 
 def test_queued_job_is_alive_and_a_flushed_one_is_restored(entries, jobs, tmp_path):
     entry_id = add(entries, "3" * 64, ttl=1000)
-    jobs.enqueue(entry_id)
+    jobs.enqueue(entry_id, CHART)
     blobs = FilesystemBlobStore(tmp_path)
     assert jobs.waiting([entry_id]) == {entry_id}
     assert maintenance(entries, blobs, jobs, NOW + 60).recover_lost() == 0

@@ -53,9 +53,10 @@ def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):
     return Producer(
         entries,
         blobs,
-        fetcher,
+        {"chart": fetcher},
         capacity,
         lease,
+        default_job="chart",
         garbage=RedisBlobGarbage(redis, prefix),
         attempt_seconds=60,
         error_ttl=30,

@@ -10,14 +10,20 @@ from imagecache.index.leases import WorkerLease
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.recovery import Recovery
 from tests.support.index import new_pending
+from tests.support.job_kinds import CHART, served_kinds
 
 NOW = 1_800_000_000.0
 TTL = 0.3  # a lease TTL short enough to wait out in a unit test
 
 
+def recovery_at(entries, jobs, now: float) -> Recovery:
+    kinds = served_kinds(entries._redis, entries.keys.prefix)
+    return Recovery(entries, jobs, kinds, ItemSweep(lambda: None), lease_ttl=TTL, pickup_grace=30, clock=lambda: now)
+
+
 @pytest.fixture
 def recovery(entries, jobs):
-    return Recovery(entries, jobs, ItemSweep(lambda: None), lease_ttl=TTL, pickup_grace=30, clock=lambda: NOW)
+    return recovery_at(entries, jobs, NOW)
 
 
 def pending(entries, n: int) -> str:
@@ -87,10 +93,9 @@ def test_entries_a_process_dropped_are_released(entries, recovery, jobs, redis):
 
 
 def test_only_due_entries_are_looked_at_and_settled_ones_leave(entries, jobs, redis, prefix):
-    early = Recovery(entries, jobs, ItemSweep(lambda: None), lease_ttl=TTL, pickup_grace=30, clock=lambda: NOW + 1)
-    late = Recovery(entries, jobs, ItemSweep(lambda: None), lease_ttl=TTL, pickup_grace=30, clock=lambda: NOW + 31)
+    early, late = recovery_at(entries, jobs, NOW + 1), recovery_at(entries, jobs, NOW + 31)
     queued, unqueued, done = pending(entries, 7), pending(entries, 8), pending(entries, 9)
-    jobs.enqueue(queued)
+    jobs.enqueue(queued, CHART)
     entries.complete(done, now=NOW, content_type="image/png", size=0, etag="e")
     assert early.recover_unqueued() == 0
     assert late.recover_unqueued() == 1

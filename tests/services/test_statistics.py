@@ -6,6 +6,7 @@ from imagecache.domain.counter_fields import fetch_increments
 from imagecache.index.counters import RedisCounters
 from imagecache.services.statistics import CacheStatistics
 from tests.support.index import new_pending
+from tests.support.job_kinds import CHART
 
 NOW = 1_800_000_000.0
 
@@ -16,7 +17,7 @@ def test_the_summary_counts_entries_bytes_and_the_queue(entries, jobs, redis, pr
     done = new_pending(entries, "a" * 64, now=NOW, expires_at=NOW + 60)
     new_pending(entries, "b" * 64, now=NOW, expires_at=NOW + 60)
     entries.complete(done, now=NOW, content_type="image/png", size=7, etag="e")
-    jobs.enqueue(done)
+    jobs.enqueue(done, CHART)
     counters.add(fetch_increments(calls=3, failures=2, seconds=0.2))
 
     summary = statistics.summary()

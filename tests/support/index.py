@@ -17,6 +17,7 @@ def new_pending(
         now=now,
         expires_at=expires_at,
         query=query,
+        job="chart",
         max_age=None,
         refresh=False,
         check_pickup_at=now + pickup_grace,

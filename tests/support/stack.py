@@ -30,9 +30,10 @@ class Stack:
             self.start_part(part)
         return self
 
-    def start_part(self, part: str) -> Process:
+    def start_part(self, part: str, **env: str) -> Process:
+        """Start one part; `env` adds to the stack's environment for it alone."""
         args = ["web", "--host", "127.0.0.1", "--port", str(self.port)] if part == "web" else [part]
-        process = Process(args, self.env, self.workdir / f"{part}-{uuid.uuid4().hex[:6]}.log")
+        process = Process(args, {**self.env, **env}, self.workdir / f"{part}-{uuid.uuid4().hex[:6]}.log")
         self.parts[part] = process
         if part == "web":
             wait_until(lambda: http_ok(self.url + "/health/live") or not process.alive(), 30, "web to answer")

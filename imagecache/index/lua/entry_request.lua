@@ -3,6 +3,7 @@
 -- KEYS[6] stats            KEYS[7] created           KEYS[8] due
 -- ARGV[1] the entry key prefix ("<prefix>entry:")   ARGV[2] new id   ARGV[3] now   ARGV[4] expires_at
 -- ARGV[5] max_age (-1: any)   ARGV[6] refresh (1/0)   ARGV[7] canonical query   ARGV[8] when to check its pickup
+-- ARGV[9] its job kind
 -- Returns: id, how it was answered (created/joined/hit/error), then the entry's fields as HGETALL gives them.
 local function answer(id, reuse, stat)
   redis.call('HINCRBY', KEYS[6], stat, 1)
@@ -30,7 +31,7 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then return answer(ARGV[2], 'joined', 'dedupes') end
 redis.call('HINCRBY', KEYS[6], 'misses', 1)
 redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
-  'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3])
+  'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3], 'job', ARGV[9])
 redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
 redis.call('ZADD', KEYS[3], 0, ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])

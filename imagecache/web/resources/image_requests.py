@@ -8,6 +8,7 @@ from typing import Any
 import falcon
 
 from imagecache.domain.entry_record import EntryRecord, Status
+from imagecache.domain.errors import FetchError, UnknownJob
 from imagecache.services.image_cache import ImageCache
 from imagecache.web.bodies.json_body import INVALID, read_json
 from imagecache.web.error_responses import ApiError
@@ -26,7 +27,13 @@ class RequestsResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, self._max_body)
         query, ttl, max_age, refresh = self._parse(body)
-        outcome = self._cache.request(query, ttl=ttl, max_age=max_age, refresh=refresh)
+        job = _optional_name(body, "job")
+        try:
+            outcome = self._cache.request(query, ttl=ttl, max_age=max_age, refresh=refresh, job=job)
+        except UnknownJob as exc:
+            raise ApiError(400, str(exc), loc="job", kind=INVALID) from None
+        except FetchError as exc:  # the job kind's own check of the query
+            raise ApiError(exc.status, exc.message, loc="api_query", kind=INVALID) from None
         entry = outcome.entry
         resp.media = {"id": entry.id, "status": entry.status.value, "expires_at": entry.expires_at}
 
@@ -49,6 +56,16 @@ class RequestsResource:
         if not isinstance(refresh, bool):
             raise ApiError(400, "'refresh' must be true or false", loc="refresh", kind=INVALID)
         return query, ttl, max_age, refresh
+
+
+class JobsResource:
+    """GET /jobs: the job kinds a request may name now, with their settings."""
+
+    def __init__(self, cache: ImageCache) -> None:
+        self._cache = cache
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"default": self._cache.default_job, "jobs": [kind.to_json() for kind in self._cache.job_kinds()]}
 
 
 class ImageResource:
@@ -86,6 +103,13 @@ class ImageResource:
                 headers={"Retry-After": "5", ENTRY_STATUS: "pending"},
             )
         return entry
+
+
+def _optional_name(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None or isinstance(value, str) and 0 < len(value) <= 64:
+        return value
+    raise ApiError(400, f"'{name}' must be a name of 1 to 64 characters", loc=name, kind=INVALID)
 
 
 def _optional_int(body: dict[str, Any], name: str, *, minimum: int, maximum: int | None) -> int | None:

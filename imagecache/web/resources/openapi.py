@@ -35,6 +35,19 @@ ENTRY = {
         "size": {"type": "integer"},
         "etag": {"type": "string"},
         "error": {"type": "object"},
+        "job": {"type": "string", "description": "the job kind that produces it"},
+    },
+}
+JOB_KIND = {
+    "type": "object",
+    "required": ["name", "timeout", "retries", "concurrency", "default_ttl", "description"],
+    "properties": {
+        "name": {"type": "string"},
+        "timeout": {"type": "integer", "description": "seconds one run may take, every attempt included"},
+        "retries": {"type": "integer", "description": "transient failures tried again within a run"},
+        "concurrency": {"type": "integer", "description": "runs at once across every worker host"},
+        "default_ttl": {"type": "integer", "description": "seconds a result lives when the request names no ttl"},
+        "description": {"type": "string"},
     },
 }
 IMAGE_TYPES = ["image/png", "image/jpeg", "image/svg+xml", "application/pdf"]
@@ -128,6 +141,12 @@ def build_spec(config: Config) -> dict[str, Any]:
             "ttl": {"type": "integer", "minimum": 1, "maximum": config.max_ttl},
             "max_age": {"type": "integer", "minimum": 0},
             "refresh": {"type": "boolean"},
+            "job": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "the job kind (GET /jobs); omitted: the deployment's default, kentik or chart",
+            },
         },
     }
     created = {
@@ -175,6 +194,25 @@ def build_spec(config: Config) -> dict[str, Any]:
             "/image/{entry_id}": {
                 "get": _image_operation("getImage", "the result; waits while pending"),
                 "head": _image_operation("headImage", "the result's headers"),
+            },
+            "/jobs": {
+                "get": {
+                    "summary": "the job kinds a request may name now, with their settings",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["default", "jobs"],
+                                "properties": {
+                                    "default": {"type": "string"},
+                                    "jobs": {"type": "array", "items": JOB_KIND},
+                                },
+                            },
+                            "the served kinds",
+                        ),
+                        **_errors(KENTIK_ERROR, 401, 503),
+                    },
+                }
             },
             "/info": {
                 "get": {

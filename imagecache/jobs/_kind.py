@@ -1,0 +1,44 @@
+"""The public shapes of a job kind: what it is given, what it returns, how it fails."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from imagecache.domain.errors import FetchError
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A result: bytes in memory, or the path of a file the job wrote (streamed into the store, then removed)."""
+
+    content_type: str
+    data: bytes = b""
+    path: str | os.PathLike[str] | None = None
+
+
+class JobError(FetchError):
+    """A run that ends without a result. `status` is what GET /image answers; a `definitive` error (the query
+    itself is wrong) is kept for the entry's life, any other is retried within the run (`retries`, waiting at
+    least `retry_after`), then after ERROR_TTL."""
+
+    def __init__(
+        self, status: int, message: str, *, definitive: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(status, message, kind="job error", definitive=definitive, retry_after=retry_after)
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job and how it may run. `validate`, when given, runs on the web host at POST: a JobError it
+    raises is the POST's answer (a 400 for a bad query), and nothing is queued."""
+
+    run: Callable[[Any], JobResult]
+    validate: Callable[[Any], None] | None = None
+    timeout: int = 60
+    retries: int = 0
+    concurrency: int = 16
+    default_ttl: int | None = None  # None: the deployment's DEFAULT_TTL
+    description: str = ""
