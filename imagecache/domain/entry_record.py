@@ -20,6 +20,7 @@ class Reuse(str, enum.Enum):
     JOINED = "joined"  # a dedupe: a fetch for the same query is already under way
     HIT = "hit"  # an active entry served the request
     ERROR = "error"  # a fresh error entry answered the request
+    STALE = "stale"  # a result past the request's max_age (or purged softly) answered it, as the request allowed
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,12 @@ class EntryRecord:
 
 @dataclass(frozen=True)
 class RequestOutcome:
-    """What a request got: the entry and how it was reused."""
+    """What a request got: the entry and how it was reused, and the id of an entry created by it, whose job is to
+    be enqueued (the request's own entry, or the background refresh of a stale one)."""
 
     entry: EntryRecord
     reuse: Reuse
+    started: str = ""
 
 
 @dataclass(frozen=True)

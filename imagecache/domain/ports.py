@@ -162,6 +162,8 @@ class EntryIndex(Protocol):
         max_age: int | None,
         refresh: bool,
         check_pickup_at: float,
+        stale_while_revalidate: int | None = None,
+        stale_if_error: int | None = None,
     ) -> RequestOutcome: ...
 
     def get(self, entry_id: str) -> EntryRecord | None: ...

@@ -32,6 +32,10 @@ def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+def _seconds_or_none(seconds: int | None) -> int:
+    return -1 if seconds is None else seconds
+
+
 def _pairs(counts: Mapping[str, float] | None) -> list[str]:
     """Counters as a script's name, amount arguments."""
     return [value for name, amount in (counts or {}).items() for value in (name, repr(amount))]
@@ -83,9 +87,12 @@ class RedisEntryIndex:
         max_age: int | None,
         refresh: bool,
         check_pickup_at: float,
+        stale_while_revalidate: int | None = None,
+        stale_if_error: int | None = None,
     ) -> RequestOutcome:
-        """Join the live entry for this query, or create `new_id` pending (its job checked for at check_pickup_at)."""
-        _, reuse, *flat = self._request(
+        """Join the live entry for this query, or create `new_id` pending (its job checked for at check_pickup_at),
+        or answer with a stale result where the request allows one (see entry_request.lua)."""
+        _, reuse, started, *flat = self._request(
             keys=[
                 self._query_key(digest),
                 self._key(new_id),
@@ -95,6 +102,7 @@ class RedisEntryIndex:
                 self._stats,
                 self._created,
                 self._due,
+                self.keys.last_good(digest),
             ],
             args=[
                 self._key(""),
@@ -106,9 +114,11 @@ class RedisEntryIndex:
                 query,
                 repr(check_pickup_at),
                 job,
+                _seconds_or_none(stale_while_revalidate),
+                _seconds_or_none(stale_if_error),
             ],
         )
-        return RequestOutcome(EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse))
+        return RequestOutcome(EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse), started)
 
     def get(self, entry_id: str) -> EntryRecord | None:
         fields = cast(dict[str, str], self._redis.hgetall(self._key(entry_id)))
@@ -202,7 +212,8 @@ class RedisEntryIndex:
         ]
 
     def _delete_args(self, entry_id: str, blob_key: str, now: float) -> list[str]:
-        return [entry_id, self._query_key(entry_id[:64]), blob_key, repr(now), self._channel]
+        digest = entry_id[:64]
+        return [entry_id, self._query_key(digest), blob_key, repr(now), self._channel, self.keys.last_good(digest)]
 
     def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
         """Delete each entry (as `delete`), in one round trip; per entry, its result or the error it met."""

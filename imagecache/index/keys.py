@@ -1,6 +1,7 @@
 """RedisKeys: every Redis key and channel the cache uses, spelled in one place, under one prefix.
 
-Per entry:  entry:<id> (hash), query:<digest> (the id serving a query), status:<s> (a set per status)
+Per entry:  entry:<id> (hash), query:<digest> (the id serving a query), last:<digest> (the query's last good
+            result while a newer entry replaces it), status:<s> (a set per status)
 Index:      ids, expiry, created (sorted sets), lru (stored results by last use: i:<id>, f:<cache id>)
 Files:      file:<cache id> (hash), files:expiry (sorted set)
 Shared:     stats (hash of counters), gc (blob keys to delete, by when), done (pub/sub channel)
@@ -25,6 +26,9 @@ class RedisKeys:
 
     def query(self, digest: str) -> str:
         return f"{self.prefix}query:{digest}"
+
+    def last_good(self, digest: str) -> str:
+        return f"{self.prefix}last:{digest}"
 
     def status(self, status: str) -> str:
         return f"{self.prefix}status:{status}"

@@ -26,6 +26,24 @@ TOUCH_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
+class Ask:
+    """What a request asks beyond its query. `ttl`: its result's life (default: the kind's); `max_age`: reuse a
+    result at most this old; `refresh`: produce anew; `job`: the kind (default: the deployment's). The stale
+    options are RFC 5861's, in seconds past max_age: a stale result answers while one background refresh runs,
+    or instead of a refresh that failed."""
+
+    ttl: int | None = None
+    max_age: int | None = None
+    refresh: bool = False
+    job: str | None = None
+    stale_while_revalidate: int | None = None
+    stale_if_error: int | None = None
+
+
+PLAIN = Ask()
+
+
+@dataclass(frozen=True)
 class Limits:
     max_ttl: int
     error_ttl: int
@@ -53,22 +71,17 @@ class ImageCache:
         self._settled = SettledEntries()
         notifier.add_listener(self._settled.forget)
 
-    def request(
-        self,
-        query: Any,
-        ttl: int | None = None,
-        max_age: int | None = None,
-        refresh: bool = False,
-        job: str | None = None,
-    ) -> RequestOutcome:
+    def request(self, query: Any, ask: Ask = PLAIN) -> RequestOutcome:
         """The entry serving query with the job kind named (or the default): an existing one when reusable, else
-        a new pending one. Raises UnknownJob for a kind no live worker runs, FetchError for a query its kind
-        refuses. The default kind's ids are the query's digest alone, as they were before kinds."""
-        kind = self._kinds.resolve(job)
+        a new pending one; or, where `stale` allows, a result past max_age while one background refresh runs
+        (single flight holds for refreshes too: one script decides). Raises UnknownJob for a kind no live
+        worker runs, FetchError for a query its kind refuses. The default kind's ids are the query's digest
+        alone, as they were before kinds."""
+        kind = self._kinds.resolve(ask.job)
         self._kinds.validate(kind.name, query)
         now = self._clock()
         digest = query_digest(query, None if kind.name == self._kinds.default else kind.name)
-        expires_at = round(now + (ttl or min(kind.default_ttl, self.limits.max_ttl)), 6)
+        expires_at = round(now + (ask.ttl or min(kind.default_ttl, self.limits.max_ttl)), 6)
         outcome = self._entries.request(
             digest=digest,
             new_id=str(EntryId(digest, expires_at)),
@@ -76,13 +89,16 @@ class ImageCache:
             expires_at=expires_at,
             query=canonical_json(query),
             job=kind.name,
-            max_age=max_age,
-            refresh=refresh,
+            max_age=ask.max_age,
+            refresh=ask.refresh,
             check_pickup_at=now + self.limits.pickup_grace,
+            stale_while_revalidate=ask.stale_while_revalidate,
+            stale_if_error=ask.stale_if_error,
         )
-        if outcome.reuse is Reuse.CREATED:
-            log.info("request %s: new %s job, enqueued", outcome.entry.id, kind.name)
-            self._jobs.enqueue(outcome.entry.id, kind)
+        if outcome.started:
+            why = "refreshing a stale result" if outcome.reuse is Reuse.STALE else "new"
+            log.info("request %s: %s, %s job enqueued", outcome.started, why, kind.name)
+            self._jobs.enqueue(outcome.started, kind)
         return outcome
 
     def job_kinds(self) -> list[JobSettings]:

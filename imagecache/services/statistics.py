@@ -17,6 +17,8 @@ _SUMMARY = (
     "misses",
     "dedupes",
     "error_hits",
+    "stale_hits",
+    "refreshes",
     "upstream_calls",
     "upstream_failures",
 )

@@ -21,7 +21,7 @@ from redis import Redis
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
-from imagecache.domain.entry_record import EntryRecord
+from imagecache.domain.entry_record import EntryRecord, Reuse, Status
 from imagecache.domain.errors import CacheNotFound, CannotFit, FetchError
 from imagecache.domain.file_record import cache_id_for
 from imagecache.domain.identity import Identity
@@ -142,8 +142,17 @@ class IndexMachine(RuleBasedStateMachine):
 
     # --- images ---------------------------------------------------------------------------------------------
 
-    @rule(query=st.integers(0, 4), ttl=st.sampled_from([10, 100, 1000]), refresh=st.booleans())
-    def request_image(self, query: int, ttl: int, refresh: bool) -> None:
+    @rule(
+        query=st.integers(0, 4),
+        ttl=st.sampled_from([10, 100, 1000]),
+        refresh=st.booleans(),
+        max_age=st.sampled_from([None, 0, 30]),
+        stale=st.sampled_from([None, 100]),
+        stale_if_error=st.sampled_from([None, 100]),
+    )
+    def request_image(
+        self, query: int, ttl: int, refresh: bool, max_age: int | None, stale: int | None, stale_if_error: int | None
+    ) -> None:
         digest = query_digest({"q": query})
         expires_at = round(self.clock.now + ttl, 6)
         outcome = self.entries.request(
@@ -153,11 +162,19 @@ class IndexMachine(RuleBasedStateMachine):
             expires_at=expires_at,
             query=canonical_json({"q": query}),
             job="chart",
-            max_age=None,
+            max_age=max_age,
             refresh=refresh,
             check_pickup_at=self.clock.now + 5,
+            stale_while_revalidate=stale,
+            stale_if_error=stale_if_error,
         )
         self.ids.append(outcome.entry.id)
+        if outcome.started:
+            self.ids.append(outcome.started)
+        if outcome.reuse in (Reuse.HIT, Reuse.STALE):  # only a live result of this very query answers
+            answered = outcome.entry
+            assert answered.status is Status.ACTIVE and answered.expires_at > self.clock.now
+            assert answered.id.startswith(digest)
 
     @rule(data=st.data(), size=SMALL)
     def produce(self, data: st.DataObject, size: int) -> None:
@@ -242,6 +259,15 @@ class IndexMachine(RuleBasedStateMachine):
                 pipe.hgetall(f"{self.prefix}file:{self._cache_id(params)}")
             found = pipe.execute()
         return [f for f in found[: len(ids)] if f], [f for f in found[len(ids) :] if f]
+
+    @invariant()
+    def a_query_has_at_most_one_live_pending_entry(self) -> None:
+        """Single flight, refreshes of stale results included."""
+        entries, _ = self._live()
+        pending = [
+            f["id"][:64] for f in entries if f["status"] == "pending" and float(f["expires_at"]) > self.clock.now
+        ]
+        assert len(pending) == len(set(pending))
 
     @invariant()
     def counters_and_lru_match_the_live_records(self) -> None:

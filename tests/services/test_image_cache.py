@@ -12,7 +12,7 @@ from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.entry_record import Reuse, Status
 from imagecache.index.keys import RedisKeys
 from imagecache.index.notifier import RedisEntryNotifier
-from imagecache.services.image_cache import TOUCH_INTERVAL, ImageCache, Limits
+from imagecache.services.image_cache import TOUCH_INTERVAL, Ask, ImageCache, Limits
 from imagecache_client.ids import EntryId
 from tests.support.job_kinds import served_kinds
 
@@ -53,7 +53,7 @@ def test_a_new_query_is_one_pending_entry_and_one_job(cache, jobs):
 
 
 def test_the_id_is_the_query_digest_and_the_expiry(cache):
-    entry = cache.request(QUERY, ttl=60).entry
+    entry = cache.request(QUERY, Ask(ttl=60)).entry
     parsed = EntryId.parse(entry.id)
     assert parsed is not None and parsed.expires_at == NOW + 60 == entry.expires_at
 
@@ -66,7 +66,7 @@ def test_lookup_refuses_what_is_not_an_id_even_if_the_index_holds_it(cache, redi
 
 
 def test_lookup_knows_live_entries_only(cache, clock):
-    entry = cache.request(QUERY, ttl=60).entry
+    entry = cache.request(QUERY, Ask(ttl=60)).entry
     assert cache.lookup(entry.id) == entry
     assert cache.lookup(str(EntryId("b" * 64, NOW + 60))) is None  # well formed, unknown
     clock["now"] = NOW + 61

@@ -43,6 +43,17 @@ class Stack:
             wait_until(lambda: ready in process.log() or not process.alive(), 30, f"{part} to start")
         return process
 
+    def start_web(self) -> str:
+        """Another web process of this stack (a second host's, in effect), on a port of its own; its URL."""
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        args = ["web", "--host", "127.0.0.1", "--port", str(port)]
+        process = Process(args, self.env, self.workdir / f"web-{port}.log")
+        self.parts[f"web-{port}"] = process
+        wait_until(lambda: http_ok(url + "/health/live") or not process.alive(), 30, "web to answer")
+        assert process.alive(), process.log()
+        return url
+
     def stop(self) -> None:
         for process in self.parts.values():
             process.stop()

@@ -1,44 +1,97 @@
--- Join the live entry for a query, or create a new pending one (single flight).
+-- Join the live entry for a query, or create a new pending one (single flight); answer with a stale result
+-- where the request allows one (stale-while-revalidate, stale-if-error).
 -- KEYS[1] query:<digest>   KEYS[2] entry:<new id>   KEYS[3] ids   KEYS[4] expiry   KEYS[5] status:pending
--- KEYS[6] stats            KEYS[7] created           KEYS[8] due
+-- KEYS[6] stats            KEYS[7] created           KEYS[8] due   KEYS[9] last:<digest> (its last good result)
 -- ARGV[1] the entry key prefix ("<prefix>entry:")   ARGV[2] new id   ARGV[3] now   ARGV[4] expires_at
 -- ARGV[5] max_age (-1: any)   ARGV[6] refresh (1/0)   ARGV[7] canonical query   ARGV[8] when to check its pickup
--- ARGV[9] its job kind
--- Returns: id, how it was answered (created/joined/hit/error), then the entry's fields as HGETALL gives them.
-local function answer(id, reuse, stat)
-  redis.call('HINCRBY', KEYS[6], stat, 1)
+-- ARGV[9] its job kind   ARGV[10] stale_while_revalidate seconds (-1: none)   ARGV[11] stale_if_error (-1: none)
+-- Returns: the id answered, how (created/joined/hit/error/stale), the id of an entry created now whose job is to
+-- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them.
+local now, max_age = tonumber(ARGV[3]), tonumber(ARGV[5])
+local swr, sie = tonumber(ARGV[10]), tonumber(ARGV[11])
+
+local function answer(id, reuse, stat, started)
+  if stat then redis.call('HINCRBY', KEYS[6], stat, 1) end
   local out = redis.call('HGETALL', ARGV[1] .. id)
+  table.insert(out, 1, started or '')
   table.insert(out, 1, reuse)
   table.insert(out, 1, id)
   return out
 end
-local now = tonumber(ARGV[3])
+
+local function look(id)
+  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'expires_at', 'completed_at', 'error_until', 'purged_at')
+  return {status = f[1], live = f[1] and tonumber(f[2]) and tonumber(f[2]) > now,
+    completed = tonumber(f[3]) or 0, error_until = tonumber(f[4]) or 0, purged = tonumber(f[5]),
+    expires_at = f[2]}
+end
+
+-- Seconds an active result has been stale for this request (0 or less: fresh): since max_age ran out or since
+-- it was soft-purged, whichever came first; nil when it never goes stale (no max_age, not purged).
+local function staleness(entry)
+  local since = nil
+  if max_age >= 0 then since = entry.completed + max_age end
+  if entry.purged and (since == nil or entry.purged < since) then since = entry.purged end
+  if since == nil then return nil end
+  return now - since
+end
+
+-- The query's last good result, if it may answer within `window` seconds of going stale.
+local function last_good(window)
+  if window < 0 then return nil end
+  local id = redis.call('GET', KEYS[9])
+  if not id then return nil end
+  local entry = look(id)
+  if entry.status ~= 'active' or not entry.live then return nil end
+  local stale = staleness(entry)
+  if stale == nil or stale <= window then return id end
+  return nil
+end
+
+local function create(stat)
+  redis.call('HINCRBY', KEYS[6], stat, 1)
+  redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
+    'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3], 'job', ARGV[9])
+  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
+  redis.call('ZADD', KEYS[3], 0, ARGV[2])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
+  redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
+  redis.call('SADD', KEYS[5], ARGV[2])
+  redis.call('ZADD', KEYS[8], ARGV[8], ARGV[2])
+end
+
+local function remember_good(id, entry)
+  redis.call('SET', KEYS[9], id, 'PXAT', math.floor(tonumber(entry.expires_at) * 1000) + 1)
+end
+
 local cur = redis.call('GET', KEYS[1])
 if cur then
-  local f = redis.call('HMGET', ARGV[1] .. cur, 'status', 'expires_at', 'completed_at', 'error_until')
-  local status, expires = f[1], tonumber(f[2])
-  if status and expires and expires > now then
-    if status == 'pending' then return answer(cur, 'joined', 'dedupes') end
-    if ARGV[6] ~= '1' then
-      local max_age = tonumber(ARGV[5])
-      if status == 'active' and (max_age < 0 or now - (tonumber(f[3]) or 0) <= max_age) then
-        return answer(cur, 'hit', 'hits')
-      end
-      if status == 'error' and now < (tonumber(f[4]) or 0) then return answer(cur, 'error', 'error_hits') end
+  local entry = look(cur)
+  if entry.live then
+    if entry.status == 'pending' then  -- a fetch is under way: a stale result may answer meanwhile
+      local good = last_good(swr)
+      if good then return answer(good, 'stale', 'stale_hits') end
+      return answer(cur, 'joined', 'dedupes')
     end
+    if ARGV[6] ~= '1' then
+      if entry.status == 'active' then
+        local stale = staleness(entry)
+        if stale == nil or stale <= 0 then return answer(cur, 'hit', 'hits') end
+        if swr >= 0 and stale <= swr and redis.call('EXISTS', KEYS[2]) == 0 then  -- serve it, refresh it once
+          remember_good(cur, entry)
+          create('refreshes')
+          return answer(cur, 'stale', 'stale_hits', ARGV[2])
+        end
+      end
+      if entry.status == 'error' and now < entry.error_until then
+        local good = last_good(sie)
+        if good then return answer(good, 'stale', 'stale_hits') end
+        return answer(cur, 'error', 'error_hits')
+      end
+    end
+    if entry.status == 'active' then remember_good(cur, entry) end  -- superseded: still good until it expires
   end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return answer(ARGV[2], 'joined', 'dedupes') end
-redis.call('HINCRBY', KEYS[6], 'misses', 1)
-redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
-  'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3], 'job', ARGV[9])
-redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
-redis.call('ZADD', KEYS[3], 0, ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
-redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
-redis.call('SADD', KEYS[5], ARGV[2])
-redis.call('ZADD', KEYS[8], ARGV[8], ARGV[2])
-local out = redis.call('HGETALL', KEYS[2])
-table.insert(out, 1, 'created')
-table.insert(out, 1, ARGV[2])
-return out
+create('misses')
+return answer(ARGV[2], 'created', nil, ARGV[2])

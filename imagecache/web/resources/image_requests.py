@@ -7,9 +7,9 @@ from typing import Any
 
 import falcon
 
-from imagecache.domain.entry_record import EntryRecord, Status
+from imagecache.domain.entry_record import EntryRecord, Reuse, Status
 from imagecache.domain.errors import FetchError, UnknownJob
-from imagecache.services.image_cache import ImageCache
+from imagecache.services.image_cache import Ask, ImageCache
 from imagecache.web.bodies.json_body import INVALID, read_json
 from imagecache.web.error_responses import ApiError
 from imagecache.web.serving import serve_blob
@@ -26,16 +26,16 @@ class RequestsResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, self._max_body)
-        query, ttl, max_age, refresh = self._parse(body)
-        job = _optional_name(body, "job")
+        query, ask = self._parse(body)
         try:
-            outcome = self._cache.request(query, ttl=ttl, max_age=max_age, refresh=refresh, job=job)
+            outcome = self._cache.request(query, ask)
         except UnknownJob as exc:
             raise ApiError(400, str(exc), loc="job", kind=INVALID) from None
         except FetchError as exc:  # the job kind's own check of the query
             raise ApiError(exc.status, exc.message, loc="api_query", kind=INVALID) from None
         entry = outcome.entry
-        resp.media = {"id": entry.id, "status": entry.status.value, "expires_at": entry.expires_at}
+        status = Reuse.STALE.value if outcome.reuse is Reuse.STALE else entry.status.value
+        resp.media = {"id": entry.id, "status": status, "expires_at": entry.expires_at}
 
     def on_get_entry(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
         entry = self._cache.lookup(entry_id)
@@ -43,19 +43,24 @@ class RequestsResource:
             raise ApiError(404, "Request not found", loc=entry_id)
         resp.media = entry.summary()
 
-    def _parse(self, body: Any) -> tuple[dict[str, Any], int | None, int | None, bool]:
+    def _parse(self, body: Any) -> tuple[dict[str, Any], Ask]:
         if not isinstance(body, dict):
             raise ApiError(400, "request body must be a JSON object", loc="body", kind=INVALID)
         query = body.get("api_query")
         if not isinstance(query, dict):
             message = "Incomplete request, missing 'api_query'" if query is None else "'api_query' must be an object"
             raise ApiError(400, message, loc="api_query", kind=INVALID)
-        ttl = _optional_int(body, "ttl", minimum=1, maximum=self._cache.limits.max_ttl)
-        max_age = _optional_int(body, "max_age", minimum=0, maximum=None)
         refresh = body.get("refresh", False)
         if not isinstance(refresh, bool):
             raise ApiError(400, "'refresh' must be true or false", loc="refresh", kind=INVALID)
-        return query, ttl, max_age, refresh
+        return query, Ask(
+            ttl=_optional_int(body, "ttl", minimum=1, maximum=self._cache.limits.max_ttl),
+            max_age=_optional_int(body, "max_age", minimum=0, maximum=None),
+            refresh=refresh,
+            job=_optional_name(body, "job"),
+            stale_while_revalidate=_optional_int(body, "stale_while_revalidate", minimum=0, maximum=None),
+            stale_if_error=_optional_int(body, "stale_if_error", minimum=0, maximum=None),
+        )
 
 
 class JobsResource:

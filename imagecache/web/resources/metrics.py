@@ -35,6 +35,8 @@ _COUNTERS = {
     "misses": "requests that created an entry (and a job)",
     "dedupes": "requests that joined a fetch already under way",
     "error_hits": "requests answered by a fresh error entry",
+    "stale_hits": "requests answered by a stale result (stale_while_revalidate, stale_if_error, a soft purge)",
+    "refreshes": "background refreshes of stale results started",
     "upstream_calls": "calls to the upstream (attempts, retries included)",
     "upstream_retries": "upstream attempts that were retries",
     "upstream_failures": "upstream attempts that failed",

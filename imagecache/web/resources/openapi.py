@@ -141,6 +141,16 @@ def build_spec(config: Config) -> dict[str, Any]:
             "ttl": {"type": "integer", "minimum": 1, "maximum": config.max_ttl},
             "max_age": {"type": "integer", "minimum": 0},
             "refresh": {"type": "boolean"},
+            "stale_while_revalidate": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "seconds past max_age a result may answer while one background refresh runs",
+            },
+            "stale_if_error": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "seconds past max_age the last good result answers instead of a failed refresh",
+            },
             "job": {
                 "type": "string",
                 "minLength": 1,
@@ -154,7 +164,7 @@ def build_spec(config: Config) -> dict[str, Any]:
         "required": ["id", "status", "expires_at"],
         "properties": {
             "id": {"type": "string"},
-            "status": {"enum": ["pending", "active", "error"]},
+            "status": {"enum": ["pending", "active", "error", "stale"]},
             "expires_at": {"type": "number"},
         },
     }
