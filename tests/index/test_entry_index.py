@@ -5,7 +5,7 @@ import pytest
 from imagecache.domain.entry_record import Reuse, Status
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.garbage import RedisBlobGarbage
-from imagecache_client.ids import EntryId
+from tests.support.index import request
 
 DIGEST = "d" * 64
 NOW = 1_800_000_000.0
@@ -18,18 +18,7 @@ def store(redis, prefix):
 
 def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
     """The (id, reuse) a request gets."""
-    new_id = str(EntryId(digest, now + ttl))
-    outcome = store.request(
-        digest=digest,
-        new_id=new_id,
-        now=now,
-        expires_at=now + ttl,
-        query="{}",
-        job="chart",
-        max_age=max_age,
-        refresh=refresh,
-        check_pickup_at=now + 30,
-    )
+    outcome = request(store, digest, now=now, ttl=ttl, max_age=max_age, refresh=refresh)
     return outcome.entry.id, outcome.reuse
 
 

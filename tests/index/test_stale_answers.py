@@ -9,7 +9,7 @@ import pytest
 
 from imagecache.domain.entry_record import Reuse, Status
 from imagecache.index.entry_index import RedisEntryIndex
-from imagecache_client.ids import EntryId
+from tests.support.index import request
 
 DIGEST = "5" * 64
 NOW = 1_800_000_000.0
@@ -23,19 +23,7 @@ def store(redis, prefix):
 
 def ask(store, now, *, swr=None, sie=None, max_age=MAX_AGE, ttl=3600):
     """(the id answered, how, the id of the entry this request started or '')."""
-    outcome = store.request(
-        digest=DIGEST,
-        new_id=str(EntryId(DIGEST, now + ttl)),
-        now=now,
-        expires_at=now + ttl,
-        query="{}",
-        job="chart",
-        max_age=max_age,
-        refresh=False,
-        check_pickup_at=now + 30,
-        stale_while_revalidate=swr,
-        stale_if_error=sie,
-    )
+    outcome = request(store, DIGEST, now=now, ttl=ttl, max_age=max_age, stale_while_revalidate=swr, stale_if_error=sie)
     return outcome.entry.id, outcome.reuse, outcome.started
 
 

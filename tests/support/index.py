@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+from imagecache.domain.entry_record import RequestOutcome
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache_client.ids import EntryId
+
+
+def request(
+    entries: RedisEntryIndex,
+    digest: str,
+    *,
+    now: float,
+    ttl: float,
+    query: str = "{}",
+    pickup_grace: float = 30,
+    max_age: int | None = None,
+    refresh: bool = False,
+    stale_while_revalidate: int | None = None,
+    stale_if_error: int | None = None,
+) -> RequestOutcome:
+    """A request for `digest` (64 hex characters) at `now`, as ImageCache makes it for the default kind."""
+    return entries.request(
+        digest=digest,
+        new_id=str(EntryId(digest, now + ttl)),
+        now=now,
+        expires_at=now + ttl,
+        query=query,
+        job="chart",
+        max_age=max_age,
+        refresh=refresh,
+        check_pickup_at=now + pickup_grace,
+        stale_while_revalidate=stale_while_revalidate,
+        stale_if_error=stale_if_error,
+    )
 
 
 def new_pending(
     entries: RedisEntryIndex, digest: str, *, now: float, expires_at: float, query: str = "{}", pickup_grace: float = 30
 ) -> str:
-    """A new pending entry for `digest` (64 hex characters); its id."""
-    entry_id = str(EntryId(digest, expires_at))
-    entries.request(
-        digest=digest,
-        new_id=entry_id,
-        now=now,
-        expires_at=expires_at,
-        query=query,
-        job="chart",
-        max_age=None,
-        refresh=False,
-        check_pickup_at=now + pickup_grace,
-    )
-    return entry_id
+    """A new pending entry for `digest`; its id."""
+    return request(entries, digest, now=now, ttl=expires_at - now, query=query, pickup_grace=pickup_grace).entry.id
