@@ -19,7 +19,7 @@ from imagecache.composition import Components
 from imagecache.config import load_config
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.services.maintenance import Maintenance
-from imagecache_client.ids import EntryId
+from tests.support.index import request
 from tests.support.redis_server import OwnRedis
 
 PREFIX = "growth:"
@@ -34,18 +34,7 @@ def fill(entries: RedisEntryIndex, count: int, start: int, ttl: float, pending_e
     now = time.time()
 
     def make(n: int) -> None:
-        digest = f"{n:064x}"
-        entry_id = str(EntryId(digest, round(now + ttl, 6)))
-        entries.request(
-            digest=digest,
-            new_id=entry_id,
-            now=now,
-            expires_at=round(now + ttl, 6),
-            query="{}",
-            max_age=None,
-            refresh=False,
-            check_pickup_at=now + 86400,
-        )
+        entry_id = request(entries, f"{n:064x}", now=now, ttl=ttl, pickup_grace=86400).entry.id
         if n % pending_every:
             entries.complete(entry_id, now=now, content_type="image/png", size=1000, etag="e")
 

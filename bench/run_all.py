@@ -16,6 +16,7 @@ BENCHMARKS = [
     "client",
     "recovery",
     "growth",
+    "purge",
     "startup",
     "fresh_results",
     "redis_round_trips",

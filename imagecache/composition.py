@@ -41,6 +41,7 @@ from imagecache.services.producer import Producer
 from imagecache.services.recovery import Recovery
 from imagecache.services.reindex import Reindexer
 from imagecache.services.statistics import CacheStatistics
+from imagecache.services.tag_purge import TagPurge
 
 if TYPE_CHECKING:
     from imagecache.jobs.catalog import JobCatalog
@@ -280,6 +281,7 @@ class Components:
         return WebServices(
             config=config,
             images=self.cache,
+            purge=TagPurge(self.entries, self.counters),
             files=self.files,
             statistics=self.statistics,
             authority=self.authority,

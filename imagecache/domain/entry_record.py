@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ class EntryRecord:
     error_message: str = ""
     stored_key: str = ""  # where the result is; empty for entries stored before results had a key per attempt
     job: str = ""  # its job kind; empty for entries made before there were kinds (the default kind's)
+    tags: tuple[str, ...] = ()  # what POST /purge may remove it by
 
     @property
     def blob_key(self) -> str:
@@ -80,6 +82,7 @@ class EntryRecord:
             error_message=fields.get("error_message", ""),
             stored_key=fields.get("blob_key", ""),
             job=fields.get("job", ""),
+            tags=tuple(json.loads(fields["tags"])) if fields.get("tags") else (),
         )
 
     def summary(self) -> dict[str, object]:
@@ -92,6 +95,8 @@ class EntryRecord:
         }
         if self.job:
             view["job"] = self.job
+        if self.tags:
+            view["tags"] = list(self.tags)
         if self.status is Status.ACTIVE:
             view.update(content_type=self.content_type, size=self.size, etag=self.etag, completed_at=self.completed_at)
         if self.status is Status.ERROR:

@@ -7,7 +7,7 @@ picks the adapters: the Redis index (index/), a blob store (blobs/), a fetcher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -164,6 +164,7 @@ class EntryIndex(Protocol):
         check_pickup_at: float,
         stale_while_revalidate: int | None = None,
         stale_if_error: int | None = None,
+        tags: Sequence[str] = (),
     ) -> RequestOutcome: ...
 
     def get(self, entry_id: str) -> EntryRecord | None: ...
@@ -194,7 +195,16 @@ class EntryIndex(Protocol):
 
     def delete(self, entry_id: str, blob_key: str, now: float) -> bool: ...
 
-    def delete_expired(self, entry_ids: list[str], now: float) -> list[object]: ...
+    def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
+        """Delete each entry (expired, evicted or purged), in one round trip; per entry, whether it existed or the
+        error it met."""
+        ...
+
+    def tagged(self, tag: str, cursor: int, count: int) -> tuple[int, list[str]]:
+        """A batch of the entries carrying the tag, and the cursor to go on from (0: done)."""
+        ...
+
+    def soften(self, entry_ids: list[str], now: float) -> int: ...
 
     def claim(
         self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0

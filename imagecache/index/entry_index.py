@@ -11,7 +11,7 @@ and index/leases.py say how `running`, `due` and the leases are used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import cast
 
 from redis import Redis
@@ -65,6 +65,7 @@ class RedisEntryIndex:
         self._lost_by_leases = scripts.register(redis, "leases_lost")
         self._release_strays = scripts.register(redis, "leases_strays")
         self._adopt = scripts.register(redis, "entry_adopt")
+        self._soften = scripts.register(redis, "entry_soften")
 
     def _key(self, entry_id: str) -> str:
         return self.keys.entry(entry_id)
@@ -89,9 +90,11 @@ class RedisEntryIndex:
         check_pickup_at: float,
         stale_while_revalidate: int | None = None,
         stale_if_error: int | None = None,
+        tags: Sequence[str] = (),
     ) -> RequestOutcome:
         """Join the live entry for this query, or create `new_id` pending (its job checked for at check_pickup_at),
-        or answer with a stale result where the request allows one (see entry_request.lua)."""
+        or answer with a stale result where the request allows one (see entry_request.lua); the tags go to the
+        entry that answers and to the one the request started."""
         _, reuse, started, *flat = self._request(
             keys=[
                 self._query_key(digest),
@@ -116,6 +119,8 @@ class RedisEntryIndex:
                 job,
                 _seconds_or_none(stale_while_revalidate),
                 _seconds_or_none(stale_if_error),
+                self.keys.tag_prefix,
+                *tags,
             ],
         )
         return RequestOutcome(EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse), started)
@@ -213,7 +218,25 @@ class RedisEntryIndex:
 
     def _delete_args(self, entry_id: str, blob_key: str, now: float) -> list[str]:
         digest = entry_id[:64]
-        return [entry_id, self._query_key(digest), blob_key, repr(now), self._channel, self.keys.last_good(digest)]
+        return [
+            entry_id,
+            self._query_key(digest),
+            blob_key,
+            repr(now),
+            self._channel,
+            self.keys.last_good(digest),
+            self.keys.tag_prefix,
+        ]
+
+    def tagged(self, tag: str, cursor: int, count: int) -> tuple[int, list[str]]:
+        """A batch of the entries carrying `tag` (SSCAN: every entry tagged throughout the scan is seen), and the
+        cursor to go on from (0: done)."""
+        next_cursor, ids = self._redis.sscan(self.keys.tag_prefix + tag, cursor, count=count)
+        return int(next_cursor), cast(list[str], ids)
+
+    def soften(self, entry_ids: list[str], now: float) -> int:
+        """Mark the active ones among these entries stale from now (a soft purge); how many."""
+        return int(self._soften(args=[self._key(""), repr(now), *entry_ids])) if entry_ids else 0
 
     def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
         """Delete each entry (as `delete`), in one round trip; per entry, its result or the error it met."""

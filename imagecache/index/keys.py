@@ -6,6 +6,7 @@ Index:      ids, expiry, created (sorted sets), lru (stored results by last use:
 Files:      file:<cache id> (hash), files:expiry (sorted set)
 Shared:     stats (hash of counters), gc (blob keys to delete, by when), done (pub/sub channel)
 Recovery:   running (hash: entry -> lease), due (sorted set: pickup checks), lease:<id>, lease_missing
+Tags:       tag:<tag> (a set of the entries carrying it)
 Jobs:       jobs (hash: worker -> the job kinds it runs, until when)
 Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and each job kind's
             upstream limit take the prefix without its colon: <prefix>-produce, <prefix>-upstream:<kind>
@@ -26,6 +27,10 @@ class RedisKeys:
 
     def query(self, digest: str) -> str:
         return f"{self.prefix}query:{digest}"
+
+    @property
+    def tag_prefix(self) -> str:
+        return self._named("tag:")
 
     def last_good(self, digest: str) -> str:
         return f"{self.prefix}last:{digest}"

@@ -38,6 +38,7 @@ class Ask:
     job: str | None = None
     stale_while_revalidate: int | None = None
     stale_if_error: int | None = None
+    tags: tuple[str, ...] = ()  # given to the entry that answers (and to the one the request starts)
 
 
 PLAIN = Ask()
@@ -94,6 +95,7 @@ class ImageCache:
             check_pickup_at=now + self.limits.pickup_grace,
             stale_while_revalidate=ask.stale_while_revalidate,
             stale_if_error=ask.stale_if_error,
+            tags=ask.tags,
         )
         if outcome.started:
             why = "refreshing a stale result" if outcome.reuse is Reuse.STALE else "new"

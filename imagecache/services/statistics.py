@@ -19,6 +19,8 @@ _SUMMARY = (
     "error_hits",
     "stale_hits",
     "refreshes",
+    "purged",
+    "soft_purged",
     "upstream_calls",
     "upstream_failures",
 )

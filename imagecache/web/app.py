@@ -19,6 +19,7 @@ from imagecache.domain.ports import SecretLookup, TokenAuthority
 from imagecache.services.file_cache import FileCache
 from imagecache.services.image_cache import ImageCache
 from imagecache.services.statistics import CacheStatistics
+from imagecache.services.tag_purge import TagPurge
 from imagecache.web import error_responses
 from imagecache.web.bodies.stall_guard import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
 from imagecache.web.middleware.api_keys import ApiKeyMiddleware
@@ -29,6 +30,7 @@ from imagecache.web.resources.image_requests import ImageResource, JobsResource,
 from imagecache.web.resources.info import InfoResource
 from imagecache.web.resources.metrics import HttpMetricsMiddleware, MetricsResource
 from imagecache.web.resources.openapi import OpenApiResource
+from imagecache.web.resources.purge import PurgeResource
 from imagecache.web.resources.v1 import (
     Authenticator,
     CacheFileResource,
@@ -44,6 +46,7 @@ class WebServices:
 
     config: Config
     images: ImageCache
+    purge: TagPurge
     files: FileCache
     statistics: CacheStatistics
     authority: TokenAuthority
@@ -64,6 +67,7 @@ def create_app(services: WebServices) -> falcon.App:
     app.add_route("/requests/{entry_id}", requests, suffix="entry")
     app.add_route("/image/{entry_id}", ImageResource(images, config.wait_timeout))
     app.add_route("/jobs", JobsResource(images))
+    app.add_route("/purge", PurgeResource(services.purge, config.max_body_bytes))
     renderer = "kentik" if config.kentik_enabled else "local"
     app.add_route("/info", InfoResource(images, services.statistics, renderer))
     app.add_route("/favicon.ico", FaviconResource())

@@ -31,6 +31,8 @@ def test_keys_guard_the_kentik_routes_and_never_reach_the_logs(stack_factory, tm
         lambda h: httpx.post(stack.url + "/requests", json={"api_query": make_query()}, headers=h),
         lambda h: httpx.get(stack.url + "/info", headers=h),
         lambda h: httpx.get(stack.url + "/image/" + "a" * 64 + "_9999999999", headers=h),
+        lambda h: httpx.post(stack.url + "/purge", json={"tags": ["nothing:here"]}, headers=h),
+        lambda h: httpx.get(stack.url + "/jobs", headers=h),
     ):
         refused = request({})
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"

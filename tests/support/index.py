@@ -19,6 +19,7 @@ def request(
     refresh: bool = False,
     stale_while_revalidate: int | None = None,
     stale_if_error: int | None = None,
+    tags: tuple[str, ...] = (),
 ) -> RequestOutcome:
     """A request for `digest` (64 hex characters) at `now`, as ImageCache makes it for the default kind."""
     return entries.request(
@@ -33,6 +34,7 @@ def request(
         check_pickup_at=now + pickup_grace,
         stale_while_revalidate=stale_while_revalidate,
         stale_if_error=stale_if_error,
+        tags=tags,
     )
 
 

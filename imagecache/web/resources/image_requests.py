@@ -12,6 +12,7 @@ from imagecache.domain.errors import FetchError, UnknownJob
 from imagecache.services.image_cache import Ask, ImageCache
 from imagecache.web.bodies.json_body import INVALID, read_json
 from imagecache.web.error_responses import ApiError
+from imagecache.web.resources.purge import read_tags
 from imagecache.web.serving import serve_blob
 
 # On /image failures: "error" (the result could not be produced: the upstream's or storage's status)
@@ -60,6 +61,7 @@ class RequestsResource:
             job=_optional_name(body, "job"),
             stale_while_revalidate=_optional_int(body, "stale_while_revalidate", minimum=0, maximum=None),
             stale_if_error=_optional_int(body, "stale_if_error", minimum=0, maximum=None),
+            tags=read_tags(body),
         )
 
 

@@ -37,6 +37,8 @@ _COUNTERS = {
     "error_hits": "requests answered by a fresh error entry",
     "stale_hits": "requests answered by a stale result (stale_while_revalidate, stale_if_error, a soft purge)",
     "refreshes": "background refreshes of stale results started",
+    "purged": "entries removed by POST /purge",
+    "soft_purged": "entries marked stale by POST /purge (soft)",
     "upstream_calls": "calls to the upstream (attempts, retries included)",
     "upstream_retries": "upstream attempts that were retries",
     "upstream_failures": "upstream attempts that failed",

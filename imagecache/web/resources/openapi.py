@@ -36,7 +36,14 @@ ENTRY = {
         "etag": {"type": "string"},
         "error": {"type": "object"},
         "job": {"type": "string", "description": "the job kind that produces it"},
+        "tags": {"type": "array", "items": {"type": "string"}},
     },
+}
+TAGS = {
+    "type": "array",
+    "maxItems": 16,
+    "items": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
+    "description": "at most 16 tags of 1 to 128 printable characters",
 }
 JOB_KIND = {
     "type": "object",
@@ -151,6 +158,7 @@ def build_spec(config: Config) -> dict[str, Any]:
                 "minimum": 0,
                 "description": "seconds past max_age the last good result answers instead of a failed refresh",
             },
+            "tags": {**TAGS, "description": "tags the result carries, for POST /purge"},
             "job": {
                 "type": "string",
                 "minLength": 1,
@@ -204,6 +212,34 @@ def build_spec(config: Config) -> dict[str, Any]:
             "/image/{entry_id}": {
                 "get": _image_operation("getImage", "the result; waits while pending"),
                 "head": _image_operation("headImage", "the result's headers"),
+            },
+            "/purge": {
+                "post": {
+                    "summary": "remove (or, soft, mark stale) every entry carrying any of the tags",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["tags"],
+                                    "properties": {"tags": {**TAGS, "minItems": 1}, "soft": {"type": "boolean"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["purged", "soft"],
+                                "properties": {"purged": {"type": "integer"}, "soft": {"type": "boolean"}},
+                            },
+                            "how many entries were removed (or marked stale)",
+                        ),
+                        **_errors(KENTIK_ERROR, *kentik_errors, 413),
+                    },
+                }
             },
             "/jobs": {
                 "get": {
