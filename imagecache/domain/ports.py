@@ -169,6 +169,8 @@ class EntryIndex(Protocol):
 
     def get(self, entry_id: str) -> EntryRecord | None: ...
 
+    def get_many(self, entry_ids: list[str]) -> list[EntryRecord | None]: ...
+
     def complete(
         self,
         entry_id: str,
@@ -301,9 +303,19 @@ class EntryWatch(Protocol):
     def clear(self) -> None: ...
 
 
+class EntryGroupWatch(Protocol):
+    """One waiter's view of many entries (an event stream's)."""
+
+    def next(self, timeout: float) -> tuple[str, EntryRecord | None] | None:
+        """The next entry with news and the entry as announced (None: read it to know); None after timeout."""
+        ...
+
+
 class EntryNotifier(Protocol):
     """Wakes this process's waiters the moment an entry leaves pending."""
 
     def add_listener(self, callback: Callable[[str], object]) -> None: ...
 
     def watching(self, entry_id: str) -> AbstractContextManager[EntryWatch]: ...
+
+    def watching_all(self, entry_ids: list[str]) -> AbstractContextManager[EntryGroupWatch]: ...

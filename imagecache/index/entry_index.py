@@ -129,6 +129,14 @@ class RedisEntryIndex:
         fields = cast(dict[str, str], self._redis.hgetall(self._key(entry_id)))
         return EntryRecord.from_fields(fields) if fields else None
 
+    def get_many(self, entry_ids: list[str]) -> list[EntryRecord | None]:
+        """Each entry (None where there is none), in one round trip."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in entry_ids:
+                pipe.hgetall(self._key(entry_id))
+            found = pipe.execute()
+        return [EntryRecord.from_fields(fields) if fields else None for fields in found]
+
     def complete(
         self,
         entry_id: str,
@@ -310,10 +318,7 @@ class RedisEntryIndex:
         ids = cast(list[str], self._redis.zrangebylex(self._ids, low, "+", start=0, num=limit + 1))
         more = len(ids) > limit
         ids = ids[:limit]
-        with self._redis.pipeline(transaction=False) as pipe:
-            for entry_id in ids:
-                pipe.hgetall(self._key(entry_id))
-            found = [EntryRecord.from_fields(fields) for fields in pipe.execute() if fields]
+        found = [entry for entry in self.get_many(ids) if entry is not None]
         return EntryPage(found, ids[-1] if more and ids else None)
 
     def adopt(self, entry: EntryRecord) -> bool:
@@ -361,10 +366,7 @@ class RedisEntryIndex:
 
     def newest(self, limit: int) -> list[EntryRecord]:
         ids = cast(list[str], self._redis.zrevrange(self._created, 0, limit - 1))
-        with self._redis.pipeline(transaction=False) as pipe:
-            for entry_id in ids:
-                pipe.hgetall(self._key(entry_id))
-            return [EntryRecord.from_fields(fields) for fields in pipe.execute() if fields]
+        return [entry for entry in self.get_many(ids) if entry is not None]
 
     def counts(self) -> dict[str, int]:
         with self._redis.pipeline(transaction=False) as pipe:

@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -39,6 +40,42 @@ class _Watch(threading.Event):
     def deliver(self, settled: EntryRecord | None) -> None:
         self.settled = settled
         self.set()
+
+
+class _Member(_Watch):
+    """One entry's watch within a group: its news goes to the group."""
+
+    def __init__(self, entry_id: str, group: _GroupWatch) -> None:
+        super().__init__()
+        self._entry_id = entry_id
+        self._group = group
+
+    def deliver(self, settled: EntryRecord | None) -> None:
+        self._group.deliver(self._entry_id, settled)
+
+
+class _GroupWatch:
+    """An EntryGroupWatch: the news of many entries, in the order it arrives, to one waiter."""
+
+    def __init__(self) -> None:
+        self._news: deque[tuple[str, EntryRecord | None]] = deque()
+        self._arrived = threading.Event()
+        self._lock = threading.Lock()
+
+    def deliver(self, entry_id: str, settled: EntryRecord | None) -> None:
+        with self._lock:
+            self._news.append((entry_id, settled))
+            self._arrived.set()
+
+    def next(self, timeout: float) -> tuple[str, EntryRecord | None] | None:
+        self._arrived.wait(timeout)
+        with self._lock:
+            if not self._news:
+                return None
+            news = self._news.popleft()
+            if not self._news:
+                self._arrived.clear()
+            return news
 
 
 class RedisEntryNotifier:
@@ -67,11 +104,31 @@ class RedisEntryNotifier:
             yield event
         finally:
             with self._lock:
-                events = self._waiters.get(entry_id)
-                if events is not None:
-                    events.discard(event)
-                    if not events:
-                        del self._waiters[entry_id]
+                self._forget(entry_id, event)
+
+    @contextmanager
+    def watching_all(self, entry_ids: list[str]) -> Iterator[_GroupWatch]:
+        """One watch over many entries (an event stream's): each one's news as it arrives."""
+        self._ensure_listening()
+        group = _GroupWatch()
+        members = [(entry_id, _Member(entry_id, group)) for entry_id in entry_ids]
+        with self._lock:
+            for entry_id, member in members:
+                self._waiters.setdefault(entry_id, set()).add(member)
+        try:
+            yield group
+        finally:
+            with self._lock:
+                for entry_id, member in members:
+                    self._forget(entry_id, member)
+
+    def _forget(self, entry_id: str, event: _Watch) -> None:
+        """Drop one waiter (the lock held)."""
+        events = self._waiters.get(entry_id)
+        if events is not None:
+            events.discard(event)
+            if not events:
+                del self._waiters[entry_id]
 
     def _ensure_listening(self) -> None:
         with self._lock:

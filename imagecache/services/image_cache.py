@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +141,37 @@ class ImageCache:
                 woken = watch.wait(min(remaining, RECHECK_SECONDS))
                 current = watch.settled if woken and watch.settled else self._entries.get(entry_id)
                 watch.clear()
+
+    def settle_events(
+        self, entry_ids: list[str], timeout: float, tick: float
+    ) -> Iterator[tuple[str, EntryRecord | None] | None]:
+        """Each entry, once: as soon as it has left pending (None: unknown, malformed or expired), or as it stands
+        when `timeout` runs out; a None between them every `tick` seconds without news (an event stream's
+        keep-alive). Everything arrives on this process's one pub/sub connection: one round trip to start, none
+        per entry that settles with its announcement."""
+        live = [entry_id for entry_id in entry_ids if self._live_id(entry_id)]
+        for entry_id in entry_ids:
+            if entry_id not in live:
+                yield entry_id, None
+        deadline = self._clock() + timeout
+        with self._notifier.watching_all(live) as group:
+            waiting: dict[str, EntryRecord] = {}
+            for entry_id, entry in zip(live, self._entries.get_many(live)):
+                if entry is not None and entry.status is Status.PENDING:
+                    waiting[entry_id] = entry
+                else:
+                    yield entry_id, entry
+            while waiting and (remaining := deadline - self._clock()) > 0:
+                news = group.next(min(remaining, tick))
+                if news is None:
+                    yield None
+                    continue
+                entry_id, settled = news
+                entry = settled or self._entries.get(entry_id)
+                if entry_id in waiting and (entry is None or entry.status is not Status.PENDING):
+                    del waiting[entry_id]
+                    yield entry_id, entry
+            yield from waiting.items()
 
     def _live_id(self, entry_id: str) -> bool:
         """Whether a client-supplied id is well formed and not yet past the expiry it carries."""

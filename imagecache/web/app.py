@@ -24,6 +24,7 @@ from imagecache.web import error_responses
 from imagecache.web.bodies.stall_guard import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
 from imagecache.web.middleware.api_keys import ApiKeyMiddleware
 from imagecache.web.middleware.request_ids import RequestIdMiddleware
+from imagecache.web.resources.events import EventsResource
 from imagecache.web.resources.favicon import FaviconResource
 from imagecache.web.resources.health import HealthResource
 from imagecache.web.resources.image_requests import ImageResource, JobsResource, RequestsResource
@@ -62,11 +63,12 @@ def create_app(services: WebServices) -> falcon.App:
     app.add_error_handler(SourceInterrupted, body_broke_off)
 
     images = services.images
-    requests = RequestsResource(images, config.max_body_bytes)
+    requests = RequestsResource(images, config.max_body_bytes, config.wait_timeout)
     app.add_route("/requests", requests)
     app.add_route("/requests/{entry_id}", requests, suffix="entry")
     app.add_route("/image/{entry_id}", ImageResource(images, config.wait_timeout))
     app.add_route("/jobs", JobsResource(images))
+    app.add_route("/events", EventsResource(images, config.wait_timeout, config.max_body_bytes))
     app.add_route("/purge", PurgeResource(services.purge, config.max_body_bytes))
     renderer = "kentik" if config.kentik_enabled else "local"
     app.add_route("/info", InfoResource(images, services.statistics, renderer))

@@ -83,3 +83,19 @@ def test_a_deletion_wakes_its_waiters_with_nothing_to_hand_them(redis, redis_url
         watch.clear()
         redis.publish(channel, "gone")
         assert watch.wait(5) and watch.settled is None
+
+
+def test_a_group_watch_hears_each_of_its_entries_in_order_and_nothing_else(redis, redis_url, channel, entries):
+    notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), channel)
+    first, second = (new_pending(entries, f"{n:064x}", now=time.time(), expires_at=time.time() + 60) for n in (1, 2))
+    with notifier.watching_all([first, second]) as group:
+        subscribed(redis, channel)
+        while group.next(0.2) is not None:  # subscribing wakes every waiter once: drain that
+            pass
+        redis.publish(channel, "elsewhere")
+        entries.complete(second, now=time.time(), content_type="image/png", size=4, etag="e")
+        entries.complete(first, now=time.time(), content_type="image/png", size=5, etag="e")
+        (id_a, entry_a), (id_b, entry_b) = group.next(5), group.next(5)
+        assert (id_a, entry_a.size, id_b, entry_b.size) == (second, 4, first, 5)  # announced with their fields
+        assert group.next(0.1) is None
+    assert not notifier._waiters  # the watches left with the group

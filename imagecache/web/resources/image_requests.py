@@ -12,6 +12,7 @@ from imagecache.domain.errors import FetchError, UnknownJob
 from imagecache.services.image_cache import Ask, ImageCache
 from imagecache.web.bodies.json_body import INVALID, read_json
 from imagecache.web.error_responses import ApiError
+from imagecache.web.resources.events import wait_param
 from imagecache.web.resources.purge import read_tags
 from imagecache.web.serving import serve_blob
 
@@ -21,9 +22,10 @@ ENTRY_STATUS = "Imagecache-Entry-Status"
 
 
 class RequestsResource:
-    def __init__(self, cache: ImageCache, max_body_bytes: int) -> None:
+    def __init__(self, cache: ImageCache, max_body_bytes: int, max_wait: float) -> None:
         self._cache = cache
         self._max_body = max_body_bytes
+        self._max_wait = max_wait
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, self._max_body)
@@ -39,7 +41,9 @@ class RequestsResource:
         resp.media = {"id": entry.id, "status": status, "expires_at": entry.expires_at}
 
     def on_get_entry(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
-        entry = self._cache.lookup(entry_id)
+        """At once, or with `?wait=S` as soon as the entry settles or after S seconds (a long poll)."""
+        wait = wait_param(req, self._max_wait)
+        entry = self._cache.lookup(entry_id) if wait is None else self._cache.wait_settled(entry_id, wait)
         if entry is None:
             raise ApiError(404, "Request not found", loc=entry_id)
         resp.media = entry.summary()
