@@ -11,6 +11,7 @@ BENCHMARKS = [
     "overhead",
     "burst",
     "waiters",
+    "event_streams",
     "files_stress",
     "files_big",
     "client",

@@ -77,6 +77,9 @@ def event_fields(entry_id: str, entry: EntryRecord | None) -> dict[str, Any]:
 
 
 def _events(news: Iterator[tuple[str, EntryRecord | None] | None]) -> Iterator[bytes]:
+    """The stream: at once a line that opens it (the server sends its headers with its first bytes, and a
+    client's EventSource is open once they arrive), then the events."""
+    yield b": open\n\n"
     sent = 0
     for item in news:
         if item is None:
