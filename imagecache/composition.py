@@ -31,6 +31,7 @@ from imagecache.index.keys import RedisKeys
 from imagecache.index.leases import WorkerLease
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.index.recency import RedisRecency
+from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
 from imagecache.services.image_cache import ImageCache, Limits
@@ -45,6 +46,7 @@ from imagecache.services.tag_purge import TagPurge
 
 if TYPE_CHECKING:
     from imagecache.jobs.catalog import JobCatalog
+    from imagecache.queueing.callbacks import RqCallbackQueue
     from imagecache.queueing.job_batches import RqJobBatches
     from imagecache.queueing.rq_queue import RqJobQueue
     from imagecache.web.app import WebServices
@@ -133,6 +135,18 @@ class Components:
         return RqJobQueue(self.rq_redis, self.config.redis_prefix)
 
     @cached_property
+    def callback_queue(self) -> RqCallbackQueue:
+        from imagecache.queueing.callbacks import RqCallbackQueue
+
+        return RqCallbackQueue(self.rq_redis, self.config.redis_prefix, self.config.callback_retries)
+
+    @cached_property
+    def callbacks(self) -> CallbackDispatch | None:
+        """None while callbacks are off (CALLBACK_ALLOWED_HOSTS empty): a request naming one is refused."""
+        hosts = self.config.callback_hosts
+        return CallbackDispatch(self.entries, self.callback_queue, hosts) if hosts else None
+
+    @cached_property
     def job_catalog(self) -> JobCatalog:
         """The job kinds installed here (the `imagecache.jobs` entry points)."""
         from imagecache.jobs.catalog import JobCatalog
@@ -204,7 +218,9 @@ class Components:
             error_ttl=config.error_ttl,
             pickup_grace=config.pickup_grace,
         )
-        return ImageCache(self.entries, self.blobs, self.jobs, self.notifier, self.job_kinds, limits)
+        return ImageCache(
+            self.entries, self.blobs, self.jobs, self.notifier, self.job_kinds, limits, callbacks=self.callbacks
+        )
 
     @cached_property
     def statistics(self) -> CacheStatistics:
@@ -244,6 +260,7 @@ class Components:
             error_ttl=self.config.error_ttl,
             max_attempts=self.config.max_fetch_attempts,
             hold_seconds=self.config.wait_timeout,
+            callbacks=self.callbacks,
         )
 
     @cached_property
@@ -272,6 +289,7 @@ class Components:
             self.jobs,
             self.recovery,
             self.item_sweep,
+            callbacks=self.callbacks,
         )
 
     def web_services(self) -> WebServices:

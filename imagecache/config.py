@@ -62,12 +62,33 @@ class Config(BaseSettings):
     cache_max_bytes: int = Field(0, ge=0)
     log_format: Literal["text", "json"] = "text"
     jobs_exclude: str = ""
+    callback_allowed_hosts: str = ""
+    callback_secret: SecretStr = SecretStr("")
+    callback_retry_seconds: str = "30,60,120,300,600,1200,1200"
 
     @model_validator(mode="after")
     def _default_ttl_within_max(self) -> Config:
         if self.default_ttl > self.max_ttl:
             raise ValueError("DEFAULT_TTL must not exceed MAX_TTL")
         return self
+
+    @model_validator(mode="after")
+    def _callbacks_are_signed(self) -> Config:
+        if self.callback_hosts and not self.callback_secret.get_secret_value():
+            raise ValueError("CALLBACK_SECRET must be set when CALLBACK_ALLOWED_HOSTS is")
+        if not all(part.strip().isdigit() for part in self.callback_retry_seconds.split(",")):
+            raise ValueError("CALLBACK_RETRY_SECONDS must be comma-separated whole seconds")
+        return self
+
+    @property
+    def callback_hosts(self) -> frozenset[str]:
+        """The hosts callback_url may name (CALLBACK_ALLOWED_HOSTS); empty: callbacks are off."""
+        return frozenset(host.strip().lower() for host in self.callback_allowed_hosts.split(",") if host.strip())
+
+    @property
+    def callback_retries(self) -> list[int]:
+        """Seconds before each retry of a callback that failed (7 by default: 8 attempts over about an hour)."""
+        return [int(part) for part in self.callback_retry_seconds.split(",")]
 
     @property
     def wait_timeout(self) -> float:

@@ -1,10 +1,11 @@
-"""`python -m workers worker|maintenance`: the programs `imagecache worker` and `imagecache maintenance` become."""
+"""`python -m workers worker|maintenance|callbacks`: the programs `imagecache worker`, `imagecache maintenance`
+and `imagecache callbacks` become."""
 
 import sys
 
-from workers import maintenance_loop, worker
+from workers import callback_worker, maintenance_loop, worker
 
-PROGRAMS = {"worker": worker.main, "maintenance": maintenance_loop.main}
+PROGRAMS = {"worker": worker.main, "maintenance": maintenance_loop.main, "callbacks": callback_worker.main}
 
 if __name__ == "__main__":
     sys.exit(PROGRAMS[sys.argv[1]]())

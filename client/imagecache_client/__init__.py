@@ -19,12 +19,13 @@ from imagecache_client.errors import (
     UpstreamError,
 )
 from imagecache_client.files import FileCacheClient, Uploaded
-from imagecache_client.images import Entry, ImageCacheClient
+from imagecache_client.images import Entry, Extras, ImageCacheClient
 from imagecache_client.local import Fetched, LocalCache
 
 __all__ = [
     "ClientError",
     "Entry",
+    "Extras",
     "Fetched",
     "FileCacheClient",
     "ImageCacheClient",

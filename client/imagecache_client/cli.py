@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from imagecache_client.errors import ClientError
 from imagecache_client.files import FileCacheClient
-from imagecache_client.images import ImageCacheClient, ImageRequest
+from imagecache_client.images import Extras, ImageCacheClient, ImageRequest
 from imagecache_client.local import DEFAULT_MAX_BYTES, LocalCache
 from imagecache_client.prefill import PrefillReport, prefill_files, prefill_images
 from imagecache_client.progress import Bars, Progress, Silent, Tally
@@ -70,8 +70,29 @@ def get(args: argparse.Namespace) -> int:
             ttl=_first(args.ttl, ask.ttl),
             max_age=_first(args.max_age, ask.max_age),
             refresh=args.refresh,
+            extras=Extras(job=args.job, tags=tuple(args.tag), stale_while_revalidate=args.stale_while_revalidate),
         )
         _emit(client.local, path, args.output)
+    return 0
+
+
+def purge(args: argparse.Namespace) -> int:
+    with _images(args) as client:
+        print(client.purge(args.tags, soft=args.soft))
+    return 0
+
+
+def events(args: argparse.Namespace) -> int:
+    """One JSON line per entry as it settles."""
+    with _images(args) as client:
+        for event in client.events(args.ids):
+            print(json.dumps(event), flush=True)
+    return 0
+
+
+def jobs(args: argparse.Namespace) -> int:
+    with _images(args) as client:
+        print(json.dumps(client.jobs(), indent=2))
     return 0
 
 
@@ -369,6 +390,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--ttl", type=int)
     sub.add_argument("--max-age", type=int)
     sub.add_argument("--refresh", action="store_true", help="produce it anew")
+    sub.add_argument("--job", help="the job kind (default: the server's)")
+    sub.add_argument("--tag", action="append", default=[], help="a tag for POST /purge (repeatable)")
+    sub.add_argument("--stale-while-revalidate", type=int, metavar="SECONDS", help="take a stale result meanwhile")
+    sub = command("purge", purge, "remove (or, --soft, mark stale) every result carrying any of the tags")
+    sub.add_argument("tags", metavar="TAG", nargs="+")
+    sub.add_argument("--soft", action="store_true")
+    sub = command("events", events, "one JSON line per entry as it settles (a server-sent event stream)")
+    sub.add_argument("ids", metavar="ID", nargs="+")
+    command("jobs", jobs, "the job kinds the server runs")
     sub = command("put", put, "upload FILE under the cache id of CACHE_PARAMS")
     sub.add_argument("params", metavar="CACHE_PARAMS.json")
     sub.add_argument("file", metavar="FILE")

@@ -7,7 +7,9 @@ the query's own hash (the first half of every id).
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -25,13 +27,39 @@ from imagecache_client.transport import DEFAULT_TIMEOUT, error_for, error_messag
 
 ENTRY_STATUS = "Imagecache-Entry-Status"  # the server's marker: "error" (an error entry) or "pending"
 FAILURES = tuple(range(400, 600))
+READ_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
 class Entry:
     id: str
-    status: str  # pending, active or error
+    status: str  # pending, active, error, or stale (a stale result answered, as the request allowed)
     expires_at: float
+
+
+@dataclass(frozen=True)
+class Extras:
+    """A request's options beyond ttl, max_age and refresh (the server's README says what each does)."""
+
+    job: str | None = None  # the job kind; None: the deployment's default
+    tags: tuple[str, ...] = ()  # what POST /purge removes the result by
+    stale_while_revalidate: int | None = None  # seconds past max_age a stale result may answer meanwhile
+    stale_if_error: int | None = None  # seconds past max_age the last good result answers a failed refresh
+    callback_url: str | None = None  # POSTed to, signed, when the entry settles
+
+    def body(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "job": self.job,
+            "stale_while_revalidate": self.stale_while_revalidate,
+            "stale_if_error": self.stale_if_error,
+            "callback_url": self.callback_url,
+        }
+        if self.tags:
+            fields["tags"] = list(self.tags)
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+PLAIN = Extras()
 
 
 @dataclass(frozen=True)
@@ -73,10 +101,15 @@ class ImageCacheClient(Session):
         self.wait_timeout = wait_timeout
 
     def request(
-        self, query: dict[str, Any], ttl: int | None = None, max_age: int | None = None, refresh: bool = False
+        self,
+        query: dict[str, Any],
+        ttl: int | None = None,
+        max_age: int | None = None,
+        refresh: bool = False,
+        extras: Extras = PLAIN,
     ) -> Entry:
         """Ask for a result; answers at once with the entry that will hold it."""
-        body: dict[str, Any] = {"api_query": query}
+        body: dict[str, Any] = {"api_query": query, **extras.body()}
         body.update({k: v for k, v in (("ttl", ttl), ("max_age", max_age)) if v is not None})
         if refresh:
             body["refresh"] = True
@@ -88,27 +121,66 @@ class ImageCacheClient(Session):
         return self.fetch_id(entry_id).path.read_bytes()
 
     def fetch(
-        self, query: dict[str, Any], ttl: int | None = None, max_age: int | None = None, refresh: bool = False
+        self,
+        query: dict[str, Any],
+        ttl: int | None = None,
+        max_age: int | None = None,
+        refresh: bool = False,
+        extras: Extras = PLAIN,
     ) -> Path:
         """The local path of the query's image: the local copy if unexpired, else requested and downloaded."""
-        return self.fetch_entry(query, ttl=ttl, max_age=max_age, refresh=refresh).path
+        return self.fetch_entry(query, ttl=ttl, max_age=max_age, refresh=refresh, extras=extras).path
 
     def fetch_entry(
-        self, query: dict[str, Any], ttl: int | None = None, max_age: int | None = None, refresh: bool = False
+        self,
+        query: dict[str, Any],
+        ttl: int | None = None,
+        max_age: int | None = None,
+        refresh: bool = False,
+        extras: Extras = PLAIN,
     ) -> Fetched:
-        if not refresh and (copy := self.local_copy(query, max_age)):
+        if not refresh and (copy := self.local_copy(query, max_age, extras.job)):
             return copy
         try:
-            entry = self.request(query, ttl=ttl, max_age=max_age, refresh=refresh)
+            entry = self.request(query, ttl=ttl, max_age=max_age, refresh=refresh, extras=extras)
             return self.fetch_id(entry.id)
         except (Unavailable, Timeout) as exc:
             missing = "the local cache has no unexpired copy of this query's image"
-            return offline_copy(exc, self.local_copy(query), missing)
+            return offline_copy(exc, self.local_copy(query, job=extras.job), missing)
 
-    def local_copy(self, query: dict[str, Any], max_age: int | None = None) -> Fetched | None:
-        """The query's unexpired image if the local cache has it (found by the query's hash, offline)."""
-        copy = self.local.image_for_query(self.server, query_digest(query), max_age)
+    def local_copy(self, query: dict[str, Any], max_age: int | None = None, job: str | None = None) -> Fetched | None:
+        """The query's unexpired image if the local cache has it (found by the query's hash, offline). A job
+        kind named is taken as not the deployment's default (whose ids are the query's hash alone)."""
+        copy = self.local.image_for_query(self.server, query_digest(query, job), max_age)
         return Fetched(copy.path, copy.size, True) if copy else None
+
+    def status(self, entry_id: str, wait: float | None = None) -> dict[str, Any]:
+        """The entry's status at once, or (`wait`) as soon as it settles or after that many seconds."""
+        params = {"wait": wait} if wait is not None else {}
+        timeout = httpx.Timeout(DEFAULT_TIMEOUT.connect, read=(wait or 0) + READ_TIMEOUT)
+        return self._conn.call_json("GET", f"/requests/{entry_id}", ("id", "status"), params=params, timeout=timeout)
+
+    def events(self, entry_ids: list[str], wait: float | None = None) -> Iterator[dict[str, Any]]:
+        """Each entry's {id, status, size, type} as it settles (or, when `wait` runs out, as it stands), over one
+        server-sent event stream."""
+        params = {"wait": wait} if wait is not None else {}
+        timeout = httpx.Timeout(DEFAULT_TIMEOUT.connect, read=None)
+        with self._conn.stream("POST", "/events", json={"ids": entry_ids}, params=params, timeout=timeout) as stream:
+            event = ""
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "entry":
+                    yield json.loads(line[6:])
+
+    def purge(self, tags: list[str], soft: bool = False) -> int:
+        """Remove (or, soft, mark stale) every result carrying any of the tags; how many."""
+        answer = self._conn.call_json("POST", "/purge", ("purged",), json={"tags": tags, "soft": soft})
+        return int(answer["purged"])
+
+    def jobs(self) -> dict[str, Any]:
+        """The job kinds the server runs now, with their settings, and its default."""
+        return self._conn.call_json("GET", "/jobs", ("default", "jobs"))
 
     def fetch_id(self, entry_id: str) -> Fetched:
         """The image in the local cache, downloaded (after waiting for it) unless it is already there."""

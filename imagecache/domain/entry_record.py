@@ -85,6 +85,19 @@ class EntryRecord:
             tags=tuple(json.loads(fields["tags"])) if fields.get("tags") else (),
         )
 
+    def notice(self) -> dict[str, object]:
+        """What an event stream and a callback say of it: {id, status, size, type}, and an error's status and
+        message."""
+        fields: dict[str, object] = {
+            "id": self.id,
+            "status": self.status.value,
+            "size": self.size,
+            "type": self.content_type,
+        }
+        if self.status is Status.ERROR:
+            fields["error"] = {"status": self.error_status, "msg": self.error_message}
+        return fields
+
     def summary(self) -> dict[str, object]:
         """The public view: everything but the query and internals."""
         view: dict[str, object] = {

@@ -66,6 +66,10 @@ class UnknownJob(Exception):
         self.served = served
 
 
+class InvalidCallback(Exception):
+    """A callback_url the service may not call; the message says why."""
+
+
 class InvalidToken(Exception):
     pass
 

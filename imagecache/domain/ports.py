@@ -116,6 +116,12 @@ class JobQueue(Protocol):
     def workers(self) -> int: ...
 
 
+class CallbackQueue(Protocol):
+    """Where callbacks wait to be delivered (retried with backoff until a 2xx or their last attempt)."""
+
+    def enqueue(self, url: str, body: bytes) -> None: ...
+
+
 class JobDirectory(Protocol):
     """Which job kinds the live workers run: each worker says so while it lives."""
 
@@ -165,6 +171,7 @@ class EntryIndex(Protocol):
         stale_while_revalidate: int | None = None,
         stale_if_error: int | None = None,
         tags: Sequence[str] = (),
+        callback_url: str = "",
     ) -> RequestOutcome: ...
 
     def get(self, entry_id: str) -> EntryRecord | None: ...
@@ -207,6 +214,12 @@ class EntryIndex(Protocol):
         ...
 
     def soften(self, entry_ids: list[str], now: float) -> int: ...
+
+    def callbacks_due(self, settled_before: float, limit: int = 100) -> list[str]: ...
+
+    def callbacks(self, entry_id: str) -> list[str]: ...
+
+    def callbacks_sent(self, entry_id: str) -> None: ...
 
     def claim(
         self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0

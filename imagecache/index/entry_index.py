@@ -91,10 +91,12 @@ class RedisEntryIndex:
         stale_while_revalidate: int | None = None,
         stale_if_error: int | None = None,
         tags: Sequence[str] = (),
+        callback_url: str = "",
     ) -> RequestOutcome:
         """Join the live entry for this query, or create `new_id` pending (its job checked for at check_pickup_at),
         or answer with a stale result where the request allows one (see entry_request.lua); the tags go to the
-        entry that answers and to the one the request started."""
+        entry that answers and to the one the request started; the callback URL is kept for the entry that
+        answers when it is pending (else it is the caller's to call now)."""
         _, reuse, started, *flat = self._request(
             keys=[
                 self._query_key(digest),
@@ -119,6 +121,8 @@ class RedisEntryIndex:
                 job,
                 _seconds_or_none(stale_while_revalidate),
                 _seconds_or_none(stale_if_error),
+                callback_url,
+                self.keys.callbacks_prefix,
                 self.keys.tag_prefix,
                 *tags,
             ],
@@ -164,6 +168,8 @@ class RedisEntryIndex:
                     self._running,
                     self._due,
                     self._garbage,
+                    self.keys.callbacks_prefix + entry_id,
+                    self.keys.callbacks_due,
                 ],
                 args=[
                     entry_id,
@@ -199,6 +205,8 @@ class RedisEntryIndex:
                     self._running,
                     self._due,
                     self._stats,
+                    self.keys.callbacks_prefix + entry_id,
+                    self.keys.callbacks_due,
                 ],
                 args=[entry_id, repr(now), status, kind, message, repr(until), self._channel, *_pairs(counts)],
             )
@@ -234,6 +242,8 @@ class RedisEntryIndex:
             self._channel,
             self.keys.last_good(digest),
             self.keys.tag_prefix,
+            self.keys.callbacks_prefix + entry_id,
+            self.keys.callbacks_due,
         ]
 
     def tagged(self, tag: str, cursor: int, count: int) -> tuple[int, list[str]]:
@@ -241,6 +251,22 @@ class RedisEntryIndex:
         cursor to go on from (0: done)."""
         next_cursor, ids = self._redis.sscan(self.keys.tag_prefix + tag, cursor, count=count)
         return int(next_cursor), cast(list[str], ids)
+
+    def callbacks_due(self, settled_before: float, limit: int = 100) -> list[str]:
+        """Settled entries whose callbacks are yet to be handed on, oldest first."""
+        return cast(
+            list[str], self._redis.zrangebyscore(self.keys.callbacks_due, "-inf", settled_before, start=0, num=limit)
+        )
+
+    def callbacks(self, entry_id: str) -> list[str]:
+        return sorted(cast(set[str], self._redis.smembers(self.keys.callbacks_prefix + entry_id)))
+
+    def callbacks_sent(self, entry_id: str) -> None:
+        """Its callbacks are handed on: forget them."""
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.callbacks_prefix + entry_id)
+            pipe.zrem(self.keys.callbacks_due, entry_id)
+            pipe.execute()
 
     def soften(self, entry_ids: list[str], now: float) -> int:
         """Mark the active ones among these entries stale from now (a soft purge); how many."""

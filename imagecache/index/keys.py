@@ -7,9 +7,12 @@ Files:      file:<cache id> (hash), files:expiry (sorted set)
 Shared:     stats (hash of counters), gc (blob keys to delete, by when), done (pub/sub channel)
 Recovery:   running (hash: entry -> lease), due (sorted set: pickup checks), lease:<id>, lease_missing
 Tags:       tag:<tag> (a set of the entries carrying it)
+Callbacks:  callbacks:<id> (the URLs to call when it settles), callbacks_due (settled entries whose callbacks
+            are yet to be handed to the callback queue, by when they settled)
 Jobs:       jobs (hash: worker -> the job kinds it runs, until when)
 Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and each job kind's
-            upstream limit take the prefix without its colon: <prefix>-produce, <prefix>-upstream:<kind>
+            upstream limit take the prefix without its colon: <prefix>-produce, <prefix>-callbacks,
+            <prefix>-upstream:<kind>
             (<prefix>-upstream for jobs enqueued before there were kinds).
 """
 
@@ -27,6 +30,14 @@ class RedisKeys:
 
     def query(self, digest: str) -> str:
         return f"{self.prefix}query:{digest}"
+
+    @property
+    def callbacks_prefix(self) -> str:
+        return self._named("callbacks:")
+
+    @property
+    def callbacks_due(self) -> str:
+        return self._named("callbacks_due")
 
     @property
     def tag_prefix(self) -> str:
@@ -103,6 +114,10 @@ class RedisKeys:
     @property
     def rq_queue(self) -> str:
         return self.prefix.rstrip(":") + "-produce"
+
+    @property
+    def rq_callbacks(self) -> str:
+        return self.prefix.rstrip(":") + "-callbacks"
 
     @property
     def jobs(self) -> str:

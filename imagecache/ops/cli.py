@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_bind(web, "0.0.0.0")
     commands.add_parser("worker", help="run a worker process (WORKER_CONCURRENCY threads)")
     commands.add_parser("maintenance", help="run the maintenance loop")
+    commands.add_parser("callbacks", help="deliver callbacks (when CALLBACK_ALLOWED_HOSTS is set)")
 
     admin = commands.add_parser("admin", help="operator commands").add_subparsers(dest="action", required=True)
     token = admin.add_parser("add-token", help="create a token for USER (AUTH_MODE=static); prints it once")

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
+from imagecache.domain.errors import InvalidCallback
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import BlobReader, BlobStore, EntryIndex, EntryNotifier, JobQueue
+from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.job_kinds import JobKinds
 from imagecache.services.settled import SettledEntries
 from imagecache_client.ids import EntryId, canonical_json, query_digest
@@ -39,6 +41,7 @@ class Ask:
     stale_while_revalidate: int | None = None
     stale_if_error: int | None = None
     tags: tuple[str, ...] = ()  # given to the entry that answers (and to the one the request starts)
+    callback_url: str = ""  # POSTed to when the entry that answers settles (at once if it has)
 
 
 PLAIN = Ask()
@@ -60,6 +63,7 @@ class ImageCache:
         notifier: EntryNotifier,
         kinds: JobKinds,
         limits: Limits,
+        callbacks: CallbackDispatch | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._entries = entries
@@ -67,6 +71,7 @@ class ImageCache:
         self._jobs = jobs
         self._notifier = notifier
         self._kinds = kinds
+        self._callbacks = callbacks
         self.limits = limits
         self._clock = clock
         self._settled = SettledEntries()
@@ -80,6 +85,8 @@ class ImageCache:
         alone, as they were before kinds."""
         kind = self._kinds.resolve(ask.job)
         self._kinds.validate(kind.name, query)
+        if ask.callback_url:
+            self._callbacks_or_refuse().check(ask.callback_url)
         now = self._clock()
         digest = query_digest(query, None if kind.name == self._kinds.default else kind.name)
         expires_at = round(now + (ask.ttl or min(kind.default_ttl, self.limits.max_ttl)), 6)
@@ -96,12 +103,20 @@ class ImageCache:
             stale_while_revalidate=ask.stale_while_revalidate,
             stale_if_error=ask.stale_if_error,
             tags=ask.tags,
+            callback_url=ask.callback_url,
         )
         if outcome.started:
             why = "refreshing a stale result" if outcome.reuse is Reuse.STALE else "new"
             log.info("request %s: %s, %s job enqueued", outcome.started, why, kind.name)
             self._jobs.enqueue(outcome.started, kind)
+        if ask.callback_url and outcome.entry.status is not Status.PENDING:
+            self._callbacks_or_refuse().send_now(outcome.entry, ask.callback_url)
         return outcome
+
+    def _callbacks_or_refuse(self) -> CallbackDispatch:
+        if self._callbacks is None:
+            raise InvalidCallback("callbacks are off here (CALLBACK_ALLOWED_HOSTS is empty)")
+        return self._callbacks
 
     def job_kinds(self) -> list[JobSettings]:
         """The kinds a request may name now (what GET /jobs lists)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from imagecache.domain.errors import StorageUnavailable
 from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, JobQueue
+from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemOutcome, ItemSweep, one_by_one
@@ -36,6 +37,7 @@ class PassReport:
     evicted: int = 0
     collected: int = 0
     restored: int = 0
+    callbacks: int = 0
     errors: int = 0
 
 
@@ -51,8 +53,10 @@ class Maintenance:
         recovery: Recovery,
         sweep: ItemSweep,
         *,
+        callbacks: CallbackDispatch | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._callbacks = callbacks
         self._entries = entries
         self._files = files
         self._capacity = capacity
@@ -72,6 +76,7 @@ class Maintenance:
             evicted=self._capacity.enforce(),
             collected=self.collect_garbage(),
             restored=self.recover_lost(),
+            callbacks=self._callbacks.dispatch_left_behind() if self._callbacks else 0,
         )
         report.errors = self._sweep.failures - failed_before
         self._blobs.sweep(older_than=TEMPORARY_MAX_AGE)

@@ -25,6 +25,7 @@ from imagecache.domain.errors import FetchError, StorageError
 from imagecache.domain.outages import is_outage, through_outage
 from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, Fetcher, FetchResult, Readable
 from imagecache.services.blob_lifecycle import ORPHAN_GRACE, discard
+from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.capacity import Capacity
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,10 @@ class Producer:
         error_ttl: int,
         max_attempts: int,
         hold_seconds: float,
+        callbacks: CallbackDispatch | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._callbacks = callbacks
         self._entries = entries
         self._blobs = blobs
         self._jobs = jobs
@@ -150,6 +153,8 @@ class Producer:
         )
         if not settled:
             discard(self._garbage, self._blobs, key, now=self._clock())
+        else:
+            self._call_back(entry.id)
         self._enforce_capacity()
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
 
@@ -158,7 +163,7 @@ class Producer:
     ) -> None:
         now = self._clock()
         until = expires_at if error.definitive else now + self._error_ttl
-        through_outage(
+        settled = through_outage(
             lambda: self._entries.fail(
                 entry_id,
                 now=now,
@@ -171,6 +176,14 @@ class Producer:
             self._hold_seconds,
         )
         log.warning("produce %s: error %d: %s", entry_id, error.status, error.message)
+        if settled:
+            self._call_back(entry_id)
+
+    def _call_back(self, entry_id: str) -> None:
+        """Hand on the callbacks of the entry just settled (an outage leaves them to maintenance)."""
+        callbacks = self._callbacks
+        if callbacks is not None:
+            self._unless_outage("callbacks (maintenance hands them on)", lambda: callbacks.dispatch(entry_id))
 
     def _enforce_capacity(self) -> None:
         self._unless_outage("eviction (maintenance does it)", self._capacity.enforce)

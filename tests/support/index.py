@@ -20,6 +20,7 @@ def request(
     stale_while_revalidate: int | None = None,
     stale_if_error: int | None = None,
     tags: tuple[str, ...] = (),
+    callback_url: str = "",
 ) -> RequestOutcome:
     """A request for `digest` (64 hex characters) at `now`, as ImageCache makes it for the default kind."""
     return entries.request(
@@ -35,6 +36,7 @@ def request(
         stale_while_revalidate=stale_while_revalidate,
         stale_if_error=stale_if_error,
         tags=tags,
+        callback_url=callback_url,
     )
 
 

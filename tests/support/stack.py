@@ -38,7 +38,7 @@ class Stack:
         if part == "web":
             wait_until(lambda: http_ok(self.url + "/health/live") or not process.alive(), 30, "web to answer")
             assert process.alive(), process.log()
-        ready = {"worker": "slots on queue", "maintenance": "maintenance: every"}.get(part)
+        ready = {"worker": "slots on queue", "maintenance": "maintenance: every", "callbacks": "delivering"}.get(part)
         if ready:
             wait_until(lambda: ready in process.log() or not process.alive(), 30, f"{part} to start")
         return process

@@ -1,6 +1,7 @@
--- Pending -> active: the result at ARGV[7]; wakes every waiter with the entry's fields.
+-- Pending -> active: the result at ARGV[7]; wakes every waiter with the entry's fields, and makes its callbacks
+-- due.
 -- KEYS[1] entry:<id>   KEYS[2] status:pending   KEYS[3] status:active   KEYS[4] stats   KEYS[5] lru
--- KEYS[6] running      KEYS[7] due              KEYS[8] gc
+-- KEYS[6] running      KEYS[7] due              KEYS[8] gc   KEYS[9] callbacks:<id>   KEYS[10] callbacks_due
 -- ARGV[1] id   ARGV[2] now   ARGV[3] content type   ARGV[4] size   ARGV[5] etag   ARGV[6] channel   ARGV[7] blob key
 -- ARGV[8..] counters to add to stats with it, as name, amount pairs (what producing it cost)
 -- Uses checks.lua
@@ -17,5 +18,6 @@ redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
   'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'blob_key', ARGV[7])
 redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[2], 'i:' .. ARGV[1])
+if redis.call('EXISTS', KEYS[9]) == 1 then redis.call('ZADD', KEYS[10], ARGV[2], ARGV[1]) end
 announce(ARGV[6], ARGV[1], KEYS[1])
 return 1

@@ -3,6 +3,7 @@
 -- KEYS[6] status:error   KEYS[7] stats   KEYS[8] gc   KEYS[9] created   KEYS[10] lru   KEYS[11] running   KEYS[12] due
 -- ARGV[1] id   ARGV[2] query:<digest> key   ARGV[3] the blob key if the entry records none   ARGV[4] now
 -- ARGV[5] channel   ARGV[6] last:<digest> key   ARGV[7] the tag key prefix ("<prefix>tag:")
+-- ARGV[8] callbacks:<id>   ARGV[9] callbacks_due (a deleted entry's callbacks are dropped)
 -- Returns 1 when the entry existed.
 -- Uses checks.lua (valid_size, finite, uncount).
 local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'blob_key', 'tags')
@@ -10,6 +11,8 @@ if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entr
 if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
 if redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end
 if redis.call('GET', ARGV[6]) == ARGV[1] then redis.call('DEL', ARGV[6]) end
+redis.call('DEL', ARGV[8])
+redis.call('ZREM', ARGV[9], ARGV[1])
 if f[4] then
   for _, name in ipairs(cjson.decode(f[4])) do redis.call('SREM', ARGV[7] .. name, ARGV[1]) end
 end

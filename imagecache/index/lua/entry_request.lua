@@ -5,8 +5,11 @@
 -- ARGV[1] the entry key prefix ("<prefix>entry:")   ARGV[2] new id   ARGV[3] now   ARGV[4] expires_at
 -- ARGV[5] max_age (-1: any)   ARGV[6] refresh (1/0)   ARGV[7] canonical query   ARGV[8] when to check its pickup
 -- ARGV[9] its job kind   ARGV[10] stale_while_revalidate seconds (-1: none)   ARGV[11] stale_if_error (-1: none)
--- ARGV[12] the tag key prefix ("<prefix>tag:")   ARGV[13..] the request's tags: given to the entry that answers
--- and to the one it started (each entry's tags in its `tags` field, as JSON; each tag's entries in tag:<tag>)
+-- ARGV[12] the request's callback URL ('' none): kept in callbacks:<id> when the entry that answers is pending
+-- (entry_complete.lua and entry_fail.lua hand it on when it settles; a settled one is the caller's to call)
+-- ARGV[13] the callbacks key prefix ("<prefix>callbacks:")   ARGV[14] the tag key prefix ("<prefix>tag:")
+-- ARGV[15..] the request's tags: given to the entry that answers and to the one it started (each entry's tags
+-- in its `tags` field, as JSON; each tag's entries in tag:<tag>)
 -- Returns: the id answered, how (created/joined/hit/error/stale), the id of an entry created now whose job is to
 -- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them.
 local now, max_age = tonumber(ARGV[3]), tonumber(ARGV[5])
@@ -17,21 +20,24 @@ local function tag(id)
   local stored = redis.call('HGET', key, 'tags')
   local tags, known = stored and cjson.decode(stored) or {}, {}
   for _, name in ipairs(tags) do known[name] = true end
-  for i = 13, #ARGV do
+  for i = 15, #ARGV do
     if not known[ARGV[i]] then
       known[ARGV[i]] = true
       table.insert(tags, ARGV[i])
     end
-    redis.call('SADD', ARGV[12] .. ARGV[i], id)
+    redis.call('SADD', ARGV[14] .. ARGV[i], id)
   end
   redis.call('HSET', key, 'tags', cjson.encode(tags))
 end
 
 local function answer(id, reuse, stat, started)
   if stat then redis.call('HINCRBY', KEYS[6], stat, 1) end
-  if #ARGV >= 13 then
+  if #ARGV >= 15 then
     tag(id)
     if started and started ~= id then tag(started) end
+  end
+  if ARGV[12] ~= '' and redis.call('HGET', ARGV[1] .. id, 'status') == 'pending' then
+    redis.call('SADD', ARGV[13] .. id, ARGV[12])
   end
   local out = redis.call('HGETALL', ARGV[1] .. id)
   table.insert(out, 1, started or '')

@@ -66,14 +66,8 @@ def wait_param(req: falcon.Request, most: float) -> float | None:
 
 
 def event_fields(entry_id: str, entry: EntryRecord | None) -> dict[str, Any]:
-    """What an event says of an entry: {id, status, size, type} (an error's status and message too)."""
-    if entry is None:
-        return {"id": entry_id, "status": "not_found"}
-    fields: dict[str, Any] = {"id": entry_id, "status": entry.status.value, "size": entry.size}
-    fields["type"] = entry.content_type
-    if entry.error_status:
-        fields["error"] = {"status": entry.error_status, "msg": entry.error_message}
-    return fields
+    """What an event says of an entry (EntryRecord.notice), or that there is none by that id."""
+    return {"id": entry_id, "status": "not_found"} if entry is None else entry.notice()
 
 
 def _events(news: Iterator[tuple[str, EntryRecord | None] | None]) -> Iterator[bytes]:

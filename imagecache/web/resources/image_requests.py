@@ -8,7 +8,7 @@ from typing import Any
 import falcon
 
 from imagecache.domain.entry_record import EntryRecord, Reuse, Status
-from imagecache.domain.errors import FetchError, UnknownJob
+from imagecache.domain.errors import FetchError, InvalidCallback, UnknownJob
 from imagecache.services.image_cache import Ask, ImageCache
 from imagecache.web.bodies.json_body import INVALID, read_json
 from imagecache.web.error_responses import ApiError
@@ -34,6 +34,8 @@ class RequestsResource:
             outcome = self._cache.request(query, ask)
         except UnknownJob as exc:
             raise ApiError(400, str(exc), loc="job", kind=INVALID) from None
+        except InvalidCallback as exc:
+            raise ApiError(400, str(exc), loc="callback_url", kind=INVALID) from None
         except FetchError as exc:  # the job kind's own check of the query
             raise ApiError(exc.status, exc.message, loc="api_query", kind=INVALID) from None
         entry = outcome.entry
@@ -66,6 +68,7 @@ class RequestsResource:
             stale_while_revalidate=_optional_int(body, "stale_while_revalidate", minimum=0, maximum=None),
             stale_if_error=_optional_int(body, "stale_if_error", minimum=0, maximum=None),
             tags=read_tags(body),
+            callback_url=_callback_url(body),
         )
 
 
@@ -114,6 +117,15 @@ class ImageResource:
                 headers={"Retry-After": "5", ENTRY_STATUS: "pending"},
             )
         return entry
+
+
+def _callback_url(body: dict[str, Any]) -> str:
+    url = body.get("callback_url")
+    if url is None:
+        return ""
+    if not isinstance(url, str) or not url:
+        raise ApiError(400, "'callback_url' must be a URL", loc="callback_url", kind=INVALID)
+    return url
 
 
 def _optional_name(body: dict[str, Any], name: str) -> str | None:

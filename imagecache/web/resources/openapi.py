@@ -57,6 +57,25 @@ JOB_KIND = {
         "description": {"type": "string"},
     },
 }
+ENTRY_IDS = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 100}
+WAIT_PARAM = {
+    "name": "wait",
+    "in": "query",
+    "schema": {"type": "number", "minimum": 0},
+    "description": "seconds to wait for the entry to settle, at most ENTRY_WAIT_TIMEOUT",
+}
+EVENT_STREAM = {
+    "description": "text/event-stream: `event: entry` with {id, status, size, type} per entry, then `event: done`",
+    "content": {
+        "text/event-stream": {
+            "schema": {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {"event": {"enum": ["entry", "done"]}, "data": {"type": "string"}},
+            }
+        }
+    },
+}
 IMAGE_TYPES = ["image/png", "image/jpeg", "image/svg+xml", "application/pdf"]
 
 
@@ -66,6 +85,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(schema: dict[str, Any], *statuses: int) -> dict[str, Any]:
     return {str(status): _json(schema, falcon.code_to_http_status(status)[4:]) for status in statuses}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def _binary(types: list[str], description: str) -> dict[str, Any]:
@@ -159,6 +182,11 @@ def build_spec(config: Config) -> dict[str, Any]:
                 "description": "seconds past max_age the last good result answers instead of a failed refresh",
             },
             "tags": {**TAGS, "description": "tags the result carries, for POST /purge"},
+            "callback_url": {
+                "type": "string",
+                "maxLength": 2048,
+                "description": "POSTed to (signed) when the entry settles; its host must be in CALLBACK_ALLOWED_HOSTS",
+            },
             "job": {
                 "type": "string",
                 "minLength": 1,
@@ -191,7 +219,7 @@ def build_spec(config: Config) -> dict[str, Any]:
                 "post": {
                     "operationId": "createRequest",
                     "summary": "ask for a result; answers at once with its entry",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": request_body}}},
+                    "requestBody": _json_body(request_body),
                     "responses": {
                         "200": {
                             **_json(created, "the entry serving this query"),
@@ -205,7 +233,7 @@ def build_spec(config: Config) -> dict[str, Any]:
                 "get": {
                     "operationId": "getRequest",
                     "summary": "an entry's status, at once",
-                    "parameters": [_path_param("entry_id", "sha256(query)_expiry")],
+                    "parameters": [_path_param("entry_id", "sha256(query)_expiry"), WAIT_PARAM],
                     "responses": {"200": _json(ENTRY, "the entry"), **_errors(KENTIK_ERROR, *kentik_errors, 404)},
                 }
             },
@@ -213,21 +241,41 @@ def build_spec(config: Config) -> dict[str, Any]:
                 "get": _image_operation("getImage", "the result; waits while pending"),
                 "head": _image_operation("headImage", "the result's headers"),
             },
+            "/events": {
+                "get": {
+                    "summary": "a server-sent event stream: one event per entry as it settles, then done",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "query",
+                            "required": True,
+                            "schema": ENTRY_IDS,
+                            "style": "form",
+                            "explode": True,
+                        },
+                        WAIT_PARAM,
+                    ],
+                    "responses": {"200": EVENT_STREAM, **_errors(KENTIK_ERROR, *kentik_errors, 414)},
+                },
+                "post": {
+                    "summary": 'the same stream for ids sent as {"ids": [...]}',
+                    "parameters": [WAIT_PARAM],
+                    "requestBody": _json_body(
+                        {"type": "object", "required": ["ids"], "properties": {"ids": ENTRY_IDS}}
+                    ),
+                    "responses": {"200": EVENT_STREAM, **_errors(KENTIK_ERROR, *kentik_errors, 413)},
+                },
+            },
             "/purge": {
                 "post": {
                     "summary": "remove (or, soft, mark stale) every entry carrying any of the tags",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["tags"],
-                                    "properties": {"tags": {**TAGS, "minItems": 1}, "soft": {"type": "boolean"}},
-                                }
-                            }
-                        },
-                    },
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "required": ["tags"],
+                            "properties": {"tags": {**TAGS, "minItems": 1}, "soft": {"type": "boolean"}},
+                        }
+                    ),
                     "responses": {
                         "200": _json(
                             {

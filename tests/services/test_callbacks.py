@@ -1,0 +1,95 @@
+"""CallbackDispatch on a real Redis: a callback kept with a pending entry is handed on once it settles, by its
+worker or, left behind, by maintenance; never twice, never for a deleted entry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from imagecache.domain.entry_record import EntryRecord
+from imagecache.domain.errors import InvalidCallback
+from imagecache.services.callbacks import LEFT_BEHIND, CallbackDispatch, url_problem
+from tests.support.index import request
+
+NOW = 1_800_000_000.0
+HOOK = "https://hooks.example.com/done?token=t"
+
+
+class RecordedCallbacks:
+    """The callback-queue port: what would be delivered, recorded."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict]] = []
+
+    def enqueue(self, url: str, body: bytes) -> None:
+        self.sent.append((url, json.loads(body)))
+
+
+@pytest.fixture
+def queue():
+    return RecordedCallbacks()
+
+
+def dispatch(entries, queue, now=NOW):
+    return CallbackDispatch(entries, queue, frozenset({"hooks.example.com"}), clock=lambda: now)
+
+
+def pending_with_callback(entries, n=1, url=HOOK) -> str:
+    return request(entries, f"{n:064x}", now=NOW, ttl=600, callback_url=url).entry.id
+
+
+def test_the_worker_hands_on_a_settled_entrys_callbacks_once(entries, queue):
+    entry_id = pending_with_callback(entries)
+    pending_with_callback(entries, url=HOOK + "2")  # a second request joining it, with its own URL
+    entries.complete(entry_id, now=NOW + 1, content_type="image/png", size=7, etag="e")
+    assert dispatch(entries, queue).dispatch(entry_id) == 2
+    assert sorted(url for url, _ in queue.sent) == [HOOK, HOOK + "2"]
+    assert queue.sent[0][1] == {
+        "id": entry_id,
+        "status": "active",
+        "size": 7,
+        "type": "image/png",
+        "expires_at": NOW + 600,
+    }
+    assert dispatch(entries, queue).dispatch(entry_id) == 0  # handed on: forgotten
+
+
+def test_callbacks_a_worker_left_behind_are_handed_on_by_maintenance_after_a_while(entries, queue):
+    entry_id = pending_with_callback(entries)
+    entries.fail(entry_id, now=NOW, status=502, kind="error", message="down", until=NOW + 30)
+    assert dispatch(entries, queue, now=NOW + 1).dispatch_left_behind() == 0  # its worker may still do it
+    assert dispatch(entries, queue, now=NOW + LEFT_BEHIND + 1).dispatch_left_behind() == 1
+    assert queue.sent[0][1]["error"] == {"status": 502, "msg": "down"}
+
+
+def test_a_deleted_entry_takes_its_callbacks_with_it(entries, queue, redis, prefix):
+    entry_id = pending_with_callback(entries)
+    entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), NOW)
+    assert not redis.exists(prefix + "callbacks:" + entry_id)
+    assert dispatch(entries, queue, now=NOW + 100).dispatch_left_behind() == 0 and not queue.sent
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://hooks.example.com/x", None),
+        ("https://HOOKS.example.com:8443/x", None),
+        ("https://evil.example.com/x", "not in CALLBACK_ALLOWED_HOSTS"),
+        ("https://hooks.example.com.evil.net/x", "not in CALLBACK_ALLOWED_HOSTS"),
+        ("http://169.254.169.254/latest", "not in CALLBACK_ALLOWED_HOSTS"),
+        ("gopher://hooks.example.com/", "http or https"),
+        ("https://me:pw@hooks.example.com/", "no credentials"),
+        ("https://hooks.example.com:70000/", "is not a URL"),
+        ("x" * 3000, "at most 2048"),
+    ],
+)
+def test_only_http_urls_to_allowed_hosts_may_be_called(url, says):
+    problem = url_problem(url, frozenset({"hooks.example.com"}))
+    assert problem is None if says is None else says in problem
+
+
+def test_with_no_allowed_hosts_callbacks_are_off(entries, queue):
+    assert "callbacks are off" in url_problem(HOOK, frozenset())
+    with pytest.raises(InvalidCallback):
+        CallbackDispatch(entries, queue, frozenset()).check(HOOK)
