@@ -22,6 +22,7 @@ from imagecache.config import Config
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.errors import StorageError
 from imagecache.domain.ports import BlobStore, TokenAuthority
+from imagecache.index.callback_registry import RedisCallbackRegistry
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
@@ -144,7 +145,10 @@ class Components:
     def callbacks(self) -> CallbackDispatch | None:
         """None while callbacks are off (CALLBACK_ALLOWED_HOSTS empty): a request naming one is refused."""
         hosts = self.config.callback_hosts
-        return CallbackDispatch(self.entries, self.callback_queue, hosts) if hosts else None
+        if not hosts:
+            return None
+        registry = RedisCallbackRegistry(self.redis, self.config.redis_prefix)
+        return CallbackDispatch(self.entries, registry, self.callback_queue, hosts)
 
     @cached_property
     def job_catalog(self) -> JobCatalog:

@@ -13,7 +13,6 @@ import os
 import shutil
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +25,8 @@ from imagecache_client.errors import ClientError
 from imagecache_client.files import FileCacheClient
 from imagecache_client.images import Extras, ImageCacheClient, ImageRequest
 from imagecache_client.local import DEFAULT_MAX_BYTES, LocalCache
-from imagecache_client.prefill import PrefillReport, prefill_files, prefill_images
+from imagecache_client.prefill import prefill_files, prefill_images
+from imagecache_client.prefill_bar import PrefillBar, summarise
 from imagecache_client.progress import Bars, Progress, Silent, Tally
 from imagecache_client.sizes import human_bytes
 
@@ -135,14 +135,14 @@ def info(args: argparse.Namespace) -> int:
 def prefill(args: argparse.Namespace) -> int:
     items = read_list(args.list)
     with tqdm(total=len(items), unit="item", desc="prefill", disable=True if args.no_progress else None) as bar:
-        shown = _PrefillBar(bar)
+        shown = PrefillBar(bar)
         if args.files:
             with _files(args, Tally(shown.add_bytes)) as files:
                 report = prefill_files(files, [_params(item) for item in items], args.jobs, shown.update)
         else:
             with _images(args, Tally(shown.add_bytes)) as images:
                 report = prefill_images(images, [_image_request(item) for item in items], args.jobs, shown.update)
-    return _summarise(report)
+    return summarise(report)
 
 
 def local_ls(args: argparse.Namespace) -> int:
@@ -305,41 +305,6 @@ def _emit(local: LocalCache, path: Path, output: str | None) -> None:
             local.export(path, Path(output))
         except ValueError as exc:
             raise UsageError(f"-o: {exc}") from None
-
-
-class _PrefillBar:
-    """One bar for a whole prefill: items done, and bytes as they arrive (from many threads)."""
-
-    def __init__(self, bar: tqdm) -> None:
-        self._bar = bar
-        self._bytes = 0
-        self._counts = ""
-        self._lock = threading.Lock()
-
-    def add_bytes(self, count: int) -> None:
-        with self._lock:
-            self._bytes += count
-            self._show()
-
-    def update(self, report: PrefillReport) -> None:
-        with self._lock:
-            self._counts = f"{report.hits} hit, {report.fetched} fetched, {len(report.failures)} failed"
-            self._bar.update(report.done - self._bar.n)
-            self._show()
-
-    def _show(self) -> None:
-        self._bar.set_postfix_str(f"{self._counts} {human_bytes(self._bytes)}".strip(), refresh=False)
-
-
-def _summarise(report: PrefillReport) -> int:
-    print(
-        f"prefill: {report.total} items: {report.hits} hits, {report.fetched} fetched "
-        f"({human_bytes(report.fetched_bytes)}), {len(report.failures)} failed"
-    )
-    for index, error in report.failures:
-        print(f"  item {index + 1}: {error}", file=sys.stderr)
-    codes = {error.exit_code for _, error in report.failures}
-    return 0 if not codes else codes.pop() if len(codes) == 1 else 1
 
 
 def _ago(seconds: float) -> str:

@@ -116,6 +116,16 @@ class JobQueue(Protocol):
     def workers(self) -> int: ...
 
 
+class CallbackRegistry(Protocol):
+    """The callback URLs of settled entries, kept until handed to the CallbackQueue."""
+
+    def due(self, settled_before: float, limit: int = 100) -> list[str]: ...
+
+    def urls(self, entry_id: str) -> list[str]: ...
+
+    def sent(self, entry_id: str) -> None: ...
+
+
 class CallbackQueue(Protocol):
     """Where callbacks wait to be delivered (retried with backoff until a 2xx or their last attempt)."""
 
@@ -214,12 +224,6 @@ class EntryIndex(Protocol):
         ...
 
     def soften(self, entry_ids: list[str], now: float) -> int: ...
-
-    def callbacks_due(self, settled_before: float, limit: int = 100) -> list[str]: ...
-
-    def callbacks(self, entry_id: str) -> list[str]: ...
-
-    def callbacks_sent(self, entry_id: str) -> None: ...
 
     def claim(
         self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0

@@ -252,25 +252,9 @@ class RedisEntryIndex:
         next_cursor, ids = self._redis.sscan(self.keys.tag_prefix + tag, cursor, count=count)
         return int(next_cursor), cast(list[str], ids)
 
-    def callbacks_due(self, settled_before: float, limit: int = 100) -> list[str]:
-        """Settled entries whose callbacks are yet to be handed on, oldest first."""
-        return cast(
-            list[str], self._redis.zrangebyscore(self.keys.callbacks_due, "-inf", settled_before, start=0, num=limit)
-        )
-
-    def callbacks(self, entry_id: str) -> list[str]:
-        return sorted(cast(set[str], self._redis.smembers(self.keys.callbacks_prefix + entry_id)))
-
-    def callbacks_sent(self, entry_id: str) -> None:
-        """Its callbacks are handed on: forget them."""
-        with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.keys.callbacks_prefix + entry_id)
-            pipe.zrem(self.keys.callbacks_due, entry_id)
-            pipe.execute()
-
     def soften(self, entry_ids: list[str], now: float) -> int:
         """Mark the active ones among these entries stale from now (a soft purge); how many."""
-        return int(self._soften(args=[self._key(""), repr(now), *entry_ids])) if entry_ids else 0
+        return int(self._soften(keys=[self._key(i) for i in entry_ids], args=[repr(now)])) if entry_ids else 0
 
     def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
         """Delete each entry (as `delete`), in one round trip; per entry, its result or the error it met."""

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import InvalidCallback
-from imagecache.domain.ports import CallbackQueue, EntryIndex
+from imagecache.domain.ports import CallbackQueue, CallbackRegistry, EntryIndex
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,13 @@ class CallbackDispatch:
     def __init__(
         self,
         entries: EntryIndex,
+        registry: CallbackRegistry,
         queue: CallbackQueue,
         allowed_hosts: frozenset[str],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._entries = entries
+        self._registry = registry
         self._queue = queue
         self._allowed = allowed_hosts
         self._clock = clock
@@ -54,17 +56,17 @@ class CallbackDispatch:
 
     def dispatch(self, entry_id: str) -> int:
         """Hand a settled entry's callbacks to the queue; how many."""
-        urls = self._entries.callbacks(entry_id)
+        urls = self._registry.urls(entry_id)
         entry = self._entries.get(entry_id) if urls else None
         if entry is not None:
             for url in urls:
                 self._queue.enqueue(url, body(entry))
-        self._entries.callbacks_sent(entry_id)
+        self._registry.sent(entry_id)
         return len(urls) if entry is not None else 0
 
     def dispatch_left_behind(self) -> int:
         """Callbacks of entries settled a while ago that no worker handed on (it died in between)."""
-        due = self._entries.callbacks_due(self._clock() - LEFT_BEHIND)
+        due = self._registry.due(self._clock() - LEFT_BEHIND)
         if due:
             log.info("callbacks: handing on %d entries' callbacks left behind", len(due))
         return sum(self.dispatch(entry_id) for entry_id in due)

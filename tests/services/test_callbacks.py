@@ -9,6 +9,7 @@ import pytest
 
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import InvalidCallback
+from imagecache.index.callback_registry import RedisCallbackRegistry
 from imagecache.services.callbacks import LEFT_BEHIND, CallbackDispatch, url_problem
 from tests.support.index import request
 
@@ -32,7 +33,8 @@ def queue():
 
 
 def dispatch(entries, queue, now=NOW):
-    return CallbackDispatch(entries, queue, frozenset({"hooks.example.com"}), clock=lambda: now)
+    registry = RedisCallbackRegistry(entries._redis, entries.keys.prefix)
+    return CallbackDispatch(entries, registry, queue, frozenset({"hooks.example.com"}), clock=lambda: now)
 
 
 def pending_with_callback(entries, n=1, url=HOOK) -> str:
@@ -92,4 +94,4 @@ def test_only_http_urls_to_allowed_hosts_may_be_called(url, says):
 def test_with_no_allowed_hosts_callbacks_are_off(entries, queue):
     assert "callbacks are off" in url_problem(HOOK, frozenset())
     with pytest.raises(InvalidCallback):
-        CallbackDispatch(entries, queue, frozenset()).check(HOOK)
+        CallbackDispatch(entries, RedisCallbackRegistry(entries._redis, "x:"), queue, frozenset()).check(HOOK)
