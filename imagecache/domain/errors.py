@@ -46,6 +46,7 @@ class FetchError(Exception):
         definitive: bool = False,
         attempts: int = 1,
         retry_after: float | None = None,
+        retry_at_once: bool = True,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -54,6 +55,7 @@ class FetchError(Exception):
         self.definitive = definitive
         self.attempts = attempts
         self.retry_after = retry_after  # the least wait before trying again, when the source said
+        self.retry_at_once = retry_at_once  # False: trying again within the run would meet the same answer
 
 
 class UnknownJob(Exception):

@@ -108,10 +108,12 @@ def _decode_success(response: httpx.Response) -> tuple[str, bytes]:
         header, _, payload = data_uri.partition(",")
         mime, _, encoding = header.removeprefix("data:").partition(";")
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise FetchError(502, "malformed Kentik API response: no dataUri") from None
+        raise FetchError(502, "malformed Kentik API response: no dataUri", retry_at_once=False) from None
     if not header.startswith("data:") or encoding != "base64" or mime not in _KNOWN_MIMES:
-        raise FetchError(502, f"malformed Kentik API response: unsupported data URI type {header[:80]!r}")
+        raise FetchError(
+            502, f"malformed Kentik API response: unsupported data URI type {header[:80]!r}", retry_at_once=False
+        )
     try:
         return mime, base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise FetchError(502, "malformed Kentik API response: bad base64 data") from None
+        raise FetchError(502, "malformed Kentik API response: bad base64 data", retry_at_once=False) from None

@@ -22,12 +22,26 @@ class JobResult:
 class JobError(FetchError):
     """A run that ends without a result. `status` is what GET /image answers; a `definitive` error (the query
     itself is wrong) is kept for the entry's life, any other is retried within the run (`retries`, waiting at
-    least `retry_after`), then after ERROR_TTL."""
+    least `retry_after`; not with `retry_at_once=False`: the same answer would come again), then after
+    ERROR_TTL."""
 
     def __init__(
-        self, status: int, message: str, *, definitive: bool = False, retry_after: float | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        definitive: bool = False,
+        retry_after: float | None = None,
+        retry_at_once: bool = True,
     ) -> None:
-        super().__init__(status, message, kind="job error", definitive=definitive, retry_after=retry_after)
+        super().__init__(
+            status,
+            message,
+            kind="job error",
+            definitive=definitive,
+            retry_after=retry_after,
+            retry_at_once=retry_at_once,
+        )
 
 
 @dataclass(frozen=True)

@@ -44,15 +44,13 @@ def run_timeout(retries: int, attempt_seconds: float) -> int:
     return int((retries + 1) * attempt_seconds + retries * BACKOFF_MAX + 30)
 
 
-class _Misbehaved(FetchError):
+def _misbehaved(message: str) -> FetchError:
     """The job itself went wrong (a bug): trying it again at once would go wrong again."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(500, message, kind="job error")
+    return FetchError(500, message, kind="job error", retry_at_once=False)
 
 
 def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, FetchError) and not exc.definitive and not isinstance(exc, _Misbehaved)
+    return isinstance(exc, FetchError) and not exc.definitive and exc.retry_at_once
 
 
 class RetryingJob:
@@ -92,11 +90,11 @@ class RetryingJob:
             raise
         except Exception as exc:
             log.exception("job %s: raised %s", self.name, type(exc).__name__)
-            raise _Misbehaved(f"job {self.name} failed: {type(exc).__name__}: {exc}") from exc
+            raise _misbehaved(f"job {self.name} failed: {type(exc).__name__}: {exc}") from exc
         if not isinstance(result, JobResult):
-            raise _Misbehaved(f"job {self.name} returned {type(result).__name__}, not a JobResult")
+            raise _misbehaved(f"job {self.name} returned {type(result).__name__}, not a JobResult")
         if result.path is not None and not os.path.isfile(result.path):
-            raise _Misbehaved(f"job {self.name} returned a path that is not a file")
+            raise _misbehaved(f"job {self.name} returned a path that is not a file")
         return result
 
     def _log_retry(self, state: RetryCallState) -> None:

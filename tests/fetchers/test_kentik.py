@@ -102,11 +102,11 @@ def test_connection_failures_end_as_502():
         httpx.Response(200, json=["not", "an", "object"]),
     ],
 )
-def test_malformed_success_is_502(response):
-    respx.post(URL).mock(return_value=response)
+def test_malformed_success_is_502_and_not_asked_again_within_the_run(response):
+    route = respx.post(URL).mock(return_value=response)
     with pytest.raises(FetchError) as raised:
         fetcher().fetch(QUERY)
-    assert raised.value.status == 502
+    assert raised.value.status == 502 and route.call_count == 1
 
 
 @respx.mock

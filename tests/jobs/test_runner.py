@@ -77,3 +77,10 @@ def test_a_result_file_is_handed_over_by_path(tmp_path):
     written.write_bytes(b"x" * 10)
     result = runner(lambda query: JobResult("application/octet-stream", path=written)).fetch({})
     assert (result.path, result.data) == (str(written), b"")
+
+
+def test_an_error_that_would_come_again_at_once_is_not_retried_within_the_run():
+    run, queries = scripted(JobError(502, "malformed answer", retry_at_once=False), JobResult("text/plain", b"ok"))
+    with pytest.raises(FetchError) as raised:
+        runner(run).fetch({})
+    assert (raised.value.status, raised.value.definitive, len(queries)) == (502, False, 1)
