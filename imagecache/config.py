@@ -73,6 +73,14 @@ class Config(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _default_job_kept(self) -> Config:
+        if ("kentik" if self.kentik_enabled else "chart") in self.excluded_jobs:
+            raise ValueError(
+                "JOBS_EXCLUDE must not name the default job kind (kentik with Kentik credentials, else chart)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _callbacks_are_signed(self) -> Config:
         if self.callback_hosts and not self.callback_secret.get_secret_value():
             raise ValueError("CALLBACK_SECRET must be set when CALLBACK_ALLOWED_HOSTS is")

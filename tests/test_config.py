@@ -44,3 +44,9 @@ def test_secrets_are_hidden_in_repr(monkeypatch):
     config = load_config(_env_file=None)
     assert "very-secret" not in repr(config)
     assert config.kentik_enabled
+
+
+def test_the_default_job_kind_cannot_be_excluded():
+    with pytest.raises(ConfigError, match="JOBS_EXCLUDE"):
+        load_config(_env_file=None, jobs_exclude="chart")
+    assert load_config(_env_file=None, jobs_exclude="kentik").excluded_jobs == {"kentik"}

@@ -22,10 +22,11 @@ def canonical_json(value: Any) -> str:
 
 
 def query_digest(query: Any, job: str | None = None) -> str:
-    """The digest of a query for the deployment's default job kind (job None), or for the named kind: then it
-    covers the name and the query together, so two kinds never share a result."""
-    subject = query if job is None else {"api_query": query, "job": job}
-    return hashlib.sha256(canonical_json(subject).encode("utf-8")).hexdigest()
+    """The digest of a query for the deployment's default job kind (job None), or for the named kind. A named
+    kind's text starts with `job:<name>` and a newline, which no JSON text does, so no query of one kind hashes
+    like a query of another, whatever the query holds."""
+    text = canonical_json(query) if job is None else f"job:{job}\n{canonical_json(query)}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,11 @@ def test_whole_second_expiry_has_no_fraction():
 )
 def test_anything_but_an_exact_id_is_refused(text):
     assert EntryId.parse(text) is None
+
+
+def test_a_named_kinds_digest_never_equals_any_default_kind_digest():
+    """Not even of a query built to look like the named kind's subject."""
+    query = {"queries": [], "imageType": "png"}
+    lookalikes = [{"api_query": query, "job": "chart"}, f"job:chart\n{canonical_json(query)}"]
+    assert query_digest(query, "chart") not in {query_digest(lookalike) for lookalike in lookalikes}
+    assert query_digest(query, "chart") != query_digest(query, "mandelbrot") != query_digest(query)

@@ -93,3 +93,28 @@ def test_deleting_the_last_good_result_forgets_it(store, redis, prefix):
     store.delete(old, store.get(old).blob_key, NOW + MAX_AGE + 2)
     assert not redis.exists(prefix + "last:" + DIGEST)
     assert ask(store, NOW + MAX_AGE + 3, swr=WINDOW)[:2] == (refresh, Reuse.JOINED)
+
+
+def test_a_refresh_keeps_the_results_tags_and_gets_those_asked_for_meanwhile(store, redis, prefix):
+    old = request(store, DIGEST, now=NOW, ttl=3600, tags=("team",)).entry.id
+    store.complete(old, now=NOW, content_type="image/png", size=1, etag="e")
+    refresh = ask(store, NOW + MAX_AGE + 1, swr=WINDOW)[2]
+    during = request(
+        store, DIGEST, now=NOW + MAX_AGE + 2, ttl=3600, max_age=MAX_AGE, stale_while_revalidate=WINDOW, tags=("team2",)
+    )
+    assert during.entry.id == old
+    assert set(store.get(refresh).tags) == {"team", "team2"}
+    assert refresh in redis.smembers(prefix + "tag:team") and refresh in redis.smembers(prefix + "tag:team2")
+
+
+def test_an_entry_carries_at_most_64_tags_however_many_requests_add_them(store):
+    entry_id = produced(store)
+    for n in range(10):
+        request(store, DIGEST, now=NOW + 1, ttl=3600, tags=tuple(f"t{n}-{i}" for i in range(16)))
+    assert len(store.get(entry_id).tags) == 64
+
+
+def test_an_entry_of_another_job_kind_under_the_same_key_is_never_reused(store):
+    other = request(store, DIGEST, now=NOW, ttl=100, job="mandelbrot").entry.id
+    mine = request(store, DIGEST, now=NOW + 1, ttl=3600)
+    assert mine.reuse is Reuse.CREATED and mine.entry.id != other and mine.entry.job == "chart"

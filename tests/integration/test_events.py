@@ -74,6 +74,15 @@ def test_a_stream_posted_with_a_list_ends_at_its_wait_with_what_is_still_pending
     assert events == [("entry", {"id": entry_id, "status": "pending", "size": 0, "type": ""}), ("done", {"entries": 1})]
 
 
+def test_a_stream_with_wait_zero_tells_how_things_stand_at_once(stack, simulator):
+    simulate(simulator, latency_ms=3000)
+    entry_id = stack.request(make_query())["id"]
+    started = time.monotonic()
+    with httpx.stream("GET", f"{stack.url}/events", params={"id": entry_id, "wait": 0}, timeout=30) as response:
+        events = read_events(response)
+    assert events[0][1]["status"] == "pending" and time.monotonic() - started < 2
+
+
 def test_a_stream_of_no_ids_or_too_many_is_a_400(stack):
     assert httpx.get(f"{stack.url}/events", timeout=10).status_code == 400
     too_many = {"ids": [f"{n:064x}_9999999999" for n in range(101)]}  # past what a URL holds: POST them

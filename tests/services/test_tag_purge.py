@@ -64,3 +64,10 @@ def test_tags_added_by_later_requests_count_and_a_deleted_entry_leaves_its_tag_s
     entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), NOW + 2)  # as expiry or eviction does
     assert not redis.exists(prefix + "tag:a", prefix + "tag:b")
     assert purge.purge(["a", "b"], soft=False) == 0
+
+
+def test_a_soft_purge_of_a_pending_entry_makes_its_result_stale_when_it_lands(entries, purge):
+    pending = request(entries, f"{9:064x}", now=NOW, ttl=1000, tags=("late",)).entry.id
+    assert purge.purge(["late"], soft=True) == 1  # its fetch began before the purge
+    entries.complete(pending, now=NOW + 20, content_type="image/png", size=3, etag="e")
+    assert request(entries, f"{9:064x}", now=NOW + 21, ttl=1000).reuse is Reuse.CREATED

@@ -21,15 +21,17 @@ def request(
     stale_if_error: int | None = None,
     tags: tuple[str, ...] = (),
     callback_url: str = "",
+    job: str = "chart",
 ) -> RequestOutcome:
-    """A request for `digest` (64 hex characters) at `now`, as ImageCache makes it for the default kind."""
+    """A request for `digest` (64 hex characters) at `now`, as ImageCache makes it (for the default kind unless
+    `job` names another)."""
     return entries.request(
         digest=digest,
         new_id=str(EntryId(digest, now + ttl)),
         now=now,
         expires_at=now + ttl,
         query=query,
-        job="chart",
+        job=job,
         max_age=max_age,
         refresh=refresh,
         check_pickup_at=now + pickup_grace,

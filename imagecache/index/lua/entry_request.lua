@@ -8,34 +8,41 @@
 -- ARGV[12] the request's callback URL ('' none): kept in callbacks:<id> when the entry that answers is pending
 -- (entry_complete.lua and entry_fail.lua hand it on when it settles; a settled one is the caller's to call)
 -- ARGV[13] the callbacks key prefix ("<prefix>callbacks:")   ARGV[14] the tag key prefix ("<prefix>tag:")
--- ARGV[15..] the request's tags: given to the entry that answers and to the one it started (each entry's tags
--- in its `tags` field, as JSON; each tag's entries in tag:<tag>)
+-- ARGV[15..] the request's tags: given to the entry that answers, to the one it started, and to the refresh
+-- under way when a stale result answers; a new entry of the query also takes the tags of the one it replaces
+-- (each entry's tags in its `tags` field, as JSON, at most 64; each tag's entries in tag:<tag>)
+-- An entry of another job kind is never reused (digests of different kinds differ anyway: ids.py).
 -- Returns: the id answered, how (created/joined/hit/error/stale), the id of an entry created now whose job is to
 -- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them.
 local now, max_age = tonumber(ARGV[3]), tonumber(ARGV[5])
 local swr, sie = tonumber(ARGV[10]), tonumber(ARGV[11])
 
-local function tag(id)
+local MAX_TAGS = 64
+
+local function tag_with(id, names)
+  if id == nil or #names == 0 then return end
   local key = ARGV[1] .. id
   local stored = redis.call('HGET', key, 'tags')
   local tags, known = stored and cjson.decode(stored) or {}, {}
   for _, name in ipairs(tags) do known[name] = true end
-  for i = 15, #ARGV do
-    if not known[ARGV[i]] then
-      known[ARGV[i]] = true
-      table.insert(tags, ARGV[i])
+  for _, name in ipairs(names) do
+    if not known[name] and #tags < MAX_TAGS then
+      known[name] = true
+      table.insert(tags, name)
+      redis.call('SADD', ARGV[14] .. name, id)
     end
-    redis.call('SADD', ARGV[14] .. ARGV[i], id)
   end
   redis.call('HSET', key, 'tags', cjson.encode(tags))
 end
 
-local function answer(id, reuse, stat, started)
+local asked = {}
+for i = 15, #ARGV do table.insert(asked, ARGV[i]) end
+
+local function answer(id, reuse, stat, started, refreshing)
   if stat then redis.call('HINCRBY', KEYS[6], stat, 1) end
-  if #ARGV >= 15 then
-    tag(id)
-    if started and started ~= id then tag(started) end
-  end
+  tag_with(id, asked)
+  if started ~= id then tag_with(started, asked) end
+  tag_with(refreshing, asked)
   if ARGV[12] ~= '' and redis.call('HGET', ARGV[1] .. id, 'status') == 'pending' then
     redis.call('SADD', ARGV[13] .. id, ARGV[12])
   end
@@ -47,10 +54,11 @@ local function answer(id, reuse, stat, started)
 end
 
 local function look(id)
-  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'expires_at', 'completed_at', 'error_until', 'purged_at')
+  local f = redis.call('HMGET', ARGV[1] .. id, 'status', 'expires_at', 'completed_at', 'error_until', 'purged_at',
+    'job', 'tags')
   return {status = f[1], live = f[1] and tonumber(f[2]) and tonumber(f[2]) > now,
     completed = tonumber(f[3]) or 0, error_until = tonumber(f[4]) or 0, purged = tonumber(f[5]),
-    expires_at = f[2]}
+    expires_at = f[2], job = f[6] or '', tags = f[7] and cjson.decode(f[7]) or {}}
 end
 
 -- Seconds an active result has been stale for this request (0 or less: fresh): since max_age ran out or since
@@ -75,7 +83,7 @@ local function last_good(window)
   return nil
 end
 
-local function create(stat)
+local function create(stat, replaced)
   redis.call('HINCRBY', KEYS[6], stat, 1)
   redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
     'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3], 'job', ARGV[9])
@@ -85,6 +93,7 @@ local function create(stat)
   redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
   redis.call('SADD', KEYS[5], ARGV[2])
   redis.call('ZADD', KEYS[8], ARGV[8], ARGV[2])
+  if replaced then tag_with(ARGV[2], replaced.tags) end  -- the query's result, produced anew, keeps its tags
 end
 
 local function remember_good(id, entry)
@@ -92,12 +101,15 @@ local function remember_good(id, entry)
 end
 
 local cur = redis.call('GET', KEYS[1])
+local replaced = nil
 if cur then
   local entry = look(cur)
+  replaced = entry
+  if entry.live and entry.job ~= '' and entry.job ~= ARGV[9] then entry.live = false end  -- another kind's
   if entry.live then
     if entry.status == 'pending' then  -- a fetch is under way: a stale result may answer meanwhile
       local good = last_good(swr)
-      if good then return answer(good, 'stale', 'stale_hits') end
+      if good then return answer(good, 'stale', 'stale_hits', nil, cur) end
       return answer(cur, 'joined', 'dedupes')
     end
     if ARGV[6] ~= '1' then
@@ -106,7 +118,7 @@ if cur then
         if stale == nil or stale <= 0 then return answer(cur, 'hit', 'hits') end
         if swr >= 0 and stale <= swr and redis.call('EXISTS', KEYS[2]) == 0 then  -- serve it, refresh it once
           remember_good(cur, entry)
-          create('refreshes')
+          create('refreshes', entry)
           return answer(cur, 'stale', 'stale_hits', ARGV[2])
         end
       end
@@ -120,5 +132,5 @@ if cur then
   end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return answer(ARGV[2], 'joined', 'dedupes') end
-create('misses')
+create('misses', replaced)
 return answer(ARGV[2], 'created', nil, ARGV[2])

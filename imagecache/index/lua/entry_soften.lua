@@ -1,11 +1,13 @@
--- A soft purge: active entries are stale from now on, served only to requests that allow a stale result while
--- a refresh runs (entry_request.lua's staleness). Entries gone or not active are left alone.
+-- A soft purge: entries are stale from now on, served only to requests that allow a stale result while a
+-- refresh runs (entry_request.lua's staleness). A pending one is marked too: its fetch began before the purge,
+-- so its result is stale once it lands. Entries gone or settled as errors are left alone.
 -- KEYS[1..] entry:<id> of each entry
 -- ARGV[1] now
 -- Returns how many it marked.
 local marked = 0
 for _, key in ipairs(KEYS) do
-  if redis.call('HGET', key, 'status') == 'active' then
+  local status = redis.call('HGET', key, 'status')
+  if status == 'active' or status == 'pending' then
     redis.call('HSET', key, 'purged_at', ARGV[1])
     marked = marked + 1
   end

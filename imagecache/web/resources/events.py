@@ -44,7 +44,8 @@ class EventsResource:
         ids = list(dict.fromkeys(ids))
         if not 0 < len(ids) <= MAX_IDS:
             raise ApiError(400, f"give 1 to {MAX_IDS} entry ids", loc="id", kind=INVALID)
-        wait = wait_param(req, self._max_wait) or self._max_wait
+        wait = wait_param(req, self._max_wait)
+        wait = self._max_wait if wait is None else wait
         resp.content_type = "text/event-stream"
         resp.cache_control = ["no-cache"]
         resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
