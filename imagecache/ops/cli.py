@@ -25,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
 
     web = commands.add_parser("web", help="run the HTTP API (gunicorn)")
     _add_bind(web, "0.0.0.0")
+    web.add_argument("--certfile", type=Path, help="serve HTTPS with this certificate (PEM; with --keyfile)")
+    web.add_argument("--keyfile", type=Path, help="the certificate's private key (PEM)")
     commands.add_parser("worker", help="run a worker process (WORKER_CONCURRENCY threads)")
     commands.add_parser("maintenance", help="run the maintenance loop")
     commands.add_parser("callbacks", help="deliver callbacks (when CALLBACK_ALLOWED_HOSTS is set)")
@@ -74,9 +76,16 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "admin":
         return _admin(args, config)
     if args.command == "web":
-        from imagecache.ops.web_server import run_web
+        from imagecache.ops.web_server import Tls, run_web
 
-        run_web(config, args.host, args.port)
+        if (args.certfile is None) != (args.keyfile is None):
+            print("imagecache: --certfile and --keyfile go together", file=sys.stderr)
+            return 2
+        tls = Tls(args.certfile, args.keyfile) if args.certfile and args.keyfile else None
+        if tls is not None and (problem := tls.problem()):
+            print(f"imagecache: {problem}", file=sys.stderr)
+            return 2
+        run_web(config, args.host, args.port, tls)
         return 0
     _become(args.command)
     return 0

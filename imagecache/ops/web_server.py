@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import falcon
@@ -42,8 +45,24 @@ class GunicornLogger(glogging.Logger):
                 handler.addFilter(RequestIdFilter())
 
 
+@dataclass(frozen=True)
+class Tls:
+    """HTTPS served by gunicorn itself, for setups without a proxy in front (which would terminate TLS)."""
+
+    certfile: Path
+    keyfile: Path
+
+    def problem(self) -> str | None:
+        """Why gunicorn could not use these files, or None (checked before it forks, to fail with one line)."""
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.certfile, self.keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            return f"cannot use --certfile {self.certfile} with --keyfile {self.keyfile}: {exc}"
+        return None
+
+
 class WebServer(BaseApplication):
-    def __init__(self, config: Config, host: str, port: int) -> None:
+    def __init__(self, config: Config, host: str, port: int, tls: Tls | None = None) -> None:
         self._config = config
         self._options = {
             "bind": f"{host}:{port}",
@@ -61,6 +80,8 @@ class WebServer(BaseApplication):
             "control_socket_disable": True,
             "child_exit": _worker_exited,
         }
+        if tls is not None:  # gunicorn then writes bodies itself: the kernel's sendfile cannot encrypt
+            self._options.update(certfile=str(tls.certfile), keyfile=str(tls.keyfile))
         super().__init__()
 
     def load_config(self) -> None:
@@ -77,19 +98,19 @@ class WebServer(BaseApplication):
         return create_app(Components(self._config).web_services())
 
 
-def run_web(config: Config, host: str, port: int) -> None:
+def run_web(config: Config, host: str, port: int, tls: Tls | None = None) -> None:
     """prometheus-client's multiprocess mode needs its directory set before any worker starts.
 
     A directory made here is this instance's alone, removed when gunicorn's master ends, however it ends
     (a port already taken included). Its workers are forks that unwind through here too, so they leave it.
     """
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        WebServer(config, host, port).run()
+        WebServer(config, host, port, tls).run()
         return
     master = os.getpid()
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="imagecache-metrics-")
     try:
-        WebServer(config, host, port).run()
+        WebServer(config, host, port, tls).run()
     finally:
         if os.getpid() == master:
             shutil.rmtree(metrics_dir, ignore_errors=True)
