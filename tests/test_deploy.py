@@ -12,7 +12,7 @@ from tests.support.processes import ROOT
 def test_compose_file_is_valid():
     result = subprocess.run(["docker-compose", "config"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    for service in ("redis", "minio", "web", "worker", "maintenance", "simulator", "callbacks"):
+    for service in ("redis", "minio", "web", "worker", "maintenance", "simulator", "callbacks", "proxy"):
         assert f"  {service}:" in result.stdout
     assert "--appendonly" in result.stdout
 
