@@ -14,7 +14,7 @@ import httpx
 
 from bench.harness import environment, figure
 from bench.peer_figures import KENTIK_CACHED_GET_OVER_NGINX, KENTIK_CACHED_GET_P99_MS, versus
-from tests.support.processes import free_port, http_ok, wait_until
+from tests.support.processes import free_port, wait_until
 from tests.support.upstream import make_query, simulate
 
 SIZE = 64 * 1024
@@ -31,7 +31,7 @@ http {{
   tcp_nopush on;
   client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
   uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
-  server {{ listen 127.0.0.1:{port}; root {root}/www; location / {{ default_type image/png; }} }}
+  server {{ listen 127.0.0.1:{port}{tls}; root {root}/www; location / {{ default_type image/png; }} }}
 }}
 """
 
@@ -42,6 +42,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    requests: int  # how many wrk made
 
 
 def wrk(url: str) -> Load:
@@ -59,6 +60,7 @@ def wrk(url: str) -> Load:
         _milliseconds(_found(r"\n\s+50%\s+(\S+)", out)),
         _milliseconds(_found(r"\n\s+99%\s+(\S+)", out)),
         _milliseconds(_found(r"Latency\s+\S+\s+\S+\s+(\S+)", out)),
+        int(_found(r"(\d+) requests in", out)),
     )
 
 
@@ -75,22 +77,32 @@ def _milliseconds(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def nginx_load(body: bytes) -> Load:
+def nginx_load(body: bytes, tls: tuple[Path, Path] | None = None) -> Load:
+    """nginx serving `body` as a file under wrk's load; over TLS with (certificate, key)."""
     root = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
     root.chmod(0o755)  # nginx workers drop to an unprivileged user
     (root / "www").mkdir()
     (root / "tmp").mkdir()
     (root / "www" / "image.png").write_bytes(body)
     port = free_port()
-    (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, port=port))
+    listen = f" ssl; ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}" if tls else ""
+    (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, port=port, tls=listen))
     subprocess.run(["nginx", "-c", str(root / "nginx.conf")], check=True)
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/image.png"
     try:
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/image.png"), 10, "nginx")
-        return wrk(f"http://127.0.0.1:{port}/image.png")
+        wait_until(lambda: _answers(url), 10, "nginx")
+        return wrk(url)
     finally:
         subprocess.run(["nginx", "-c", str(root / "nginx.conf"), "-s", "stop"], check=False)
         time.sleep(0.5)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, verify=False, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import time
 
 BENCHMARKS = [
     "cached_get",
+    "proxy_cached_get",
     "single_flight",
     "overhead",
     "burst",
