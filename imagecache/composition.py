@@ -209,6 +209,7 @@ class Components:
             self.rq_redis,
             self.jobs.queue,
             lambda kind: self.jobs.rate_limit(kind, kinds.settings_for(kind).concurrency),
+            self.jobs.registry,
             self.lease.id,
         )
 

@@ -74,7 +74,7 @@ class Config(BaseSettings):
 
     @model_validator(mode="after")
     def _default_job_kept(self) -> Config:
-        if ("kentik" if self.kentik_enabled else "chart") in self.excluded_jobs:
+        if self.default_job in self.excluded_jobs:
             raise ValueError(
                 "JOBS_EXCLUDE must not name the default job kind (kentik with Kentik credentials, else chart)"
             )
@@ -108,6 +108,11 @@ class Config(BaseSettings):
     @property
     def kentik_enabled(self) -> bool:
         return bool(self.kt_auth_email and self.kt_auth_token.get_secret_value())
+
+    @property
+    def default_job(self) -> str:
+        """The job kind a request that names none gets: kentik with Kentik credentials, else chart."""
+        return "kentik" if self.kentik_enabled else "chart"
 
     @property
     def excluded_jobs(self) -> set[str]:

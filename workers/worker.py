@@ -12,6 +12,7 @@ within seconds; RQ's registries stay right for RQ's tooling and cleanup.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import signal
@@ -223,12 +224,12 @@ class EntryWorker:
         components = self._components
         for farewell in (
             self._presence.leave,
-            lambda: components.job_directory.withdraw(self._name),
+            functools.partial(components.job_directory.withdraw, self._name),
             components.lease.end,
         ):
             try:
                 farewell()
-            except Exception as exc:  # both lapse by themselves
+            except Exception as exc:  # each lapses by itself
                 log.warning("worker: %s failed: %s", type(exc).__name__, exc)
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:

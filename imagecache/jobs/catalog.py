@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -29,7 +29,7 @@ NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 @dataclass(frozen=True)
 class JobCatalog:
     kinds: Mapping[str, JobKind]
-    default: str  # the kind a request that names none gets: kentik with Kentik credentials, else chart
+    default: str  # the kind a request that names none gets (Config.default_job)
     default_ttl: int
 
     @classmethod
@@ -41,7 +41,7 @@ class JobCatalog:
             kind = _load(point, config)
             if kind is not None:
                 kinds[point.name] = kind
-        return cls(kinds, "kentik" if config.kentik_enabled else "chart", config.default_ttl)
+        return cls(kinds, config.default_job, config.default_ttl)
 
     def settings(self) -> dict[str, JobSettings]:
         return {name: self._settings(name, kind) for name, kind in self.kinds.items()}
@@ -49,7 +49,7 @@ class JobCatalog:
     def runners(self) -> dict[str, Fetcher]:
         return {name: RetryingJob(name, kind) for name, kind in self.kinds.items()}
 
-    def validators(self) -> dict[str, Any]:
+    def validators(self) -> dict[str, Callable[[Any], None]]:
         return {name: kind.validate for name, kind in self.kinds.items() if kind.validate is not None}
 
     def _settings(self, name: str, kind: JobKind) -> JobSettings:

@@ -54,11 +54,17 @@ class ForeignJob(ValueError):
 
 class RqJobBatches:
     def __init__(
-        self, connection: Redis, queue: Queue, rate_limit: Callable[[str], RateLimit], execution_id: str
+        self,
+        connection: Redis,
+        queue: Queue,
+        rate_limit: Callable[[str], RateLimit],
+        registry: Callable[[str], RateLimitRegistry],
+        execution_id: str,
     ) -> None:
         self._connection = connection
         self._queue = queue
         self._rate_limit = rate_limit  # each job kind's cap, by name
+        self._registry = registry  # a cap's RQ registry, by the cap's key
         self._take_keys = [queue.key, StartedJobRegistry(queue=queue).key]
         self._finish_keys = [*self._take_keys[1:], FailedJobRegistry(queue=queue).key]
         self._execution_id = execution_id
@@ -107,7 +113,7 @@ class RqJobBatches:
 
     def _finish_kind(self, kind: str, jobs: list[FinishedJob]) -> int:
         limit = self._rate_limit(kind)
-        limits = RateLimitRegistry(limit.key, self._connection)
+        limits = self._registry(limit.key)
         triples = [value for job in jobs for value in (job.job_id, job.started, job.failure)]
         return int(
             self._finish(

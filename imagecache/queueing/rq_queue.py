@@ -39,10 +39,22 @@ class RqJobQueue:
         self._enqueue = scripts.register(connection, "jobs_enqueue", "imagecache.queueing")
         self._waiting = scripts.register(connection, "jobs_waiting", "imagecache.queueing")
         self._lease_prefix = keys.lease_prefix
+        self._limits: dict[tuple[str, int], RateLimit] = {}
+        self._registries: dict[str, RateLimitRegistry] = {}
 
     def rate_limit(self, job: str, concurrency: int) -> RateLimit:
-        """The cap of a job kind's runs ('' : of jobs enqueued before there were kinds)."""
-        return RateLimit(self._keys.rq_upstream_limit(job), concurrency)
+        """The cap of a job kind's runs ('' : of jobs enqueued before there were kinds); made once per kind."""
+        found = self._limits.get((job, concurrency))
+        if found is None:
+            found = self._limits[(job, concurrency)] = RateLimit(self._keys.rq_upstream_limit(job), concurrency)
+        return found
+
+    def registry(self, limit_key: str) -> RateLimitRegistry:
+        """RQ's registry of a cap, which names its keys (made once per cap: it prepares four scripts)."""
+        found = self._registries.get(limit_key)
+        if found is None:
+            found = self._registries[limit_key] = RateLimitRegistry(limit_key, self._connection)
+        return found
 
     def enqueue(self, entry_id: str, job: JobSettings) -> None:
         """The job carries the current request id, so the worker logs under it too, and its kind. One round trip:
@@ -59,7 +71,7 @@ class RqJobQueue:
             description=f"produce {entry_id} ({job.name})",
             status=JobStatus.RATE_LIMITED,
         )
-        limits = RateLimitRegistry(limit.key, self._connection)
+        limits = self.registry(limit.key)
         fields = [value for pair in rq_job.to_dict().items() for value in pair]
         self._enqueue(
             keys=[

@@ -60,10 +60,11 @@ class JobKinds:
         """The kinds a request may name: what the live workers run, and the default."""
         now = self._clock()
         if fresh or now - self._read_at >= SERVED_FOR:
-            self._served, self._read_at = self._directory.served(now), now
-        if self.default in self._served or self.default not in self._local:
-            return self._served
-        return {**self._served, self.default: self._local[self.default]}
+            served = self._directory.served(now)
+            if self.default not in served and self.default in self._local:
+                served[self.default] = self._local[self.default]
+            self._served, self._read_at = served, now
+        return self._served
 
     def settings_for(self, name: str) -> JobSettings:
         """A kind's settings for work already accepted (lost work is enqueued again whether or not a worker runs

@@ -32,7 +32,11 @@ def one_slot(redis_url: str, prefix: str) -> Iterator[RqJobQueue]:
 
 def batches_for(jobs: RqJobQueue, kind: JobSettings = CHART) -> RqJobBatches:
     return RqJobBatches(
-        jobs.queue.connection, jobs.queue, lambda name: jobs.rate_limit(name, kind.concurrency), "lease-1"
+        jobs.queue.connection,
+        jobs.queue,
+        lambda name: jobs.rate_limit(name, kind.concurrency),
+        jobs.registry,
+        "lease-1",
     )
 
 

@@ -32,12 +32,10 @@ class Stack:
 
     def start_part(self, part: str, **env: str) -> Process:
         """Start one part; `env` adds to the stack's environment for it alone."""
-        args = ["web", "--host", "127.0.0.1", "--port", str(self.port)] if part == "web" else [part]
-        process = Process(args, {**self.env, **env}, self.workdir / f"{part}-{uuid.uuid4().hex[:6]}.log")
-        self.parts[part] = process
         if part == "web":
-            wait_until(lambda: http_ok(self.url + "/health/live") or not process.alive(), 30, "web to answer")
-            assert process.alive(), process.log()
+            return self._web(self.port, "web", env)
+        process = Process([part], {**self.env, **env}, self.workdir / f"{part}-{uuid.uuid4().hex[:6]}.log")
+        self.parts[part] = process
         ready = {"worker": "slots on queue", "maintenance": "maintenance: every", "callbacks": "delivering"}.get(part)
         if ready:
             wait_until(lambda: ready in process.log() or not process.alive(), 30, f"{part} to start")
@@ -46,13 +44,17 @@ class Stack:
     def start_web(self) -> str:
         """Another web process of this stack (a second host's, in effect), on a port of its own; its URL."""
         port = free_port()
-        url = f"http://127.0.0.1:{port}"
+        self._web(port, f"web-{port}", {})
+        return f"http://127.0.0.1:{port}"
+
+    def _web(self, port: int, name: str, env: dict[str, str]) -> Process:
         args = ["web", "--host", "127.0.0.1", "--port", str(port)]
-        process = Process(args, self.env, self.workdir / f"web-{port}.log")
-        self.parts[f"web-{port}"] = process
+        process = Process(args, {**self.env, **env}, self.workdir / f"{name}-{uuid.uuid4().hex[:6]}.log")
+        self.parts[name] = process
+        url = f"http://127.0.0.1:{port}"
         wait_until(lambda: http_ok(url + "/health/live") or not process.alive(), 30, "web to answer")
         assert process.alive(), process.log()
-        return url
+        return process
 
     def stop(self) -> None:
         for process in self.parts.values():
