@@ -59,6 +59,7 @@ wheels: $(STAMP)
 
 compose-check:
 	docker-compose config --quiet
+	docker-compose -f docker-compose.yml -f deploy/compose.sentinel.yml config --quiet
 
 clean:
 	rm -rf $(VENV) var .pytest_cache dist

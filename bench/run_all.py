@@ -17,6 +17,8 @@ BENCHMARKS = [
     "files_big",
     "client",
     "recovery",
+    "replica_wait",
+    "hosts",
     "growth",
     "purge",
     "startup",

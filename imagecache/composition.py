@@ -10,10 +10,11 @@ uses: an admin command no Falcon or Pillow, a worker no Falcon, an fs store no m
 from __future__ import annotations
 
 import logging
+import socket
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from redis import BlockingConnectionPool, Redis
+from redis import Redis
 
 from imagecache.auth.hashed_secrets import HashedSecrets
 from imagecache.auth.kbase import KBaseAuth
@@ -23,6 +24,7 @@ from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.errors import StorageError
 from imagecache.domain.ports import BlobStore, TokenAuthority
 from imagecache.index.callback_registry import RedisCallbackRegistry
+from imagecache.index.connections import RedisConnector
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
@@ -32,6 +34,7 @@ from imagecache.index.keys import RedisKeys
 from imagecache.index.leases import WorkerLease
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.index.recency import RedisRecency
+from imagecache.index.replica_wait import RedisReplicaWait
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
@@ -61,33 +64,37 @@ class Components:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.keys = RedisKeys(config.redis_prefix)
+        self.connector = RedisConnector(
+            config.redis_url,
+            config.sentinel_addresses,
+            config.redis_sentinel_master,
+            config.redis_sentinel_password.get_secret_value(),
+        )
 
     # Connections
 
     @cached_property
     def redis(self) -> Redis:
         """Short timeouts: an unreachable Redis must turn into a fast 503, not a hang."""
-        pool = BlockingConnectionPool.from_url(
-            self.config.redis_url,
-            max_connections=REDIS_POOL_SIZE,
-            timeout=1,
-            socket_connect_timeout=1,
-            socket_timeout=2,
-            decode_responses=True,
-        )
-        return Redis(connection_pool=pool)
+        return self.connector.pooled(REDIS_POOL_SIZE, socket_connect_timeout=1, socket_timeout=2, decode_responses=True)
 
     @cached_property
     def rq_redis(self) -> Redis:
         """RQ wants bytes and blocks in BLMOVE for seconds, so it gets its own pool."""
-        pool = BlockingConnectionPool.from_url(
-            self.config.redis_url,
-            max_connections=REDIS_POOL_SIZE + self.config.worker_concurrency,
-            timeout=1,
-            socket_connect_timeout=1,
-            socket_timeout=30,
+        size = REDIS_POOL_SIZE + self.config.worker_concurrency
+        return self.connector.pooled(size, socket_connect_timeout=1, socket_timeout=30)
+
+    @cached_property
+    def replication(self) -> RedisReplicaWait:
+        """What acknowledged writes wait for: REDIS_WAIT_REPLICAS replicas (none: no wait)."""
+        config = self.config
+        return RedisReplicaWait(
+            self.redis,
+            config.redis_prefix,
+            config.wait_replicas,
+            config.redis_wait_timeout_ms,
+            primary_moved=lambda: self.connector.primary_moved(self.redis),
         )
-        return Redis(connection_pool=pool)
 
     # Adapters
 
@@ -168,14 +175,15 @@ class Components:
 
     @cached_property
     def notifier(self) -> RedisEntryNotifier:
-        listener = Redis.from_url(
-            self.config.redis_url,
+        """One subscription per process; TCP keepalive tells within about 11 s that its server's host is gone."""
+        listener = self.connector.single(
             decode_responses=True,
             socket_keepalive=True,
+            socket_keepalive_options={socket.TCP_KEEPIDLE: 5, socket.TCP_KEEPINTVL: 2, socket.TCP_KEEPCNT: 3},
             socket_connect_timeout=1,
             health_check_interval=10,
         )
-        return RedisEntryNotifier(listener, self.keys.done)
+        return RedisEntryNotifier(listener, self.keys.done, lambda: self.connector.primary_moved(listener))
 
     @cached_property
     def authority(self) -> TokenAuthority:
@@ -224,7 +232,14 @@ class Components:
             pickup_grace=config.pickup_grace,
         )
         return ImageCache(
-            self.entries, self.blobs, self.jobs, self.notifier, self.job_kinds, limits, callbacks=self.callbacks
+            self.entries,
+            self.blobs,
+            self.jobs,
+            self.notifier,
+            self.job_kinds,
+            limits,
+            callbacks=self.callbacks,
+            replication=self.replication,
         )
 
     @cached_property
@@ -249,6 +264,7 @@ class Components:
             self.config.max_upload_bytes,
             garbage=self.garbage,
             hold_seconds=self.config.wait_timeout,
+            replication=self.replication,
         )
 
     @cached_property
@@ -266,6 +282,7 @@ class Components:
             max_attempts=self.config.max_fetch_attempts,
             hold_seconds=self.config.wait_timeout,
             callbacks=self.callbacks,
+            replication=self.replication,
         )
 
     @cached_property

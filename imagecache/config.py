@@ -34,6 +34,11 @@ class Config(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "imagecache:"
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "mymaster"
+    redis_sentinel_password: SecretStr = SecretStr("")
+    redis_wait_replicas: int | None = Field(None, ge=0, le=16)
+    redis_wait_timeout_ms: int = Field(500, gt=0, le=1500)  # within the index client's 2 s socket timeout
     storage: Literal["fs", "minio"] = "fs"
     minio_host: str = "localhost:9000"
     minio_access_key: str = ""
@@ -87,6 +92,27 @@ class Config(BaseSettings):
         if not all(part.strip().isdigit() for part in self.callback_retry_seconds.split(",")):
             raise ValueError("CALLBACK_RETRY_SECONDS must be comma-separated whole seconds")
         return self
+
+    @model_validator(mode="after")
+    def _sentinels_are_addresses(self) -> Config:
+        for address in self.redis_sentinels.split(","):
+            host, _, port = address.strip().rpartition(":")
+            if address.strip() and not (host and port.isdigit()):
+                raise ValueError(f"REDIS_SENTINELS must be comma-separated host:port, not {address.strip()!r}")
+        return self
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The Sentinels to ask for the Redis primary (REDIS_SENTINELS); empty: REDIS_URL names the server."""
+        found = (address.strip().rpartition(":") for address in self.redis_sentinels.split(","))
+        return [(host.strip("[]"), int(port)) for host, _, port in found if host]
+
+    @property
+    def wait_replicas(self) -> int:
+        """Replicas each acknowledged write waits for (REDIS_WAIT_REPLICAS): by default 1 with Sentinel, else 0."""
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 1 if self.sentinel_addresses else 0
 
     @property
     def callback_hosts(self) -> frozenset[str]:

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 
 UPSTREAM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 MAINTENANCE_ERRORS = "maintenance_errors"  # items maintenance or eviction could not handle
+REPLICA_WAITS = "replica_waits"  # acknowledged writes that waited for a replica (REDIS_WAIT_REPLICAS)
+REPLICA_WAIT_TIMEOUTS = "replica_wait_timeouts"  # waits that ended before enough replicas had the writes
+UNREPLICATED_WRITES = "unreplicated_writes"  # acknowledged writes not waited for: no replica was answering
 
 
 def fetch_increments(*, calls: int, failures: int, seconds: float) -> dict[str, float]:

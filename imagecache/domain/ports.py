@@ -288,6 +288,21 @@ class BlobGarbage(Protocol):
     def forget(self, *blob_keys: str) -> None: ...
 
 
+class Replication(Protocol):
+    """Makes the writes so far survive the loss of the index's primary, before they are acknowledged."""
+
+    def confirm(self) -> None:
+        """Return once the writes made so far are held by the replicas asked for (or once that wait timed out)."""
+        ...
+
+
+class Unreplicated:
+    """Replication for an index without replicas to wait for (one Redis, or a test's): confirms at once."""
+
+    def confirm(self) -> None:
+        return None
+
+
 class Recency(Protocol):
     """Stored results (images and files together) by last use, and the bytes they hold."""
 

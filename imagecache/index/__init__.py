@@ -1,4 +1,5 @@
-"""The Redis adapters: the entry and file indexes, garbage, counters, leases and the done channel.
+"""The Redis adapters: the entry and file indexes, garbage, counters, leases, the done channel, the wait for
+replicas, and the connections they all use (to REDIS_URL, or to whichever server the Sentinels call primary).
 
 Every key is named in keys.py and every state change is one Lua script in lua/.
 Importing the package teaches the domain what a Redis outage looks like.

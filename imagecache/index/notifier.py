@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from redis import Redis
+from redis.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from imagecache.domain.entry_record import EntryRecord
@@ -28,6 +30,7 @@ from imagecache.domain.entry_record import EntryRecord
 log = logging.getLogger(__name__)
 
 RECONNECT_DELAY = 1.0
+PRIMARY_CHECK = 2.0  # seconds between looks at where the primary is (with Sentinel)
 
 
 class _Watch(threading.Event):
@@ -79,9 +82,10 @@ class _GroupWatch:
 
 
 class RedisEntryNotifier:
-    def __init__(self, redis: Redis, channel: str) -> None:
+    def __init__(self, redis: Redis, channel: str, primary_moved: Callable[[], bool] = lambda: False) -> None:
         self._redis = redis
         self._channel = channel
+        self._primary_moved = primary_moved
         self._waiters: dict[str, set[_Watch]] = {}
         self._listeners: list[Callable[[str], object]] = []
         self._lock = threading.Lock()
@@ -142,12 +146,25 @@ class RedisEntryNotifier:
                 with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     pubsub.subscribe(self._channel)
                     self._wake_all()  # anything settled while we were not subscribed
-                    for message in pubsub.listen():
-                        self._wake(message["data"])
+                    self._relay(pubsub)
             except RedisError as exc:
                 log.warning("notifier: lost Redis subscription (%s), reconnecting", type(exc).__name__)
                 self._wake_all()
                 time.sleep(RECONNECT_DELAY)
+
+    def _relay(self, pubsub: PubSub) -> None:
+        """Every message to its waiters, until the subscription fails. A subscription left on a former primary
+        (a graceful failover, a partition) fails in no way of its own: it only hears nothing more, so every
+        PRIMARY_CHECK seconds it asks whether the primary moved."""
+        checked = time.monotonic()
+        while True:
+            message = pubsub.get_message(timeout=1.0)
+            if message is not None:
+                self._wake(message["data"])
+            if time.monotonic() - checked > PRIMARY_CHECK:
+                checked = time.monotonic()
+                if self._primary_moved():
+                    raise RedisConnectionError("the Sentinels promoted another primary")
 
     def _wake(self, message: str) -> None:
         entry_id, _, fields = message.partition(" ")

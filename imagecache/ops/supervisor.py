@@ -59,7 +59,7 @@ class Supervisor:
 
     def _ensure_redis(self) -> None:
         url = self._config.redis_url
-        if redis_answers(url):
+        if self._config.sentinel_addresses or redis_answers(url):  # the Sentinels' primary is never ours to start
             return
         log.info("up: nothing answers at REDIS_URL, starting an embedded Redis (data in %s)", self._data_dir)
         self._redis = EmbeddedRedis(url, self._data_dir / "redis")

@@ -17,7 +17,7 @@ from imagecache.domain.errors import CacheForbidden, CacheNotFound, CannotFit, C
 from imagecache.domain.file_record import FileRecord, Replaced, cache_id_for, is_cache_id
 from imagecache.domain.identity import Identity
 from imagecache.domain.outages import through_outage
-from imagecache.domain.ports import BlobGarbage, BlobReader, BlobStore, FileIndex, Readable
+from imagecache.domain.ports import BlobGarbage, BlobReader, BlobStore, FileIndex, Readable, Replication, Unreplicated
 from imagecache.services.blob_lifecycle import mark_until_indexed
 from imagecache.services.capacity import Capacity
 
@@ -52,9 +52,11 @@ class FileCache:
         *,
         garbage: BlobGarbage,
         hold_seconds: float = 0.0,
+        replication: Replication | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._index = index
+        self._replication = replication or Unreplicated()
         self._garbage = garbage
         self._blobs = blobs
         self._capacity = capacity
@@ -65,7 +67,9 @@ class FileCache:
     def cache_id(self, identity: Identity, params: Any) -> FileRecord:
         now = self._clock()
         cache_id = cache_id_for(identity.token_id, params)
-        return self._index.ensure(cache_id, identity.token_id, now, now + PLACEHOLDER_TTL)
+        record = self._index.ensure(cache_id, identity.token_id, now, now + PLACEHOLDER_TTL)
+        self._replication.confirm()
+        return record
 
     def owned(self, identity: Identity, cache_id: str) -> FileRecord:
         """The live cache (placeholder or file) if identity owns it."""
@@ -122,6 +126,7 @@ class FileCache:
             placeholder=False,
         )
         mark_until_indexed(self._garbage, self._blobs, key, now=self._clock(), hold_seconds=self._hold_seconds)
+        self._replication.confirm()  # the blob is known as garbage wherever the index fails over to
         # The bytes are stored: an outage now is waited out (the client is still there), not thrown away.
         outcome = through_outage(
             lambda: self._index.replace(stored, now, old_blob_due=now + REPLACE_GRACE), self._hold_seconds
@@ -129,6 +134,7 @@ class FileCache:
         if outcome is not Replaced.OK:
             self._blobs.delete(key)
             raise CacheForbidden(record.cache_id) if outcome is Replaced.FORBIDDEN else CacheNotFound(record.cache_id)
+        self._replication.confirm()
         self._capacity.enforce()
         return stored
 

@@ -15,7 +15,15 @@ from typing import Any
 from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
 from imagecache.domain.errors import InvalidCallback
 from imagecache.domain.job_settings import JobSettings
-from imagecache.domain.ports import BlobReader, BlobStore, EntryIndex, EntryNotifier, JobQueue
+from imagecache.domain.ports import (
+    BlobReader,
+    BlobStore,
+    EntryIndex,
+    EntryNotifier,
+    JobQueue,
+    Replication,
+    Unreplicated,
+)
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.job_kinds import JobKinds
 from imagecache.services.settled import SettledEntries
@@ -64,9 +72,11 @@ class ImageCache:
         kinds: JobKinds,
         limits: Limits,
         callbacks: CallbackDispatch | None = None,
+        replication: Replication | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._entries = entries
+        self._replication = replication or Unreplicated()
         self._blobs = blobs
         self._jobs = jobs
         self._notifier = notifier
@@ -109,6 +119,8 @@ class ImageCache:
             why = "refreshing a stale result" if outcome.reuse is Reuse.STALE else "new"
             log.info("request %s: %s, %s job enqueued", outcome.started, why, kind.name)
             self._jobs.enqueue(outcome.started, kind)
+        if outcome.started or outcome.entry.status is Status.PENDING:  # a promised result outlives a failover
+            self._replication.confirm()
         if ask.callback_url and outcome.entry.status is not Status.PENDING:
             self._callbacks_or_refuse().send_now(outcome.entry, ask.callback_url)
         return outcome

@@ -23,7 +23,16 @@ from imagecache.domain.counter_fields import fetch_increments
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import FetchError, StorageError
 from imagecache.domain.outages import is_outage, through_outage
-from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, Fetcher, FetchResult, Readable
+from imagecache.domain.ports import (
+    BlobGarbage,
+    BlobStore,
+    EntryIndex,
+    Fetcher,
+    FetchResult,
+    Readable,
+    Replication,
+    Unreplicated,
+)
 from imagecache.services.blob_lifecycle import ORPHAN_GRACE, discard
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.capacity import Capacity
@@ -47,9 +56,11 @@ class Producer:
         max_attempts: int,
         hold_seconds: float,
         callbacks: CallbackDispatch | None = None,
+        replication: Replication | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._callbacks = callbacks
+        self._replication = replication or Unreplicated()
         self._entries = entries
         self._blobs = blobs
         self._jobs = jobs
@@ -97,6 +108,7 @@ class Producer:
         if entry is None:
             log.info("produce %s: settled, or produced by a live worker: nothing to do", entry_id)
             return None
+        self._replication.confirm()  # the attempt's key is known as garbage wherever the index fails over to
         if entry.attempts > self._max_attempts:
             message = f"gave up after {entry.attempts - 1} interrupted attempts"
             self._fail(entry_id, FetchError(502, message, kind="error"))
@@ -154,6 +166,7 @@ class Producer:
         if not settled:
             discard(self._garbage, self._blobs, key, now=self._clock())
         else:
+            self._unless_outage("confirm the result on a replica", self._replication.confirm)
             self._call_back(entry.id)
         self._enforce_capacity()
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)

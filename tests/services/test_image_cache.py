@@ -15,6 +15,7 @@ from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.services.image_cache import TOUCH_INTERVAL, Ask, ImageCache, Limits
 from imagecache_client.ids import EntryId
 from tests.support.job_kinds import served_kinds
+from tests.support.processes import wait_until
 
 NOW = 1_800_000_000.0
 QUERY = {"queries": [{"bucket": "Left +Y Axis"}], "imageType": "png"}
@@ -25,11 +26,15 @@ def clock() -> dict[str, float]:
     return {"now": NOW}
 
 
-def image_cache(entries, jobs, redis_url, prefix, tmp_path, clock) -> ImageCache:
+def image_cache(entries, jobs, redis_url, prefix, tmp_path, clock, heard: list[str] | None = None) -> ImageCache:
+    """`heard` gets every id the cache's notifier has handled (after the cache itself has)."""
     notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), RedisKeys(prefix).done)
     limits = Limits(max_ttl=3600, error_ttl=30, pickup_grace=30)
     kinds = served_kinds(entries._redis, prefix)
-    return ImageCache(entries, FilesystemBlobStore(tmp_path), jobs, notifier, kinds, limits, clock=clock)
+    cache = ImageCache(entries, FilesystemBlobStore(tmp_path), jobs, notifier, kinds, limits, clock=clock)
+    if heard is not None:
+        notifier.add_listener(heard.append)
+    return cache
 
 
 @pytest.fixture
@@ -95,9 +100,13 @@ def test_waiting_gives_up_pending_after_its_timeout(live_cache):
     assert 0.2 <= time.monotonic() - started < 2
 
 
-def test_use_is_recorded_once_an_interval(cache, entries, redis, prefix, clock):
+def test_use_is_recorded_once_an_interval(entries, jobs, redis_url, redis, prefix, tmp_path, clock):
+    heard: list[str] = []
+    cache = image_cache(entries, jobs, redis_url, prefix, tmp_path, lambda: clock["now"], heard)
+    wait_until(lambda: redis.publish(RedisKeys(prefix).done, "probe") and "probe" in heard, 5, "the subscription")
     entry = cache.request(QUERY).entry
     entries.complete(entry.id, now=NOW, content_type="image/png", size=3, etag="e")
+    wait_until(lambda: entry.id in heard, 5, "the completion's news")  # which makes the cache forget what it knew
     lru = RedisKeys(prefix).lru
     active = cache.lookup(entry.id)
     assert active is not None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.netns import Host
 from tests.support.processes import ROOT, free_port, wait_until
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "imagecache.conf.template"
@@ -35,12 +36,17 @@ def fill(template: str, **values: str) -> str:
 
 
 class Proxy:
-    """nginx on 127.0.0.1 over the given web instances, with a self-signed certificate."""
+    """nginx over the given web instances, with a self-signed certificate: on 127.0.0.1, or on a host of its own
+    (a network namespace: tests/support/netns.py)."""
 
-    def __init__(self, directory: Path, upstreams: list[str], cert: Path, key: Path, read_timeout: int) -> None:
+    def __init__(
+        self, directory: Path, upstreams: list[str], cert: Path, key: Path, read_timeout: int, host: Host | None = None
+    ) -> None:
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.host = host
         self.https_port, self.http_port = free_port(), free_port()
-        self.url = f"https://127.0.0.1:{self.https_port}"
+        self.url = f"https://{host.address if host else '127.0.0.1'}:{self.https_port}"
         self.trusted = ssl.create_default_context(cafile=str(cert))
         filled = fill(
             TEMPLATE.read_text(),
@@ -59,11 +65,13 @@ class Proxy:
     def start(self) -> Proxy:
         nginx = shutil.which("nginx")
         assert nginx, "nginx is not installed"
-        self._process = subprocess.Popen(
-            [nginx, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.directory / "stderr.log", "wb"),
-        )
+        argv = [nginx, "-p", str(self.directory), "-c", str(self.directory / "nginx.conf")]
+        if self.host is not None:
+            self._process = self.host.spawn(argv, {}, self.directory / "stderr.log")
+        else:
+            self._process = subprocess.Popen(
+                argv, stdout=subprocess.DEVNULL, stderr=open(self.directory / "stderr.log", "wb")
+            )
         wait_until(self._answers, 15, "nginx")
         return self
 

@@ -1,4 +1,5 @@
-"""A self-signed certificate for 127.0.0.1 (and localhost), made with openssl for tests that serve HTTPS."""
+"""A self-signed certificate for one address (127.0.0.1 and localhost unless told), made with openssl for tests
+that serve HTTPS."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
+def self_signed(directory: Path, address: str = "127.0.0.1") -> tuple[Path, Path]:
     """(certificate, key) in PEM, valid a day; the certificate is also what a client verifies against."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
@@ -20,9 +21,9 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
             "-days",
             "1",
             "-subj",
-            "/CN=127.0.0.1",
+            f"/CN={address}",
             "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            f"subjectAltName=IP:{address},DNS:localhost",
             "-keyout",
             str(key),
             "-out",

@@ -19,7 +19,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
 
-from imagecache.domain.counter_fields import MAINTENANCE_ERRORS, cumulative_buckets
+from imagecache.domain.counter_fields import (
+    MAINTENANCE_ERRORS,
+    REPLICA_WAIT_TIMEOUTS,
+    REPLICA_WAITS,
+    UNREPLICATED_WRITES,
+    cumulative_buckets,
+)
 from imagecache.services.statistics import CacheStatistics
 
 REQUESTS = Histogram(
@@ -42,6 +48,9 @@ _COUNTERS = {
     "upstream_calls": "calls to the upstream (attempts, retries included)",
     "upstream_retries": "upstream attempts that were retries",
     "upstream_failures": "upstream attempts that failed",
+    REPLICA_WAITS: "acknowledged writes that waited for a Redis replica to hold them",
+    REPLICA_WAIT_TIMEOUTS: "waits for a Redis replica that timed out (REDIS_WAIT_TIMEOUT_MS)",
+    UNREPLICATED_WRITES: "acknowledged writes not waited for while no Redis replica answered",
     MAINTENANCE_ERRORS: "entries, files and blobs that maintenance or eviction could not handle (see the logs)",
 }
 
