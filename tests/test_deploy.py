@@ -25,7 +25,10 @@ def test_the_sentinel_override_adds_a_replica_and_three_sentinels_that_every_pro
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert {"redis-replica", "sentinel1", "sentinel2", "sentinel3"} <= services.keys()
-    assert "--replicaof" in services["redis-replica"]["command"]
+    replica = services["redis-replica"]
+    assert replica["environment"]["REPLICA_OF"] == "redis" and "replicaof" in replica["command"][-1]
+    for name in ("redis", "redis-replica", "sentinel1", "sentinel2", "sentinel3"):
+        assert any(volume.endswith(":/data:rw") for volume in services[name]["volumes"]), name  # roles outlive restarts
     for name in ("web", "worker", "maintenance", "callbacks"):
         assert services[name]["environment"]["REDIS_SENTINELS"].count(":26379") == 3, name
 

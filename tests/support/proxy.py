@@ -51,6 +51,7 @@ class Proxy:
         filled = fill(
             TEMPLATE.read_text(),
             IMAGECACHE_UPSTREAMS=" ".join(f"server {address};" for address in upstreams),
+            IMAGECACHE_RESOLVER="",
             IMAGECACHE_CACHE_DIR=str(directory / "cache"),
             IMAGECACHE_READ_TIMEOUT=str(read_timeout),
             IMAGECACHE_HTTPS_PORT=str(self.https_port),
