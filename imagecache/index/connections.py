@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from redis import BlockingConnectionPool, Redis
+from redis.backoff import NoBackoff
 from redis.connection import ConnectionInterface, parse_url
+from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
 POOL_WAIT = 1.0  # seconds a request waits for a pooled connection before it is an outage
@@ -49,6 +51,9 @@ class RedisConnector:
             options: dict[str, Any] = {
                 "socket_timeout": SENTINEL_TIMEOUT,
                 "socket_connect_timeout": SENTINEL_TIMEOUT,
+                # No retries of its own: each connection's connect is retried already, and a Sentinel asked
+                # again with backoff inside that retry made one command take 10 s with all of them away.
+                "retry": Retry(NoBackoff(), 0),
             }
             if sentinel_password:
                 options["password"] = sentinel_password

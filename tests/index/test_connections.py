@@ -12,7 +12,7 @@ from redis.sentinel import MasterNotFoundError
 from imagecache.domain.outages import is_outage
 from imagecache.index.connections import RedisConnector
 from imagecache.index.notifier import PRIMARY_CHECK, RedisEntryNotifier
-from tests.support.processes import wait_until
+from tests.support.processes import free_port, wait_until
 from tests.support.sentinel import MASTER, SentinelGroup
 
 FAILED_OVER_WITHIN = 10.0  # seconds from the kill until writes go through again
@@ -92,3 +92,12 @@ def test_a_connection_in_use_across_a_failover_is_forgotten_when_released(group)
     pool.release(held)
     assert held not in pool._connections  # else every failover leaves the connections then in use behind
     assert pool.get_connection().port != old
+
+
+def test_with_every_sentinel_away_a_command_fails_at_once_as_an_outage():
+    nobody = [("127.0.0.1", free_port()) for _ in range(3)]
+    client = RedisConnector("redis://x/0", nobody, MASTER).pooled(2, socket_connect_timeout=1, socket_timeout=2)
+    started = time.monotonic()
+    with pytest.raises(MasterNotFoundError) as away:
+        client.ping()
+    assert is_outage(away.value) and time.monotonic() - started < 0.5  # a quick 503, not 10 s of retries
