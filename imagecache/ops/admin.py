@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from imagecache.composition import Components
 from imagecache.domain.file_record import FileRecord, is_cache_id
 from imagecache.domain.ports import BlobStore
+from imagecache.services.content_hash import content_sha256
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def _kbase_records(store: BlobStore) -> Iterator[FileRecord]:
             filename=filename,
             content_type=obj.content_type,
             size=obj.size,
-            etag=obj.etag,
+            etag=obj.etag if placeholder else content_sha256(store, obj),  # S3's MD5 is no sha256 to check against
             blob_key="" if placeholder else obj.key,
             created_at=obj.modified,
             updated_at=obj.modified,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.domain.file_record import FileRecord
 from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, FileIndex, StoredBlob
+from imagecache.services.content_hash import content_sha256
 from imagecache.services.file_cache import FILE_TTL
 from imagecache_client.ids import EntryId
 
@@ -86,7 +87,7 @@ class Reindexer:
             query="",
             content_type=blob.content_type,
             size=blob.size,
-            etag=_etag(blob),
+            etag=content_sha256(self._blobs, blob),
             completed_at=float(blob.metadata.get("completed_at", created)),
             stored_key=blob.key,
         )
@@ -114,7 +115,7 @@ class Reindexer:
             filename=meta.get("filename", "file"),
             content_type=blob.content_type,
             size=blob.size,
-            etag=_etag(blob),
+            etag=content_sha256(self._blobs, blob),
             blob_key=blob.key,
             created_at=float(meta.get("created_at", now)),
             updated_at=_updated(blob),
@@ -125,8 +126,3 @@ class Reindexer:
 
 def _updated(blob: StoredBlob) -> float:
     return float(blob.metadata.get("updated_at", blob.modified))
-
-
-def _etag(blob: StoredBlob) -> str:
-    """The content hash the filesystem store records, else the store's own validator."""
-    return blob.etag or f"{blob.size:x}-{int(blob.modified * 1000):x}"

@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -242,3 +243,17 @@ def test_offline_a_local_copy_is_used_with_a_warning(stack, files, caplog):
     finally:
         stack.start_part("web")
     assert files.fetch_params(wanted).path.read_text() == "kept"
+
+
+def test_a_download_whose_bytes_do_not_match_the_servers_sha256_is_refused_and_nothing_kept(stack, files, tmp_path):
+    source = tmp_path / "reads.fq"
+    source.write_bytes(b"@r1\nACGT\n+\nIIII\n" * 1000)
+    cache_id = files.cache_id(params())
+    files.upload(cache_id, source)
+    (blob,) = (path for path in Path(stack.env["CACHE_PATH"]).rglob(f"files/*/{cache_id}/*") if path.suffix != ".meta")
+    blob.chmod(0o644)
+    blob.write_bytes(blob.read_bytes().replace(b"ACGT", b"ACGA"))  # rot on the server's disk: same size, same ETag
+    with pytest.raises(ClientError, match="corrupted"):
+        files.fetch(cache_id)
+    assert files.local.file(files.server, files.owner, cache_id) is None
+    assert not [entry for entry in files.local.listing() if entry.key == cache_id]

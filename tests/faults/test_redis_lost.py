@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -72,10 +73,12 @@ def test_reindex_rebuilds_images_and_files_from_storage(stack_factory, simulator
         for entry_id, (query, content, content_type) in images.items():
             got = httpx.get(f"{stack.url}/image/{entry_id}", timeout=30)
             assert (got.status_code, got.content, got.headers["content-type"]) == (200, content, content_type)
+            assert got.headers["etag"] == f'"{hashlib.sha256(content).hexdigest()}"'  # what clients check bytes by
             again = stack.request(query)
             assert again == {"id": entry_id, "status": "active", "expires_at": again["expires_at"]}
         got = httpx.get(f"{stack.url}/v1/cache/{cache_id}", headers=auth)
         assert got.status_code == 200 and got.content == b"GFF" * 1000
+        assert got.headers["etag"] == f'"{hashlib.sha256(b"GFF" * 1000).hexdigest()}"'
         assert (
             got.headers["content-type"] == "text/x-gff" and 'filename="genes.gff"' in got.headers["content-disposition"]
         )

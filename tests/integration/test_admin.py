@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import subprocess
@@ -84,6 +85,7 @@ def test_import_kbase_serves_existing_objects_without_copying(stack_factory, s3_
     alice = {"Authorization": "token-alice"}
     got = httpx.get(f"{stack.url}/v1/cache/{stored_id}", headers=alice)
     assert got.status_code == 200 and got.content == b"GFF data"
+    assert got.headers["etag"] == f'"{hashlib.sha256(b"GFF data").hexdigest()}"'  # not S3's MD5: clients check it
     assert 'filename="genes.gff"' in got.headers["content-disposition"]
     assert httpx.get(f"{stack.url}/v1/cache/{stored_id}", headers={"Authorization": "token-bob"}).status_code == 403
     assert httpx.get(f"{stack.url}/v1/cache/{waiting_id}", headers=alice).status_code == 404
