@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import logging
 import mimetypes
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -25,9 +27,12 @@ import httpx
 from imagecache_client.errors import ClientError, NotFound, Timeout, Unavailable
 from imagecache_client.ids import canonical_json
 from imagecache_client.local import DEFAULT_MAX_BYTES, BlobWriter, Fetched, LocalFile, offline_copy
+from imagecache_client.local.unsent import Unsent
 from imagecache_client.progress import Progress
 from imagecache_client.session import Session
 from imagecache_client.transfer import content_length, multipart, receive
+
+log = logging.getLogger("imagecache.client")
 
 DAY = 24 * 3600.0
 Produce = Callable[[Path], object]
@@ -126,24 +131,53 @@ class FileCacheClient(Session):
         """The cached file for `params`; when there is none, `produce(path)` writes it and it is uploaded.
 
         Callers on one machine share a lock per parameters (waited for as long as a producer takes),
-        so `produce` runs once for all of them.
+        so `produce` runs once for all of them. A cache failure is a miss, never a failed job: with the
+        server away, the result is produced all the same, kept here with a warning, and uploaded by a later
+        call once the server is back.
         """
         key = self._params_key(params)
         with self.local.lock(key):
+            unsent = self.local.unsent.get(self.server, self.owner, key)
+            if unsent is not None:
+                return self._upload_unsent(params, unsent)
             try:
                 return self.fetch_params(params).path
-            except NotFound:
-                cache_id = self.local.cache_id(self.server, key) or self.cache_id(params)
-            output = self.local.temp_path()
-            try:
-                produce(output)
-                if not output.is_file():
-                    raise ClientError(f"produce did not write its result to {output}")
-                with self.local.writer(existing=output) as result:
+            except (NotFound, Unavailable, Timeout):
+                pass  # not cached, or the server cannot say: produce it
+            with self._produced(produce) as result:
+                try:
+                    cache_id = self.local.cache_id(self.server, key) or self.cache_id(params)
                     kept_as = self._send(cache_id, result.path, result.sha256, filename)
-                    return self._keep(cache_id, result, kept_as).path
-            finally:
-                output.unlink(missing_ok=True)
+                except (Unavailable, Timeout) as exc:
+                    log.warning("%s; the result produced here is kept and uploaded on a later call", exc.message)
+                    return self.local.unsent.keep(self.server, self.owner, key, filename, result).path
+                return self._keep(cache_id, result, kept_as).path
+
+    @contextmanager
+    def _produced(self, produce: Produce) -> Iterator[BlobWriter]:
+        """What `produce(path)` wrote, as a new local blob (removed unless a store takes it)."""
+        output = self.local.temp_path()
+        try:
+            produce(output)
+            if not output.is_file():
+                raise ClientError(f"produce did not write its result to {output}")
+            with self.local.writer(existing=output) as result:
+                yield result
+        finally:
+            output.unlink(missing_ok=True)
+
+    def _upload_unsent(self, params: dict[str, Any], unsent: Unsent) -> Path:
+        """A result produced while the server was away: uploaded now if it can be, served from here either way."""
+        try:
+            cache_id = self.cache_id(params)
+            kept_as = self._send(cache_id, unsent.path, unsent.sha256, unsent.filename)
+        except (Unavailable, Timeout) as exc:
+            log.warning("%s; using the result produced here, %s, not uploaded yet", exc.message, unsent.path)
+            return unsent.path
+        content_type = mimetypes.guess_type(kept_as)[0] or "application/octet-stream"
+        self.local.unsent.sent(unsent, cache_id, kept_as, content_type)
+        log.info("uploaded the result produced here while the server was away as %s", cache_id)
+        return unsent.path
 
     def memoize(self, func: F) -> Callable[..., Path]:
         """Decorator: `func(..., *, path)` writes its result to `path`; calls without it return the cached file.

@@ -238,11 +238,34 @@ def test_offline_a_local_copy_is_used_with_a_warning(stack, files, caplog):
         assert "local copy" in caplog.text
         with pytest.raises(NoLocalCopy, match="never cached"):
             files.fetch_params(never)
-        with pytest.raises(NoLocalCopy):
-            files.cached(never, lambda out: out.write_text("cannot upload"))
     finally:
         stack.start_part("web")
     assert files.fetch_params(wanted).path.read_text() == "kept"
+
+
+def test_with_the_server_away_cached_produces_keeps_and_uploads_once_it_is_back(stack, files, caplog):
+    """A cache failure is a miss, never a failed job."""
+    wanted, runs = params(), []
+
+    def produce(out: Path) -> None:
+        runs.append(out)
+        out.write_text("made while the server was away")
+
+    stack.parts["web"].stop()
+    try:
+        with caplog.at_level(logging.WARNING, logger="imagecache.client"):
+            path = files.cached(wanted, produce)
+            assert files.cached(wanted, produce) == path  # from here, not produced again
+        assert path.read_text() == "made while the server was away" and len(runs) == 1
+        assert "uploaded on a later call" in caplog.text and "not uploaded yet" in caplog.text
+    finally:
+        stack.start_part("web")
+    assert files.cached(wanted, produce) == path and len(runs) == 1  # uploaded now, still not produced again
+    cache_id = files.cache_id(wanted)
+    on_server = httpx.get(f"{stack.url}/v1/cache/{cache_id}", headers={"Authorization": ALICE})
+    assert on_server.status_code == 200 and on_server.content == path.read_bytes()
+    assert files.local.file(files.server, files.owner, cache_id).path == path  # now the file's local copy
+    assert files.local.unsent.get(files.server, files.owner, files._params_key(wanted)) is None
 
 
 def test_a_download_whose_bytes_do_not_match_the_servers_sha256_is_refused_and_nothing_kept(stack, files, tmp_path):

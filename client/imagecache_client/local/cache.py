@@ -27,6 +27,7 @@ from imagecache_client.local.blob_files import (
 )
 from imagecache_client.local.records import Collected, Listed, LocalFile, LocalImage, from_row
 from imagecache_client.local.schema import SCHEMA_VERSION, lay_out
+from imagecache_client.local.unsent import UnsentResults
 
 log = logging.getLogger("imagecache.client")
 
@@ -51,6 +52,7 @@ class LocalCache:
             (self.root / sub).mkdir(mode=0o700, exist_ok=True)
         self._local = threading.local()  # a connection per thread, closed when its thread ends
         self._write_lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
+        self.unsent = UnsentResults(self)
         if self._db().execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             self._create()
 
@@ -92,10 +94,8 @@ class LocalCache:
         return path.resolve().is_relative_to(self.root.resolve())
 
     def export(self, path: Path, dest: Path) -> Path:
-        """Copy a cached file to `dest` atomically (a writable copy of the user's own).
-
-        `dest` is the cached file itself: nothing to do. Anywhere else inside the cache: refused.
-        """
+        """Copy a cached file to `dest` atomically, a writable copy (`dest` the file itself: nothing to do; anywhere
+        else inside the cache: refused)."""
         if dest.resolve() == path.resolve():
             return dest
         if self.holds(dest):
@@ -367,8 +367,8 @@ class LocalCache:
         for (sha,) in rows:
             used = db.execute(
                 "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = ?) "
-                "OR EXISTS (SELECT 1 FROM files WHERE sha256 = ?)",
-                (sha, sha),
+                "OR EXISTS (SELECT 1 FROM files WHERE sha256 = ?) OR EXISTS (SELECT 1 FROM unsent WHERE sha256 = ?)",
+                (sha, sha, sha),
             ).fetchone()[0]
             if not used:
                 self._drop_blob(db, sha)
@@ -378,6 +378,7 @@ class LocalCache:
     def _drop_blob(self, db: sqlite3.Connection, sha: str) -> None:
         db.execute("DELETE FROM images WHERE sha256 = ?", (sha,))
         db.execute("DELETE FROM files WHERE sha256 = ?", (sha,))
+        db.execute("DELETE FROM unsent WHERE sha256 = ?", (sha,))
         row = db.execute("DELETE FROM blobs WHERE sha256 = ? RETURNING size", (sha,)).fetchone()
         if row:
             db.execute("UPDATE totals SET bytes = bytes - ? WHERE name = 'blobs'", (row[0],))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, used_at REAL NOT NULL);
@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS files (
     filename TEXT NOT NULL, content_type TEXT NOT NULL, validated_at REAL NOT NULL,
     PRIMARY KEY (server, owner, cache_id));
 CREATE INDEX IF NOT EXISTS files_by_blob ON files (sha256);
+CREATE TABLE IF NOT EXISTS unsent (
+    server TEXT NOT NULL, owner TEXT NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL, filename TEXT NOT NULL,
+    PRIMARY KEY (server, owner, key));
 CREATE TABLE IF NOT EXISTS params (
     server TEXT NOT NULL, key TEXT NOT NULL, cache_id TEXT NOT NULL, PRIMARY KEY (server, key));
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, bytes INTEGER NOT NULL);
@@ -34,6 +37,8 @@ CREATE TRIGGER IF NOT EXISTS file_gone AFTER DELETE ON files
 CREATE TRIGGER IF NOT EXISTS file_replaced BEFORE INSERT ON files
     BEGIN INSERT OR IGNORE INTO released SELECT sha256 FROM files
           WHERE server = new.server AND owner = new.owner AND cache_id = new.cache_id; END;
+CREATE TRIGGER IF NOT EXISTS unsent_gone AFTER DELETE ON unsent
+    BEGIN INSERT OR IGNORE INTO released VALUES (old.sha256); END;
 INSERT OR IGNORE INTO totals VALUES ('blobs', 0);
 """
 
