@@ -7,8 +7,12 @@ chart = images.fetch({"queries": [...], "imageType": "png"})   # a local Path
 
 files = FileCacheClient("http://127.0.0.1:8000", token)
 contigs = files.cached({"method": "assemble", "k": 31}, produce=assemble_into)
+
+assets = AssetCache(AssetConfig.from_env())                   # the s3 extra: any S3 object
+genome = assets.cache("s3://references/hg38.fa")              # a local Path, revalidated daily
 """
 
+from imagecache_client.assets import AssetCache, AssetConfig
 from imagecache_client.errors import (
     ClientError,
     NoLocalCopy,
@@ -23,6 +27,8 @@ from imagecache_client.images import Entry, Extras, ImageCacheClient
 from imagecache_client.local import Fetched, LocalCache
 
 __all__ = [
+    "AssetCache",
+    "AssetConfig",
     "ClientError",
     "Entry",
     "Extras",

@@ -18,6 +18,7 @@ import platformdirs
 from filelock import FileLock
 
 from imagecache_client.ids import EntryId
+from imagecache_client.local.assets import AssetRecords
 from imagecache_client.local.blob_files import (
     BlobWriter,
     file_size,
@@ -26,7 +27,7 @@ from imagecache_client.local.blob_files import (
     umask,
 )
 from imagecache_client.local.records import Collected, Listed, LocalFile, LocalImage, from_row
-from imagecache_client.local.schema import SCHEMA_VERSION, lay_out
+from imagecache_client.local.schema import HOLDERS, SCHEMA_VERSION, lay_out
 from imagecache_client.local.unsent import UnsentResults
 
 log = logging.getLogger("imagecache.client")
@@ -53,6 +54,7 @@ class LocalCache:
         self._local = threading.local()  # a connection per thread, closed when its thread ends
         self._write_lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
         self.unsent = UnsentResults(self)
+        self.assets = AssetRecords(self)
         if self._db().execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             self._create()
 
@@ -365,20 +367,16 @@ class LocalCache:
             (time.time() - self.keep_recent,),
         ).fetchall()
         for (sha,) in rows:
-            used = db.execute(
-                "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = ?) "
-                "OR EXISTS (SELECT 1 FROM files WHERE sha256 = ?) OR EXISTS (SELECT 1 FROM unsent WHERE sha256 = ?)",
-                (sha, sha, sha),
-            ).fetchone()[0]
+            held = " OR ".join(f"EXISTS (SELECT 1 FROM {table} WHERE sha256 = ?)" for table in HOLDERS)
+            used = db.execute(f"SELECT {held}", (sha,) * len(HOLDERS)).fetchone()[0]
             if not used:
                 self._drop_blob(db, sha)
             db.execute("DELETE FROM released WHERE sha256 = ?", (sha,))
         db.execute("DELETE FROM released WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE sha256 = released.sha256)")
 
     def _drop_blob(self, db: sqlite3.Connection, sha: str) -> None:
-        db.execute("DELETE FROM images WHERE sha256 = ?", (sha,))
-        db.execute("DELETE FROM files WHERE sha256 = ?", (sha,))
-        db.execute("DELETE FROM unsent WHERE sha256 = ?", (sha,))
+        for table in HOLDERS:
+            db.execute(f"DELETE FROM {table} WHERE sha256 = ?", (sha,))
         row = db.execute("DELETE FROM blobs WHERE sha256 = ? RETURNING size", (sha,)).fetchone()
         if row:
             db.execute("UPDATE totals SET bytes = bytes - ? WHERE name = 'blobs'", (row[0],))

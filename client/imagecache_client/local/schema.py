@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+HOLDERS = ("images", "files", "unsent", "assets")  # the tables whose rows hold a blob
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, used_at REAL NOT NULL);
@@ -24,6 +25,8 @@ CREATE INDEX IF NOT EXISTS files_by_blob ON files (sha256);
 CREATE TABLE IF NOT EXISTS unsent (
     server TEXT NOT NULL, owner TEXT NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL, filename TEXT NOT NULL,
     PRIMARY KEY (server, owner, key));
+CREATE TABLE IF NOT EXISTS assets (
+    url TEXT PRIMARY KEY, sha256 TEXT NOT NULL, etag TEXT NOT NULL, validated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS params (
     server TEXT NOT NULL, key TEXT NOT NULL, cache_id TEXT NOT NULL, PRIMARY KEY (server, key));
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, bytes INTEGER NOT NULL);
@@ -39,6 +42,10 @@ CREATE TRIGGER IF NOT EXISTS file_replaced BEFORE INSERT ON files
           WHERE server = new.server AND owner = new.owner AND cache_id = new.cache_id; END;
 CREATE TRIGGER IF NOT EXISTS unsent_gone AFTER DELETE ON unsent
     BEGIN INSERT OR IGNORE INTO released VALUES (old.sha256); END;
+CREATE TRIGGER IF NOT EXISTS asset_gone AFTER DELETE ON assets
+    BEGIN INSERT OR IGNORE INTO released VALUES (old.sha256); END;
+CREATE TRIGGER IF NOT EXISTS asset_replaced BEFORE INSERT ON assets
+    BEGIN INSERT OR IGNORE INTO released SELECT sha256 FROM assets WHERE url = new.url; END;
 INSERT OR IGNORE INTO totals VALUES ('blobs', 0);
 """
 
