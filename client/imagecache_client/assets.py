@@ -4,9 +4,11 @@
 local cache's content-addressed store, and returns the same path after. Once a
 copy is older than `revalidate_after` (a day) the object's ETag is compared
 with the one it was downloaded at, and it is downloaded again only if it
-changed; objects of buckets listed as immutable are never revalidated. A plain
-ETag is the object's MD5 and the bytes are checked against it; a multipart
-ETag is no hash of the bytes and is not. With the store unreachable a cached
+changed; objects of buckets listed as immutable, and those the caller says are
+(published versions), are never revalidated. The bytes are checked against
+the sha256 their publisher recorded (VersionedCache's publishes do) and, where
+the ETag is a plain MD5, against it; a multipart ETag is no hash of the bytes
+and is not. A mismatch keeps nothing. With the store unreachable a cached
 copy is used with a warning; without one, NoLocalCopy. The store is named by
 the server's own variables: MINIO_HOST, MINIO_ACCESS_KEY, MINIO_SECRET_KEY,
 MINIO_SECURE (and IMAGECACHE_IMMUTABLE_BUCKETS, comma-separated).
@@ -19,22 +21,21 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from imagecache_client.errors import ClientError, NoLocalCopy, NotFound, Unavailable
-from imagecache_client.local import DEFAULT_MAX_BYTES, LocalCache
+from imagecache_client.errors import ClientError, NoLocalCopy, Unavailable
+from imagecache_client.local import DEFAULT_MAX_BYTES, Fetched, LocalCache
 from imagecache_client.local.assets import LocalAsset
+from imagecache_client.local.blob_files import file_size
+from imagecache_client.object_store import ObjectStore, split_url
 
 log = logging.getLogger("imagecache.client")
 
 DAY = 24 * 3600.0
-CHUNK = 1024 * 1024
 _PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
-_MISSING = {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}
 
 
 @dataclass(frozen=True)
@@ -66,76 +67,77 @@ class AssetConfig:
 
 class AssetCache:
     def __init__(self, config: AssetConfig, local: LocalCache | None = None) -> None:
-        import urllib3  # the s3 extra's: a client installed without it never loads either
-        from minio import Minio
-
         self.config = config
         self.local = local or LocalCache(config.cache_dir, config.max_bytes)
-        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2.0, read=30.0), retries=urllib3.Retry(total=1))
-        self._s3 = Minio(config.endpoint, config.access_key, config.secret_key, secure=config.secure, http_client=http)
+        self.store = ObjectStore(config.endpoint, config.access_key, config.secret_key, config.secure)
 
     def __call__(self, path: str | Path) -> Path:
         return self.cache(path)
 
-    def cache(self, path: str | Path) -> Path:
-        """The local path of `s3://bucket/key` (read-only); a local path is returned as it is."""
+    def cache(self, path: str | Path, *, immutable: bool = False) -> Path:
+        """The local path of `s3://bucket/key` (read-only); a local path is returned as it is.
+
+        `immutable`: this object is never written over (a published version), so a copy is never revalidated.
+        """
+        return self.fetched(path, immutable=immutable).path
+
+    def fetched(self, path: str | Path, *, immutable: bool = False) -> Fetched:
+        """As `cache`, saying whether the local cache already had it."""
         url = str(path)
         if not url.startswith("s3://"):
-            return Path(path)
-        bucket, _, key = url.removeprefix("s3://").partition("/")
-        if not bucket or not key:
-            raise ClientError(f"not an S3 object path: {url}")
+            return Fetched(Path(path), file_size(Path(path)), from_cache=True)
+        bucket, key = split_url(url)
+        hit = self._usable(url, bucket, immutable)
+        if hit is not None:
+            return hit
+        with self.local.lock(hashlib.sha256(url.encode()).hexdigest()):  # one downloads; the others take its copy
+            return self._usable(url, bucket, immutable) or self._renewed(url, bucket, key)
+
+    def _usable(self, url: str, bucket: str, immutable: bool) -> Fetched | None:
+        """The local copy, if it needs no word from the store."""
         copy = self.local.assets.get(url)
-        if copy is not None and self._fresh(bucket, copy):
-            return copy.path
+        if copy is not None and (immutable or self._fresh(bucket, copy)):
+            return Fetched(copy.path, copy.size, from_cache=True)
+        return None
+
+    def _renewed(self, url: str, bucket: str, key: str) -> Fetched:
+        """The copy confirmed by its ETag, or downloaded (again); with the store away, the old copy if any."""
+        copy = self.local.assets.get(url)
         try:
-            if copy is not None and self._etag(bucket, key) == copy.etag:
+            if copy is not None and self.store.etag(bucket, key) == copy.etag:
                 confirmed = self.local.assets.confirmed(url)
                 if confirmed is not None:
-                    return confirmed.path
-            return self._download(url, bucket, key).path
+                    return Fetched(confirmed.path, confirmed.size, from_cache=True)
+            downloaded = self._download(url, bucket, key)
+            return Fetched(downloaded.path, downloaded.size, from_cache=False)
         except Unavailable as exc:
             if copy is None:
                 raise NoLocalCopy(f"{exc.message}; the local cache has no copy of {url}") from exc
             log.warning("%s; using the local copy of %s, %s", exc.message, url, copy.path)
-            return copy.path
+            return Fetched(copy.path, copy.size, from_cache=True)
 
     def _fresh(self, bucket: str, copy: LocalAsset) -> bool:
         return bucket in self.config.immutable_buckets or time.time() - copy.validated_at < self.config.revalidate_after
 
-    def _etag(self, bucket: str, key: str) -> str:
-        with _translated(bucket, key):
-            return (self._s3.stat_object(bucket, key).etag or "").strip('"')
-
     def _download(self, url: str, bucket: str, key: str) -> LocalAsset:
-        """Streamed into a new local blob; refused when a plain ETag (the MD5) does not match the bytes."""
-        md5 = hashlib.md5(usedforsecurity=False)
-        with _translated(bucket, key), self.local.writer() as writer:
-            response = self._s3.get_object(bucket, key)
-            try:
-                for chunk in response.stream(CHUNK):
-                    writer.write(chunk)
+        """Streamed into a new local blob; refused when the bytes are not those the store names: the sha256 their
+        publisher recorded or, without one, a plain ETag (the MD5, computed only then)."""
+        with self.local.writer() as writer, self.store.download(bucket, key) as download:
+            md5 = (
+                hashlib.md5(usedforsecurity=False)
+                if download.sha256 is None and _PLAIN_MD5.fullmatch(download.etag)
+                else None
+            )
+            for chunk in download.chunks:
+                writer.write(chunk)
+                if md5 is not None:
                     md5.update(chunk)
-                etag = (response.headers.get("ETag") or "").strip('"')
-            finally:
-                response.close()
-                response.release_conn()
-            if _PLAIN_MD5.fullmatch(etag) and md5.hexdigest() != etag:
-                raise ClientError(f"download of {url} was corrupted: md5 {md5.hexdigest()}, the store says {etag}")
-            return self.local.assets.keep(url, etag, writer)
+            if download.sha256 is not None and download.sha256 != writer.sha256:
+                raise _corrupted(url, "sha256", writer.sha256, download.sha256)
+            if md5 is not None and md5.hexdigest() != download.etag:
+                raise _corrupted(url, "md5", md5.hexdigest(), download.etag)
+            return self.local.assets.keep(url, download.etag, writer)
 
 
-@contextmanager
-def _translated(bucket: str, key: str) -> Iterator[None]:
-    """The SDK's failures as the client's own errors."""
-    import urllib3
-    from minio.error import S3Error
-
-    try:
-        yield
-    except S3Error as exc:
-        if exc.code in _MISSING:
-            raise NotFound(f"no object s3://{bucket}/{key}") from exc
-        raise ClientError(f"s3://{bucket}/{key}: {exc.code}: {exc.message}") from exc
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise Unavailable(f"the object store cannot be reached ({type(exc).__name__})") from exc
+def _corrupted(url: str, algorithm: str, got: str, named: str) -> ClientError:
+    return ClientError(f"download of {url} was corrupted: {algorithm} {got}, the store names {named}")

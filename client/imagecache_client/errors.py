@@ -22,6 +22,10 @@ class Refused(ClientError):
     """The server refused the call as made (bad input, bad token or key, too large)."""
 
 
+class AlreadyExists(Refused):
+    """A write that may only create met an object already there (a published version is never written over)."""
+
+
 class NotFound(ClientError):
     """No such image or cache id (unknown, deleted or expired)."""
 

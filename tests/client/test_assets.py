@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from minio import Minio
@@ -85,3 +88,18 @@ def test_with_the_store_away_a_copy_is_used_with_a_warning_and_none_is_a_typed_e
     assert "local copy" in caplog.text
     with pytest.raises(NoLocalCopy, match="no copy of"):
         away.cache(f"s3://{store[1]}/never-cached.txt")
+
+
+def test_concurrent_callers_of_one_object_download_it_once(s3_server, store, tmp_path):
+    url = put(store, "shared/big.bin", os.urandom(3 * 1024 * 1024))
+    cache = assets(s3_server, tmp_path)
+    start = threading.Barrier(8)
+
+    def fetch(_: int):
+        start.wait()
+        return cache.fetched(url)
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(fetch, range(8)))
+    assert sorted(fetched.from_cache for fetched in got) == [False] + [True] * 7
+    assert len({fetched.path for fetched in got}) == 1

@@ -6,18 +6,27 @@ import hashlib
 import os
 import stat
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+HASH_BEHIND_FROM = 256 * 1024  # smaller chunks are hashed at once: a thread's hand-off would cost more
+
 
 class BlobWriter:
-    """A new blob under tmp/: hashed on the way in, invisible until a store takes it."""
+    """A new blob under tmp/: hashed on the way in, invisible until a store takes it.
+
+    A large chunk is hashed on a thread of the writer's own while the caller fetches and writes the next one
+    (hashlib lets go of the GIL), so a download costs about its slower half, not both halves.
+    """
 
     def __init__(self, path: Path, existing: bool = False) -> None:
         self.path = path
         self.size = 0
         self._hash = hashlib.sha256()
         self._file: BinaryIO | None = None
+        self._hasher: ThreadPoolExecutor | None = None
+        self._hashing: Future[None] | None = None
         if existing:  # a producer's output, already written
             with open(path, "rb") as file:
                 self._hash = hashlib.file_digest(file, "sha256")
@@ -27,21 +36,37 @@ class BlobWriter:
 
     def write(self, chunk: bytes) -> None:
         assert self._file is not None, "an existing file is not written to"
+        self._settle()
+        if isinstance(chunk, bytes) and len(chunk) >= HASH_BEHIND_FROM:  # immutable: safe to hash later
+            self._hasher = self._hasher or ThreadPoolExecutor(1, thread_name_prefix="blob-hash")
+            self._hashing = self._hasher.submit(self._hash.update, chunk)
+        else:
+            self._hash.update(chunk)
         self._file.write(chunk)
-        self._hash.update(chunk)
         self.size += len(chunk)
 
     @property
     def sha256(self) -> str:
+        self._settle()
         return self._hash.hexdigest()
 
     def finish(self) -> None:
+        self._settle()
+        if self._hasher is not None:
+            self._hasher.shutdown()
+            self._hasher = None
         if self._file is not None:
             self._file.close()
 
     def discard(self) -> None:
         self.finish()
         self.path.unlink(missing_ok=True)
+
+    def _settle(self) -> None:
+        """Wait for the chunk being hashed."""
+        if self._hashing is not None:
+            self._hashing.result()
+            self._hashing = None
 
 
 def sole_regular_file(path: Path) -> bool:

@@ -287,7 +287,10 @@ class LocalCache:
             "SELECT 'file', f.server, f.cache_id, b.size, b.used_at, NULL, b.sha256 "
             "FROM files f JOIN blobs b USING (sha256)"
         ).fetchall()
-        rows = sorted(images + files, key=lambda row: row[4], reverse=True)
+        assets = db.execute(
+            "SELECT 'asset', '', a.url, b.size, b.used_at, NULL, b.sha256 FROM assets a JOIN blobs b USING (sha256)"
+        ).fetchall()
+        rows = sorted(images + files + assets, key=lambda row: row[4], reverse=True)
         return [
             Listed(kind, server, key, size, used_at, expires_at, self.blob_path(sha))
             for kind, server, key, size, used_at, expires_at, sha in rows
