@@ -28,7 +28,7 @@ import httpx
 from bench.harness import describe, environment, figure, percentile
 from imagecache.client import FileCacheClient, ImageCacheClient
 from imagecache.client.images import ImageRequest
-from imagecache.client.prefill import prefill_images
+from imagecache.client.prefill import prefill as prefill_items
 from tests.support.upstream import make_query, simulate
 
 HITS = 2000
@@ -93,10 +93,10 @@ def prefill(bench_url: str, simulator: str, local: Path) -> None:
     asks = [ImageRequest(make_query()) for _ in range(PREFILL)]
     with ImageCacheClient(bench_url, cache_dir=local) as images:
         started = time.perf_counter()
-        report = prefill_images(images, asks, jobs=16, on_item=lambda _: None)
+        report = prefill_items(asks, 16, lambda _: None, images=images)
         wall = time.perf_counter() - started
         started = time.perf_counter()
-        again = prefill_images(images, asks, jobs=16, on_item=lambda _: None)
+        again = prefill_items(asks, 16, lambda _: None, images=images)
         hit_wall = time.perf_counter() - started
     simulate(simulator)
     floor = math.ceil(PREFILL / CONCURRENCY) * LATENCY_MS / 1000

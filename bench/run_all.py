@@ -16,6 +16,7 @@ BENCHMARKS = [
     "files_stress",
     "files_big",
     "client",
+    "assets",
     "recovery",
     "replica_wait",
     "hosts",

@@ -10,10 +10,14 @@ contigs = files.cached({"method": "assemble", "k": 31}, produce=assemble_into)
 
 assets = AssetCache(AssetConfig.from_env())                   # the s3 extra: any S3 object
 genome = assets.cache("s3://references/hg38.fa")              # a local Path, revalidated daily
+
+vc = VersionedCache(assets, "versioned_assets.json", "my-versioned-assets")
+table = vc("/foo/bar.csv")                                   # the version the manifest pins, never revalidated
 """
 
 from imagecache_client.assets import AssetCache, AssetConfig
 from imagecache_client.errors import (
+    AlreadyExists,
     ClientError,
     NoLocalCopy,
     NotFound,
@@ -25,8 +29,11 @@ from imagecache_client.errors import (
 from imagecache_client.files import FileCacheClient, Uploaded
 from imagecache_client.images import Entry, Extras, ImageCacheClient
 from imagecache_client.local import Fetched, LocalCache
+from imagecache_client.manifest import Version
+from imagecache_client.versioned import VersionedCache
 
 __all__ = [
+    "AlreadyExists",
     "AssetCache",
     "AssetConfig",
     "ClientError",
@@ -43,4 +50,6 @@ __all__ = [
     "Unavailable",
     "Uploaded",
     "UpstreamError",
+    "Version",
+    "VersionedCache",
 ]

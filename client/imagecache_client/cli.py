@@ -15,32 +15,31 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from imagecache_client.command_input import ASSET_PATHS, UsageError, byte_count, positive, read_json, read_list
 from imagecache_client.errors import ClientError
 from imagecache_client.files import FileCacheClient
 from imagecache_client.images import Extras, ImageCacheClient, ImageRequest
 from imagecache_client.local import DEFAULT_MAX_BYTES, LocalCache
-from imagecache_client.prefill import prefill_files, prefill_images
+from imagecache_client.prefill import Wanted
+from imagecache_client.prefill import prefill as prefill_items
 from imagecache_client.prefill_bar import PrefillBar, summarise
 from imagecache_client.progress import Bars, Progress, Silent, Tally
 from imagecache_client.sizes import human_bytes
+from imagecache_client.versioned_cli import add_store_options, add_vc, asset_source
 
 USAGE = 2
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-class UsageError(Exception):
-    """Bad arguments or unreadable input files: exit code 2."""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(format="imagecache-client: warning: %(message)s", level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # the S3 SDK's retries: its failure is reported once
     try:
         return args.command(args)
     except UsageError as exc:
@@ -133,15 +132,22 @@ def info(args: argparse.Namespace) -> int:
 
 
 def prefill(args: argparse.Namespace) -> int:
-    items = read_list(args.list)
-    with tqdm(total=len(items), unit="item", desc="prefill", disable=True if args.no_progress else None) as bar:
+    wanted = [_wanted(item, args.files) for item in read_list(args.list)]
+    kinds = {type(item) for item in wanted}
+    with (
+        tqdm(total=len(wanted), unit="item", desc="prefill", disable=True if args.no_progress else None) as bar,
+        ExitStack() as opened,
+    ):
         shown = PrefillBar(bar)
-        if args.files:
-            with _files(args, Tally(shown.add_bytes)) as files:
-                report = prefill_files(files, [_params(item) for item in items], args.jobs, shown.update)
-        else:
-            with _images(args, Tally(shown.add_bytes)) as images:
-                report = prefill_images(images, [_image_request(item) for item in items], args.jobs, shown.update)
+        tally = Tally(shown.add_bytes)
+        report = prefill_items(
+            wanted,
+            args.jobs,
+            shown.update,
+            images=opened.enter_context(_images(args, tally)) if ImageRequest in kinds else None,
+            files=opened.enter_context(_files(args, tally)) if dict in kinds else None,
+            assets=asset_source(args) if str in kinds else None,
+        )
     return summarise(report)
 
 
@@ -174,45 +180,7 @@ def local_clear(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- input -------------------------------------------------------------------------
-
-
-def read_text(name: str) -> str:
-    """An input file argument ('-' is stdin)."""
-    try:
-        return sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{name}: {getattr(exc, 'strerror', None) or exc}") from None
-
-
-def read_json(name: str) -> Any:
-    try:
-        return json.loads(read_text(name), parse_constant=_no_constants)
-    except ValueError as exc:
-        raise UsageError(f"{name}: not JSON: {exc}") from None
-
-
-def read_list(name: str) -> list[Any]:
-    """A JSON list, or one JSON value per line (blank lines and # comments skipped)."""
-    text = read_text(name)
-    try:
-        whole = json.loads(text, parse_constant=_no_constants)
-    except ValueError:
-        whole = None
-    if isinstance(whole, list):
-        return whole
-    items = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            try:
-                items.append(json.loads(line, parse_constant=_no_constants))
-            except ValueError as exc:
-                raise UsageError(f"{name}:{number}: not JSON: {exc}") from None
-    return items
-
-
-def _no_constants(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON value")
+# --- input ---------------------------------------------------------------------------
 
 
 def _image_request(value: Any) -> ImageRequest:
@@ -222,30 +190,19 @@ def _image_request(value: Any) -> ImageRequest:
         raise UsageError(str(exc)) from None
 
 
+def _wanted(item: Any, files: bool) -> Wanted:
+    """A prefill item: an asset path (a string), /v1 cache params (with --files), or a query."""
+    if isinstance(item, str):
+        if not item.startswith(ASSET_PATHS):
+            raise UsageError(f"{item!r}: not an asset path (s3://bucket/key, or a versioned path such as /foo/bar.csv)")
+        return item
+    return _params(item) if files else _image_request(item)
+
+
 def _params(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not value:
         raise UsageError("cache parameters must be a non-empty JSON object")
     return value
-
-
-def _byte_count(text: str) -> int:
-    """'500M', '5G', '1048576'."""
-    number, unit = text.strip().upper().rstrip("IB"), ""
-    if number and number[-1] in _UNITS:
-        number, unit = number[:-1], number[-1]
-    try:
-        count = int(float(number) * _UNITS[unit])
-    except (ValueError, OverflowError):
-        count = -1
-    if count < 0:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500M, 5G)")
-    return count
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
-    return int(text)
 
 
 def _first(*values: int | None) -> int | None:
@@ -336,7 +293,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-bytes",
-        type=_byte_count,
+        type=byte_count,
         default=env("IMAGECACHE_CACHE_MAX_BYTES", str(DEFAULT_MAX_BYTES)),
         help="local cache bound, e.g. 500M, 5G (IMAGECACHE_CACHE_MAX_BYTES; default 5G)",
     )
@@ -373,10 +330,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("rm", remove, "delete the file cached under the cache id of CACHE_PARAMS")
     sub.add_argument("params", metavar="CACHE_PARAMS.json")
     command("info", info, "the server's /info")
-    sub = command("prefill", prefill, "fetch many queries (or, with --files, cache params) into the local cache")
-    sub.add_argument("list", metavar="LIST", help="a JSON list, or one JSON value per line ('-': stdin)")
-    sub.add_argument("--files", action="store_true", help="LIST holds /v1 cache params, not queries")
-    sub.add_argument("-j", "--jobs", type=_positive, default=8, help="transfers at once (default 8)")
+    sub = command(
+        "prefill", prefill, "fetch many queries (or, with --files, cache params) and asset paths into the local cache"
+    )
+    sub.add_argument(
+        "list",
+        metavar="LIST",
+        help="a JSON list, or one JSON value per line ('-': stdin); a string is an s3:// or versioned asset path",
+    )
+    sub.add_argument("--files", action="store_true", help="LIST's objects are /v1 cache params, not queries")
+    sub.add_argument("-j", "--jobs", type=positive, default=8, help="transfers at once (default 8)")
+    add_store_options(sub)
+    add_vc(commands)
     local = commands.add_parser("local", help="the local cache: ls, gc, clear", description="the local cache")
     actions = local.add_subparsers(required=True, metavar="ACTION")
     for name, run, text in (

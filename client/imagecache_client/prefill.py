@@ -1,17 +1,18 @@
-"""Filling the local cache with many results at once (`imagecache-client prefill`).
+"""Filling the local cache with many results and assets at once (`imagecache-client prefill`).
 
 Images go in two steps: every query is asked for first (the server then
 produces them all in parallel), then the images are downloaded as they
-become ready, `jobs` at a time.
+become ready, `jobs` at a time. /v1 files and S3 assets (plain or versioned)
+are downloaded in one step each.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from imagecache_client.errors import ClientError
 from imagecache_client.files import FileCacheClient
@@ -42,21 +43,43 @@ class PrefillReport:
 
 
 OnItem = Callable[[PrefillReport], None]
+Wanted = ImageRequest | dict[str, Any] | str  # a query, /v1 cache params, or an asset path
+T = TypeVar("T")
 
 
-def prefill_images(client: ImageCacheClient, requests: list[ImageRequest], jobs: int, on_item: OnItem) -> PrefillReport:
-    def start(ask: ImageRequest) -> Fetched | str:
-        copy = client.local_copy(ask.api_query, ask.max_age)
-        return copy or client.request(ask.api_query, ttl=ask.ttl, max_age=ask.max_age).id
+def prefill(
+    items: Sequence[Wanted],
+    jobs: int,
+    on_item: OnItem,
+    *,
+    images: ImageCacheClient | None = None,
+    files: FileCacheClient | None = None,
+    assets: Callable[[str], Fetched] | None = None,
+) -> PrefillReport:
+    """Each item into the local cache, by its kind: a query through `images`, /v1 cache params through `files`, an
+    asset path (`s3://...`, or a versioned path when `assets` is a VersionedCache's) through `assets`."""
+
+    def start(item: Wanted) -> Fetched | str:
+        if isinstance(item, ImageRequest):
+            client = _given(images, "queries", "an image client")
+            return (
+                client.local_copy(item.api_query, item.max_age)
+                or client.request(item.api_query, ttl=item.ttl, max_age=item.max_age).id
+            )
+        if isinstance(item, str):
+            return _given(assets, "asset paths", "an asset cache")(item)
+        return _given(files, "cache params", "a file client").fetch_params(item)
 
     def finish(step: Fetched | str) -> Fetched:
-        return step if isinstance(step, Fetched) else client.fetch_id(step)
+        return step if isinstance(step, Fetched) else _given(images, "queries", "an image client").fetch_id(step)
 
-    return _run(requests, start, finish, jobs, on_item)
+    return _run(list(items), start, finish, jobs, on_item)
 
 
-def prefill_files(client: FileCacheClient, params: list[dict[str, Any]], jobs: int, on_item: OnItem) -> PrefillReport:
-    return _run(params, client.fetch_params, lambda fetched: fetched, jobs, on_item)
+def _given(client: T | None, items: str, what: str) -> T:
+    if client is None:
+        raise ClientError(f"{items} need {what}")
+    return client
 
 
 def _run(

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from minio import Minio
 
 from tests.client.conftest import ALICE
 from tests.support.processes import ROOT, free_port
@@ -165,6 +166,27 @@ def test_prefill_files_from_a_json_list(cli, tmp_path):
     both = write(tmp_path / "params.json", [known, {"job": "never-uploaded"}])
     done = cli("prefill", "--files", both)
     assert done.returncode == 3 and "2 items: 0 hits, 1 fetched" in done.stdout
+
+
+def test_prefill_takes_queries_s3_paths_and_versioned_paths_in_one_list(cli, s3_server, tmp_path):
+    s3 = {"MINIO_HOST": s3_server, "MINIO_ACCESS_KEY": "testing", "MINIO_SECRET_KEY": "testing"}
+    bucket = f"prefill-{uuid.uuid4().hex[:8]}"
+    Minio(s3_server, "testing", "testing", secure=False).make_bucket(bucket)
+    (tmp_path / "table.csv").write_text("a,b\n")
+    assert cli("vc", "add", "/tables/t.csv", "table.csv", "--bucket", bucket, **s3).returncode == 0
+    cli("local", "clear")
+    listing = tmp_path / "wanted.txt"
+    listing.write_text(
+        f"{json.dumps(make_query())}\n/tables/t.csv\ns3://{bucket}/tables/t.csv/1.0.0/t.csv\n/tables/none.csv\n"
+    )
+    first = cli("prefill", str(listing), "--bucket", bucket, **s3)
+    assert first.returncode == 3, first.stderr  # the one failure: a path the manifest does not pin
+    # the versioned path and the s3:// path name one object: one of the two downloads it, the other takes its copy
+    assert "4 items: 1 hits, 2 fetched" in first.stdout and "item 4: /tables/none.csv is not in" in first.stderr
+    again = cli("prefill", str(listing), "--bucket", bucket, **s3)
+    assert "4 items: 3 hits, 0 fetched" in again.stdout
+    kinds = cli("local", "ls").stdout.split("\n")[1:-2]
+    assert sorted(line.split()[0] for line in kinds) == ["asset", "image"]
 
 
 def test_local_gc_and_clear(cli, tmp_path):

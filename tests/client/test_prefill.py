@@ -6,7 +6,7 @@ import uuid
 
 from imagecache.client import FileCacheClient, NotFound, UpstreamError
 from imagecache.client.images import ImageRequest
-from imagecache.client.prefill import prefill_files, prefill_images
+from imagecache.client.prefill import prefill
 from tests.client.conftest import ALICE
 from tests.support.upstream import make_query
 
@@ -15,14 +15,14 @@ def test_two_hundred_queries_with_one_failure(images):
     requests = [ImageRequest(make_query()) for _ in range(200)]
     requests[57] = ImageRequest(make_query(metric=["no_such_metric"]))
     seen = []
-    report = prefill_images(images, requests, jobs=8, on_item=lambda r: seen.append(r.done))
+    report = prefill(requests, 8, lambda r: seen.append(r.done), images=images)
     assert (report.total, report.hits, report.fetched, len(report.failures)) == (200, 0, 199, 1)
     index, error = report.failures[0]
     assert index == 57 and isinstance(error, UpstreamError) and error.status == 400
     assert seen == list(range(1, 201))
     assert report.fetched_bytes > 0
 
-    again = prefill_images(images, requests, jobs=8, on_item=lambda r: None)
+    again = prefill(requests, 8, lambda r: None, images=images)
     assert (again.hits, again.fetched, len(again.failures)) == (199, 0, 1)
     assert all(images.local_copy(ask.api_query) for n, ask in enumerate(requests) if n != 57)
 
@@ -32,7 +32,7 @@ def test_files_by_their_params(stack, tmp_path, files):
     for n, params in enumerate(wanted[:4]):
         files.cached(params, lambda out, n=n: out.write_text(f"result {n}"))
     with FileCacheClient(stack.url, ALICE, cache_dir=tmp_path / "fresh") as fresh:
-        report = prefill_files(fresh, wanted, jobs=4, on_item=lambda r: None)
+        report = prefill(wanted, 4, lambda r: None, files=fresh)
         assert (report.fetched, report.hits, len(report.failures)) == (4, 0, 1)
         assert isinstance(report.failures[0][1], NotFound) and report.failures[0][0] == 4
         assert fresh.fetch_params(wanted[2]).path.read_text() == "result 2"

@@ -1,0 +1,154 @@
+"""The versioned cache's manifest: a checked-in JSON file that pins each versioned path to a version.
+
+    {"/foo/bar.csv": "1.2.5", "/foo/bar.json": "0.1.6"}
+
+A value may instead be a local path (relative to the manifest's folder, or absolute) or an `s3://` path, for
+trying a file out before publishing it. The manifest is read at each lookup, and rewritten
+atomically (a temporary file beside it, renamed over it, keeping its mode and its order), so a reader sees the
+old manifest or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import total_ordering
+from pathlib import Path
+
+from imagecache_client.errors import ClientError, Refused
+from imagecache_client.local.blob_files import umask
+
+_VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+_VERSION_LIKE = re.compile(r"[0-9.]+")
+_MAX_PATH = 900  # UTF-8 bytes: with "/<version>/<name>" after it, within S3's 1,024-byte keys
+_PATH_RULE = f"e.g. /foo/bar.csv: absolute, printable, no empty, . or .. parts, at most {_MAX_PATH} UTF-8 bytes"
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Version:
+    """MAJOR.MINOR.PATCH. The cache pins exact versions; only `vc update` reads meaning into the parts."""
+
+    major: int
+    minor: int
+    patch: int
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        found = _VERSION.fullmatch(text)
+        if found is None:
+            raise Refused(f"not a version: {text!r} (MAJOR.MINOR.PATCH, e.g. 1.2.5)")
+        return cls(*(int(part) for part in found.groups()))
+
+    def bumped(self, part: str) -> Version:
+        """The next major, minor or patch version."""
+        if part == "major":
+            return Version(self.major + 1, 0, 0)
+        if part == "minor":
+            return Version(self.major, self.minor + 1, 0)
+        return Version(self.major, self.minor, self.patch + 1)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return (self.major, self.minor, self.patch) < (other.major, other.minor, other.patch)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+def is_version(text: str) -> bool:
+    return _VERSION.fullmatch(text) is not None
+
+
+def versioned_path(text: str) -> str:
+    """A versioned path as given (`/foo/bar.csv`), or Refused: absolute, no empty, `.` or `..` parts, printable."""
+    parts = text.split("/")
+    if (
+        not text.startswith("/")
+        or len(text.encode()) > _MAX_PATH
+        or any(part in {"", ".", ".."} for part in parts[1:])
+        or not text.isprintable()
+    ):
+        raise Refused(f"not a versioned path: {text[:100]!r} ({_PATH_RULE})")
+    return text
+
+
+class Manifest:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._parsed: tuple[bytes, dict[str, str]] | None = None  # the text last read, and its pins
+
+    def pins(self) -> dict[str, str]:
+        """Every pin, as the file holds them now; none without a file.
+
+        Read at every call (a file rewritten within one tick of the clock keeps its size and mtime, so neither
+        tells a change), parsed and checked again only when its text changed.
+        """
+        try:
+            text = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise ClientError(f"manifest {self.path}: {exc.strerror}") from exc
+        if self._parsed is None or self._parsed[0] != text:
+            self._parsed = (text, _checked(self.path, text))
+        return dict(self._parsed[1])
+
+    def pinned(self, path: str) -> str | None:
+        return self.pins().get(path)
+
+    def resolve(self, value: str) -> str:
+        """A pin that names a file, as a path to hand the asset cache: `s3://` as it is, a local one made absolute."""
+        if value.startswith("s3://"):
+            return value
+        return str((self.path.parent / Path(value).expanduser()).absolute())
+
+    def pin(self, path: str, value: str) -> None:
+        """Rewrite the file with `path` pinned to `value` (the caller holds the lock that serialises writers)."""
+        pins = self.pins()
+        pins[versioned_path(path)] = value
+        self._write(json.dumps(pins, indent=2) + "\n")
+
+    def check_writable(self) -> None:
+        """Refused unless the file can be read (if there is one) and rewritten."""
+        self.pins()
+        if not os.access(self.path.parent, os.W_OK | os.X_OK):
+            raise Refused(f"manifest {self.path}: its folder cannot be written (or is not there)")
+
+    def _write(self, text: str) -> None:
+        try:
+            mode = os.stat(self.path).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~umask()
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temp, mode)
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+
+def _checked(path: Path, text: bytes) -> dict[str, str]:
+    try:
+        pins = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ClientError(f"manifest {path}: {exc}") from exc
+    if not isinstance(pins, dict) or not all(isinstance(v, str) for v in pins.values()):
+        raise ClientError(f'manifest {path}: not a JSON object of paths to versions ({{"/a.csv": "1.0.0"}})')
+    for key, value in pins.items():
+        try:
+            versioned_path(key)
+        except Refused as exc:
+            raise ClientError(f"manifest {path}: {exc.message}") from None
+        if _VERSION_LIKE.fullmatch(value) and not is_version(value):
+            raise ClientError(f"manifest {path}: {key}: not a version: {value!r} (MAJOR.MINOR.PATCH)")
+    return pins
