@@ -18,6 +18,7 @@ table = vc("/foo/bar.csv")                                   # the version the m
 from imagecache_client.assets import AssetCache, AssetConfig
 from imagecache_client.errors import (
     AlreadyExists,
+    BadManifest,
     ClientError,
     NoLocalCopy,
     NotFound,
@@ -34,6 +35,7 @@ from imagecache_client.versioned import VersionedCache
 
 __all__ = [
     "AlreadyExists",
+    "BadManifest",
     "AssetCache",
     "AssetConfig",
     "ClientError",

@@ -22,11 +22,11 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from imagecache_client.errors import ClientError, NoLocalCopy, Unavailable
+from imagecache_client.errors import ClientError, NoLocalCopy, Refused, Unavailable
 from imagecache_client.local import DEFAULT_MAX_BYTES, Fetched, LocalCache
 from imagecache_client.local.assets import LocalAsset
 from imagecache_client.local.blob_files import file_size
@@ -42,7 +42,7 @@ _PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
 class AssetConfig:
     endpoint: str = "localhost:9000"
     access_key: str = ""
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)
     secure: bool = False
     cache_dir: Path | str | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -74,6 +74,17 @@ class AssetCache:
     def __call__(self, path: str | Path) -> Path:
         return self.cache(path)
 
+    def __enter__(self) -> AssetCache:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """The store's connections and this thread's connection to the local index."""
+        self.store.close()
+        self.local.close()
+
     def cache(self, path: str | Path, *, immutable: bool = False) -> Path:
         """The local path of `s3://bucket/key` (read-only); a local path is returned as it is.
 
@@ -84,13 +95,15 @@ class AssetCache:
     def fetched(self, path: str | Path, *, immutable: bool = False) -> Fetched:
         """As `cache`, saying whether the local cache already had it."""
         url = str(path)
+        if url[:3].lower() == "s3:" and not url.startswith("s3://"):
+            raise Refused(f"not an S3 object path: {url} (s3://bucket/key)")
         if not url.startswith("s3://"):
             return Fetched(Path(path), file_size(Path(path)), from_cache=True)
         bucket, key = split_url(url)
         hit = self._usable(url, bucket, immutable)
         if hit is not None:
             return hit
-        with self.local.lock(hashlib.sha256(url.encode()).hexdigest()):  # one downloads; the others take its copy
+        with self.local.lock(url):  # one downloads; the others take its copy
             return self._usable(url, bucket, immutable) or self._renewed(url, bucket, key)
 
     def _usable(self, url: str, bucket: str, immutable: bool) -> Fetched | None:
@@ -104,7 +117,7 @@ class AssetCache:
         """The copy confirmed by its ETag, or downloaded (again); with the store away, the old copy if any."""
         copy = self.local.assets.get(url)
         try:
-            if copy is not None and self.store.etag(bucket, key) == copy.etag:
+            if copy is not None and self.store.stat(bucket, key).etag == copy.etag:
                 confirmed = self.local.assets.confirmed(url)
                 if confirmed is not None:
                     return Fetched(confirmed.path, confirmed.size, from_cache=True)

@@ -146,7 +146,7 @@ def prefill(args: argparse.Namespace) -> int:
             shown.update,
             images=opened.enter_context(_images(args, tally)) if ImageRequest in kinds else None,
             files=opened.enter_context(_files(args, tally)) if dict in kinds else None,
-            assets=asset_source(args) if str in kinds else None,
+            assets=opened.enter_context(asset_source(args)) if str in kinds else None,
         )
     return summarise(report)
 

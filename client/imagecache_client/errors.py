@@ -26,6 +26,12 @@ class AlreadyExists(Refused):
     """A write that may only create met an object already there (a published version is never written over)."""
 
 
+class BadManifest(ClientError):
+    """The versioned cache's manifest is not one (an input file the command line cannot use: exit code 2)."""
+
+    exit_code = 2
+
+
 class NotFound(ClientError):
     """No such image or cache id (unknown, deleted or expired)."""
 

@@ -14,17 +14,21 @@ import json
 import os
 import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from functools import total_ordering
 from pathlib import Path
+from typing import Literal
 
-from imagecache_client.errors import ClientError, Refused
+from imagecache_client.errors import BadManifest, Refused
 from imagecache_client.local.blob_files import umask
 
+Part = Literal["major", "minor", "patch"]
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _VERSION_LIKE = re.compile(r"[0-9.]+")
-_MAX_PATH = 900  # UTF-8 bytes: with "/<version>/<name>" after it, within S3's 1,024-byte keys
-_PATH_RULE = f"e.g. /foo/bar.csv: absolute, printable, no empty, . or .. parts, at most {_MAX_PATH} UTF-8 bytes"
+_MAX_KEY = 1024  # S3's longest key, in UTF-8 bytes
+_VERSION_ROOM = 33  # a key drops the path's first "/" and adds "/<version>/", versions of up to 32 characters
+_PATH_RULE = "e.g. /foo/bar.csv: absolute, printable, no empty, ., .. or version parts; its key within 1,024 bytes"
 
 
 @total_ordering
@@ -43,13 +47,15 @@ class Version:
             raise Refused(f"not a version: {text!r} (MAJOR.MINOR.PATCH, e.g. 1.2.5)")
         return cls(*(int(part) for part in found.groups()))
 
-    def bumped(self, part: str) -> Version:
+    def bumped(self, part: Part) -> Version:
         """The next major, minor or patch version."""
         if part == "major":
             return Version(self.major + 1, 0, 0)
         if part == "minor":
             return Version(self.major, self.minor + 1, 0)
-        return Version(self.major, self.minor, self.patch + 1)
+        if part == "patch":
+            return Version(self.major, self.minor, self.patch + 1)
+        raise ValueError(f"not a part of a version: {part!r} (major, minor or patch)")
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
@@ -65,13 +71,17 @@ def is_version(text: str) -> bool:
 
 
 def versioned_path(text: str) -> str:
-    """A versioned path as given (`/foo/bar.csv`), or Refused: absolute, no empty, `.` or `..` parts, printable."""
+    """A versioned path as given (`/foo/bar.csv`), or Refused.
+
+    Absolute and printable, with no empty, `.` or `..` parts, none that is a version (a version's folder holds
+    only its file), and short enough that a version's key, `foo/bar.csv/<version>/bar.csv`, fits S3's 1,024 bytes.
+    """
     parts = text.split("/")
     if (
         not text.startswith("/")
-        or len(text.encode()) > _MAX_PATH
-        or any(part in {"", ".", ".."} for part in parts[1:])
+        or any(part in {"", ".", ".."} or is_version(part) for part in parts[1:])
         or not text.isprintable()
+        or len(text.encode()) + len(parts[-1].encode()) + _VERSION_ROOM > _MAX_KEY
     ):
         raise Refused(f"not a versioned path: {text[:100]!r} ({_PATH_RULE})")
     return text
@@ -93,7 +103,9 @@ class Manifest:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise ClientError(f"manifest {self.path}: {exc.strerror}") from exc
+            raise BadManifest(f"manifest {self.path}: {exc.strerror}") from exc
+        if not text.strip():  # a file just made (`touch`): nothing pinned yet
+            return {}
         if self._parsed is None or self._parsed[0] != text:
             self._parsed = (text, _checked(self.path, text))
         return dict(self._parsed[1])
@@ -111,27 +123,40 @@ class Manifest:
         """Rewrite the file with `path` pinned to `value` (the caller holds the lock that serialises writers)."""
         pins = self.pins()
         pins[versioned_path(path)] = value
-        self._write(json.dumps(pins, indent=2) + "\n")
+        self._write(json.dumps(pins, indent=self._indent(), ensure_ascii=False) + "\n")
 
     def check_writable(self) -> None:
         """Refused unless the file can be read (if there is one) and rewritten."""
         self.pins()
-        if not os.access(self.path.parent, os.W_OK | os.X_OK):
+        target = self.path.resolve()
+        if target.exists() and not os.access(target, os.W_OK):
+            raise Refused(f"manifest {self.path}: read-only")
+        if not os.access(target.parent, os.W_OK | os.X_OK):
             raise Refused(f"manifest {self.path}: its folder cannot be written (or is not there)")
 
-    def _write(self, text: str) -> None:
+    def _indent(self) -> int:
+        """The file's own indent (its first indented line's), so a rewrite changes only the pin."""
         try:
-            mode = os.stat(self.path).st_mode & 0o7777
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return 2
+        return next((len(line) - len(line.lstrip(" ")) for line in lines if line.startswith(" ")), 2)
+
+    def _write(self, text: str) -> None:
+        """Renamed over the file (over a link's target: the link stays), keeping the file's mode."""
+        target = self.path.resolve()
+        try:
+            mode = os.stat(target).st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o666 & ~umask()
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 file.write(text)
                 file.flush()
                 os.fsync(file.fileno())
             os.chmod(temp, mode)
-            os.replace(temp, self.path)
+            os.replace(temp, target)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
@@ -139,16 +164,24 @@ class Manifest:
 
 def _checked(path: Path, text: bytes) -> dict[str, str]:
     try:
-        pins = json.loads(text.decode("utf-8"))
+        pins = json.loads(text.decode("utf-8"), object_pairs_hook=_no_repeats)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ClientError(f"manifest {path}: {exc}") from exc
+        raise BadManifest(f"manifest {path}: not JSON: {exc}") from exc
     if not isinstance(pins, dict) or not all(isinstance(v, str) for v in pins.values()):
-        raise ClientError(f'manifest {path}: not a JSON object of paths to versions ({{"/a.csv": "1.0.0"}})')
+        raise BadManifest(f'manifest {path}: not a JSON object of paths to versions ({{"/a.csv": "1.0.0"}})')
     for key, value in pins.items():
         try:
             versioned_path(key)
         except Refused as exc:
-            raise ClientError(f"manifest {path}: {exc.message}") from None
+            raise BadManifest(f"manifest {path}: {exc.message}") from None
         if _VERSION_LIKE.fullmatch(value) and not is_version(value):
-            raise ClientError(f"manifest {path}: {key}: not a version: {value!r} (MAJOR.MINOR.PATCH)")
+            raise BadManifest(f"manifest {path}: {key}: not a version: {value!r} (MAJOR.MINOR.PATCH)")
     return pins
+
+
+def _no_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are all different (a merge gone wrong may pin one path twice)."""
+    repeated = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+    if repeated:
+        raise ValueError(f"pinned more than once: {', '.join(repeated)}")
+    return dict(pairs)

@@ -1,20 +1,22 @@
 """The S3 calls the client makes (AssetCache's and VersionedCache's), over the minio SDK: the one client module
 that imports it, and only when an ObjectStore is made, so a client installed without the `s3` extra never does.
 
-Every failure comes out as the client's own error: NotFound, Unavailable (cannot reach the store), AlreadyExists
-(a create-only write met an object), or ClientError with S3's code.
+Every failure comes out as the client's own error: NotFound, Unavailable (the store cannot be reached or is not
+serving), AlreadyExists (a create-only write met an object), Refused (a bad name), or ClientError with S3's code.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-from collections.abc import Iterator
+import os
+import re
+from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+from xml.etree import ElementTree
 
 from imagecache_client.errors import AlreadyExists, ClientError, NotFound, Refused, Unavailable
 
@@ -25,10 +27,12 @@ if TYPE_CHECKING:
     from minio import Minio
 
 CHUNK = 1024 * 1024
-PART_SIZE = 8 * 1024 * 1024  # S3's 10,000 parts make 80 GB
+PART_SIZE = 8 * 1024 * 1024  # up to 80 GB; a larger file's parts are larger
 PARALLEL_PARTS = 3  # parts on the way at once: a publish holds at most this many (+1 being read) in memory
 SHA256_HEADER = "x-amz-meta-sha256"  # set by put_new, checked by every download that finds it
-_MISSING = {"NoSuchKey", "NoSuchBucket", "NoSuchObject"}
+MAX_PARTS = 10_000
+_NOT_SERVING = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -40,11 +44,15 @@ def split_url(url: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Download:
-    """An object being read: what the store says of it, and its bytes as they arrive."""
-
+class ObjectStat:
     etag: str
     sha256: str | None  # the sha256 its publisher recorded, if any
+
+
+@dataclass(frozen=True)
+class Download(ObjectStat):
+    """An object being read: what the store says of it, and its bytes as they arrive."""
+
     chunks: Iterator[bytes]
 
 
@@ -54,22 +62,26 @@ class ObjectStore:
             import urllib3
             from minio import Minio
         except ImportError as exc:
-            raise ClientError("S3 paths need the minio SDK: pip install 'imagecache-client[s3]'") from exc
+            raise ClientError(
+                "S3 paths need the minio SDK: the client's s3 extra (pip install './client[s3]')"
+            ) from exc
         http = urllib3.PoolManager(  # a connection for each of prefill's threads
             timeout=urllib3.Timeout(connect=2.0, read=30.0), retries=urllib3.Retry(total=1), maxsize=16
         )
-        self._s3: Minio = Minio(endpoint, access_key, secret_key, secure=secure, http_client=http)
-
-    def etag(self, bucket: str, key: str) -> str:
-        with _translated(bucket, key):
-            return (self._s3.stat_object(bucket, key).etag or "").strip('"')
-
-    def exists(self, bucket: str, key: str) -> bool:
+        if not endpoint:
+            raise Refused("no S3 endpoint: set MINIO_HOST (host:port)")
         try:
-            self.etag(bucket, key)
-        except NotFound:
-            return False
-        return True
+            self._s3: Minio = Minio(endpoint, access_key, secret_key, secure=secure, http_client=http)
+        except ValueError as exc:
+            raise Refused(f"the S3 endpoint {endpoint!r} (MINIO_HOST): {exc}; give host:port") from exc
+
+    def stat(self, bucket: str, key: str) -> ObjectStat:
+        with _translated(bucket, key):
+            found = self._s3.stat_object(bucket, key)
+        return ObjectStat((found.etag or "").strip('"'), _recorded_sha256(found.metadata or {}))
+
+    def close(self) -> None:
+        self._s3._http.clear()
 
     @contextmanager
     def download(self, bucket: str, key: str) -> Iterator[Download]:
@@ -78,8 +90,9 @@ class ObjectStore:
             response = self._s3.get_object(bucket, key)
         try:
             headers = response.headers
-            sha256 = headers.get(SHA256_HEADER)
-            yield Download((headers.get("ETag") or "").strip('"'), sha256, _chunks(response, bucket, key))
+            yield Download(
+                (headers.get("ETag") or "").strip('"'), _recorded_sha256(headers), _chunks(response, bucket, key)
+            )
         finally:
             response.close()
             response.release_conn()
@@ -103,7 +116,9 @@ class ObjectStore:
                 upload_id = self._s3._create_multipart_upload(bucket, key, headers)
             try:
                 seen = hashlib.sha256()
-                parts = self._upload_parts(bucket, key, upload_id, file, seen)
+                parts = self._upload_parts(
+                    bucket, key, upload_id, file, seen, _part_size(os.fstat(file.fileno()).st_size)
+                )
                 if seen.hexdigest() != sha256:
                     raise ClientError(f"{source} changed while it was uploaded; nothing was published")
                 with _translated(bucket, key):
@@ -113,14 +128,14 @@ class ObjectStore:
                 raise
 
     def _upload_parts(
-        self, bucket: str, key: str, upload_id: str, file: BinaryIO, seen: _Hash
+        self, bucket: str, key: str, upload_id: str, file: BinaryIO, seen: _Hash, part_size: int
     ) -> list[tuple[int, str]]:
         """PARALLEL_PARTS parts on the way at once, as the SDK's own uploads go (so at most that many in memory),
         each hashed into `seen` in order as it is read."""
         sent: list[Future[tuple[int, str]]] = []
         with ThreadPoolExecutor(PARALLEL_PARTS, thread_name_prefix="s3-part") as pool:
             try:
-                for number, data in _parts(file):
+                for number, data in _parts(file, part_size):
                     seen.update(data)
                     running = [future for future in sent if not future.done()]
                     if len(running) >= PARALLEL_PARTS:
@@ -139,6 +154,7 @@ class ObjectStore:
 
     def _complete_new(self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
         """CompleteMultipartUpload with `If-None-Match: *`, which the SDK's own call cannot send."""
+        from minio.helpers import md5sum_hash
         from minio.xml import Element, SubElement, getbytes
 
         element = Element("CompleteMultipartUpload")
@@ -147,9 +163,15 @@ class ObjectStore:
             SubElement(part, "PartNumber", str(number))
             SubElement(part, "ETag", f'"{etag}"')
         body = getbytes(element)
-        md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
-        headers: dict[str, Any] = {"Content-Type": "application/xml", "Content-MD5": md5, "If-None-Match": "*"}
-        self._s3._execute("POST", bucket, key, body=body, headers=headers, query_params={"uploadId": upload_id})
+        headers: dict[str, Any] = {
+            "Content-Type": "application/xml",
+            "Content-MD5": md5sum_hash(body),
+            "If-None-Match": "*",
+        }
+        answer = self._s3._execute(
+            "POST", bucket, key, body=body, headers=headers, query_params={"uploadId": upload_id}
+        )
+        _raise_answered_error(answer.data, bucket, key)
 
     def _abort(self, bucket: str, key: str, upload_id: str) -> None:
         """Best effort: a store that cannot be reached now expires the parts by its own lifecycle rules."""
@@ -159,13 +181,24 @@ class ObjectStore:
             pass
 
 
-def _parts(file: BinaryIO) -> Iterator[tuple[int, bytes]]:
+def _part_size(size: int) -> int:
+    """PART_SIZE, or larger (in whole MiB) for a file that would need more than S3's 10,000 parts."""
+    return max(PART_SIZE, -(-size // (MAX_PARTS * 2**20)) * 2**20)
+
+
+def _parts(file: BinaryIO, part_size: int) -> Iterator[tuple[int, bytes]]:
     """The file's parts, numbered from 1 (an empty file is one empty part)."""
-    number, data = 1, file.read(PART_SIZE)
+    number, data = 1, file.read(part_size)
     yield number, data
-    while len(data) == PART_SIZE and (data := file.read(PART_SIZE)):
+    while len(data) == part_size and (data := file.read(part_size)):
         number += 1
         yield number, data
+
+
+def _recorded_sha256(headers: Mapping[str, str]) -> str | None:
+    """The sha256 a publisher recorded, if it is one (64 hex digits); another tool's header of that name is not."""
+    value = next((v for name, v in headers.items() if name.lower() == SHA256_HEADER), "").lower()
+    return value if _SHA256.fullmatch(value) else None
 
 
 def _chunks(response: urllib3.BaseHTTPResponse, bucket: str, key: str) -> Iterator[bytes]:
@@ -178,20 +211,39 @@ def _chunks(response: urllib3.BaseHTTPResponse, bucket: str, key: str) -> Iterat
         yield chunk
 
 
+def _raise_answered_error(body: bytes, bucket: str, key: str) -> None:
+    """S3 may answer a CompleteMultipartUpload 200 OK with an error in the body."""
+    if b"<Error>" in body:
+        root = ElementTree.fromstring(body)
+        raise _failure(root.findtext("Code") or "", 200, root.findtext("Message") or "", bucket, key)
+
+
+def _failure(code: str, status: int, message: str, bucket: str, key: str) -> ClientError:
+    """An S3 error code as the client's own error."""
+    if code in {"NoSuchKey", "NoSuchObject"}:
+        return NotFound(f"no object s3://{bucket}/{key}")
+    if code == "NoSuchBucket":
+        return NotFound(f"no bucket {bucket} (for s3://{bucket}/{key})")
+    if code in {"PreconditionFailed", "ConditionalRequestConflict"}:
+        return AlreadyExists(f"s3://{bucket}/{key} exists and is never written over")
+    if status >= 500 or code in _NOT_SERVING:
+        return Unavailable(f"the object store is not serving ({code or status})")
+    return ClientError(f"s3://{bucket}/{key}: {code}: {message}")
+
+
 @contextmanager
 def _translated(bucket: str, key: str) -> Iterator[None]:
     """The SDK's failures as the client's own errors."""
     import urllib3
-    from minio.error import S3Error
+    from minio.error import InvalidResponseError, S3Error, ServerError
 
     try:
         yield
     except S3Error as exc:
-        if exc.code in _MISSING:
-            raise NotFound(f"no object s3://{bucket}/{key}") from exc
-        if exc.code == "PreconditionFailed":
-            raise AlreadyExists(f"s3://{bucket}/{key} exists and is never written over") from exc
-        raise ClientError(f"s3://{bucket}/{key}: {exc.code}: {exc.message}") from exc
+        status = exc.response.status if exc.response is not None else 0
+        raise _failure(exc.code or "", status, exc.message or "", bucket, key) from exc
+    except (ServerError, InvalidResponseError) as exc:  # a 5xx, or an answer that is no S3 answer (a proxy's page)
+        raise Unavailable(f"the object store is not serving ({type(exc).__name__})") from exc
     except ValueError as exc:  # the SDK's checks of bucket and object names
         raise Refused(f"s3://{bucket}/{key}: {exc}") from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from imagecache_client.assets import AssetCache, AssetConfig
 from imagecache_client.command_input import UsageError
-from imagecache_client.errors import ClientError, Refused
+from imagecache_client.errors import ClientError, NotFound, Refused
 from imagecache_client.local import Fetched
-from imagecache_client.manifest import Version
+from imagecache_client.manifest import Version, is_version, versioned_path
 from imagecache_client.versioned import FIRST, VersionedCache
 
 
@@ -32,13 +34,17 @@ def vc_update(args: argparse.Namespace) -> int:
 
 
 def vc_ls(args: argparse.Namespace) -> int:
-    listed = _versioned(args).listing()
-    width = max([len("PATH"), *(len(line.path) for line in listed)])
-    print(f"{'PATH':{width}}  {'PINNED':10} LATEST")
+    cache = _versioned(args)
+    if not cache.manifest.path.exists():
+        raise NotFound(f"there is no manifest {cache.manifest.path} (--manifest, IMAGECACHE_VC_MANIFEST)")
+    listed = cache.listing()
+    paths = max([len("PATH"), *(len(line.path) for line in listed)])
+    pins = max([len("PINNED"), *(len(line.pinned) for line in listed)])
+    print(f"{'PATH':{paths}}  {'PINNED':{pins}}  LATEST")
     for line in listed:
         latest = "-" if line.latest is None else str(line.latest)
-        behind = "  (newer published)" if line.latest is not None and latest != line.pinned else ""
-        print(f"{line.path:{width}}  {line.pinned:10} {latest}{behind}")
+        behind = "  (newer published)" if _behind(line.pinned, line.latest) else ""
+        print(f"{line.path:{paths}}  {line.pinned:{pins}}  {latest}{behind}")
     return 0
 
 
@@ -47,18 +53,17 @@ def vc_get(args: argparse.Namespace) -> int:
     return 0
 
 
-def asset_source(args: argparse.Namespace) -> Callable[[str], Fetched]:
+@contextmanager
+def asset_source(args: argparse.Namespace) -> Iterator[Callable[[str], Fetched]]:
     """What fetches prefill's asset paths: `s3://` ones always, versioned ones once a bucket is named."""
-    if args.bucket:
-        return _versioned(args).fetched
-    assets = _assets(args)
+    with _assets(args) as assets:
+        yield VersionedCache(assets, args.manifest, args.bucket).fetched if args.bucket else partial(_s3_only, assets)
 
-    def s3_only(path: str) -> Fetched:
-        if not path.startswith("s3://"):
-            raise Refused(f"{path}: a versioned path needs --bucket (IMAGECACHE_VC_BUCKET) and its manifest")
-        return assets.fetched(path)
 
-    return s3_only
+def _s3_only(assets: AssetCache, path: str) -> Fetched:
+    if not path.startswith("s3://"):
+        raise Refused(f"{path}: a versioned path needs --bucket (IMAGECACHE_VC_BUCKET) and its manifest")
+    return assets.fetched(path)
 
 
 def add_store_options(parser: argparse.ArgumentParser) -> None:
@@ -83,18 +88,18 @@ def add_vc(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         return sub
 
     sub = action("add", vc_add, "publish FILE as the first version of PATH (e.g. /foo/bar.csv) and pin it")
-    sub.add_argument("path", metavar="PATH")
+    sub.add_argument("path", metavar="PATH", type=_path)
     sub.add_argument("file", metavar="FILE")
     sub.add_argument("--version", type=_version, default=FIRST, help=f"its version (default {FIRST})")
     sub = action("update", vc_update, "publish FILE as PATH's next version after the newest, and pin it")
     part = sub.add_mutually_exclusive_group(required=True)
     for name in ("major", "minor", "patch"):
         part.add_argument(f"--{name}", dest="part", action="store_const", const=name, help=f"the next {name} version")
-    sub.add_argument("path", metavar="PATH")
+    sub.add_argument("path", metavar="PATH", type=_path)
     sub.add_argument("file", metavar="FILE")
     action("ls", vc_ls, "each path of the manifest: the version it pins and the newest published")
     sub = action("get", vc_get, "the local path of PATH's pinned version (downloaded once)")
-    sub.add_argument("path", metavar="PATH")
+    sub.add_argument("path", metavar="PATH", type=_path)
 
 
 def _versioned(args: argparse.Namespace) -> VersionedCache:
@@ -115,6 +120,17 @@ def _file(name: str) -> Path:
 
 def _published(cache: VersionedCache, path: str, version: Version) -> None:
     print(f"{path} {version}: {cache.url(path, version)}, pinned in {cache.manifest.path}")
+
+
+def _path(text: str) -> str:
+    try:
+        return versioned_path(text)
+    except ClientError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _behind(pinned: str, latest: Version | None) -> bool:
+    return latest is not None and is_version(pinned) and Version.parse(pinned) < latest
 
 
 def _version(text: str) -> Version:

@@ -103,3 +103,4 @@ def test_concurrent_callers_of_one_object_download_it_once(s3_server, store, tmp
         got = list(pool.map(fetch, range(8)))
     assert sorted(fetched.from_cache for fetched in got) == [False] + [True] * 7
     assert len({fetched.path for fetched in got}) == 1
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("blob-hash")]

@@ -10,7 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imagecache_client import ClientError, Refused, Version
-from imagecache_client.manifest import Manifest, versioned_path
+from imagecache_client.manifest import Manifest, is_version, versioned_path
+
+
+def _no_version_part(path: str) -> bool:
+    return not any(is_version(part) for part in path.split("/"))
+
 
 VERSIONS = st.builds(Version, *(st.integers(min_value=0, max_value=10**6) for _ in range(3)))
 SEGMENTS = st.text(st.characters(blacklist_characters="/"), min_size=1).filter(str.isprintable)
@@ -33,8 +38,9 @@ def test_what_is_not_a_version_is_refused(text):
 
 
 @given(PATHS)
-def test_a_path_of_printable_parts_is_a_versioned_path_if_its_key_fits(path):
-    if len(path.encode()) <= 900:
+def test_a_path_is_a_versioned_path_if_no_part_is_a_version_and_its_longest_key_fits(path):
+    longest_key = f"{path[1:]}/{'9' * 10}.{'9' * 10}.{'9' * 10}/{path.rsplit('/', 1)[1]}"
+    if len(longest_key.encode()) <= 1024 and not any(is_version(part) for part in path.split("/")):
         assert versioned_path(path) == path
     else:
         with pytest.raises(Refused):
@@ -69,3 +75,17 @@ def test_a_manifest_with_an_odd_path_names_itself(tmp_path):
     (tmp_path / "m.json").write_text(json.dumps({"relative.csv": "1.0.0"}))
     with pytest.raises(ClientError, match="manifest .*m.json: not a versioned path"):
         Manifest(tmp_path / "m.json").pins()
+
+
+def test_a_path_pinned_twice_is_refused_and_paths_stay_readable(tmp_path):
+    (tmp_path / "m.json").write_text('{"/a": "1.0.0", "/b": "1.0.0", "/a": "2.0.0"}')
+    with pytest.raises(ClientError, match="pinned more than once: /a"):
+        Manifest(tmp_path / "m.json").pins()
+    manifest = Manifest(tmp_path / "n.json")
+    manifest.pin("/données/été.csv", "1.0.0")
+    assert "/données/été.csv" in manifest.path.read_text(encoding="utf-8")
+
+
+def test_only_major_minor_and_patch_are_parts():
+    with pytest.raises(ValueError, match="not a part"):
+        Version(1, 2, 3).bumped("micro")  # type: ignore[arg-type]

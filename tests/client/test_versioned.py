@@ -9,7 +9,10 @@ import io
 import json
 import logging
 import os
+import threading
 import uuid
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
@@ -86,15 +89,19 @@ def test_update_bumps_the_newest_version_published_not_the_pinned_one(s3_server,
 def test_a_version_is_never_written_over(s3_server, bucket, tmp_path):
     vc = versioned(s3_server, tmp_path, bucket)
     vc.add("/a.txt", write(tmp_path, "a", b"first"))
-    with pytest.raises(Refused, match="use|update"):
+    with pytest.raises(Refused, match="already has version 1.0.0 pinned; publish a new one with update"):
         vc.add("/a.txt", write(tmp_path, "b", b"second"))
     other = VersionedCache(vc.assets, tmp_path / "empty.json", bucket)  # a manifest that does not know it
-    with pytest.raises(Refused, match="versions up to 1.0.0"):
+    with pytest.raises(AlreadyExists, match="already published"):
         other.add("/a.txt", tmp_path / "b")
+    with pytest.raises(Refused, match="already has versions up to 1.0.0"):
+        other.add("/a.txt", tmp_path / "b", Version(2, 0, 0))
     with pytest.raises(AlreadyExists, match="never written over"):
         vc.assets.store.put_new(bucket, "a.txt/1.0.0/a.txt", tmp_path / "b", _sha256(b"second"))
     assert vc("/a.txt").read_bytes() == b"first"
     assert not (tmp_path / "empty.json").exists()
+    assert other.add("/a.txt", tmp_path / "a") == Version(1, 0, 0)  # the same bytes: a retry whose answer was lost
+    assert json.loads((tmp_path / "empty.json").read_text()) == {"/a.txt": "1.0.0"}
     assert unfinished_uploads(s3_server, bucket) == []
 
 
@@ -176,7 +183,9 @@ def test_a_pin_may_name_a_local_or_s3_file_while_it_is_tried_out(s3_server, buck
         vc("/gone.csv")
 
 
-@pytest.mark.parametrize("path", ["relative.csv", "//x", "/./x", "/a/../b", "/a/", "/a\nb", "", "/" + "x" * 900])
+@pytest.mark.parametrize(
+    "path", ["relative.csv", "//x", "/./x", "/a/../b", "/a/", "/a\nb", "", "/" + "x" * 600, "/m/2.0.0/w.bin", "/1.0.0"]
+)
 def test_odd_paths_are_refused_and_change_nothing(s3_server, bucket, tmp_path, path):
     vc = versioned(s3_server, tmp_path, bucket)
     with pytest.raises(Refused, match="not a versioned path"):
@@ -234,3 +243,99 @@ def test_a_manifest_that_cannot_be_written_stops_the_publish_before_the_upload(s
     with pytest.raises(Refused, match="cannot be written"):
         vc.add("/x.csv", write(tmp_path, "x", b"x"))
     assert vc.versions("/x.csv") == [] and unfinished_uploads(s3_server, bucket) == []
+
+
+def test_a_newer_pin_made_meanwhile_is_left_as_it_is(s3_server, bucket, tmp_path):
+    vc = versioned(s3_server, tmp_path, bucket)
+    (tmp_path / "versioned_assets.json").write_text(json.dumps({"/p.csv": "2.0.0"}))
+    with pytest.raises(Refused, match="meanwhile pins 2.0.0"):
+        vc._pin("/p.csv", Version(1, 5, 0))
+    assert json.loads((tmp_path / "versioned_assets.json").read_text()) == {"/p.csv": "2.0.0"}
+
+
+def test_a_store_that_answers_but_does_not_serve_is_an_outage_and_a_copy_is_used(s3_server, bucket, tmp_path, caplog):
+    """A 503 page from a proxy, a 500 in S3's own XML: Unavailable, so a local copy serves (with a warning)."""
+    url = f"s3://{bucket}/kept.txt"
+    Minio(s3_server, "testing", "testing", secure=False).put_object(bucket, "kept.txt", io.BytesIO(b"kept"), 4)
+    path = versioned(s3_server, tmp_path, bucket).assets.cache(url)
+    for status, body in ((503, b"<html>maintenance</html>"), (500, S3_INTERNAL_ERROR)):
+        with failing_store(status, body) as endpoint:
+            away = versioned(endpoint, tmp_path, bucket, revalidate_after=0).assets
+            with caplog.at_level(logging.WARNING, logger="imagecache.client"):
+                assert away.cache(url) == path
+            assert "not serving" in caplog.text
+            with pytest.raises(NoLocalCopy, match="not serving"):
+                away.cache(f"s3://{bucket}/never.txt")
+            caplog.clear()
+
+
+S3_INTERNAL_ERROR = b"<?xml version='1.0'?><Error><Code>InternalError</Code><Message>oops</Message></Error>"
+
+
+@contextmanager
+def failing_store(status: int, body: bytes):
+    """An S3 endpoint on loopback that answers every request with `status` and `body`."""
+
+    class Failing(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml" if body.startswith(b"<?xml") else "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_HEAD = do_PUT = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_path_handed_out_is_returned_as_it_is_from_any_kind_of_pin_or_cache_dir(
+    s3_server, bucket, tmp_path, monkeypatch
+):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")  # a relative cache dir and manifest, as a user may give them
+    config = AssetConfig(endpoint=s3_server, access_key="testing", secret_key="testing", cache_dir="relative-cache")
+    vc = VersionedCache(AssetCache(config), "../versioned_assets.json", bucket)
+    vc.add("/v.csv", write(tmp_path, "v", b"v"))
+    write(tmp_path, "draft.csv", b"draft")
+    vc.manifest.pin("/d.csv", "draft.csv")
+    for path in ("/v.csv", "/d.csv"):
+        handed_out = vc(path)
+        assert handed_out.is_absolute() and vc(handed_out) == handed_out
+
+
+def test_a_mistyped_s3_path_is_refused_not_taken_for_a_local_one(s3_server, bucket, tmp_path):
+    assets = versioned(s3_server, tmp_path, bucket).assets
+    for typo in ("S3://bucket/key", "s3:/bucket/key", "s3:bucket"):
+        with pytest.raises(Refused, match="not an S3 object path"):
+            assets.cache(typo)
+
+
+def test_the_rewritten_manifest_goes_through_a_link_and_keeps_its_indent(s3_server, bucket, tmp_path):
+    (tmp_path / "repo").mkdir()
+    real = tmp_path / "repo" / "assets.json"
+    real.write_text('{\n    "/z.csv": "3.0.0"\n}\n')
+    (tmp_path / "versioned_assets.json").symlink_to(real)
+    versioned(s3_server, tmp_path, bucket).add("/m.csv", write(tmp_path, "m", b"m"))
+    assert (tmp_path / "versioned_assets.json").is_symlink()
+    assert real.read_text() == '{\n    "/z.csv": "3.0.0",\n    "/m.csv": "1.0.0"\n}\n'
+
+
+def test_a_manifest_just_made_with_touch_pins_nothing_yet(s3_server, bucket, tmp_path):
+    (tmp_path / "versioned_assets.json").touch()
+    vc = versioned(s3_server, tmp_path, bucket)
+    assert vc.manifest.pins() == {}
+    assert vc.add("/t.csv", write(tmp_path, "t", b"t"), "0.1.0") == Version(0, 1, 0)
+    with pytest.raises(Refused, match="not a version"):
+        vc.add("/u.csv", tmp_path / "t", "9.9.9/../../y")

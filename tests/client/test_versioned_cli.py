@@ -69,8 +69,8 @@ def test_add_update_ls_get(vc, tmp_path):
     (tmp_path / "old.json").write_text(json.dumps({"/foo/bar.csv": "1.0.0"}))
     listed = vc("ls", "--manifest", "old.json")
     assert listed.stdout.splitlines() == [
-        "PATH          PINNED     LATEST",
-        "/foo/bar.csv  1.0.0      1.1.0  (newer published)",
+        "PATH          PINNED  LATEST",
+        "/foo/bar.csv  1.0.0   1.1.0  (newer published)",
     ]
     assert Path(vc("get", "/foo/bar.csv", "--manifest", "old.json").stdout.strip()).read_text() == "a,b\n1,2\n"
 
@@ -89,10 +89,15 @@ def test_processes_adding_at_once_lose_no_pin(vc, tmp_path):
 @pytest.mark.parametrize(
     ("args", "env", "code", "says"),
     [
-        (("add", "/x.txt", "x.txt"), {}, 1, "already has versions up to 1.0.0; publish a new one with update"),
+        (("add", "/x.txt", "x.txt"), {}, 1, "already has version 1.0.0 pinned; publish a new one with update"),
         (("add", "/y.txt", "missing.txt"), {}, 2, "missing.txt: no such file"),
         (("add", "/y.txt", "x.txt", "--version", "1.2"), {}, 2, "not a version"),
-        (("add", "y.txt", "x.txt"), {}, 1, "not a versioned path"),
+        (("add", "y.txt", "x.txt"), {}, 2, "not a versioned path"),
+        (("get", "/m/2.0.0/w.bin"), {}, 2, "no empty, ., .. or version parts"),
+        (("ls", "--manifest", "elsewhere.json"), {}, 3, "there is no manifest elsewhere.json"),
+        (("get", "/x.txt", "--manifest", "broken.json"), {}, 2, "manifest broken.json: not JSON"),
+        (("ls",), {"MINIO_HOST": "http://127.0.0.1:9000"}, 1, "the S3 endpoint 'http://127.0.0.1:9000' (MINIO_HOST)"),
+        (("ls",), {"MINIO_HOST": ""}, 1, "no S3 endpoint: set MINIO_HOST"),
         (("update", "/x.txt", "x.txt"), {}, 2, "one of the arguments --major --minor --patch is required"),
         (("update", "--patch", "/none.txt", "x.txt"), {}, 3, "no version yet; publish its first with add"),
         (("get", "/none.txt"), {}, 3, "not in the manifest"),
@@ -104,6 +109,7 @@ def test_processes_adding_at_once_lose_no_pin(vc, tmp_path):
 )
 def test_exit_codes(vc, tmp_path, args, env, code, says):
     (tmp_path / "x.txt").write_text("x")
+    (tmp_path / "broken.json").write_text("{")
     assert vc("add", "/x.txt", "x.txt").returncode == 0
     assert vc("get", "/x.txt").returncode == 0
     dead = str(free_port())

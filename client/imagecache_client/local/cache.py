@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -45,7 +46,7 @@ class LocalCache:
     def __init__(
         self, root: Path | str | None = None, max_bytes: int = DEFAULT_MAX_BYTES, keep_recent: float = KEEP_RECENT
     ) -> None:
-        self.root = Path(root) if root is not None else default_root()
+        self.root = (Path(root) if root is not None else default_root()).absolute()  # paths handed out outlive a chdir
         self.max_bytes = max_bytes
         self.keep_recent = keep_recent
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -220,8 +221,8 @@ class LocalCache:
         return row[0] if row else None
 
     def lock(self, name: str) -> FileLock:
-        """A lock shared by every process using this cache (name: a hex digest)."""
-        return FileLock(self.root / "locks" / f"{name}.lock")
+        """A lock shared by every process using this cache, named by any text (a digest, a URL, a path)."""
+        return FileLock(self.root / "locks" / f"{hashlib.sha256(name.encode()).hexdigest()}.lock")
 
     # --- housekeeping ------------------------------------------------------------
 
@@ -278,19 +279,15 @@ class LocalCache:
         return len(shas)
 
     def listing(self) -> list[Listed]:
-        db = self._db()
-        images = db.execute(
-            "SELECT 'image', i.server, i.id, b.size, b.used_at, i.expires_at, b.sha256 "
-            "FROM images i JOIN blobs b USING (sha256)"
-        ).fetchall()
-        files = db.execute(
-            "SELECT 'file', f.server, f.cache_id, b.size, b.used_at, NULL, b.sha256 "
-            "FROM files f JOIN blobs b USING (sha256)"
-        ).fetchall()
-        assets = db.execute(
-            "SELECT 'asset', '', a.url, b.size, b.used_at, NULL, b.sha256 FROM assets a JOIN blobs b USING (sha256)"
-        ).fetchall()
-        rows = sorted(images + files + assets, key=lambda row: row[4], reverse=True)
+        listed = (
+            "SELECT 'image', i.server, i.id, b.size, b.used_at, i.expires_at, b.sha256 FROM images i"
+            " JOIN blobs b USING (sha256)"
+            " UNION ALL SELECT 'file', f.server, f.cache_id, b.size, b.used_at, NULL, b.sha256 FROM files f"
+            " JOIN blobs b USING (sha256)"
+            " UNION ALL SELECT 'asset', '', a.url, b.size, b.used_at, NULL, b.sha256 FROM assets a"
+            " JOIN blobs b USING (sha256) ORDER BY 5 DESC"
+        )
+        rows = self._db().execute(listed).fetchall()
         return [
             Listed(kind, server, key, size, used_at, expires_at, self.blob_path(sha))
             for kind, server, key, size, used_at, expires_at, sha in rows
