@@ -65,11 +65,11 @@ class ObjectStore:
             raise ClientError(
                 "S3 paths need the minio SDK: the client's s3 extra (pip install './client[s3]')"
             ) from exc
+        if not endpoint:
+            raise Refused("no S3 endpoint: set MINIO_HOST (host:port)")
         http = urllib3.PoolManager(  # a connection for each of prefill's threads
             timeout=urllib3.Timeout(connect=2.0, read=30.0), retries=urllib3.Retry(total=1), maxsize=16
         )
-        if not endpoint:
-            raise Refused("no S3 endpoint: set MINIO_HOST (host:port)")
         try:
             self._s3: Minio = Minio(endpoint, access_key, secret_key, secure=secure, http_client=http)
         except ValueError as exc:
