@@ -24,9 +24,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from imagecache_client.errors import ClientError, NoLocalCopy, Refused, Unavailable
+from imagecache_client.errors import ClientError, NoLocalCopy, Unavailable
 from imagecache_client.local import DEFAULT_MAX_BYTES, Fetched, LocalCache
 from imagecache_client.local.assets import LocalAsset
 from imagecache_client.local.blob_files import file_size
@@ -74,7 +74,7 @@ class AssetCache:
     def __call__(self, path: str | Path) -> Path:
         return self.cache(path)
 
-    def __enter__(self) -> AssetCache:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -95,11 +95,9 @@ class AssetCache:
     def fetched(self, path: str | Path, *, immutable: bool = False) -> Fetched:
         """As `cache`, saying whether the local cache already had it."""
         url = str(path)
-        if url[:3].lower() == "s3:" and not url.startswith("s3://"):
-            raise Refused(f"not an S3 object path: {url} (s3://bucket/key)")
-        if not url.startswith("s3://"):
+        if url[:3].lower() != "s3:":
             return Fetched(Path(path), file_size(Path(path)), from_cache=True)
-        bucket, key = split_url(url)
+        bucket, key = split_url(url)  # refuses a mistyped one (S3://, s3:/) rather than take it for a local path
         hit = self._usable(url, bucket, immutable)
         if hit is not None:
             return hit

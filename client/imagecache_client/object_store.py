@@ -39,7 +39,7 @@ def split_url(url: str) -> tuple[str, str]:
     """`s3://bucket/key` as (bucket, key)."""
     bucket, _, key = url.removeprefix("s3://").partition("/")
     if not url.startswith("s3://") or not bucket or not key:
-        raise ClientError(f"not an S3 object path: {url}")
+        raise Refused(f"not an S3 object path: {url} (s3://bucket/key)")
     return bucket, key
 
 
