@@ -151,11 +151,11 @@ class Components:
     @cached_property
     def callbacks(self) -> CallbackDispatch | None:
         """None while callbacks are off (CALLBACK_ALLOWED_HOSTS empty): a request naming one is refused."""
-        hosts = self.config.callback_hosts
-        if not hosts:
+        targets = self.config.callback_targets
+        if not targets.enabled:
             return None
         registry = RedisCallbackRegistry(self.redis, self.config.redis_prefix)
-        return CallbackDispatch(self.entries, registry, self.callback_queue, hosts)
+        return CallbackDispatch(self.entries, registry, self.callback_queue, targets)
 
     @cached_property
     def job_catalog(self) -> JobCatalog:
@@ -230,6 +230,7 @@ class Components:
             max_ttl=config.max_ttl,
             error_ttl=config.error_ttl,
             pickup_grace=config.pickup_grace,
+            query_max_bytes=config.query_max_bytes,
         )
         return ImageCache(
             self.entries,

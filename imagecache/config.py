@@ -11,6 +11,9 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from imagecache.domain.callback_targets import CallbackTargets
+from imagecache.domain.networks import IpNetwork, parse_networks
+
 DAY = 24 * 3600
 
 
@@ -51,8 +54,12 @@ class Config(BaseSettings):
     error_ttl: int = Field(30, ge=0)
     max_ttl: int = Field(30 * DAY, gt=0)
     max_body_bytes: int = Field(1024 * 1024, gt=0)
+    query_max_bytes: int = Field(64 * 1024, gt=0)
     body_stall_timeout: float = Field(60, gt=0)
     web_workers: int = Field(2, ge=1)
+    waits_per_process: int = Field(2000, ge=1, le=100_000)
+    waits_per_client: int = Field(200, ge=1)
+    trusted_proxies: str = ""
     cors_allow_origins: str = ""
     max_fetch_attempts: int = Field(3, ge=1)
     lease_ttl: float = Field(2, ge=1)
@@ -68,6 +75,7 @@ class Config(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     jobs_exclude: str = ""
     callback_allowed_hosts: str = ""
+    callback_allowed_networks: str = ""
     callback_secret: SecretStr = SecretStr("")
     callback_retry_seconds: str = "30,60,120,300,600,1200,1200"
 
@@ -87,10 +95,16 @@ class Config(BaseSettings):
 
     @model_validator(mode="after")
     def _callbacks_are_signed(self) -> Config:
-        if self.callback_hosts and not self.callback_secret.get_secret_value():
+        if self.callback_targets.enabled and not self.callback_secret.get_secret_value():
             raise ValueError("CALLBACK_SECRET must be set when CALLBACK_ALLOWED_HOSTS is")
         if not all(part.strip().isdigit() for part in self.callback_retry_seconds.split(",")):
             raise ValueError("CALLBACK_RETRY_SECONDS must be comma-separated whole seconds")
+        return self
+
+    @model_validator(mode="after")
+    def _networks_are_cidrs(self) -> Config:
+        self.callback_targets  # noqa: B018  (parsing is the check)
+        self.trusted_proxy_networks  # noqa: B018
         return self
 
     @model_validator(mode="after")
@@ -117,9 +131,15 @@ class Config(BaseSettings):
         return 1 if self.sentinel_addresses else 0
 
     @property
-    def callback_hosts(self) -> frozenset[str]:
-        """The hosts callback_url may name (CALLBACK_ALLOWED_HOSTS); empty: callbacks are off."""
-        return frozenset(host.strip().lower() for host in self.callback_allowed_hosts.split(",") if host.strip())
+    def callback_targets(self) -> CallbackTargets:
+        """Where callback_url may point: hosts and ports (CALLBACK_ALLOWED_HOSTS; empty: callbacks are off), at
+        public addresses or inside CALLBACK_ALLOWED_NETWORKS."""
+        return CallbackTargets.parse(self.callback_allowed_hosts, self.callback_allowed_networks)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IpNetwork, ...]:
+        """Peers whose X-Forwarded-For names the client (TRUSTED_PROXIES: the proxies in front)."""
+        return parse_networks(self.trusted_proxies, "TRUSTED_PROXIES")
 
     @property
     def callback_retries(self) -> list[int]:
@@ -159,4 +179,5 @@ def load_config(**overrides: Any) -> Config:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "_".join(str(part) for part in first["loc"]).upper() or "configuration"
-        raise ConfigError(f"invalid configuration: {name}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid configuration: {name}: {message}") from None

@@ -5,12 +5,26 @@ one short HTTP call, not worth a fork."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from rq import SimpleWorker
+from rq.job import Job
 
+from workers.callbacks import CallbackRefused
 from workers.process import start_process
 
 log = logging.getLogger(__name__)
+
+
+class CallbackWorker(SimpleWorker):
+    """A callback that did not get through is one line (its host, and the status or error class), not RQ's
+    traceback with the job's arguments (whose URL may carry the receiver's own secrets); RQ retries it."""
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        if isinstance(exc_info[1], CallbackRefused):
+            log.warning("%s", exc_info[1])
+            return
+        super().handle_exception(job, *exc_info)
 
 
 def main() -> int:
@@ -19,5 +33,5 @@ def main() -> int:
         return 2
     queue = components.callback_queue.queue
     log.info("callbacks: delivering from queue %s", queue.name)
-    SimpleWorker([queue], connection=components.rq_redis).work(with_scheduler=True, logging_level="WARNING")
+    CallbackWorker([queue], connection=components.rq_redis).work(with_scheduler=True, logging_level="WARNING")
     return 0

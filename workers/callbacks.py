@@ -2,8 +2,10 @@
 callback_url, signed, and fail (so that RQ retries it) unless the receiver answers 2xx.
 
 The signature is `Imagecache-Signature: sha256=<hex HMAC-SHA256 of the body with CALLBACK_SECRET>`, made here,
-so the secret never enters Redis. Redirects are not followed (an allowed host cannot send the call elsewhere),
-and the host is checked against CALLBACK_ALLOWED_HOSTS again: the list may have shrunk since the request.
+so the secret never enters Redis. The URL is checked against CallbackTargets again (the settings may have
+changed since the request), and the connection goes only to an address they allow (callback_connections.py).
+Redirects are not followed and the receiver's body is never read: an allowed host can neither send the call
+elsewhere nor fill our memory.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import ssl
 import urllib.parse
 
-import httpx
+import httpcore
 
 from imagecache.config import Config, load_config
-from imagecache.services.callbacks import url_problem
+from workers.callback_connections import CheckedConnections
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,7 @@ _config: Config | None = None
 
 
 class CallbackRefused(Exception):
-    """The receiver did not take the callback; RQ tries again."""
+    """The callback did not get through (the message: its host, and the status or error class); RQ tries again."""
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -35,11 +38,17 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def deliver(url: str, body: str) -> None:
+    """The RQ job: the configuration is read once per process."""
     global _config
     if _config is None:
         _config = load_config()
+    send(url, body, _config)
+
+
+def send(url: str, body: str, config: Config, connections: CheckedConnections | None = None) -> None:
+    targets = config.callback_targets
     where = urllib.parse.urlsplit(url).hostname
-    problem = url_problem(url, _config.callback_hosts)
+    problem = targets.url_problem(url)
     if problem:
         log.warning("callback to %s dropped: %s", where, problem)
         return
@@ -47,12 +56,23 @@ def deliver(url: str, body: str) -> None:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "imagecache-callbacks",
-        SIGNATURE: signature(_config.callback_secret.get_secret_value(), payload),
+        SIGNATURE: signature(config.callback_secret.get_secret_value(), payload),
     }
+    status = _post(url, headers, payload, connections or CheckedConnections(targets))
+    if not 200 <= status < 300:
+        raise CallbackRefused(f"callback to {where}: answered {status}")
+    log.info("callback to %s: %d", where, status)
+
+
+def _post(url: str, headers: dict[str, str], payload: bytes, connections: CheckedConnections) -> int:
+    """The receiver's status; CallbackRefused naming the error class when there is none."""
+    where = urllib.parse.urlsplit(url).hostname
+    timeouts = {"connect": TIMEOUT, "read": TIMEOUT, "write": TIMEOUT, "pool": TIMEOUT}
     try:
-        response = httpx.post(url, content=payload, headers=headers, timeout=TIMEOUT, follow_redirects=False)
-    except httpx.HTTPError as exc:
-        raise CallbackRefused(f"callback to {where}: {type(exc).__name__}") from None
-    if not 200 <= response.status_code < 300:
-        raise CallbackRefused(f"callback to {where}: answered {response.status_code}")
-    log.info("callback to %s: %d", where, response.status_code)
+        with httpcore.ConnectionPool(ssl_context=ssl.create_default_context(), network_backend=connections) as pool:
+            with pool.stream(
+                "POST", url, headers=list(headers.items()), content=payload, extensions={"timeout": timeouts}
+            ) as response:
+                return response.status
+    except Exception as exc:  # whatever stopped it, one line and a retry: never a traceback per attempt
+        raise CallbackRefused(f"callback to {where}: {type(exc).__name__}: {exc}") from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ Part = Literal["major", "minor", "patch"]
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _VERSION_LIKE = re.compile(r"[0-9.]+")
 _MAX_KEY = 1024  # S3's longest key, in UTF-8 bytes
+MAX_MANIFEST_BYTES = 16 * 1024**2  # a manifest pins paths; thousands of them fit in far less
 _VERSION_ROOM = 33  # a key drops the path's first "/" and adds "/<version>/", versions of up to 32 characters
 _PATH_RULE = "e.g. /foo/bar.csv: absolute, printable, no empty, ., .. or version parts; its key within 1,024 bytes"
 
@@ -99,7 +101,7 @@ class Manifest:
         tells a change), parsed and checked again only when its text changed.
         """
         try:
-            text = self.path.read_bytes()
+            text = self._read()
         except FileNotFoundError:
             return {}
         except OSError as exc:
@@ -109,6 +111,18 @@ class Manifest:
         if self._parsed is None or self._parsed[0] != text:
             self._parsed = (text, _checked(self.path, text))
         return dict(self._parsed[1])
+
+    def _read(self) -> bytes:
+        """The file's bytes, if it is a regular file within MAX_MANIFEST_BYTES: a manifest is checked in with the
+        code, and git stores links, so one may name /dev/zero (endless) or a FIFO (never answers)."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO without O_NONBLOCK waits for a writer
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise BadManifest(f"manifest {self.path}: not a regular file")
+            text = file.read(MAX_MANIFEST_BYTES + 1)
+        if len(text) > MAX_MANIFEST_BYTES:
+            raise BadManifest(f"manifest {self.path}: larger than {MAX_MANIFEST_BYTES // 1024**2} MiB")
+        return text
 
     def pinned(self, path: str) -> str | None:
         return self.pins().get(path)

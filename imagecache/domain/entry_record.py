@@ -7,6 +7,8 @@ import json
 import uuid
 from dataclasses import dataclass
 
+MAX_ENTRY_TAGS = 64  # what one entry carries, from every request that tagged it (16 a request: tag_purge.py)
+
 
 class Status(str, enum.Enum):
     PENDING = "pending"
@@ -43,6 +45,7 @@ class EntryRecord:
     stored_key: str = ""  # where the result is; empty for entries stored before results had a key per attempt
     job: str = ""  # its job kind; empty for entries made before there were kinds (the default kind's)
     tags: tuple[str, ...] = ()  # what POST /purge may remove it by
+    purged_at: float = 0.0  # when a soft purge marked it stale (0: never)
 
     @property
     def blob_key(self) -> str:
@@ -83,6 +86,7 @@ class EntryRecord:
             stored_key=fields.get("blob_key", ""),
             job=fields.get("job", ""),
             tags=tuple(json.loads(fields["tags"])) if fields.get("tags") else (),
+            purged_at=float(fields.get("purged_at", 0)),
         )
 
     def notice(self) -> dict[str, object]:
@@ -96,7 +100,16 @@ class EntryRecord:
         }
         if self.status is Status.ERROR:
             fields["error"] = {"status": self.error_status, "msg": self.error_message}
-        return fields
+        return {**fields, **self._marks()}
+
+    def _marks(self) -> dict[str, object]:
+        """Its tags and soft-purge mark, where it has them: what other requests may change while it lives."""
+        marks: dict[str, object] = {}
+        if self.tags:
+            marks["tags"] = list(self.tags)
+        if self.purged_at:
+            marks["purged_at"] = self.purged_at
+        return marks
 
     def summary(self) -> dict[str, object]:
         """The public view: everything but the query and internals."""
@@ -108,8 +121,7 @@ class EntryRecord:
         }
         if self.job:
             view["job"] = self.job
-        if self.tags:
-            view["tags"] = list(self.tags)
+        view.update(self._marks())
         if self.status is Status.ACTIVE:
             view.update(content_type=self.content_type, size=self.size, etag=self.etag, completed_at=self.completed_at)
         if self.status is Status.ERROR:

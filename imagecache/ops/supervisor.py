@@ -37,7 +37,7 @@ class Supervisor:
             "web": ["web", "--host", host, "--port", str(port)],
             "worker": ["worker"],
             "maintenance": ["maintenance"],
-            **({"callbacks": ["callbacks"]} if config.callback_hosts else {}),
+            **({"callbacks": ["callbacks"]} if config.callback_targets.enabled else {}),
         }
         self._data_dir = data_dir
         self._children: dict[str, subprocess.Popen[bytes]] = {}

@@ -6,7 +6,9 @@ for a pending entry cost a greenlet each while /health still answers at once.
 
 from __future__ import annotations
 
+import logging
 import os
+import resource
 import shutil
 import ssl
 import tempfile
@@ -21,7 +23,11 @@ from gunicorn.app.base import BaseApplication
 from imagecache.config import Config
 from imagecache.ops.logs import RequestIdFilter, formatter
 
-WORKER_CONNECTIONS = 2000
+log = logging.getLogger(__name__)
+
+# Connections per process beyond its waiting requests (WAITS_PER_PROCESS, web/admission.py): requests that answer
+# at once, refusals of waits included, always find room, so /health answers however many waits are held.
+HEADROOM = 1000
 
 
 class GunicornLogger(glogging.Logger):
@@ -68,7 +74,7 @@ class WebServer(BaseApplication):
             "bind": f"{host}:{port}",
             "workers": config.web_workers,
             "worker_class": "imagecache.web.gunicorn_worker.JsonErrorsWorker",
-            "worker_connections": WORKER_CONNECTIONS,
+            "worker_connections": config.waits_per_process + HEADROOM,
             "timeout": 30,
             "graceful_timeout": 30,
             "keepalive": 5,
@@ -82,6 +88,7 @@ class WebServer(BaseApplication):
         }
         if tls is not None:  # gunicorn then writes bodies itself: the kernel's sendfile cannot encrypt
             self._options.update(certfile=str(tls.certfile), keyfile=str(tls.keyfile))
+        _allow_descriptors(config.waits_per_process + HEADROOM + 100)
         super().__init__()
 
     def load_config(self) -> None:
@@ -120,3 +127,14 @@ def _worker_exited(server: object, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def _allow_descriptors(needed: int) -> None:
+    """Raise this process's open-file limit (its workers inherit it) to what its connections need, within the
+    hard limit; warn when even that is too low, since accepts would then fail under load."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        if raised < needed:
+            log.warning("open files are limited to %d; WAITS_PER_PROCESS wants %d (raise ulimit -n)", raised, needed)

@@ -5,9 +5,10 @@ the entry marks its callbacks due in the same step, so none is lost to a race.
 The worker that settled it hands them to the callback queue at once (one RQ job
 per callback, retried with backoff: queueing/callbacks.py, workers/callbacks.py);
 maintenance hands on any a worker died before handing on. A request answered by
-an entry already settled is called back at once. Only hosts in
-CALLBACK_ALLOWED_HOSTS may be called, so the service cannot be pointed at the
-network it runs in.
+an entry already settled is called back at once. Only hosts and ports in
+CALLBACK_ALLOWED_HOSTS may be called, and only at public addresses (or inside
+CALLBACK_ALLOWED_NETWORKS), so the service cannot be pointed at the network it
+runs in (domain/callback_targets.py).
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-import urllib.parse
 from collections.abc import Callable
 
+from imagecache.domain.callback_targets import CallbackTargets
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import InvalidCallback
 from imagecache.domain.ports import CallbackQueue, CallbackRegistry, EntryIndex
 
 log = logging.getLogger(__name__)
 
-MAX_URL_LENGTH = 2048
 LEFT_BEHIND = 10.0  # seconds after its entry settled that maintenance hands on a callback no worker did
 
 
@@ -34,18 +34,18 @@ class CallbackDispatch:
         entries: EntryIndex,
         registry: CallbackRegistry,
         queue: CallbackQueue,
-        allowed_hosts: frozenset[str],
+        targets: CallbackTargets,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._entries = entries
         self._registry = registry
         self._queue = queue
-        self._allowed = allowed_hosts
+        self._targets = targets
         self._clock = clock
 
     def check(self, url: object) -> str:
         """The URL, if callbacks may be sent to it; raises InvalidCallback saying why not."""
-        problem = url_problem(url, self._allowed)
+        problem = self._targets.url_problem(url)
         if problem:
             raise InvalidCallback(problem)
         return str(url)
@@ -75,21 +75,3 @@ class CallbackDispatch:
 def body(entry: EntryRecord) -> bytes:
     """What a callback POSTs: the entry's notice and its expiry, as JSON."""
     return json.dumps({**entry.notice(), "expires_at": entry.expires_at}, separators=(",", ":")).encode()
-
-
-def url_problem(url: object, allowed: frozenset[str]) -> str | None:
-    """Why a callback may not go to this URL, or None."""
-    if not allowed:
-        return "callbacks are off here (CALLBACK_ALLOWED_HOSTS is empty)"
-    if not isinstance(url, str) or not 0 < len(url) <= MAX_URL_LENGTH:
-        return f"'callback_url' must be a URL of at most {MAX_URL_LENGTH} characters"
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 (a bad port raises here)
-    except ValueError:
-        return "'callback_url' is not a URL"
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return "'callback_url' must be an http or https URL with a host and no credentials"
-    if parts.hostname.lower() not in allowed:
-        return f"host {parts.hostname!r} is not in CALLBACK_ALLOWED_HOSTS"
-    return None

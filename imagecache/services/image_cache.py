@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
-from imagecache.domain.errors import InvalidCallback
+from imagecache.domain.errors import InvalidCallback, QueryTooLarge
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import (
     BlobReader,
@@ -60,6 +60,7 @@ class Limits:
     max_ttl: int
     error_ttl: int
     pickup_grace: float  # how long a new entry's job may wait before recovery checks that it still exists
+    query_max_bytes: int  # the largest canonical query, in bytes, an entry keeps (QUERY_MAX_BYTES)
 
 
 class ImageCache:
@@ -91,9 +92,13 @@ class ImageCache:
         """The entry serving query with the job kind named (or the default): an existing one when reusable, else
         a new pending one; or, where `stale` allows, a result past max_age while one background refresh runs
         (single flight holds for refreshes too: one script decides). Raises UnknownJob for a kind no live
-        worker runs, FetchError for a query its kind refuses. The default kind's ids are the query's digest
-        alone, as they were before kinds."""
+        worker runs, FetchError for a query its kind refuses, QueryTooLarge past QUERY_MAX_BYTES, TooManyTags when
+        the tags would take an entry past its cap. The default kind's ids are the query's digest alone."""
         kind = self._kinds.resolve(ask.job)
+        canonical = canonical_json(query)
+        size = len(canonical.encode())
+        if size > self.limits.query_max_bytes:
+            raise QueryTooLarge(size, self.limits.query_max_bytes)
         self._kinds.validate(kind.name, query)
         if ask.callback_url:
             self._callbacks_or_refuse().check(ask.callback_url)
@@ -105,7 +110,7 @@ class ImageCache:
             new_id=str(EntryId(digest, expires_at)),
             now=now,
             expires_at=expires_at,
-            query=canonical_json(query),
+            query=canonical,
             job=kind.name,
             max_age=ask.max_age,
             refresh=ask.refresh,

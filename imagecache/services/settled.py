@@ -1,7 +1,9 @@
-"""SettledEntries: a per-process memory of entries that can no longer change.
+"""SettledEntries: a per-process memory of settled entries.
 
-An active or error entry keeps its fields until its id expires (and ids carry
+An active or error entry keeps its result until its id expires (and ids carry
 their expiry), so a process may answer repeat lookups without asking Redis.
+Its tags and soft-purge mark may still change: every change is announced to
+every process (the notifier), which forgets the entry, so views stay true.
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ class SettledEntries:
                 gone, _ = self._entries.popitem(last=False)
                 self._touched.pop(gone, None)
 
-    def forget(self, entry_id: str) -> None:
-        """Drop an entry another process deleted (evicted) or changed."""
+    def forget(self, entry_id: str | None) -> None:
+        """Drop an entry another process deleted (evicted) or changed; None: every entry (news was missed)."""
         with self._lock:
+            if entry_id is None:
+                self._entries.clear()
+                return
             self._entries.pop(entry_id, None)
             self._touched.pop(entry_id, None)
 

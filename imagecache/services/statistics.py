@@ -40,6 +40,7 @@ class CacheStatistics:
         stats["total_bytes"] = counts.get("bytes", 0)
         stats["used_bytes"] = counts.get("bytes", 0) + counts.get("file_bytes", 0)
         stats["max_bytes"] = self._max_bytes
+        stats["query_bytes"] = counts.get("query_bytes", 0)
         stats["queue_depth"] = self._jobs.depth()
         stats["live_workers"] = self._jobs.workers()
         return stats

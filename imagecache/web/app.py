@@ -21,8 +21,10 @@ from imagecache.services.image_cache import ImageCache
 from imagecache.services.statistics import CacheStatistics
 from imagecache.services.tag_purge import TagPurge
 from imagecache.web import error_responses
+from imagecache.web.admission import WaitAdmission, WaitLimits
 from imagecache.web.bodies.stall_guard import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
 from imagecache.web.middleware.api_keys import ApiKeyMiddleware
+from imagecache.web.middleware.cors import Cors
 from imagecache.web.middleware.request_ids import RequestIdMiddleware
 from imagecache.web.resources.events import EventsResource
 from imagecache.web.resources.favicon import FaviconResource
@@ -63,12 +65,13 @@ def create_app(services: WebServices) -> falcon.App:
     app.add_error_handler(SourceInterrupted, body_broke_off)
 
     images = services.images
-    requests = RequestsResource(images, config.max_body_bytes, config.wait_timeout)
+    waits = WaitAdmission(WaitLimits(config.waits_per_process, config.waits_per_client, config.trusted_proxy_networks))
+    requests = RequestsResource(images, config.max_body_bytes, config.wait_timeout, waits)
     app.add_route("/requests", requests)
     app.add_route("/requests/{entry_id}", requests, suffix="entry")
-    app.add_route("/image/{entry_id}", ImageResource(images, config.wait_timeout))
+    app.add_route("/image/{entry_id}", ImageResource(images, config.wait_timeout, waits))
     app.add_route("/jobs", JobsResource(images))
-    app.add_route("/events", EventsResource(images, config.wait_timeout, config.max_body_bytes))
+    app.add_route("/events", EventsResource(images, config.wait_timeout, config.max_body_bytes, waits))
     app.add_route("/purge", PurgeResource(services.purge, config.max_body_bytes))
     renderer = "kentik" if config.kentik_enabled else "local"
     app.add_route("/info", InfoResource(images, services.statistics, renderer))
@@ -97,5 +100,5 @@ def _middleware(services: WebServices) -> list[Any]:
         middleware.append(ApiKeyMiddleware(services.api_keys))
     if config.cors_origins:
         origins = "*" if config.cors_origins == ["*"] else config.cors_origins
-        middleware.append(falcon.CORSMiddleware(allow_origins=origins, expose_headers=["ETag", "Content-Range"]))
+        middleware.append(Cors(allow_origins=origins, expose_headers=["ETag", "Content-Range"]))
     return middleware

@@ -118,7 +118,7 @@ def test_caching_a_cached_path_again_is_harmless(files, tmp_path):
     assert files.upload(cache_id, path).sha256 == path.name  # the cached file uploaded again
     assert files.cached(wanted, lambda out: out.write_bytes(b"other")) == path  # same bytes, same blob
     assert files.download(cache_id, path) == path and path.read_bytes() == b"result"
-    assert path.stat().st_mode & 0o777 == 0o444  # read-only: shared by every record of these bytes
+    assert path.stat().st_mode & 0o777 == 0o400  # read-only, its owner's alone: shared by every record of these bytes
     with pytest.raises(ValueError, match="inside the local cache"):
         files.download(cache_id, files.local.root / "index.sqlite3")
     assert files.download(cache_id, tmp_path / "mine.bin").read_bytes() == b"result"

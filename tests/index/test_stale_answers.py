@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from imagecache.domain.entry_record import Reuse, Status
+from imagecache.domain.errors import TooManyTags
 from imagecache.index.entry_index import RedisEntryIndex
 from tests.support.index import request
 
@@ -107,11 +108,34 @@ def test_a_refresh_keeps_the_results_tags_and_gets_those_asked_for_meanwhile(sto
     assert refresh in redis.smembers(prefix + "tag:team") and refresh in redis.smembers(prefix + "tag:team2")
 
 
-def test_an_entry_carries_at_most_64_tags_however_many_requests_add_them(store):
+def test_tags_past_an_entrys_cap_are_refused_whole_and_every_accepted_tag_is_found_by_its_set(store, redis, prefix):
     entry_id = produced(store)
-    for n in range(10):
+    for n in range(4):
         request(store, DIGEST, now=NOW + 1, ttl=3600, tags=tuple(f"t{n}-{i}" for i in range(16)))
-    assert len(store.get(entry_id).tags) == 64
+    before = {key: redis.dump(key) for key in redis.scan_iter(match=prefix + "*")}
+    with pytest.raises(TooManyTags, match="at most 64 tags; with these it would carry 65"):
+        request(store, DIGEST, now=NOW + 1, ttl=3600, tags=("device:42", "t0-0"))
+    assert {key: redis.dump(key) for key in redis.scan_iter(match=prefix + "*")} == before  # nothing changed
+    assert request(store, DIGEST, now=NOW + 1, ttl=3600, tags=("t1-1",)).entry.id == entry_id  # carried already
+    tags = store.get(entry_id).tags
+    assert len(tags) == 64 and all(entry_id in redis.smembers(f"{prefix}tag:{tag}") for tag in tags)
+
+
+def test_a_stale_answer_never_crosses_job_kinds_when_the_default_kind_changes(store):
+    """The default kind's digest is the query's alone, so chart's and kentik's entries of a query share keys: in a
+    rolling deploy, chart hosts remember their last good result while kentik hosts ask for the query."""
+    charted = produced(store)
+    later = NOW + MAX_AGE + 10
+    refreshing = ask(store, later, swr=WINDOW)  # a chart host: the stale result answers, a refresh starts
+    assert refreshing[:2] == (charted, Reuse.STALE)
+    kentik = dict(now=later + 1, ttl=3600, job="kentik", max_age=MAX_AGE)
+    switched = request(store, DIGEST, **kentik, stale_while_revalidate=WINDOW)
+    assert switched.reuse is Reuse.CREATED and switched.entry.job == "kentik"  # not chart's result, stale or not
+    again = request(store, DIGEST, **kentik, stale_while_revalidate=WINDOW)
+    assert (again.entry.id, again.reuse) == (switched.entry.id, Reuse.JOINED)  # chart's last good never answers
+    assert store.fail(switched.entry.id, now=later + 2, status=500, kind="e", message="m", until=later + 60)
+    failed = request(store, DIGEST, **kentik, stale_if_error=WINDOW)
+    assert (failed.entry.id, failed.reuse) == (switched.entry.id, Reuse.ERROR)  # nor when kentik's fetch failed
 
 
 def test_an_entry_of_another_job_kind_under_the_same_key_is_never_reused(store):

@@ -6,49 +6,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from tests.support.processes import wait_until
+from tests.support.receiver import Receiver
 from tests.support.upstream import make_query, simulate
 
 SECRET = "callback-signing-secret"
-
-
-class Receiver:
-    """A callback receiver on loopback: records every POST; answers `failures` 500s first."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[dict[str, str], bytes]] = []
-        self.failures = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.calls.append((dict(self.headers), body))
-                status = 500 if receiver.failures > 0 else 200
-                receiver.failures -= 1
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def for_entry(self, entry_id: str) -> list[tuple[dict[str, str], dict]]:
-        return [(headers, json.loads(body)) for headers, body in self.calls if json.loads(body)["id"] == entry_id]
-
-    def stop(self) -> None:
-        self._server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +26,11 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def stack(stack_factory):
+def stack(stack_factory, receiver):
     return stack_factory(
         ("web", "worker", "maintenance", "callbacks"),
-        CALLBACK_ALLOWED_HOSTS="127.0.0.1",
+        CALLBACK_ALLOWED_HOSTS=f"127.0.0.1:{receiver.port}",
+        CALLBACK_ALLOWED_NETWORKS="127.0.0.0/8",
         CALLBACK_SECRET=SECRET,
         CALLBACK_RETRY_SECONDS="1,1,1,1,1,1,1",
     )
@@ -107,7 +75,14 @@ def test_an_entry_settled_when_asked_for_is_called_back_at_once_and_errors_too(s
 
 @pytest.mark.parametrize(
     "url",
-    ["http://localhost:9/hook", "ftp://127.0.0.1/hook", "http://user:pw@127.0.0.1/hook", "http://127.0.0.1:99999/x", 5],
+    [
+        "http://localhost:9/hook",
+        "ftp://127.0.0.1/hook",
+        "http://user:pw@127.0.0.1/hook",
+        "http://127.0.0.1:99999/x",
+        5,
+        "http://127.0.0.1:6379/",
+    ],
 )
 def test_a_callback_to_any_host_not_allowed_is_a_400_and_nothing_is_queued(stack, url):
     before = stack.info()["misses"]

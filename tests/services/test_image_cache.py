@@ -29,7 +29,7 @@ def clock() -> dict[str, float]:
 def image_cache(entries, jobs, redis_url, prefix, tmp_path, clock, heard: list[str] | None = None) -> ImageCache:
     """`heard` gets every id the cache's notifier has handled (after the cache itself has)."""
     notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), RedisKeys(prefix).done)
-    limits = Limits(max_ttl=3600, error_ttl=30, pickup_grace=30)
+    limits = Limits(max_ttl=3600, error_ttl=30, pickup_grace=30, query_max_bytes=65536)
     kinds = served_kinds(entries._redis, prefix)
     cache = ImageCache(entries, FilesystemBlobStore(tmp_path), jobs, notifier, kinds, limits, clock=clock)
     if heard is not None:

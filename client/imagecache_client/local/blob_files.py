@@ -32,7 +32,7 @@ class BlobWriter:
                 self._hash = hashlib.file_digest(file, "sha256")
                 self.size = file.tell()
         else:
-            self._file = open(path, "xb")
+            self._file = os.fdopen(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb")
 
     def write(self, chunk: bytes) -> None:
         assert self._file is not None, "an existing file is not written to"

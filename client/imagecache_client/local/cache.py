@@ -38,6 +38,26 @@ KEEP_RECENT = 10.0  # seconds a path just handed out is safe from eviction, so i
 STALE_TEMP_SECONDS = 3600  # gc removes a temp file this old whose writing process has ended
 
 
+def _keep_private(folder: Path) -> None:
+    """The cache's folder open to its owner alone: its index names servers, ids and files, and an image id fetches
+    the image from a server without API keys. One left looser (made by hand, or by an older client) is tightened."""
+    mode = folder.stat().st_mode & 0o777
+    if mode & 0o077:
+        try:
+            folder.chmod(0o700)
+        except PermissionError:
+            log.warning("the local cache at %s is open to other users (mode %o) and not ours to close", folder, mode)
+            return
+        log.warning("the local cache at %s was open to other users (mode %o); it is now 0700", folder, mode)
+
+
+def _private_file(path: Path) -> None:
+    """A file read and written by its owner alone, made so if it is not."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
 def default_root() -> Path:
     return Path(platformdirs.user_cache_dir("imagecache-client", appauthor=False))
 
@@ -50,8 +70,10 @@ class LocalCache:
         self.max_bytes = max_bytes
         self.keep_recent = keep_recent
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _keep_private(self.root)
         for sub in ("blobs", "tmp", "locks"):
             (self.root / sub).mkdir(mode=0o700, exist_ok=True)
+        _private_file(self.root / "index.sqlite3")  # SQLite gives its -wal and -shm files the same mode
         self._local = threading.local()  # a connection per thread, closed when its thread ends
         self._write_lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
         self.unsent = UnsentResults(self)
@@ -222,7 +244,7 @@ class LocalCache:
 
     def lock(self, name: str) -> FileLock:
         """A lock shared by every process using this cache, named by any text (a digest, a URL, a path)."""
-        return FileLock(self.root / "locks" / f"{hashlib.sha256(name.encode()).hexdigest()}.lock")
+        return FileLock(self.root / "locks" / f"{hashlib.sha256(name.encode()).hexdigest()}.lock", mode=0o600)
 
     # --- housekeeping ------------------------------------------------------------
 
@@ -350,7 +372,7 @@ class LocalCache:
         blob.finish()
         target = self.blob_path(blob.sha256)
         target.parent.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(blob.path, 0o444)
+        os.chmod(blob.path, 0o400)
         os.replace(blob.path, target)
         if db.execute("UPDATE blobs SET used_at = ? WHERE sha256 = ?", (time.time(), blob.sha256)).rowcount == 0:
             db.execute("INSERT INTO blobs VALUES (?, ?, ?)", (blob.sha256, blob.size, time.time()))

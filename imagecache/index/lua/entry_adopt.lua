@@ -11,6 +11,7 @@ if not (finite(ARGV[2]) and finite(ARGV[3]) and finite(ARGV[4]) and valid_size(A
 end
 redis.call('HINCRBY', KEYS[6], 'bytes', ARGV[5])
 redis.call('HSET', KEYS[1], unpack(ARGV, 6, #ARGV))
+redis.call('HINCRBY', KEYS[6], 'query_bytes', redis.call('HSTRLEN', KEYS[1], 'query'))
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])

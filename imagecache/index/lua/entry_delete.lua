@@ -9,6 +9,7 @@
 local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'blob_key', 'tags')
 if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
 if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
+if f[1] then uncount(KEYS[7], 'query_bytes', redis.call('HSTRLEN', KEYS[1], 'query')) end
 if redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end
 if redis.call('GET', ARGV[6]) == ARGV[1] then redis.call('DEL', ARGV[6]) end
 redis.call('DEL', ARGV[8])

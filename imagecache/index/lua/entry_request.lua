@@ -8,35 +8,66 @@
 -- ARGV[12] the request's callback URL ('' none): kept in callbacks:<id> when the entry that answers is pending
 -- (entry_complete.lua and entry_fail.lua hand it on when it settles; a settled one is the caller's to call)
 -- ARGV[13] the callbacks key prefix ("<prefix>callbacks:")   ARGV[14] the tag key prefix ("<prefix>tag:")
--- ARGV[15..] the request's tags: given to the entry that answers, to the one it started, and to the refresh
+-- ARGV[15] the most tags an entry carries   ARGV[16] the channel that tells every process an entry changed
+-- ARGV[17..] the request's tags: given to the entry that answers, to the one it started, and to the refresh
 -- under way when a stale result answers; a new entry of the query also takes the tags of the one it replaces
--- (each entry's tags in its `tags` field, as JSON, at most 64; each tag's entries in tag:<tag>)
--- An entry of another job kind is never reused (digests of different kinds differ anyway: ids.py).
+-- (each entry's tags in its `tags` field, as JSON; each tag's entries in tag:<tag>). A request whose tags
+-- would take any of those entries past ARGV[15] changes nothing: every tag accepted is one a purge finds.
+-- An entry of another job kind is never reused, nor answers as a stale result (a deployment's default kind
+-- may change while the query's entries live: the default kind's digest is the query's alone, ids.py).
 -- Returns: the id answered, how (created/joined/hit/error/stale), the id of an entry created now whose job is to
--- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them.
+-- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them; or '', 'tags_full', the
+-- number of tags the fullest entry would carry.
 local now, max_age = tonumber(ARGV[3]), tonumber(ARGV[5])
 local swr, sie = tonumber(ARGV[10]), tonumber(ARGV[11])
+local MAX_TAGS = tonumber(ARGV[15])
 
-local MAX_TAGS = 64
+local function tags_of(id)
+  local stored = id and redis.call('HGET', ARGV[1] .. id, 'tags')
+  return stored and cjson.decode(stored) or {}
+end
+
+-- How many tags an entry would carry with `names` added.
+local function count_with(id, names)
+  local tags, known = tags_of(id), {}
+  for _, name in ipairs(tags) do known[name] = true end
+  local count = #tags
+  for _, name in ipairs(names) do
+    if not known[name] then known[name] = true; count = count + 1 end
+  end
+  return count
+end
 
 local function tag_with(id, names)
   if id == nil or #names == 0 then return end
-  local key = ARGV[1] .. id
-  local stored = redis.call('HGET', key, 'tags')
-  local tags, known = stored and cjson.decode(stored) or {}, {}
+  local tags, known = tags_of(id), {}
+  local before = #tags
   for _, name in ipairs(tags) do known[name] = true end
   for _, name in ipairs(names) do
-    if not known[name] and #tags < MAX_TAGS then
+    if not known[name] then
       known[name] = true
       table.insert(tags, name)
       redis.call('SADD', ARGV[14] .. name, id)
     end
   end
-  redis.call('HSET', key, 'tags', cjson.encode(tags))
+  if #tags > before then
+    redis.call('HSET', ARGV[1] .. id, 'tags', cjson.encode(tags))
+    redis.call('PUBLISH', ARGV[16], id)  -- processes that remember it settled forget it: its view changed
+  end
 end
 
 local asked = {}
-for i = 15, #ARGV do table.insert(asked, ARGV[i]) end
+for i = 17, #ARGV do table.insert(asked, ARGV[i]) end
+
+-- The entries a request may tag: the query's, the new id's (joined when it exists) and its last good result
+-- (a new entry takes the tags of the query's one). Checked before anything changes.
+if #asked > 0 then
+  local fullest = 0
+  for _, id in ipairs({redis.call('GET', KEYS[1]), ARGV[2], redis.call('GET', KEYS[9])}) do
+    if id then fullest = math.max(fullest, count_with(id, asked)) end
+  end
+  if fullest > MAX_TAGS then return {'', 'tags_full', fullest} end
+end
 
 local function answer(id, reuse, stat, started, refreshing)
   if stat then redis.call('HINCRBY', KEYS[6], stat, 1) end
@@ -77,7 +108,7 @@ local function last_good(window)
   local id = redis.call('GET', KEYS[9])
   if not id then return nil end
   local entry = look(id)
-  if entry.status ~= 'active' or not entry.live then return nil end
+  if entry.status ~= 'active' or not entry.live or (entry.job ~= '' and entry.job ~= ARGV[9]) then return nil end
   local stale = staleness(entry)
   if stale == nil or stale <= window then return id end
   return nil
@@ -85,6 +116,7 @@ end
 
 local function create(stat, replaced)
   redis.call('HINCRBY', KEYS[6], stat, 1)
+  redis.call('HINCRBY', KEYS[6], 'query_bytes', #ARGV[7])  -- what the index holds for queries (/info)
   redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
     'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3], 'job', ARGV[9])
   redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)

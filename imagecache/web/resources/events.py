@@ -3,7 +3,8 @@ settles, then `done`; a dashboard with 40 charts waits on one connection.
 
 Every stream of a process listens on that process's one pub/sub connection (the
 notifier), as waiting GETs do: no polling, no Redis connection per listener.
-Under gunicorn's gevent worker a stream is a greenlet waiting on an event.
+Under gunicorn's gevent worker a stream is a greenlet waiting on an event, and
+it holds one of the process's wait slots until it ends (web/admission.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import falcon
 
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.services.image_cache import ImageCache
+from imagecache.web.admission import WaitAdmission
 from imagecache.web.bodies.json_body import INVALID, read_json
 from imagecache.web.error_responses import ApiError
 
@@ -25,10 +27,11 @@ KEEPALIVE_SECONDS = 15.0  # a comment line this often, so proxies and clients se
 
 
 class EventsResource:
-    def __init__(self, cache: ImageCache, max_wait: float, max_body_bytes: int) -> None:
+    def __init__(self, cache: ImageCache, max_wait: float, max_body_bytes: int, waits: WaitAdmission) -> None:
         self._cache = cache
         self._max_wait = max_wait
         self._max_body = max_body_bytes
+        self._waits = waits
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         self._stream(req, resp, req.get_param_as_list("id") or [])
@@ -49,7 +52,7 @@ class EventsResource:
         resp.content_type = "text/event-stream"
         resp.cache_control = ["no-cache"]
         resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
-        resp.stream = _events(self._cache.settle_events(ids, wait, KEEPALIVE_SECONDS))
+        resp.stream = self._waits.hold_stream(req, _events(self._cache.settle_events(ids, wait, KEEPALIVE_SECONDS)))
 
 
 def wait_param(req: falcon.Request, most: float) -> float | None:

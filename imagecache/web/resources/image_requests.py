@@ -8,8 +8,9 @@ from typing import Any
 import falcon
 
 from imagecache.domain.entry_record import EntryRecord, Reuse, Status
-from imagecache.domain.errors import FetchError, InvalidCallback, UnknownJob
+from imagecache.domain.errors import FetchError, InvalidCallback, QueryTooLarge, TooManyTags, UnknownJob
 from imagecache.services.image_cache import Ask, ImageCache
+from imagecache.web.admission import WaitAdmission
 from imagecache.web.bodies.json_body import INVALID, read_json
 from imagecache.web.error_responses import ApiError
 from imagecache.web.resources.events import wait_param
@@ -22,10 +23,11 @@ ENTRY_STATUS = "Imagecache-Entry-Status"
 
 
 class RequestsResource:
-    def __init__(self, cache: ImageCache, max_body_bytes: int, max_wait: float) -> None:
+    def __init__(self, cache: ImageCache, max_body_bytes: int, max_wait: float, waits: WaitAdmission) -> None:
         self._cache = cache
         self._max_body = max_body_bytes
         self._max_wait = max_wait
+        self._waits = waits
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, self._max_body)
@@ -36,6 +38,10 @@ class RequestsResource:
             raise ApiError(400, str(exc), loc="job", kind=INVALID) from None
         except InvalidCallback as exc:
             raise ApiError(400, str(exc), loc="callback_url", kind=INVALID) from None
+        except TooManyTags as exc:
+            raise ApiError(400, str(exc), loc="tags", kind=INVALID) from None
+        except QueryTooLarge as exc:
+            raise ApiError(413, str(exc), loc="api_query", kind=INVALID) from None
         except FetchError as exc:  # the job kind's own check of the query
             raise ApiError(exc.status, exc.message, loc="api_query", kind=INVALID) from None
         entry = outcome.entry
@@ -43,9 +49,13 @@ class RequestsResource:
         resp.media = {"id": entry.id, "status": status, "expires_at": entry.expires_at}
 
     def on_get_entry(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
-        """At once, or with `?wait=S` as soon as the entry settles or after S seconds (a long poll)."""
+        """At once, or with `?wait=S` as soon as the entry settles or after S seconds (a long poll, holding a wait
+        slot while the entry is pending)."""
         wait = wait_param(req, self._max_wait)
-        entry = self._cache.lookup(entry_id) if wait is None else self._cache.wait_settled(entry_id, wait)
+        entry = self._cache.lookup(entry_id)
+        if wait and entry is not None and entry.status is Status.PENDING:
+            with self._waits.hold(req):
+                entry = self._cache.wait_settled(entry_id, wait)
         if entry is None:
             raise ApiError(404, "Request not found", loc=entry_id)
         resp.media = entry.summary()
@@ -83,12 +93,13 @@ class JobsResource:
 
 
 class ImageResource:
-    def __init__(self, cache: ImageCache, wait_timeout: float) -> None:
+    def __init__(self, cache: ImageCache, wait_timeout: float, waits: WaitAdmission) -> None:
         self._cache = cache
         self._wait_timeout = wait_timeout
+        self._waits = waits
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
-        entry = self._settled(entry_id)
+        entry = self._settled(req, entry_id)
         if entry.status is Status.ERROR:
             raise ApiError(
                 entry.error_status,
@@ -105,8 +116,12 @@ class ImageResource:
 
     on_head = on_get
 
-    def _settled(self, entry_id: str) -> EntryRecord:
-        entry = self._cache.wait_settled(entry_id, self._wait_timeout)
+    def _settled(self, req: falcon.Request, entry_id: str) -> EntryRecord:
+        """The entry once settled: a pending one is waited for (ENTRY_WAIT_TIMEOUT at most), in a wait slot."""
+        entry = self._cache.lookup(entry_id)
+        if entry is not None and entry.status is Status.PENDING:
+            with self._waits.hold(req):
+                entry = self._cache.wait_settled(entry_id, self._wait_timeout)
         if entry is None:
             raise ApiError(404, "Image not found", loc=entry_id)
         if entry.status is Status.PENDING:

@@ -86,6 +86,9 @@ class CacheCollector(Collector):
         stored.add_metric(["images"], stats["total_bytes"])
         stored.add_metric(["files"], raw.get("file_bytes", 0))
         yield stored
+        yield GaugeMetricFamily(
+            "imagecache_query_bytes", "bytes the index holds for entries' queries", value=stats["query_bytes"]
+        )
         yield GaugeMetricFamily("imagecache_queue_depth", "jobs waiting for a worker", value=stats["queue_depth"])
         yield GaugeMetricFamily("imagecache_live_workers", "live worker threads", value=stats["live_workers"])
         buckets = [(str(bound), count) for bound, count in cumulative_buckets(raw)]

@@ -1,0 +1,28 @@
+"""Address networks named in settings (CALLBACK_ALLOWED_NETWORKS, TRUSTED_PROXIES): comma lists of CIDRs."""
+
+from __future__ import annotations
+
+import ipaddress
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str, setting: str) -> tuple[IpNetwork, ...]:
+    """Each CIDR of a comma list (an address alone is a network of one); ValueError naming the setting and entry."""
+    found = []
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            found.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{setting}: {entry!r} is not a CIDR (such as 10.0.0.0/8)") from None
+    return tuple(found)
+
+
+def address_in(address: str, networks: tuple[IpNetwork, ...]) -> bool:
+    """Whether a textual address lies in any of the networks (False for text that is no address)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
