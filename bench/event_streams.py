@@ -13,21 +13,11 @@ import aiohttp
 import httpx
 from redis import Redis
 
-from bench.harness import REDIS_URL, describe, environment, figure, percentile
+from bench.harness import REDIS_URL, describe, environment, figure, percentile, probe_health
 from tests.support.upstream import make_query, simulate
 
 STREAMS, ENTRIES, PROBES = 1000, 40, 300
 SETTLE_AFTER_MS = 8000  # the entries stay pending while /health is probed, then all land
-
-
-def probe(url: str) -> list[float]:
-    with httpx.Client(timeout=10) as client:
-        latencies = []
-        for _ in range(PROBES):
-            started = time.perf_counter()
-            assert client.get(url + "/health").status_code == 200
-            latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
 
 
 def hold_streams(url: str, ids: list[str], ready: threading.Event, arrivals: list[tuple[float, str]]) -> None:
@@ -54,10 +44,15 @@ def hold_streams(url: str, ids: list[str], ready: threading.Event, arrivals: lis
 
 
 def main() -> None:
-    env = {"ENTRY_WAIT_TIMEOUT": "120", "KENTIK_API_TIMEOUT": "30", "WORKER_CONCURRENCY": "40"}
+    env = {
+        "ENTRY_WAIT_TIMEOUT": "120",
+        "KENTIK_API_TIMEOUT": "30",
+        "WORKER_CONCURRENCY": "40",
+        "WAITS_PER_CLIENT": "1000",
+    }
     with environment(**env, UPSTREAM_MAX_CONCURRENCY="40") as bench:
         url = bench.stack.url
-        reference = probe(url)
+        reference = probe_health(url, PROBES)
         simulate(bench.simulator, latency_ms=SETTLE_AFTER_MS)
         ids = [bench.stack.request(make_query())["id"] for _ in range(ENTRIES)]
         redis = Redis.from_url(REDIS_URL)
@@ -68,7 +63,7 @@ def main() -> None:
         holder.start()
         ready.wait(60)
         opened_in = time.monotonic() - started
-        during = probe(url)
+        during = probe_health(url, PROBES)
         busy_clients = len(redis.client_list())
         holder.join(120)
         completed = {i: httpx.get(f"{url}/requests/{i}", timeout=10).json().get("completed_at", 0) for i in ids}

@@ -10,11 +10,13 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from redis import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -52,6 +54,18 @@ def environment(**env: str) -> Iterator[Bench]:
         simulator.stop()
         redis.flushdb()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def probe_health(url: str, count: int, pause: float = 0.0) -> list[float]:
+    """Milliseconds each of `count` sequential GET /health took (each must answer 200)."""
+    with httpx.Client(timeout=60) as client:
+        latencies = []
+        for _ in range(count):
+            started = time.perf_counter()
+            assert client.get(url + "/health").status_code == 200
+            latencies.append((time.perf_counter() - started) * 1000)
+            time.sleep(pause)
+    return latencies
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -21,11 +21,12 @@ from multiprocessing.synchronize import Event
 
 import httpx
 
-from bench.harness import environment, figure
+from bench.harness import environment, figure, probe_health
 from tests.support.upstream import make_query, simulate
 
 PROBES = 20
-ANSWER_WINDOW = 10.0  # seconds a refused wait has to be answered in; one unanswered by then is held
+ANSWER_WINDOW = 10.0  # seconds after which a wait not answered yet counts as held
+OPEN_RATE = 2000  # new waits a second, all holders together: an aggressive client fleet, not a SYN flood
 HELD = re.compile(r"^imagecache_waits_held (\S+)$", re.M)
 
 
@@ -34,7 +35,7 @@ def _paths(ids: list[str]) -> list[str]:
     return [f"/requests/{ids[0]}?wait=60", f"/image/{ids[1 % len(ids)]}", f"/events?id={ids[2 % len(ids)]}&wait=60"]
 
 
-async def _hold(port: int, sources: list[str], count: int, paths: list[str], done: Event) -> Counter[str]:
+async def _hold(port: int, sources: list[str], count: int, paths: list[str], rate: float, done: Event) -> Counter[str]:
     outcome: Counter[str] = Counter()
     writers: list[asyncio.StreamWriter] = []
 
@@ -59,7 +60,11 @@ async def _hold(port: int, sources: list[str], count: int, paths: list[str], don
         outcome[status] += 1
         writer.close()
 
-    await asyncio.gather(*(one(n) for n in range(count)))
+    tasks = []
+    for n in range(count):
+        tasks.append(asyncio.create_task(one(n)))
+        await asyncio.sleep(1 / rate)
+    await asyncio.gather(*tasks)
     while not done.is_set():
         await asyncio.sleep(0.1)
     for writer in writers:
@@ -68,23 +73,12 @@ async def _hold(port: int, sources: list[str], count: int, paths: list[str], don
 
 
 def _holder(
-    port: int, sources: list[str], count: int, paths: list[str], done: Event, out: multiprocessing.Queue
+    port: int, sources: list[str], count: int, paths: list[str], rate: float, done: Event, out: multiprocessing.Queue
 ) -> None:
     """One process's share of the waits (a process holds at most its open-file limit of sockets)."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    out.put(dict(asyncio.run(_hold(port, sources, count, paths, done))))
-
-
-def _probe(url: str) -> list[float]:
-    with httpx.Client(timeout=60) as client:
-        latencies = []
-        for _ in range(PROBES):
-            started = time.perf_counter()
-            assert client.get(url + "/health").status_code == 200
-            latencies.append((time.perf_counter() - started) * 1000)
-            time.sleep(0.05)
-    return latencies
+    out.put(dict(asyncio.run(_hold(port, sources, count, paths, rate, done))))
 
 
 def _web_rss_kib(master_pid: int) -> int:
@@ -104,30 +98,31 @@ def _server_held(url: str) -> int:
 
 
 def scenario(name: str, total: int, clients: int, processes: int, **env: str) -> None:
-    with environment(ENTRY_WAIT_TIMEOUT="120", WORKER_CONCURRENCY="2", **env) as bench:
+    with environment(ENTRY_WAIT_TIMEOUT="120", KENTIK_API_TIMEOUT="300", WORKER_CONCURRENCY="2", **env) as bench:
         simulate(bench.simulator, latency_ms=120_000)  # entries stay pending throughout
         ids = [bench.stack.request(make_query())["id"] for _ in range(3)]
         url, port = bench.stack.url, bench.stack.port
-        reference = _probe(url)
+        reference = probe_health(url, PROBES, pause=0.05)
         master = bench.stack.parts["web"].pid
         rss_before = _web_rss_kib(master)
         sources = [f"127.0.0.{2 + n}" for n in range(clients)]
         done = multiprocessing.Event()
+        share = total // processes
         out: multiprocessing.Queue = multiprocessing.Queue()
         holders = [
             multiprocessing.Process(
                 target=_holder,
-                args=(port, sources[n::processes] or sources, total // processes, _paths(ids), done, out),
+                args=(port, sources[n::processes] or sources, share, _paths(ids), OPEN_RATE / processes, done, out),
             )
             for n in range(processes)
         ]
         started = time.monotonic()
         for holder in holders:
             holder.start()
-        time.sleep(ANSWER_WINDOW + 2)  # every wait answered by now, or held
+        time.sleep(total / OPEN_RATE + ANSWER_WINDOW + 2)  # every wait answered by now, or held
         opened = time.monotonic() - started
         held_server = _server_held(url)
-        latencies = _probe(url)
+        latencies = probe_health(url, PROBES, pause=0.05)
         rss_after = _web_rss_kib(master)
         done.set()
         outcome: Counter[str] = Counter()

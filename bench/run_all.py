@@ -13,6 +13,7 @@ BENCHMARKS = [
     "burst",
     "waiters",
     "event_streams",
+    "held_connections",
     "files_stress",
     "files_big",
     "client",

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import aiohttp
-import httpx
 from redis import Redis
 
-from bench.harness import REDIS_URL, describe, environment, figure, percentile
+from bench.harness import REDIS_URL, describe, environment, figure, percentile, probe_health
 from tests.support.upstream import make_query, simulate
 
 WAITERS, ENTRIES, PROBES = 500, 10, 300
@@ -32,7 +30,7 @@ def hold_waiters(url: str, ids: list[str], ready: threading.Event, done: threadi
 
 
 def main() -> None:
-    with environment(ENTRY_WAIT_TIMEOUT="120", WORKER_CONCURRENCY="2") as bench:
+    with environment(ENTRY_WAIT_TIMEOUT="120", WORKER_CONCURRENCY="2", WAITS_PER_CLIENT=str(WAITERS)) as bench:
         simulate(bench.simulator, latency_ms=60_000)  # entries stay pending throughout
         ids = [bench.stack.request(make_query())["id"] for _ in range(ENTRIES)]
         redis = Redis.from_url(REDIS_URL)
@@ -42,12 +40,7 @@ def main() -> None:
         holder.start()
         ready.wait(60)
         pending = bench.stack.info()["pending_count"]
-        with httpx.Client(timeout=10) as client:
-            latencies = []
-            for _ in range(PROBES):
-                started = time.perf_counter()
-                assert client.get(bench.stack.url + "/health").status_code == 200
-                latencies.append((time.perf_counter() - started) * 1000)
+        latencies = probe_health(bench.stack.url, PROBES)
         busy_clients = len(redis.client_list())
         done.set()
         holder.join()

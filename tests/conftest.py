@@ -15,6 +15,7 @@ from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.queueing.rq_queue import RqJobQueue
 from tests.support.kbase_auth import StandInAuth
 from tests.support.processes import free_port, http_ok, wait_until
+from tests.support.receiver import Receiver
 from tests.support.stack import Stack
 from tests.support.upstream import kentik_env, start_simulator
 
@@ -86,6 +87,14 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.terminate()
         process.wait(10)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    """A callback receiver on loopback for this module."""
+    server = Receiver()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

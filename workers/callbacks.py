@@ -65,14 +65,21 @@ def send(url: str, body: str, config: Config, connections: CheckedConnections | 
 
 
 def _post(url: str, headers: dict[str, str], payload: bytes, connections: CheckedConnections) -> int:
-    """The receiver's status; CallbackRefused naming the error class when there is none."""
-    where = urllib.parse.urlsplit(url).hostname
+    """The receiver's status; CallbackRefused naming the error class when there is none.
+
+    The request is built from the very parts the URL was checked by (urlsplit's), not parsed again: the host
+    connected to is the host checked, and the path goes as written (`;params` included), with a Host header
+    that keeps an IPv6 address's brackets."""
+    parts = urllib.parse.urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    address = httpcore.URL(scheme=parts.scheme, host=parts.hostname or "", port=parts.port, target=target)
     timeouts = {"connect": TIMEOUT, "read": TIMEOUT, "write": TIMEOUT, "pool": TIMEOUT}
+    request_headers = [("Host", parts.netloc), *headers.items()]
     try:
         with httpcore.ConnectionPool(ssl_context=ssl.create_default_context(), network_backend=connections) as pool:
             with pool.stream(
-                "POST", url, headers=list(headers.items()), content=payload, extensions={"timeout": timeouts}
+                "POST", address, headers=request_headers, content=payload, extensions={"timeout": timeouts}
             ) as response:
                 return response.status
     except Exception as exc:  # whatever stopped it, one line and a retry: never a traceback per attempt
-        raise CallbackRefused(f"callback to {where}: {type(exc).__name__}: {exc}") from None
+        raise CallbackRefused(f"callback to {parts.hostname}: {type(exc).__name__}: {exc}") from None

@@ -24,6 +24,20 @@ _SCHEME_PORTS = {"http": 80, "https": 443}
 _ENTRY = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::(?P<port>\d{1,5}))?$")
 _SENDABLE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII without space: what HTTP clients send unchanged
 
+# Refused whatever Python's `is_global` says of them (its tables change between releases): the special-purpose
+# registries' ranges that are not the public internet, IANA's lists as of RFC 6890 and its updates.
+NOT_PUBLIC: tuple[IpNetwork, ...] = tuple(
+    ipaddress.ip_network(cidr)
+    for cidr in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+        "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+        "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10",
+        "fec0::/10", "ff00::/8",
+    )
+)  # fmt: skip
+_CARRY_IPV4 = tuple(ipaddress.ip_network(cidr) for cidr in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+
 
 @dataclass(frozen=True)
 class AllowedHost:
@@ -58,9 +72,11 @@ class CallbackTargets:
             return "'callback_url' must be printable ASCII without spaces or control characters (percent-encode them)"
         try:
             parts = urllib.parse.urlsplit(url)
-            port = parts.port or _SCHEME_PORTS.get(parts.scheme)
+            port = _SCHEME_PORTS.get(parts.scheme) if parts.port is None else parts.port
         except ValueError:
             return "'callback_url' is not a URL"
+        if port == 0:
+            return "'callback_url' names port 0"
         host = parts.hostname
         if parts.scheme not in _SCHEME_PORTS or not host or parts.username is not None or parts.password is not None:
             return "'callback_url' must be an http or https URL with a host and no credentials"
@@ -70,17 +86,15 @@ class CallbackTargets:
         return self.address_problem(literal) if literal is not None else None
 
     def address_problem(self, address: IpAddress) -> str | None:
-        """Why a callback may not connect to this address, or None."""
-        if any(address in network for network in self.networks):
-            return None
+        """Why a callback may not connect to this address, or None. An IPv6 address that carries an IPv4 one
+        (mapped, compatible, NAT64, 6to4) is judged by the IPv4 address, where the packet ends up."""
         inner = _embedded_ipv4(address)
-        if inner is not None:
-            if any(inner in network for network in self.networks):
-                return None
-            address = inner
-        if address.is_global and not address.is_multicast:
+        if any(candidate in network for network in self.networks for candidate in (address, inner) if candidate):
             return None
-        return f"address {address} is not public (allow it with CALLBACK_ALLOWED_NETWORKS)"
+        judged = inner or address
+        if judged.is_global and not any(judged in network for network in NOT_PUBLIC):
+            return None
+        return f"address {judged} is not public (allow it with CALLBACK_ALLOWED_NETWORKS)"
 
 
 def _entries(text: str) -> list[str]:
@@ -107,9 +121,14 @@ def _address(text: str) -> IpAddress | None:
 
 
 def _embedded_ipv4(address: IpAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one stands for (::ffff:a.b.c.d, 6to4), whose class decides."""
-    if isinstance(address, ipaddress.IPv6Address):
+    """The IPv4 address an IPv6 one stands for: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d), compatible
+    (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) or 6to4 (2002:AABB:CCDD::)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped or address.sixtofour:
         return address.ipv4_mapped or address.sixtofour
+    if any(address in network for network in _CARRY_IPV4) and int(address) & 0xFFFFFFFF > 1:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 

@@ -20,9 +20,12 @@ def parse_networks(text: str, setting: str) -> tuple[IpNetwork, ...]:
 
 
 def address_in(address: str, networks: tuple[IpNetwork, ...]) -> bool:
-    """Whether a textual address lies in any of the networks (False for text that is no address)."""
+    """Whether a textual address lies in any of the networks (False for text that is no address); an IPv4 address
+    mapped into IPv6 (a dual-stack socket's peer, ::ffff:a.b.c.d) counts as itself."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
     return any(ip in network for network in networks)

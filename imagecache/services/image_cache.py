@@ -152,6 +152,10 @@ class ImageCache:
             self._settled.remember(entry)
         return entry
 
+    def remembered(self, entry_id: str) -> EntryRecord | None:
+        """The entry if this process knows it settled and live, without a round trip; else None."""
+        return self._settled.get(entry_id) if self._live_id(entry_id) else None
+
     def wait_settled(self, entry_id: str, timeout: float) -> EntryRecord | None:
         """The live entry for a client-supplied id once it leaves pending, or still pending after timeout; None if
         malformed, unknown or expired. Watching starts before the first look, so a result that lands in between

@@ -45,6 +45,7 @@ class SettledEntries:
         with self._lock:
             if entry_id is None:
                 self._entries.clear()
+                self._touched.clear()
                 return
             self._entries.pop(entry_id, None)
             self._touched.pop(entry_id, None)

@@ -9,15 +9,13 @@ per process (ops/web_server.py), so requests that do not wait always get in.
 
 A wait whose client hangs up ends at once, giving its slot back (a client
 cannot keep slots by connecting and leaving). A client is the name of its API key when keys are on, else its
-address; an
-X-Forwarded-For address counts only when the peer is one of TRUSTED_PROXIES
-(nginx in front), read from the right, past every trusted hop.
+address; when the peer is one of TRUSTED_PROXIES (nginx in front), the address that proxy appended to
+X-Forwarded-For, its last entry (every earlier one is the client's to write).
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import select
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,12 +24,15 @@ from dataclasses import dataclass
 import falcon
 import gevent
 import gevent.socket
+from gevent import monkey
 from prometheus_client import Gauge
 
 from imagecache.domain.networks import IpNetwork, address_in
 from imagecache.web.error_responses import ApiError
 
 RETRY_AFTER = "2"
+UNREAD_BYTES_CHECK = 1.0  # seconds between looks for a hang-up behind bytes the client sent on
+_poll = monkey.get_original("select", "poll")  # gevent's patching removes select.poll; asked with no timeout here
 HELD = Gauge("imagecache_waits_held", "requests waiting for a result, held open now", multiprocess_mode="livesum")
 
 
@@ -57,21 +58,29 @@ class WaitAdmission:
     def hold(self, req: falcon.Request) -> Iterator[None]:
         """A slot for one waiting request for as long as the block runs; ApiError 429 or 503 when there is none."""
         client = self._take(req)
-        watch = _HangUpWatch.start(req)
         try:
-            yield
+            watch = _HangUpWatch(req)
+            try:
+                yield
+            finally:
+                watch.stop()
         finally:
-            watch.stop()
             self._give_back(client)
 
     def hold_stream(self, req: falcon.Request, stream: Iterator[bytes]) -> HeldStream:
         """A slot held until the response stream is closed (WSGI closes it however the response ends)."""
         client = self._take(req)
-        watch = _HangUpWatch.start(req)
+        try:
+            watch = _HangUpWatch(req)
+        except BaseException:
+            self._give_back(client)
+            raise
 
         def release() -> None:
-            watch.stop()
-            self._give_back(client)
+            try:
+                watch.stop()
+            finally:
+                self._give_back(client)
 
         return HeldStream(stream, release)
 
@@ -79,21 +88,9 @@ class WaitAdmission:
         client = self.client_of(req)
         with self._lock:
             if self._held.get(client, 0) >= self._limits.per_client:
-                raise ApiError(
-                    429,
-                    f"this client already holds {self._limits.per_client} waiting requests here (WAITS_PER_CLIENT)",
-                    loc="request",
-                    kind="too many requests",
-                    headers={"Retry-After": RETRY_AFTER},
-                )
+                raise _refused(429, f"this client already holds {self._limits.per_client}", "WAITS_PER_CLIENT")
             if self._total >= self._limits.per_process:
-                raise ApiError(
-                    503,
-                    f"this server holds {self._limits.per_process} waiting requests already (WAITS_PER_PROCESS)",
-                    loc="request",
-                    kind="unavailable",
-                    headers={"Retry-After": RETRY_AFTER},
-                )
+                raise _refused(503, f"this server holds {self._limits.per_process}", "WAITS_PER_PROCESS")
             self._held[client] = self._held.get(client, 0) + 1
             self._total += 1
         HELD.inc()
@@ -117,16 +114,18 @@ class WaitAdmission:
         return "addr:" + self._address(req)
 
     def _address(self, req: falcon.Request) -> str:
-        trusted = self._limits.trusted_proxies
         peer = req.remote_addr or ""
-        if not address_in(peer, trusted):
+        if not address_in(peer, self._limits.trusted_proxies):
             return peer
         forwarded = [hop.strip() for hop in (req.get_header("X-Forwarded-For") or "").split(",") if hop.strip()]
-        for hop in reversed(forwarded):
-            if not address_in(hop, trusted):
-                return hop
-            peer = hop
-        return peer
+        return forwarded[-1] if forwarded else peer
+
+
+def _refused(status: int, holds: str, setting: str) -> ApiError:
+    """A wait refused at once, with when to try again."""
+    kind = "too many requests" if status == 429 else "unavailable"
+    message = f"{holds} waiting requests already ({setting})"
+    return ApiError(status, message, loc="request", kind=kind, headers={"Retry-After": RETRY_AFTER})
 
 
 class HeldStream:
@@ -140,43 +139,47 @@ class HeldStream:
         return self._stream
 
     def close(self) -> None:
-        close = getattr(self._stream, "close", None)
-        if close is not None:
-            close()
-        if self._release is not None:
-            self._release()
-            self._release = None
+        try:
+            close = getattr(self._stream, "close", None)
+            if close is not None:
+                close()
+        finally:
+            release, self._release = self._release, None
+            if release is not None:
+                release()
 
 
 class _HangUpWatch:
-    """Ends the request's greenlet (GreenletExit, which unwinds every finally and context manager: the wait's watch,
-    its slot, gunicorn's connection) when its client hangs up while it waits. Under gunicorn's gevent worker only;
-    elsewhere there is no socket to watch. A client that sends more instead (a pipelined request) is let be."""
+    """While a wait runs, ends it (GreenletExit in its greenlet, which unwinds every finally and context manager:
+    the wait's watch, its slot, gunicorn's connection) when its client hangs up. Under gunicorn's gevent worker
+    only; elsewhere there is no socket to watch.
 
-    def __init__(self, watcher: gevent.Greenlet | None) -> None:
-        self._watcher = watcher
+    The end is thrown from the hub, and only while the wait is still on: a wait that ended meanwhile is never
+    interrupted later, somewhere else. Bytes the client sent on (a pipelined request, a body never read) keep the
+    socket readable, so a hang-up behind them is looked for once a second (POLLRDHUP tells a FIN from data)."""
 
-    @classmethod
-    def start(cls, req: falcon.Request) -> _HangUpWatch:
+    def __init__(self, req: falcon.Request) -> None:
+        self._waiter = gevent.getcurrent()
+        self._on = True
         sock = req.env.get("gunicorn.socket")
-        if sock is None:
-            return cls(None)
-        return cls(gevent.spawn(_end_when_gone, sock.fileno(), gevent.getcurrent()))
+        self._watcher = gevent.spawn(self._watch, sock.fileno()) if sock is not None else None
 
     def stop(self) -> None:
+        self._on = False
         if self._watcher is not None:
             self._watcher.kill(block=False)
-            self._watcher = None
 
+    def _watch(self, fileno: int) -> None:
+        hung_up = _poll()
+        hung_up.register(fileno, select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+        while True:
+            gevent.socket.wait_read(fileno)
+            if hung_up.poll(0):
+                gevent.get_hub().loop.run_callback(self._end)
+                return
+            gevent.sleep(UNREAD_BYTES_CHECK)
 
-def _end_when_gone(fileno: int, waiter: gevent.Greenlet) -> None:
-    try:
-        gevent.socket.wait_read(fileno)
-        with socket.socket(fileno=os.dup(fileno)) as peek:  # a plain view of the bytes, under TLS too
-            gone = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        gone = False
-    except OSError:
-        gone = True
-    if gone:
-        waiter.kill(block=False)
+    def _end(self) -> None:
+        """In the hub, so the waiter is suspended: inside its wait while `_on`."""
+        if self._on:
+            self._waiter.throw(gevent.GreenletExit)

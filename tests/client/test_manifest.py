@@ -54,7 +54,10 @@ def test_a_path_with_an_empty_dot_or_control_part_is_refused(head, odd, tail):
 
 
 @given(
-    st.dictionaries(PATHS.filter(lambda path: len(path.encode()) <= 900), st.sampled_from(["1.0.0", "0.1.6", "a.csv"]))
+    st.dictionaries(
+        PATHS.filter(lambda path: len(path.encode()) <= 900 and not any(map(is_version, path.split("/")))),
+        st.sampled_from(["1.0.0", "0.1.6", "a.csv"]),
+    )
 )
 def test_pins_written_come_back_in_their_order(tmp_path_factory, pins):
     manifest = Manifest(tmp_path_factory.mktemp("manifest") / "versioned_assets.json")

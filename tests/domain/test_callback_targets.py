@@ -31,6 +31,7 @@ TARGETS = CallbackTargets.parse("hooks.example.com, 127.0.0.1:8080, [::1]:9000, 
         ("gopher://hooks.example.com/", "http or https"),
         ("https://me:pw@hooks.example.com/", "no credentials"),
         ("https://hooks.example.com:70000/", "is not a URL"),
+        ("http://hooks.example.com:0/", "port 0"),
         ("https://hooks.example.com/a\tb", "control characters"),
         ("https://hooks.example.com/a\nb", "control characters"),
         ("https://hooks.example.com/a\r\nX-Injected: 1", "control characters"),
@@ -57,13 +58,17 @@ def test_with_no_allowed_hosts_callbacks_are_off():
         "127.0.0.1", "127.9.9.9", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
         "0.0.0.0", "224.0.0.1", "239.1.1.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1",
         "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "2002:7f00:1::1",
+        "64:ff9b::a00:5", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:5", "::a00:5", "::7f00:1", "::ffff:0:a00:5",
+        "fec0::1", "2001::1", "2001:db8::1", "100::1", "198.18.0.1", "192.0.2.1", "240.0.0.1", "192.0.0.8",
     ],
 )  # fmt: skip
 def test_every_address_that_is_not_public_is_refused(address):
     assert "is not public" in TARGETS.address_problem(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2e", "8.8.8.8"])
+@pytest.mark.parametrize(
+    "address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2e", "8.8.8.8", "64:ff9b::808:808"]
+)
 def test_public_addresses_are_allowed(address):
     assert TARGETS.address_problem(ipaddress.ip_address(address)) is None
 

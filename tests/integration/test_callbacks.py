@@ -12,17 +12,9 @@ import httpx
 import pytest
 
 from tests.support.processes import wait_until
-from tests.support.receiver import Receiver
 from tests.support.upstream import make_query, simulate
 
 SECRET = "callback-signing-secret"
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

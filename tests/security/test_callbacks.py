@@ -90,6 +90,17 @@ def test_allowed_networks_let_a_private_deployment_call_inside_them():
         CheckedConnections(targets, lambda host, port: ["192.168.1.1"]).checked_address("hooks.internal", 80)
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_a_callback_goes_to_the_path_as_written_with_the_host_it_names(host):
+    receiver = Receiver(host)
+    try:
+        allowed = f"{'[::1]' if host == '::1' else host}:{receiver.port}"
+        send(receiver.url + ";v=1?token=t", '{"id": "x"}', config(allowed, "127.0.0.0/8,::1/128"))
+        assert receiver.paths == ["/hook;v=1?token=t"] and receiver.calls[0][0]["Host"] == allowed
+    finally:
+        receiver.stop()
+
+
 @pytest.mark.parametrize(
     ("hosts", "says"),
     [
@@ -108,13 +119,6 @@ def test_an_allowed_host_that_could_never_match_stops_the_start_with_one_line(tm
         timeout=30,
     )
     assert result.returncode == 2 and says in result.stderr and len(result.stderr.strip().splitlines()) == 1
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    server = Receiver()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Receiver:
     """A callback receiver on loopback: records every POST; answers `failures` 500s first."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.calls: list[tuple[dict[str, str], bytes]] = []
+        self.paths: list[str] = []
         self.failures = 0
         receiver = self
 
@@ -19,6 +21,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.calls.append((dict(self.headers), body))
+                receiver.paths.append(self.path)
                 status = 500 if receiver.failures > 0 else 200
                 receiver.failures -= 1
                 self.send_response(status)
@@ -28,9 +31,12 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = type(
+            "Server", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6 if ":" in host else socket.AF_INET}
+        )
+        self._server = server((host, 0), Handler)
         self.port = self._server.server_port
-        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}/hook"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def for_entry(self, entry_id: str) -> list[tuple[dict[str, str], dict]]:

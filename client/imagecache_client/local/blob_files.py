@@ -1,8 +1,9 @@
-"""Blob files on disk: a new blob written and hashed under tmp/, and the file checks the cache relies on."""
+"""Blob files on disk: a new blob written and hashed under tmp/, and the file checks and modes the cache relies on."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import stat
 import time
@@ -10,6 +11,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+log = logging.getLogger("imagecache.client")
+
+STALE_TEMP_SECONDS = 3600  # gc removes a temp file this old whose writing process has ended
 HASH_BEHIND_FROM = 256 * 1024  # smaller chunks are hashed at once: a thread's hand-off would cost more
 
 
@@ -110,7 +114,7 @@ def running(pid: int) -> bool:
     return True
 
 
-def remove_stale_temp(tmp: Path, max_age: float) -> int:
+def remove_stale_temp(tmp: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
     """Temp files older than max_age whose writing process has ended (it died mid-write)."""
     cutoff = time.time() - max_age
     removed = 0
@@ -120,3 +124,26 @@ def remove_stale_temp(tmp: Path, max_age: float) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def keep_private(folder: Path) -> None:
+    """A folder open to its owner alone: the local cache's index names servers, ids and files, and an image id
+    fetches the image from a server without API keys. One left looser (made by hand, or by an older client) is
+    tightened with a warning; one that belongs to another user is refused."""
+    found = folder.stat()
+    if found.st_uid != os.getuid():
+        raise PermissionError(f"the local cache at {folder} belongs to another user: choose a folder of your own")
+    mode = stat.S_IMODE(found.st_mode)
+    if mode & 0o077:
+        folder.chmod(0o700)
+        log.warning("the local cache at %s was open to other users (mode %o); it is now 0700", folder, mode)
+
+
+def private_file(path: Path) -> None:
+    """A file read and written by its owner alone, made so if it is not (never through a link)."""
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

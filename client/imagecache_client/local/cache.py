@@ -23,6 +23,8 @@ from imagecache_client.local.assets import AssetRecords
 from imagecache_client.local.blob_files import (
     BlobWriter,
     file_size,
+    keep_private,
+    private_file,
     remove_stale_temp,
     sole_regular_file,
     umask,
@@ -35,27 +37,6 @@ log = logging.getLogger("imagecache.client")
 
 DEFAULT_MAX_BYTES = 5 * 1024**3
 KEEP_RECENT = 10.0  # seconds a path just handed out is safe from eviction, so its caller can open it
-STALE_TEMP_SECONDS = 3600  # gc removes a temp file this old whose writing process has ended
-
-
-def _keep_private(folder: Path) -> None:
-    """The cache's folder open to its owner alone: its index names servers, ids and files, and an image id fetches
-    the image from a server without API keys. One left looser (made by hand, or by an older client) is tightened."""
-    mode = folder.stat().st_mode & 0o777
-    if mode & 0o077:
-        try:
-            folder.chmod(0o700)
-        except PermissionError:
-            log.warning("the local cache at %s is open to other users (mode %o) and not ours to close", folder, mode)
-            return
-        log.warning("the local cache at %s was open to other users (mode %o); it is now 0700", folder, mode)
-
-
-def _private_file(path: Path) -> None:
-    """A file read and written by its owner alone, made so if it is not."""
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o600)
 
 
 def default_root() -> Path:
@@ -70,10 +51,10 @@ class LocalCache:
         self.max_bytes = max_bytes
         self.keep_recent = keep_recent
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _keep_private(self.root)
+        keep_private(self.root)
         for sub in ("blobs", "tmp", "locks"):
             (self.root / sub).mkdir(mode=0o700, exist_ok=True)
-        _private_file(self.root / "index.sqlite3")  # SQLite gives its -wal and -shm files the same mode
+        private_file(self.root / "index.sqlite3")  # SQLite gives its -wal and -shm files the same mode
         self._local = threading.local()  # a connection per thread, closed when its thread ends
         self._write_lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
         self.unsent = UnsentResults(self)
@@ -286,7 +267,7 @@ class LocalCache:
         evicted, _ = self.evict()
         with self._writing() as db:
             orphans, orphan_bytes = self._remove_orphans(db)
-        temp = remove_stale_temp(self.root / "tmp", STALE_TEMP_SECONDS)
+        temp = remove_stale_temp(self.root / "tmp")
         kept = self.used_bytes()
         return Collected(expired_before, evicted, orphans, temp, used_before - kept + orphan_bytes, kept)
 

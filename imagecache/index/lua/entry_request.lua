@@ -59,11 +59,13 @@ end
 local asked = {}
 for i = 17, #ARGV do table.insert(asked, ARGV[i]) end
 
--- The entries a request may tag: the query's, the new id's (joined when it exists) and its last good result
--- (a new entry takes the tags of the query's one). Checked before anything changes.
+-- The entries a request may tag: the query's, the new id's (joined when it exists) and, when the request allows a
+-- stale answer, its last good result (a new entry takes the tags of the query's one). Checked before any change.
 if #asked > 0 then
   local fullest = 0
-  for _, id in ipairs({redis.call('GET', KEYS[1]), ARGV[2], redis.call('GET', KEYS[9])}) do
+  local candidates = {redis.call('GET', KEYS[1]), ARGV[2]}
+  if swr >= 0 or sie >= 0 then table.insert(candidates, redis.call('GET', KEYS[9])) end
+  for _, id in ipairs(candidates) do
     if id then fullest = math.max(fullest, count_with(id, asked)) end
   end
   if fullest > MAX_TAGS then return {'', 'tags_full', fullest} end

@@ -49,13 +49,14 @@ class RequestsResource:
         resp.media = {"id": entry.id, "status": status, "expires_at": entry.expires_at}
 
     def on_get_entry(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
-        """At once, or with `?wait=S` as soon as the entry settles or after S seconds (a long poll, holding a wait
-        slot while the entry is pending)."""
+        """At once, or with `?wait=S` as soon as the entry settles or after S seconds: a long poll, admitted (a
+        wait slot taken) before anything else is done for it."""
         wait = wait_param(req, self._max_wait)
-        entry = self._cache.lookup(entry_id)
-        if wait and entry is not None and entry.status is Status.PENDING:
+        if wait:
             with self._waits.hold(req):
                 entry = self._cache.wait_settled(entry_id, wait)
+        else:
+            entry = self._cache.lookup(entry_id)
         if entry is None:
             raise ApiError(404, "Request not found", loc=entry_id)
         resp.media = entry.summary()
@@ -117,9 +118,11 @@ class ImageResource:
     on_head = on_get
 
     def _settled(self, req: falcon.Request, entry_id: str) -> EntryRecord:
-        """The entry once settled: a pending one is waited for (ENTRY_WAIT_TIMEOUT at most), in a wait slot."""
-        entry = self._cache.lookup(entry_id)
-        if entry is not None and entry.status is Status.PENDING:
+        """The entry once settled. One this process remembers as settled is served at once; any other may be
+        pending and waited for (ENTRY_WAIT_TIMEOUT at most), so it is admitted (a wait slot taken) before anything
+        else is done for it: a burst of waits past the caps costs no round trip to Redis."""
+        entry = self._cache.remembered(entry_id)
+        if entry is None:
             with self._waits.hold(req):
                 entry = self._cache.wait_settled(entry_id, self._wait_timeout)
         if entry is None:
