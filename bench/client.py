@@ -26,9 +26,9 @@ from pathlib import Path
 import httpx
 
 from bench.harness import describe, environment, figure, percentile
-from imagecache.client import FileCacheClient, ImageCacheClient
-from imagecache.client.images import ImageRequest
-from imagecache.client.prefill import prefill as prefill_items
+from imagecache_client import FileCacheClient, ImageCacheClient
+from imagecache_client.images import ImageRequest
+from imagecache_client.prefill import prefill as prefill_items
 from tests.support.upstream import make_query, simulate
 
 HITS = 2000

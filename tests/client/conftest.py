@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from imagecache.client import FileCacheClient, ImageCacheClient
+from imagecache_client import FileCacheClient, ImageCacheClient
 from tests.support.stack import Stack
 
 ALICE = "token-alice"

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagecache.client import ClientError, FileCacheClient, NoLocalCopy, NotFound, Refused
+from imagecache_client import ClientError, FileCacheClient, NoLocalCopy, NotFound, Refused
 from tests.client.conftest import ALICE, BOB
 from tests.support.processes import ROOT
 
@@ -202,7 +202,7 @@ def test_memoize_caches_by_function_and_arguments(files):
 
 PRODUCER = """
 import sys, time
-from imagecache.client import FileCacheClient
+from imagecache_client import FileCacheClient
 url, token, cache_dir, job, log = sys.argv[1:6]
 def produce(out):
     with open(log, "a") as runs:

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from imagecache.client import ImageCacheClient, NoLocalCopy, NotFound, Refused, Timeout, Unavailable, UpstreamError
+from imagecache_client import ImageCacheClient, NoLocalCopy, NotFound, Refused, Timeout, Unavailable, UpstreamError
 from imagecache_client.ids import query_digest
 from tests.support.processes import free_port
 from tests.support.upstream import make_query, simulate

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from imagecache.client.local import LocalCache
+from imagecache_client.local import LocalCache
 from tests.support.processes import ROOT
 
 SERVER = "http://cache.example"
@@ -196,7 +196,7 @@ def test_clear_removes_everything(tmp_path):
 
 FILLER = """
 import hashlib, sys, time
-from imagecache.client.local import LocalCache
+from imagecache_client.local import LocalCache
 cache = LocalCache(sys.argv[1], max_bytes=int(sys.argv[2]), keep_recent=float(sys.argv[3]))
 for n in range(40):
     data = (b"%d" % (n % 25)) * 1000

@@ -9,7 +9,7 @@ from tests.support.processes import ROOT
 
 CHECK = """
 import sys
-import imagecache.client, imagecache.client.cli
+import imagecache_client, imagecache_client.cli
 server = sorted(m for m in sys.modules if m.split(".")[0] in {"falcon", "rq", "gunicorn", "gevent", "redis", "minio"})
 print(",".join(server))
 """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from imagecache.client import FileCacheClient, NotFound, UpstreamError
-from imagecache.client.images import ImageRequest
-from imagecache.client.prefill import prefill
+from imagecache_client import FileCacheClient, NotFound, UpstreamError
+from imagecache_client.images import ImageRequest
+from imagecache_client.prefill import prefill
 from tests.client.conftest import ALICE
 from tests.support.upstream import make_query
 

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import httpx
 import pytest
 
-from imagecache.client import ClientError, ImageCacheClient, NotFound, Refused, Unavailable
-from imagecache.client.transport import error_for, server_key
+from imagecache_client import ClientError, ImageCacheClient, NotFound, Refused, Unavailable
+from imagecache_client.transport import error_for, server_key
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,8 @@ def test_the_client_alone_installs_no_server_package(client_venv: Path) -> None:
     installed = {package["name"].lower() for package in json.loads(listed)}
     assert "imagecache-client" in installed
     assert installed & SERVER_PACKAGES == set()
+    shown = run([client_venv / "pip", "show", "--files", "imagecache-client"]).stdout
+    assert "imagecache_client/py.typed" in shown  # type checkers read the client's hints
 
 
 def test_the_client_alone_fetches_an_image_and_a_file(client_venv: Path, stack_factory, tmp_path: Path) -> None:
