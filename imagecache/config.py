@@ -24,60 +24,168 @@ class ConfigError(Exception):
 class Config(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    kt_auth_email: str = ""
-    kt_auth_token: SecretStr = SecretStr("")
-    kentik_api_url: str = "https://api.kentik.com/api/v5"
-    kentik_api_retries: int = Field(3, ge=0, le=20)
-    kentik_api_timeout: float = Field(60, gt=0)
-    default_ttl: int = Field(300, gt=0)
-    entry_wait_timeout: float | None = Field(None, gt=0)
-    cache_path: str = "./var/cache"
-    cache_maintenance_period: float = Field(60, gt=0)
-    debug: bool = False
+    kt_auth_email: str = Field(
+        "",
+        description=(
+            "Kentik account email; with `KT_AUTH_TOKEN` the default job kind is `kentik`, else charts are "
+            "rendered locally (`chart`)"
+        ),
+    )
+    kt_auth_token: SecretStr = Field(SecretStr(""), description="Kentik API token, with `KT_AUTH_EMAIL`")
+    kentik_api_url: str = Field(
+        "https://api.kentik.com/api/v5", description="Kentik API base URL (`/query/topXchart` is appended)"
+    )
+    kentik_api_retries: int = Field(3, ge=0, le=20, description="retries on transient failures (retries + 1 attempts)")
+    kentik_api_timeout: float = Field(60, gt=0, description="seconds per attempt")
+    default_ttl: int = Field(300, gt=0, description="entry lifetime when a request names none")
+    entry_wait_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="how long GET /image waits on a pending entry",
+        json_schema_extra={"shown": "retries × timeout + 5"},
+    )
+    cache_path: str = Field("./var/cache", description="filesystem blob root")
+    cache_maintenance_period: float = Field(60, gt=0, description="seconds between maintenance passes")
+    debug: bool = Field(False, description="debug logging and access log")
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_prefix: str = "imagecache:"
-    redis_sentinels: str = ""
-    redis_sentinel_master: str = "mymaster"
-    redis_sentinel_password: SecretStr = SecretStr("")
-    redis_wait_replicas: int | None = Field(None, ge=0, le=16)
-    redis_wait_timeout_ms: int = Field(500, gt=0, le=1500)  # within the index client's 2 s socket timeout
-    storage: Literal["fs", "minio"] = "fs"
-    minio_host: str = "localhost:9000"
-    minio_access_key: str = ""
-    minio_secret_key: SecretStr = SecretStr("")
-    minio_bucket_name: str = "imagecache"
-    minio_secure: bool = False
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="the index and the queue")
+    redis_prefix: str = Field("imagecache:", description="prefix of every key (and of the RQ queue name)")
+    redis_sentinels: str = Field(
+        "",
+        description=(
+            "`host:port,host:port,...`: ask these Sentinels for the primary; `REDIS_URL`'s host and port are then"
+            " unused, its database, user and password still apply; empty: no Sentinel"
+        ),
+    )
+    redis_sentinel_master: str = Field("mymaster", description="the name the Sentinels monitor the primary under")
+    redis_sentinel_password: SecretStr = Field(
+        SecretStr(""), description="the Sentinels' own password (`requirepass` in sentinel.conf)"
+    )
+    redis_wait_replicas: int | None = Field(
+        None,
+        ge=0,
+        le=16,
+        description="replicas each acknowledged write waits for (`WAIT`) before its answer",
+        json_schema_extra={"shown": "1 with Sentinel, else 0"},
+    )
+    redis_wait_timeout_ms: int = Field(
+        500,
+        gt=0,
+        le=1500,
+        description=(
+            "how long that wait may take; a short wait is logged and counted (`replica_wait_timeouts`), then "
+            "writes go on unwaited for 5 s (`unreplicated_writes`) (at most 1500)"
+        ),
+    )  # within the index client's 2 s socket timeout
+    storage: Literal["fs", "minio"] = Field("fs", description="`fs` or `minio` (any S3-compatible server)")
+    minio_host: str = Field("localhost:9000", description="S3 endpoint, `host:port` (with `STORAGE=minio`)")
+    minio_access_key: str = Field("", description="S3 access key")
+    minio_secret_key: SecretStr = Field(SecretStr(""), description="S3 secret key")
+    minio_bucket_name: str = Field("imagecache", description="bucket for results and files; created if missing")
+    minio_secure: bool = Field(False, description="HTTPS to the S3 endpoint")
 
-    worker_concurrency: int = Field(16, ge=1, le=1024)
-    upstream_max_concurrency: int = Field(16, ge=1)
-    error_ttl: int = Field(30, ge=0)
-    max_ttl: int = Field(30 * DAY, gt=0)
-    max_body_bytes: int = Field(1024 * 1024, gt=0)
-    query_max_bytes: int = Field(64 * 1024, gt=0)
-    body_stall_timeout: float = Field(60, gt=0)
-    web_workers: int = Field(2, ge=1)
-    waits_per_process: int = Field(2000, ge=1, le=100_000)
-    waits_per_client: int = Field(200, ge=1)
-    trusted_proxies: str = ""
-    cors_allow_origins: str = ""
-    max_fetch_attempts: int = Field(3, ge=1)
-    lease_ttl: float = Field(2, ge=1)
-    pickup_grace: float = Field(30, gt=0)
+    worker_concurrency: int = Field(
+        16,
+        ge=1,
+        le=1024,
+        description="jobs in flight per worker process (its job slots, each a thread; RQ sees each slot as a worker)",
+    )
+    upstream_max_concurrency: int = Field(
+        16, ge=1, description="cap on `kentik` (and `chart`) runs in flight across all workers on all hosts"
+    )
+    error_ttl: int = Field(30, ge=0, description="seconds a transient error is reused")
+    max_ttl: int = Field(30 * DAY, gt=0, description="largest `ttl` accepted (30 days)")
+    max_body_bytes: int = Field(1024 * 1024, gt=0, description="largest POST body")
+    query_max_bytes: int = Field(
+        64 * 1024, gt=0, description="largest query (as canonical JSON) an entry keeps; past it a 413"
+    )
+    body_stall_timeout: float = Field(
+        60, gt=0, description="seconds a request body may send nothing before the request ends with 408"
+    )
+    web_workers: int = Field(
+        2, ge=1, description="gunicorn worker processes (each holds `WAITS_PER_PROCESS` + 1000 connections)"
+    )
+    waits_per_process: int = Field(
+        2000,
+        ge=1,
+        le=100_000,
+        description=(
+            "requests that wait (long polls, event streams, `GET /image` of a pending entry) one web process "
+            "holds at once; past it a 503 with `Retry-After`"
+        ),
+    )
+    waits_per_client: int = Field(
+        200,
+        ge=1,
+        description=(
+            "of those, what one client (its API key's name, else its address) holds in one web process; past it a"
+            " 429 with `Retry-After`"
+        ),
+    )
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "CIDRs of the proxies in front, whose `X-Forwarded-For` names the client; from anyone else it is ignored"
+        ),
+    )
+    cors_allow_origins: str = Field("", description="comma-separated origins, or `*`; empty: CORS off")
+    max_fetch_attempts: int = Field(
+        3, ge=1, description="a fetch whose worker died this many times becomes a 502 error entry"
+    )
+    lease_ttl: float = Field(
+        2,
+        ge=1,
+        description=(
+            "seconds a worker process's lease lives unrenewed (renewed twice a second); a lease seen missing this"
+            " long marks its running fetches lost"
+        ),
+    )
+    pickup_grace: float = Field(
+        30, gt=0, description="seconds a new entry's job may wait before maintenance checks it is still queued"
+    )
 
-    auth_mode: Literal["kbase", "static"] = "kbase"
-    kbase_auth_url: str = "https://kbase.us/services/auth"
-    auth_tokens_file: str = "./var/tokens"
-    auth_cache_max_seconds: int = Field(300, ge=0)
-    max_upload_bytes: int = Field(10 * 1024**3, gt=0)
-    api_keys_file: str = ""
-    cache_max_bytes: int = Field(0, ge=0)
-    log_format: Literal["text", "json"] = "text"
-    jobs_exclude: str = ""
-    callback_allowed_hosts: str = ""
-    callback_allowed_networks: str = ""
-    callback_secret: SecretStr = SecretStr("")
-    callback_retry_seconds: str = "30,60,120,300,600,1200,1200"
+    auth_mode: Literal["kbase", "static"] = Field(
+        "kbase",
+        description=(
+            "`/v1` tokens: `kbase` (ask `KBASE_AUTH_URL`) or `static` (`AUTH_TOKENS_FILE`); `make run` uses `static`"
+        ),
+    )
+    kbase_auth_url: str = Field("https://kbase.us/services/auth", description="KBase auth service")
+    auth_tokens_file: str = Field("./var/tokens", description="`sha256(token) user` per line")
+    auth_cache_max_seconds: int = Field(300, ge=0, description="longest a KBase token lookup is cached")
+    max_upload_bytes: int = Field(10 * 1024**3, gt=0, description="largest /v1 upload (10 GiB)")
+    api_keys_file: str = Field(
+        "",
+        description=(
+            "`sha256(key) name` per line; when set, Bearer keys guard the Kentik routes, /info, /metrics; empty: "
+            "keys off"
+        ),
+    )
+    cache_max_bytes: int = Field(
+        0, ge=0, description="evict least recently used results to stay under this many stored bytes; 0: no bound"
+    )
+    log_format: Literal["text", "json"] = Field("text", description="`text` or `json`")
+    jobs_exclude: str = Field("", description="installed job kinds this host leaves out, comma-separated")
+    callback_allowed_hosts: str = Field(
+        "",
+        description=(
+            "what a `callback_url` may name, comma-separated: `host` (ports 80 and 443) or `host:port`; any other"
+            " entry stops startup; empty: callbacks off"
+        ),
+    )
+    callback_allowed_networks: str = Field(
+        "",
+        description=(
+            "CIDRs callbacks may reach although not public (loopback, private, link-local, ...): for tests and "
+            "private deployments"
+        ),
+    )
+    callback_secret: SecretStr = Field(
+        SecretStr(""), description="the HMAC key of `Imagecache-Signature`; required with `CALLBACK_ALLOWED_HOSTS`"
+    )
+    callback_retry_seconds: str = Field(
+        "30,60,120,300,600,1200,1200", description="seconds before each retry of a failed callback"
+    )
 
     @model_validator(mode="after")
     def _default_ttl_within_max(self) -> Config:

@@ -1,0 +1,44 @@
+"""The configuration reference, made from Config: each setting's name, default and description live on its field
+(config.py), and this renders them as the README's table. `python -m imagecache.ops.config_reference` prints it;
+tests/test_config.py fails when the README's copy differs."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic.fields import FieldInfo
+
+from imagecache.config import Config
+
+BEGIN = "<!-- configuration reference: made by `python -m imagecache.ops.config_reference`; do not edit -->"
+END = "<!-- end of the configuration reference -->"
+
+
+def reference_table() -> str:
+    """The table, one row per setting, in the order Config declares them."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Config.model_fields.items():
+        rows.append(f"| `{name.upper()}` | {shown_default(field)} | {field.description} |")
+    return "\n".join(rows)
+
+
+def shown_default(field: FieldInfo) -> str:
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "shown" in extra:
+        return str(extra["shown"])
+    value = field.default
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if value == "":
+        return "empty"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"`{value}`" if isinstance(value, str) else str(value)
+
+
+def section() -> str:
+    """The table between the markers the README holds it in."""
+    return f"{BEGIN}\n{reference_table()}\n{END}"
+
+
+if __name__ == "__main__":
+    print(section())
