@@ -130,6 +130,27 @@ class EntryRecord:
 
 
 @dataclass(frozen=True)
+class EntryRequest:
+    """One request for a query's entry, as the index decides it in one step: join the live entry, create `new_id`
+    (its job's pickup checked at `check_pickup_at`), or answer with a stale result where the stale options allow;
+    the tags go to the entries that answer and start, the callback URL to the answering entry while pending."""
+
+    digest: str
+    new_id: str
+    now: float
+    expires_at: float
+    query: str  # canonical JSON
+    job: str
+    check_pickup_at: float
+    max_age: int | None = None
+    refresh: bool = False
+    stale_while_revalidate: int | None = None
+    stale_if_error: int | None = None
+    tags: tuple[str, ...] = ()
+    callback_url: str = ""
+
+
+@dataclass(frozen=True)
 class RequestOutcome:
     """What a request got: the entry and how it was reused, and the id of an entry created by it, whose job is to
     be enqueued (the request's own entry, or the background refresh of a stale one)."""

@@ -7,12 +7,12 @@ picks the adapters: the Redis index (index/), a blob store (blobs/), a fetcher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome
+from imagecache.domain.entry_record import EntryPage, EntryRecord, EntryRequest, RequestOutcome
 from imagecache.domain.file_record import FileRecord, Replaced
 from imagecache.domain.identity import Identity
 from imagecache.domain.job_settings import JobSettings
@@ -166,23 +166,7 @@ class SecretLookup(Protocol):
 class EntryIndex(Protocol):
     """Image entries; each state change is atomic, so an entry moves pending -> active|error exactly once."""
 
-    def request(
-        self,
-        *,
-        digest: str,
-        new_id: str,
-        now: float,
-        expires_at: float,
-        query: str,
-        job: str,
-        max_age: int | None,
-        refresh: bool,
-        check_pickup_at: float,
-        stale_while_revalidate: int | None = None,
-        stale_if_error: int | None = None,
-        tags: Sequence[str] = (),
-        callback_url: str = "",
-    ) -> RequestOutcome: ...
+    def request(self, asked: EntryRequest) -> RequestOutcome: ...
 
     def get(self, entry_id: str) -> EntryRecord | None: ...
 

@@ -11,12 +11,20 @@ and index/leases.py say how `running`, `due` and the leases are used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import cast
 
 from redis import Redis
 
-from imagecache.domain.entry_record import MAX_ENTRY_TAGS, EntryPage, EntryRecord, RequestOutcome, Reuse, Status
+from imagecache.domain.entry_record import (
+    MAX_ENTRY_TAGS,
+    EntryPage,
+    EntryRecord,
+    EntryRequest,
+    RequestOutcome,
+    Reuse,
+    Status,
+)
 from imagecache.domain.errors import TooManyTags
 from imagecache.index import scripts
 from imagecache.index.keys import RedisKeys
@@ -77,63 +85,46 @@ class RedisEntryIndex:
     def _status_key(self, status: Status) -> str:
         return self.keys.status(status.value)
 
-    def request(
-        self,
-        *,
-        digest: str,
-        new_id: str,
-        now: float,
-        expires_at: float,
-        query: str,
-        job: str,
-        max_age: int | None,
-        refresh: bool,
-        check_pickup_at: float,
-        stale_while_revalidate: int | None = None,
-        stale_if_error: int | None = None,
-        tags: Sequence[str] = (),
-        callback_url: str = "",
-    ) -> RequestOutcome:
-        """Join the live entry for this query, or create `new_id` pending (its job checked for at check_pickup_at),
-        or answer with a stale result where the request allows one (see entry_request.lua); the tags go to the
-        entry that answers and to the one the request started; the callback URL is kept for the entry that
-        answers when it is pending (else it is the caller's to call now). Raises TooManyTags, changing nothing,
-        when the tags would take an entry past MAX_ENTRY_TAGS."""
-        _, reuse, started, *flat = self._request(
-            keys=[
-                self._query_key(digest),
-                self._key(new_id),
-                self._ids,
-                self._expiry,
-                self._status_key(Status.PENDING),
-                self._stats,
-                self._created,
-                self._due,
-                self.keys.last_good(digest),
-            ],
-            args=[
-                self._key(""),
-                new_id,
-                repr(now),
-                repr(expires_at),
-                -1 if max_age is None else max_age,
-                int(refresh),
-                query,
-                repr(check_pickup_at),
-                job,
-                _seconds_or_none(stale_while_revalidate),
-                _seconds_or_none(stale_if_error),
-                callback_url,
-                self.keys.callbacks_prefix,
-                self.keys.tag_prefix,
-                MAX_ENTRY_TAGS,
-                self._channel,
-                *tags,
-            ],
-        )
+    def request(self, asked: EntryRequest) -> RequestOutcome:
+        """Decide a request in one step (entry_request.lua). Raises TooManyTags, changing nothing, when the tags
+        would take an entry past MAX_ENTRY_TAGS."""
+        keys = [
+            self._query_key(asked.digest),
+            self._key(asked.new_id),
+            self._ids,
+            self._expiry,
+            self._status_key(Status.PENDING),
+            self._stats,
+            self._created,
+            self._due,
+            self.keys.last_good(asked.digest),
+        ]
+        _, reuse, started, *flat = self._request(keys=keys, args=self._request_args(asked))
         if reuse == "tags_full":
             raise TooManyTags(int(started), MAX_ENTRY_TAGS)
         return RequestOutcome(EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse), started)
+
+    def _request_args(self, asked: EntryRequest) -> list[str | int]:
+        """The script's ARGV, in the order its header names them: one list, each value by name."""
+        named: dict[str, str | int] = {
+            "entry key prefix": self._key(""),
+            "new id": asked.new_id,
+            "now": repr(asked.now),
+            "expires_at": repr(asked.expires_at),
+            "max_age": _seconds_or_none(asked.max_age),
+            "refresh": int(asked.refresh),
+            "canonical query": asked.query,
+            "pickup check at": repr(asked.check_pickup_at),
+            "job kind": asked.job,
+            "stale_while_revalidate": _seconds_or_none(asked.stale_while_revalidate),
+            "stale_if_error": _seconds_or_none(asked.stale_if_error),
+            "callback URL": asked.callback_url,
+            "callbacks key prefix": self.keys.callbacks_prefix,
+            "tag key prefix": self.keys.tag_prefix,
+            "most tags an entry carries": MAX_ENTRY_TAGS,
+            "change channel": self._channel,
+        }
+        return [*named.values(), *asked.tags]
 
     def get(self, entry_id: str) -> EntryRecord | None:
         fields = cast(dict[str, str], self._redis.hgetall(self._key(entry_id)))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from imagecache.domain.entry_record import EntryPage, EntryRecord, RequestOutcome, Reuse, Status
+from imagecache.domain.entry_record import EntryPage, EntryRecord, EntryRequest, RequestOutcome, Reuse, Status
 from imagecache.domain.errors import InvalidCallback, QueryTooLarge
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import (
@@ -106,19 +106,21 @@ class ImageCache:
         digest = query_digest(query, None if kind.name == self._kinds.default else kind.name)
         expires_at = round(now + (ask.ttl or min(kind.default_ttl, self.limits.max_ttl)), 6)
         outcome = self._entries.request(
-            digest=digest,
-            new_id=str(EntryId(digest, expires_at)),
-            now=now,
-            expires_at=expires_at,
-            query=canonical,
-            job=kind.name,
-            max_age=ask.max_age,
-            refresh=ask.refresh,
-            check_pickup_at=now + self.limits.pickup_grace,
-            stale_while_revalidate=ask.stale_while_revalidate,
-            stale_if_error=ask.stale_if_error,
-            tags=ask.tags,
-            callback_url=ask.callback_url,
+            EntryRequest(
+                digest=digest,
+                new_id=str(EntryId(digest, expires_at)),
+                now=now,
+                expires_at=expires_at,
+                query=canonical,
+                job=kind.name,
+                check_pickup_at=now + self.limits.pickup_grace,
+                max_age=ask.max_age,
+                refresh=ask.refresh,
+                stale_while_revalidate=ask.stale_while_revalidate,
+                stale_if_error=ask.stale_if_error,
+                tags=ask.tags,
+                callback_url=ask.callback_url,
+            )
         )
         if outcome.started:
             why = "refreshing a stale result" if outcome.reuse is Reuse.STALE else "new"

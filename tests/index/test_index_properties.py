@@ -21,7 +21,7 @@ from redis import Redis
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
-from imagecache.domain.entry_record import EntryRecord, Reuse, Status
+from imagecache.domain.entry_record import EntryRecord, EntryRequest, Reuse, Status
 from imagecache.domain.errors import CacheNotFound, CannotFit, FetchError
 from imagecache.domain.file_record import cache_id_for
 from imagecache.domain.identity import Identity
@@ -156,17 +156,19 @@ class IndexMachine(RuleBasedStateMachine):
         digest = query_digest({"q": query})
         expires_at = round(self.clock.now + ttl, 6)
         outcome = self.entries.request(
-            digest=digest,
-            new_id=str(EntryId(digest, expires_at)),
-            now=self.clock.now,
-            expires_at=expires_at,
-            query=canonical_json({"q": query}),
-            job="chart",
-            max_age=max_age,
-            refresh=refresh,
-            check_pickup_at=self.clock.now + 5,
-            stale_while_revalidate=stale,
-            stale_if_error=stale_if_error,
+            EntryRequest(
+                digest=digest,
+                new_id=str(EntryId(digest, expires_at)),
+                now=self.clock.now,
+                expires_at=expires_at,
+                query=canonical_json({"q": query}),
+                job="chart",
+                check_pickup_at=self.clock.now + 5,
+                max_age=max_age,
+                refresh=refresh,
+                stale_while_revalidate=stale,
+                stale_if_error=stale_if_error,
+            )
         )
         self.ids.append(outcome.entry.id)
         if outcome.started:
@@ -319,17 +321,7 @@ def test_zero_and_huge_sizes_through_every_script(redis, prefix):
     for size in (0, 2**31, 2**53):
         digest = query_digest({"size": size})
         entry_id = str(EntryId(digest, START + 10))
-        entries.request(
-            digest=digest,
-            new_id=entry_id,
-            now=START,
-            expires_at=START + 10,
-            query="{}",
-            job="chart",
-            max_age=None,
-            refresh=False,
-            check_pickup_at=START,
-        )
+        entries.request(EntryRequest(digest, entry_id, START, START + 10, "{}", "chart", check_pickup_at=START))
         assert entries.complete(entry_id, now=START, content_type="image/png", size=size, etag="e")
         assert entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), START)
         record = index.ensure(f"{size:0128x}", "t", START, START + 10)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imagecache.domain.entry_record import RequestOutcome
+from imagecache.domain.entry_record import EntryRequest, RequestOutcome
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache_client.ids import EntryId
 
@@ -26,19 +26,21 @@ def request(
     """A request for `digest` (64 hex characters) at `now`, as ImageCache makes it (for the default kind unless
     `job` names another)."""
     return entries.request(
-        digest=digest,
-        new_id=str(EntryId(digest, now + ttl)),
-        now=now,
-        expires_at=now + ttl,
-        query=query,
-        job=job,
-        max_age=max_age,
-        refresh=refresh,
-        check_pickup_at=now + pickup_grace,
-        stale_while_revalidate=stale_while_revalidate,
-        stale_if_error=stale_if_error,
-        tags=tags,
-        callback_url=callback_url,
+        EntryRequest(
+            digest=digest,
+            new_id=str(EntryId(digest, now + ttl)),
+            now=now,
+            expires_at=now + ttl,
+            query=query,
+            job=job,
+            check_pickup_at=now + pickup_grace,
+            max_age=max_age,
+            refresh=refresh,
+            stale_while_revalidate=stale_while_revalidate,
+            stale_if_error=stale_if_error,
+            tags=tags,
+            callback_url=callback_url,
+        )
     )
 
 
