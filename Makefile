@@ -31,7 +31,7 @@ test: $(STAMP)
 
 # ruff (lint and format), mypy and import-linter's layer contracts, all configured in pyproject.toml;
 # .ci/run runs it before the tests.
-LINTED := imagecache workers client tests bench examples run_tests.py
+LINTED := imagecache workers client tests testkit bench examples run_tests.py
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)

@@ -26,7 +26,7 @@ from minio import Minio
 from bench.client import timed_ms
 from bench.harness import figure, percentile
 from imagecache_client import AssetCache, AssetConfig, VersionedCache
-from tests.support.processes import free_port, http_ok, wait_until
+from testkit.processes import free_port, http_ok, wait_until
 
 BIG = 128 * 1024 * 1024
 ROUNDS = 3

@@ -13,7 +13,7 @@ import aiohttp
 
 from bench.harness import environment, figure
 from bench.peer_figures import KENTIK_BURST_S, versus
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.upstream import make_query, simulate, upstream_stats
 
 QUERIES, LATENCY_MS, CONCURRENCY = 200, 1000, 64
 

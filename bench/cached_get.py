@@ -14,8 +14,8 @@ import httpx
 
 from bench.harness import environment, figure
 from bench.peer_figures import KENTIK_CACHED_GET_OVER_NGINX, KENTIK_CACHED_GET_P99_MS, versus
-from tests.support.processes import free_port, wait_until
-from tests.support.upstream import make_query, simulate
+from testkit.processes import free_port, wait_until
+from testkit.upstream import make_query, simulate
 
 SIZE = 64 * 1024
 DURATION, CONNECTIONS, THREADS = "10s", "16", "2"

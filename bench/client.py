@@ -29,7 +29,7 @@ from bench.harness import describe, environment, figure, percentile
 from imagecache_client import FileCacheClient, ImageCacheClient
 from imagecache_client.images import ImageRequest
 from imagecache_client.prefill import prefill as prefill_items
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 HITS = 2000
 PREFILL, LATENCY_MS, CONCURRENCY = 200, 1000, 64

@@ -14,7 +14,7 @@ import httpx
 from redis import Redis
 
 from bench.harness import REDIS_URL, describe, environment, figure, percentile, probe_health
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 STREAMS, ENTRIES, PROBES = 1000, 40, 300
 SETTLE_AFTER_MS = 8000  # the entries stay pending while /health is probed, then all land

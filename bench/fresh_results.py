@@ -19,7 +19,7 @@ from redis import Redis
 
 from bench.harness import REDIS_URL, environment, figure
 from bench.peer_figures import KENTIK_CPU_MS_PER_RESULT, KENTIK_RESULTS_PER_S, versus
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 QUERIES, CLIENTS = 300, 16
 TICK = os.sysconf("SC_CLK_TCK")

@@ -19,8 +19,8 @@ from imagecache.composition import Components
 from imagecache.config import load_config
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.services.maintenance import Maintenance
-from tests.support.index import request
-from tests.support.redis_server import OwnRedis
+from testkit.index import request
+from testkit.redis_server import OwnRedis
 
 PREFIX = "growth:"
 BATCH = 2000

@@ -22,8 +22,8 @@ from redis import Redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imagecache.auth.static_tokens import StaticTokens
-from tests.support.stack import Stack  # noqa: E402
-from tests.support.upstream import kentik_env, start_simulator  # noqa: E402
+from testkit.stack import Stack  # noqa: E402
+from testkit.upstream import kentik_env, start_simulator  # noqa: E402
 
 REDIS_URL = os.environ.get("IMAGECACHE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 

@@ -22,7 +22,7 @@ from multiprocessing.synchronize import Event
 import httpx
 
 from bench.harness import environment, figure, probe_health
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 PROBES = 20
 ANSWER_WINDOW = 10.0  # seconds after which a wait not answered yet counts as held

@@ -1,4 +1,4 @@
-"""imagecache over separate hosts (network namespaces on this machine, tests/support/hosts.py: Redis, S3, the
+"""imagecache over separate hosts (network namespaces on this machine, testkit/hosts.py: Redis, S3, the
 upstream, two web hosts, two worker hosts, nginx in front): single flight across the web hosts, a worker host
 lost mid-burst, a web host lost behind the proxy. Each figure stands beside its floor: one upstream call; the
 lease TTL plus two rounds of fetches (8 entries under a cap of 4); no failed request."""
@@ -9,9 +9,9 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import figure
-from tests.support.host_scenarios import CLIENT_TRIES, identical_posts, web_host_lost, worker_host_lost
-from tests.support.hosts import deployed
-from tests.support.netns import available
+from testkit.host_scenarios import CLIENT_TRIES, identical_posts, web_host_lost, worker_host_lost
+from testkit.hosts import deployed
+from testkit.netns import available
 
 CAP, LATENCY_MS, LEASE_TTL = 4, 1500, 2.0
 

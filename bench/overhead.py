@@ -11,7 +11,7 @@ import httpx
 
 from bench.harness import describe, environment, figure, percentile
 from bench.peer_figures import KENTIK_OVERHEAD_P50_MS, versus
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 LATENCY_MS, SAMPLES, WARMUP = 300, 40, 5
 AUTH = {"X-CH-Auth-Email": "bench@example.com", "X-CH-Auth-API-Token": "bench"}

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bench.harness import describe, environment, figure, percentile
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 SEQUENTIAL, PARALLEL, CLIENTS, WARMUP = 300, 2000, 16, 20
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.fresh_results import produce_one
 from bench.harness import environment, figure
-from tests.support.upstream import simulate
+from testkit.upstream import simulate
 
 LOAD_SECONDS, SAMPLE_SECONDS, CLIENTS, TOP = 20, 12, 16, 25
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^)]*?)(?::\d+)?\)$")

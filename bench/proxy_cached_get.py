@@ -12,9 +12,9 @@ import httpx
 
 from bench.cached_get import SIZE, nginx_load, wrk
 from bench.harness import environment, figure
-from tests.support.proxy import Proxy
-from tests.support.tls import self_signed
-from tests.support.upstream import make_query, simulate
+from testkit.proxy import Proxy
+from testkit.tls import self_signed
+from testkit.upstream import make_query, simulate
 
 IMAGE_GETS = re.compile(
     r'imagecache_http_request_duration_seconds_count\{method="GET",route="/image/\{entry_id\}"[^}]*\} (\S+)'

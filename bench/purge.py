@@ -19,8 +19,8 @@ from imagecache.composition import Components
 from imagecache.config import load_config
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.services.tag_purge import TagPurge
-from tests.support.index import request
-from tests.support.redis_server import OwnRedis
+from testkit.index import request
+from testkit.redis_server import OwnRedis
 
 SLOW_US = 1000
 AIM_MS = 5.0

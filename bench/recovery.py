@@ -10,14 +10,14 @@ from pathlib import Path
 from redis import Redis
 
 from bench.harness import REDIS_URL, environment, figure
-from tests.support.recovery import (
+from testkit.recovery import (
     PRODUCTION_SETTINGS,
     Recovered,
     redis_outage_mid_fetch,
     restart_with_pending,
     worker_killed_mid_fetch,
 )
-from tests.support.redis_server import OwnRedis
+from testkit.redis_server import OwnRedis
 
 LATENCY_MS = 3000
 

@@ -16,8 +16,8 @@ from redis import Redis
 
 from bench.fresh_results import CLIENTS, produce_one, redis_commands
 from bench.harness import REDIS_URL, environment, figure
-from tests.support.processes import free_port
-from tests.support.upstream import simulate
+from testkit.processes import free_port
+from testkit.upstream import simulate
 
 QUERIES = 200
 CHUNK = 64 * 1024

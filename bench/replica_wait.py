@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 
 from bench.harness import Bench, describe, environment, figure, percentile
-from tests.support.sentinel import MASTER, SentinelGroup
-from tests.support.upstream import make_query, simulate
+from testkit.sentinel import MASTER, SentinelGroup
+from testkit.upstream import make_query, simulate
 
 COUNT, WARMUP = 400, 30
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from bench.harness import environment, figure
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.upstream import make_query, simulate, upstream_stats
 
 CLIENTS = 50
 

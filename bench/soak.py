@@ -16,7 +16,7 @@ import aiohttp
 
 from bench.files_big import rss_bytes, server_pids
 from bench.harness import environment, figure, percentile
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 CLIENTS, QUERIES = 100, 300
 

@@ -9,7 +9,7 @@ import aiohttp
 from redis import Redis
 
 from bench.harness import REDIS_URL, describe, environment, figure, percentile, probe_health
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 WAITERS, ENTRIES, PROBES = 500, 10, 300
 

@@ -13,11 +13,11 @@ from redis import Redis
 
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.queueing.rq_queue import RqJobQueue
-from tests.support.kbase_auth import StandInAuth
-from tests.support.processes import free_port, http_ok, wait_until
-from tests.support.receiver import Receiver
-from tests.support.stack import Stack
-from tests.support.upstream import kentik_env, start_simulator
+from testkit.kbase_auth import StandInAuth
+from testkit.processes import free_port, http_ok, wait_until
+from testkit.receiver import Receiver
+from testkit.stack import Stack
+from testkit.upstream import kentik_env, start_simulator
 
 
 @pytest.fixture(scope="session")

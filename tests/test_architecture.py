@@ -7,7 +7,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from tests.support.processes import ROOT
+from testkit.processes import ROOT
 
 PACKAGES = ("imagecache", "workers", "client/imagecache_client")
 MAX_LINES = 400
@@ -58,3 +58,15 @@ def test_every_module_says_why_it_exists() -> None:
         if p.stat().st_size and ast.get_docstring(ast.parse(p.read_text())) is None
     ]
     assert silent == []
+
+
+def test_benchmarks_and_the_test_kit_import_nothing_from_the_tests() -> None:
+    """bench/ and testkit/ share what runs real services; neither leans on a test module."""
+    leaning = []
+    for path in sorted([*(ROOT / "bench").rglob("*.py"), *(ROOT / "testkit").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            leaning += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] == "tests"]
+    assert leaning == []

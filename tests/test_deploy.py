@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.support.processes import ROOT
+from testkit.processes import ROOT
 
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")

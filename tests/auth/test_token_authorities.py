@@ -5,7 +5,7 @@ from imagecache.auth.kbase import KBaseAuth
 from imagecache.auth.static_tokens import StaticTokens
 from imagecache.domain.errors import AuthUnavailable, InvalidToken
 from imagecache.index.keys import RedisKeys
-from tests.support.processes import free_port
+from testkit.processes import free_port
 
 
 def test_static_tokens_are_stored_hashed_and_identify_their_user(tmp_path):

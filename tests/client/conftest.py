@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from imagecache_client import FileCacheClient, ImageCacheClient
-from tests.support.stack import Stack
+from testkit.stack import Stack
 
 ALICE = "token-alice"
 BOB = "token-bob"

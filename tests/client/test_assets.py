@@ -14,7 +14,7 @@ import pytest
 from minio import Minio
 
 from imagecache_client import AssetCache, AssetConfig, NoLocalCopy, NotFound
-from tests.support.processes import free_port
+from testkit.processes import free_port
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from minio import Minio
 
+from testkit.processes import ROOT, free_port
+from testkit.upstream import make_query
 from tests.client.conftest import ALICE
-from tests.support.processes import ROOT, free_port
-from tests.support.upstream import make_query
 
 SCRIPT = Path(sys.executable).parent / "imagecache-client"
 

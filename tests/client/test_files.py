@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from imagecache_client import ClientError, FileCacheClient, NoLocalCopy, NotFound, Refused
+from testkit.processes import ROOT
 from tests.client.conftest import ALICE, BOB
-from tests.support.processes import ROOT
 
 
 def params() -> dict:

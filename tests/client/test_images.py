@@ -11,8 +11,8 @@ import pytest
 
 from imagecache_client import ImageCacheClient, NoLocalCopy, NotFound, Refused, Timeout, Unavailable, UpstreamError
 from imagecache_client.ids import query_digest
-from tests.support.processes import free_port
-from tests.support.upstream import make_query, simulate
+from testkit.processes import free_port
+from testkit.upstream import make_query, simulate
 
 
 def test_request_answers_at_once_with_the_entry(images):

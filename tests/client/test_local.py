@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from imagecache_client.local import LocalCache
-from tests.support.processes import ROOT
+from testkit.processes import ROOT
 
 SERVER = "http://cache.example"
 

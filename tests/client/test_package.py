@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.support.processes import ROOT
+from testkit.processes import ROOT
 
 CHECK = """
 import sys

@@ -7,8 +7,8 @@ import uuid
 from imagecache_client import FileCacheClient, NotFound, UpstreamError
 from imagecache_client.images import ImageRequest
 from imagecache_client.prefill import prefill
+from testkit.upstream import make_query
 from tests.client.conftest import ALICE
-from tests.support.upstream import make_query
 
 
 def test_two_hundred_queries_with_one_failure(images):

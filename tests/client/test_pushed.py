@@ -12,7 +12,7 @@ import pytest
 
 from imagecache_client import Extras
 from imagecache_client.ids import query_digest
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 VIEW = {"width": 32, "height": 24}
 

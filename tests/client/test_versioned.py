@@ -22,7 +22,7 @@ from imagecache_client import AlreadyExists, AssetCache, AssetConfig, ClientErro
 from imagecache_client.manifest import Version
 from imagecache_client.object_store import PART_SIZE
 from imagecache_client.versioned import VersionedCache
-from tests.support.processes import free_port
+from testkit.processes import free_port
 
 CREDENTIALS = {"MINIO_ACCESS_KEY": "testing", "MINIO_SECRET_KEY": "testing"}
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from minio import Minio
 
-from tests.support.processes import free_port, wait_until
+from testkit.processes import free_port, wait_until
 
 SCRIPT = Path(sys.executable).parent / "imagecache-client"
 

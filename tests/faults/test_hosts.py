@@ -9,16 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.host_scenarios import (
+from testkit.host_scenarios import (
     identical_posts,
     post,
     web_host_lost,
     web_urls,
     worker_host_lost,
 )
-from tests.support.hosts import deployed
-from tests.support.netns import available
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.hosts import deployed
+from testkit.netns import available
+from testkit.upstream import make_query, simulate, upstream_stats
 
 pytestmark = pytest.mark.skipif(bool(available()), reason=available() or "")
 

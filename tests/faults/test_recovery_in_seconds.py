@@ -15,14 +15,14 @@ import httpx
 import pytest
 
 from imagecache.auth.static_tokens import StaticTokens
-from tests.support.raw_http import read_response
-from tests.support.recovery import (
+from testkit.raw_http import read_response
+from testkit.recovery import (
     PRODUCTION_SETTINGS,
     redis_outage_mid_fetch,
     restart_with_pending,
     worker_killed_mid_fetch,
 )
-from tests.support.redis_server import OwnRedis
+from testkit.redis_server import OwnRedis
 
 LATENCY_MS = 3000
 

@@ -22,10 +22,10 @@ from redis import Redis
 
 from imagecache.auth.static_tokens import StaticTokens
 from imagecache.blobs.filesystem import FilesystemBlobStore
-from tests.support.consistency import pending_count, unknown_blobs
-from tests.support.processes import wait_until
-from tests.support.sentinel import MASTER, SentinelGroup
-from tests.support.upstream import make_query, simulate
+from testkit.consistency import pending_count, unknown_blobs
+from testkit.processes import wait_until
+from testkit.sentinel import MASTER, SentinelGroup
+from testkit.upstream import make_query, simulate
 
 LOAD_SECONDS = 20.0
 KILL_AT = 5.0

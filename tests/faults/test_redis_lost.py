@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from imagecache.auth.static_tokens import StaticTokens
-from tests.support.processes import ROOT, wait_until
-from tests.support.redis_server import OwnRedis
-from tests.support.upstream import make_query, simulate
+from testkit.processes import ROOT, wait_until
+from testkit.redis_server import OwnRedis
+from testkit.upstream import make_query, simulate
 
 
 @pytest.mark.parametrize("backend", ["fs", "minio"])

@@ -9,9 +9,9 @@ import pytest
 from redis import Redis
 from redis.exceptions import ResponseError
 
-from tests.support.processes import free_port, wait_until
-from tests.support.redis_server import OwnRedis
-from tests.support.upstream import make_query
+from testkit.processes import free_port, wait_until
+from testkit.redis_server import OwnRedis
+from testkit.upstream import make_query
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import time
 
 import httpx
 
-from tests.support.processes import wait_until
-from tests.support.redis_server import OwnRedis
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.processes import wait_until
+from testkit.redis_server import OwnRedis
+from testkit.upstream import make_query, simulate, upstream_stats
 
 
 def timed(call):

@@ -10,8 +10,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.processes import free_port, http_ok, wait_until
-from tests.support.upstream import make_query, simulate
+from testkit.processes import free_port, http_ok, wait_until
+from testkit.upstream import make_query, simulate
 
 
 def answer(stack, **fields):

@@ -10,8 +10,8 @@ import threading
 import httpx
 import pytest
 
-from tests.support.processes import wait_until
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.processes import wait_until
+from testkit.upstream import make_query, simulate, upstream_stats
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from PIL import Image
 from imagecache.domain.errors import FetchError
 from imagecache.fetchers import chart_drawing
 from imagecache.fetchers.chart import LocalRenderer, chart_for
-from tests.support.upstream import make_query
+from testkit.upstream import make_query
 
 
 @pytest.mark.parametrize(("kind", "mime", "pil_format"), [("png", "image/png", "PNG"), ("jpg", "image/jpeg", "JPEG")])

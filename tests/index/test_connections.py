@@ -12,8 +12,8 @@ from redis.sentinel import MasterNotFoundError
 from imagecache.domain.outages import is_outage
 from imagecache.index.connections import RedisConnector
 from imagecache.index.notifier import PRIMARY_CHECK, RedisEntryNotifier
-from tests.support.processes import free_port, wait_until
-from tests.support.sentinel import MASTER, SentinelGroup
+from testkit.processes import free_port, wait_until
+from testkit.sentinel import MASTER, SentinelGroup
 
 FAILED_OVER_WITHIN = 10.0  # seconds from the kill until writes go through again
 

@@ -5,7 +5,7 @@ import pytest
 from imagecache.domain.entry_record import Reuse, Status
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.garbage import RedisBlobGarbage
-from tests.support.index import request
+from testkit.index import request
 
 DIGEST = "d" * 64
 NOW = 1_800_000_000.0

@@ -39,7 +39,7 @@ from imagecache.services.maintenance import Maintenance
 from imagecache.services.producer import Producer
 from imagecache.services.recovery import Recovery
 from imagecache_client.ids import EntryId, canonical_json, query_digest
-from tests.support.job_kinds import served_kinds
+from testkit.job_kinds import served_kinds
 
 START = 1_800_000_000.0
 OWNER = Identity("alice", "static:alice")

@@ -12,7 +12,7 @@ from imagecache.domain.entry_record import Status
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.keys import RedisKeys
 from imagecache.index.notifier import RedisEntryNotifier
-from tests.support.index import new_pending
+from testkit.index import new_pending
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from imagecache.domain.outages import is_outage
 from imagecache.index.connections import RedisConnector
 from imagecache.index.keys import RedisKeys
 from imagecache.index.replica_wait import DEGRADED_SECONDS, RedisReplicaWait
-from tests.support.sentinel import MASTER, SentinelGroup
+from testkit.sentinel import MASTER, SentinelGroup
 
 
 @pytest.fixture(scope="module")

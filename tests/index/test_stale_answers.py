@@ -10,7 +10,7 @@ import pytest
 from imagecache.domain.entry_record import Reuse, Status
 from imagecache.domain.errors import TooManyTags
 from imagecache.index.entry_index import RedisEntryIndex
-from tests.support.index import request
+from testkit.index import request
 
 DIGEST = "5" * 64
 NOW = 1_800_000_000.0

@@ -14,7 +14,7 @@ import httpx
 from minio import Minio
 
 from imagecache.domain.file_record import cache_id_for
-from tests.support.processes import ROOT
+from testkit.processes import ROOT
 
 
 def admin(env, *args):

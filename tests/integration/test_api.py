@@ -11,8 +11,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.support.processes import wait_until
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.processes import wait_until
+from testkit.upstream import make_query, simulate, upstream_stats
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +302,7 @@ def test_upstream_timeouts_end_as_504(stack_factory, simulator):
 
 
 def test_unreachable_upstream_ends_as_502(stack_factory, redis_url):
-    from tests.support.processes import free_port
+    from testkit.processes import free_port
 
     lost = stack_factory(KENTIK_API_URL=f"http://127.0.0.1:{free_port()}", KENTIK_API_RETRIES="1")
     response = image(lost, lost.request(make_query())["id"])

@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from tests.support.processes import wait_until
-from tests.support.upstream import make_query, simulate
+from testkit.processes import wait_until
+from testkit.upstream import make_query, simulate
 
 SECRET = "callback-signing-secret"
 

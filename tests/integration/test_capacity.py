@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from imagecache.auth.static_tokens import StaticTokens
-from tests.support.processes import wait_until
-from tests.support.upstream import make_query, simulate
+from testkit.processes import wait_until
+from testkit.upstream import make_query, simulate
 
 IMAGE = 60_000
 LIMIT = 200_000

@@ -9,8 +9,8 @@ import sys
 
 import httpx
 
-from tests.support.processes import ROOT, Process, free_port, http_ok, wait_until
-from tests.support.upstream import make_query
+from testkit.processes import ROOT, Process, free_port, http_ok, wait_until
+from testkit.upstream import make_query
 
 
 def group_gone(pgid: int) -> bool:

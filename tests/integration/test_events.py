@@ -10,7 +10,7 @@ import httpx
 import pytest
 from redis import Redis
 
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 
 @pytest.fixture(scope="module")

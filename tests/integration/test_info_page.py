@@ -9,7 +9,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHART_BLUE = (0x1F, 0x77, 0xB4)  # the first series' colour in every chart

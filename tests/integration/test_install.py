@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import ROOT, free_port, http_ok, wait_until
+from testkit.processes import ROOT, free_port, http_ok, wait_until
 
 
 def run(args: list[str | Path], **kwargs: object) -> subprocess.CompletedProcess[str]:

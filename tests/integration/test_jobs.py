@@ -12,7 +12,7 @@ from PIL import Image
 from redis import Redis
 
 from imagecache_client.ids import query_digest
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.upstream import make_query, simulate, upstream_stats
 
 VIEW = {"width": 64, "height": 48, "zoom": 2}
 

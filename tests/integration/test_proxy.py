@@ -16,9 +16,9 @@ import pytest
 
 from imagecache.auth.hashed_secrets import HashedSecrets
 from imagecache.auth.static_tokens import StaticTokens
-from tests.support.proxy import Proxy
-from tests.support.tls import self_signed
-from tests.support.upstream import make_query, simulate
+from testkit.proxy import Proxy
+from testkit.tls import self_signed
+from testkit.upstream import make_query, simulate
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (.ci/run installs it)")
 

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 
 @pytest.fixture(scope="module")

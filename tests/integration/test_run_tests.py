@@ -3,8 +3,8 @@
 import subprocess
 import sys
 
-from tests.support.processes import ROOT
-from tests.support.upstream import simulate
+from testkit.processes import ROOT
+from testkit.upstream import simulate
 
 
 def run(stack, *args):

@@ -8,8 +8,8 @@ from itertools import cycle
 
 import httpx
 
-from tests.support.stack import Stack
-from tests.support.upstream import kentik_env, make_query, simulate, upstream_stats
+from testkit.stack import Stack
+from testkit.upstream import kentik_env, make_query, simulate, upstream_stats
 
 
 def test_single_flight_and_the_upstream_cap_hold_across_instances(redis_url, simulator, s3_server, tmp_path_factory):

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.support.upstream import make_query, simulate
+from testkit.upstream import make_query, simulate
 
 
 def metric(text: str, name: str, **labels: str) -> float:

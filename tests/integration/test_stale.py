@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.support.processes import wait_until
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.processes import wait_until
+from testkit.upstream import make_query, simulate, upstream_stats
 
 STALE = {"max_age": 1, "stale_while_revalidate": 600}
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.support.processes import ROOT, Process, free_port, wait_until
-from tests.support.tls import self_signed
-from tests.support.upstream import make_query, simulate
+from testkit.processes import ROOT, Process, free_port, wait_until
+from testkit.tls import self_signed
+from testkit.upstream import make_query, simulate
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from minio import Minio
 
-from tests.support.processes import ROOT, free_port, wait_until
+from testkit.processes import ROOT, free_port, wait_until
 
 ALICE = {"Authorization": "token-alice"}
 BOB = {"Authorization": "token-bob"}

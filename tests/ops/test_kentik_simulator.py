@@ -6,7 +6,7 @@ import falcon.testing
 import pytest
 
 from imagecache.ops.kentik_simulator import Behaviour, create_simulator, pad_png
-from tests.support.upstream import make_query
+from testkit.upstream import make_query
 
 AUTH = {"X-CH-Auth-Email": "a@example.com", "X-CH-Auth-API-Token": "t"}
 

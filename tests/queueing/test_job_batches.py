@@ -17,7 +17,7 @@ from imagecache.domain.request_context import request_id
 from imagecache.index.keys import RedisKeys
 from imagecache.queueing.job_batches import ABANDON_GRACE, FinishedJob, RqJobBatches
 from imagecache.queueing.rq_queue import RqJobQueue, job_id_for
-from tests.support.job_kinds import CHART, ONE_SLOT
+from testkit.job_kinds import CHART, ONE_SLOT
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from rq.job import Job
 from rq.utils import import_attribute
 
 from imagecache.queueing.rq_queue import JOB_FUNCTION, job_id_for
-from tests.support.job_kinds import CHART
+from testkit.job_kinds import CHART
 
 
 def test_an_entry_is_one_rq_job_that_names_its_function_by_path(jobs):

@@ -8,8 +8,8 @@ import sys
 
 import httpx
 
-from tests.support.processes import ROOT
-from tests.support.upstream import make_query
+from testkit.processes import ROOT
+from testkit.upstream import make_query
 
 
 def test_keys_guard_the_kentik_routes_and_never_reach_the_logs(stack_factory, tmp_path):

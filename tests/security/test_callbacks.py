@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from imagecache.config import load_config
-from tests.support.processes import wait_until
-from tests.support.receiver import Receiver
-from tests.support.upstream import make_query, simulate
+from testkit.processes import wait_until
+from testkit.receiver import Receiver
+from testkit.upstream import make_query, simulate
 from workers.callback_connections import AddressRefused, CheckedConnections
 from workers.callbacks import CallbackRefused, send
 

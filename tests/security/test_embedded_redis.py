@@ -10,7 +10,7 @@ from redis import AuthenticationError, Redis
 from redis.exceptions import ResponseError
 
 from imagecache.ops.embedded_redis import EmbeddedRedis
-from tests.support.processes import free_port
+from testkit.processes import free_port
 
 PASSWORD = 'an "odd" pass\\word'
 

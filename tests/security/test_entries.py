@@ -10,10 +10,10 @@ import shutil
 import httpx
 import pytest
 
-from tests.support.processes import wait_until
-from tests.support.proxy import Proxy
-from tests.support.tls import self_signed
-from tests.support.upstream import make_query, simulate
+from testkit.processes import wait_until
+from testkit.proxy import Proxy
+from testkit.tls import self_signed
+from testkit.upstream import make_query, simulate
 
 ORIGIN = "https://dashboards.example"
 QUERY_BYTES = re.compile(r"^imagecache_query_bytes (\S+)$", re.M)

@@ -17,9 +17,9 @@ import pytest
 
 from imagecache.auth.hashed_secrets import HashedSecrets
 from imagecache.auth.static_tokens import StaticTokens
-from tests.support.processes import Process, free_port, http_ok, wait_until
-from tests.support.raw_http import exchange, get, read_response, send_and_hang_up
-from tests.support.upstream import make_query
+from testkit.processes import Process, free_port, http_ok, wait_until
+from testkit.raw_http import exchange, get, read_response, send_and_hang_up
+from testkit.upstream import make_query
 
 STALL_SECONDS = 1
 

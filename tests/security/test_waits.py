@@ -16,9 +16,9 @@ import pytest
 
 from imagecache.domain.networks import parse_networks
 from imagecache.web.admission import WaitAdmission, WaitLimits
-from tests.support.processes import wait_until
-from tests.support.raw_http import read_response
-from tests.support.upstream import make_query, simulate
+from testkit.processes import wait_until
+from testkit.raw_http import read_response
+from testkit.upstream import make_query, simulate
 
 PER_CLIENT, PER_PROCESS = 6, 15
 HELD = re.compile(r"^imagecache_waits_held (\S+)$", re.M)

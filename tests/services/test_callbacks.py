@@ -12,7 +12,7 @@ from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import InvalidCallback
 from imagecache.index.callback_registry import RedisCallbackRegistry
 from imagecache.services.callbacks import LEFT_BEHIND, CallbackDispatch
-from tests.support.index import request
+from testkit.index import request
 
 NOW = 1_800_000_000.0
 HOOK = "https://hooks.example.com/done?token=t"

@@ -14,8 +14,8 @@ from imagecache.index.keys import RedisKeys
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.services.image_cache import TOUCH_INTERVAL, Ask, ImageCache, Limits
 from imagecache_client.ids import EntryId
-from tests.support.job_kinds import served_kinds
-from tests.support.processes import wait_until
+from testkit.job_kinds import served_kinds
+from testkit.processes import wait_until
 
 NOW = 1_800_000_000.0
 QUERY = {"queries": [{"bucket": "Left +Y Axis"}], "imageType": "png"}

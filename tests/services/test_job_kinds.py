@@ -10,7 +10,7 @@ import pytest
 from imagecache.domain.errors import FetchError, UnknownJob
 from imagecache.index.job_directory import RedisJobDirectory
 from imagecache.services.job_kinds import JobKinds
-from tests.support.job_kinds import CHART
+from testkit.job_kinds import CHART
 
 WORDS = dataclasses.replace(CHART, name="words", concurrency=2, default_ttl=9000)
 

@@ -14,8 +14,8 @@ from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.maintenance import Maintenance
 from imagecache.services.recovery import Recovery
-from tests.support.index import new_pending
-from tests.support.job_kinds import CHART, served_kinds
+from testkit.index import new_pending
+from testkit.job_kinds import CHART, served_kinds
 
 NOW = 1_800_000_000.0
 

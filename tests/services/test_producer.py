@@ -10,7 +10,7 @@ from imagecache.index.recency import RedisRecency
 from imagecache.services.capacity import Capacity
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.producer import Producer
-from tests.support.index import new_pending
+from testkit.index import new_pending
 
 NOW = 1_800_000_000.0
 

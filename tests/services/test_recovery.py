@@ -9,8 +9,8 @@ import pytest
 from imagecache.index.leases import WorkerLease
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.recovery import Recovery
-from tests.support.index import new_pending
-from tests.support.job_kinds import CHART, served_kinds
+from testkit.index import new_pending
+from testkit.job_kinds import CHART, served_kinds
 
 NOW = 1_800_000_000.0
 TTL = 0.3  # a lease TTL short enough to wait out in a unit test

@@ -5,8 +5,8 @@ from __future__ import annotations
 from imagecache.domain.counter_fields import fetch_increments
 from imagecache.index.counters import RedisCounters
 from imagecache.services.statistics import CacheStatistics
-from tests.support.index import new_pending
-from tests.support.job_kinds import CHART
+from testkit.index import new_pending
+from testkit.job_kinds import CHART
 
 NOW = 1_800_000_000.0
 

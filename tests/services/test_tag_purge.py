@@ -7,7 +7,7 @@ import pytest
 from imagecache.domain.entry_record import EntryRecord, Reuse
 from imagecache.index.counters import RedisCounters
 from imagecache.services.tag_purge import TagPurge
-from tests.support.index import request
+from testkit.index import request
 
 NOW = 1_800_000_000.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.processes import Process, wait_until
-from tests.support.redis_server import OwnRedis
+from testkit.processes import Process, wait_until
+from testkit.redis_server import OwnRedis
 
 STARTED_WITHIN = 10.0  # seconds from Redis answering to the process at work
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.processes import Process, free_port, http_ok, wait_until
+from testkit.processes import Process, free_port, http_ok, wait_until
 
 QUERY = {
     "queries": [

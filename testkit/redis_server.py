@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from imagecache.ops.embedded_redis import EmbeddedRedis
-from tests.support.processes import free_port
+from testkit.processes import free_port
 
 
 class OwnRedis(EmbeddedRedis):

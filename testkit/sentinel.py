@@ -12,7 +12,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from imagecache.ops.embedded_redis import redis_answers
-from tests.support.processes import free_port, wait_until
+from testkit.processes import free_port, wait_until
 
 MASTER = "imagecache"
 DOWN_AFTER_MS = 1000  # how long the Sentinels wait before they call the primary down

@@ -1,4 +1,4 @@
-"""Scenarios on a deployment over separate hosts (tests/support/hosts.py), each returning what it measured: the
+"""Scenarios on a deployment over separate hosts (testkit/hosts.py), each returning what it measured: the
 fault tests assert on these figures, bench/hosts.py prints them."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from tests.support.hosts import WEBS, Deployment
-from tests.support.processes import wait_until
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.hosts import WEBS, Deployment
+from testkit.processes import wait_until
+from testkit.upstream import make_query, simulate, upstream_stats
 
 CLIENT_TRIES = 3  # what a client with retries does: the same request again on a 5xx or a broken connection
 

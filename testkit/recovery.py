@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import httpx
 from redis import Redis
 
-from tests.support.processes import wait_until
-from tests.support.redis_server import OwnRedis
-from tests.support.stack import Stack
-from tests.support.upstream import make_query, simulate, upstream_stats
+from testkit.processes import wait_until
+from testkit.redis_server import OwnRedis
+from testkit.stack import Stack
+from testkit.upstream import make_query, simulate, upstream_stats
 
 # What production runs with: recovery must not lean on short test timings, and all 10 fetches run at once.
 PRODUCTION_SETTINGS = {"CACHE_MAINTENANCE_PERIOD": "60", "WORKER_CONCURRENCY": "16"}

