@@ -163,14 +163,36 @@ class SecretLookup(Protocol):
 # The index
 
 
-class EntryIndex(Protocol):
-    """Image entries; each state change is atomic, so an entry moves pending -> active|error exactly once."""
-
-    def request(self, asked: EntryRequest) -> RequestOutcome: ...
+class EntryLookup(Protocol):
+    """Image entries as they stand: what every caller of the index reads."""
 
     def get(self, entry_id: str) -> EntryRecord | None: ...
 
     def get_many(self, entry_ids: list[str]) -> list[EntryRecord | None]: ...
+
+    def page(self, cursor: str | None, limit: int) -> EntryPage: ...
+
+    def newest(self, limit: int) -> list[EntryRecord]: ...
+
+    def counts(self) -> dict[str, int]:
+        """Entries by status (`<status>_count`) and the shared counters."""
+        ...
+
+
+class EntryRequests(EntryLookup, Protocol):
+    """What requests do to the index (the image cache): each decided in one atomic step, so single flight holds."""
+
+    def request(self, asked: EntryRequest) -> RequestOutcome: ...
+
+    def touch(self, entry_id: str, now: float) -> None: ...
+
+
+class EntryProduction(EntryLookup, Protocol):
+    """What producing a result does (the producer): an entry moves pending -> active|error exactly once."""
+
+    def claim(
+        self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0
+    ) -> EntryRecord | None: ...
 
     def complete(
         self,
@@ -196,6 +218,10 @@ class EntryIndex(Protocol):
         counts: Mapping[str, float] | None = None,
     ) -> bool: ...
 
+
+class EntryUpkeep(EntryLookup, Protocol):
+    """What keeping the index does (maintenance, recovery, eviction, purge, reindex)."""
+
     def delete(self, entry_id: str, blob_key: str, now: float) -> bool: ...
 
     def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
@@ -208,10 +234,6 @@ class EntryIndex(Protocol):
         ...
 
     def soften(self, entry_ids: list[str], now: float) -> int: ...
-
-    def claim(
-        self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0
-    ) -> EntryRecord | None: ...
 
     def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> str | None:
         """The entry's job kind ('' for entries made before kinds) if it is to be enqueued again, else None."""
@@ -229,17 +251,7 @@ class EntryIndex(Protocol):
 
     def expired_ids(self, now: float, skip: int = 0, limit: int = 500) -> list[str]: ...
 
-    def page(self, cursor: str | None, limit: int) -> EntryPage: ...
-
-    def newest(self, limit: int) -> list[EntryRecord]: ...
-
     def adopt(self, entry: EntryRecord) -> bool: ...
-
-    def touch(self, entry_id: str, now: float) -> None: ...
-
-    def counts(self) -> dict[str, int]:
-        """Entries by status (`<status>_count`) and the shared counters."""
-        ...
 
 
 class FileIndex(Protocol):

@@ -1,4 +1,4 @@
-"""RedisEntryIndex: the EntryIndex port on Redis.
+"""RedisEntryIndex: the entry ports on Redis (EntryRequests, EntryProduction and EntryUpkeep: one per caller).
 
 Every state change is one Lua script (index/lua/entry_*.lua), so
 concurrent web workers and hosts see an entry move pending -> active|error

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from imagecache.domain.callback_targets import CallbackTargets
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import InvalidCallback
-from imagecache.domain.ports import CallbackQueue, CallbackRegistry, EntryIndex
+from imagecache.domain.ports import CallbackQueue, CallbackRegistry, EntryLookup
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ LEFT_BEHIND = 10.0  # seconds after its entry settled that maintenance hands on 
 class CallbackDispatch:
     def __init__(
         self,
-        entries: EntryIndex,
+        entries: EntryLookup,
         registry: CallbackRegistry,
         queue: CallbackQueue,
         targets: CallbackTargets,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from imagecache.domain.entry_record import EntryRecord
-from imagecache.domain.ports import EntryIndex, FileIndex, Recency
+from imagecache.domain.ports import EntryUpkeep, FileIndex, Recency
 from imagecache.services.item_sweep import ItemSweep, one_by_one
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ class Capacity:
     def __init__(
         self,
         recency: Recency,
-        entries: EntryIndex,
+        entries: EntryUpkeep,
         files: FileIndex,
         max_bytes: int,
         sweep: ItemSweep,

@@ -18,8 +18,8 @@ from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import (
     BlobReader,
     BlobStore,
-    EntryIndex,
     EntryNotifier,
+    EntryRequests,
     JobQueue,
     Replication,
     Unreplicated,
@@ -66,7 +66,7 @@ class Limits:
 class ImageCache:
     def __init__(
         self,
-        entries: EntryIndex,
+        entries: EntryRequests,
         blobs: BlobStore,
         jobs: JobQueue,
         notifier: EntryNotifier,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imagecache.domain.errors import StorageUnavailable
-from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, JobQueue
+from imagecache.domain.ports import BlobGarbage, BlobStore, EntryUpkeep, JobQueue
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
@@ -44,7 +44,7 @@ class PassReport:
 class Maintenance:
     def __init__(
         self,
-        entries: EntryIndex,
+        entries: EntryUpkeep,
         files: FileCache,
         capacity: Capacity,
         blobs: BlobStore,

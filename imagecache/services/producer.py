@@ -26,7 +26,7 @@ from imagecache.domain.outages import is_outage, through_outage
 from imagecache.domain.ports import (
     BlobGarbage,
     BlobStore,
-    EntryIndex,
+    EntryProduction,
     Fetcher,
     FetchResult,
     Readable,
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 class Producer:
     def __init__(
         self,
-        entries: EntryIndex,
+        entries: EntryProduction,
         blobs: BlobStore,
         jobs: Mapping[str, Fetcher],
         capacity: Capacity,

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from imagecache.domain.ports import EntryIndex, JobQueue
+from imagecache.domain.ports import EntryUpkeep, JobQueue
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.job_kinds import JobKinds
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class Recovery:
     def __init__(
         self,
-        entries: EntryIndex,
+        entries: EntryUpkeep,
         jobs: JobQueue,
         kinds: JobKinds,
         sweep: ItemSweep,

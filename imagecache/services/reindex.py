@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.domain.file_record import FileRecord
-from imagecache.domain.ports import BlobGarbage, BlobStore, EntryIndex, FileIndex, StoredBlob
+from imagecache.domain.ports import BlobGarbage, BlobStore, EntryUpkeep, FileIndex, StoredBlob
 from imagecache.services.content_hash import content_sha256
 from imagecache.services.file_cache import FILE_TTL
 from imagecache_client.ids import EntryId
@@ -39,7 +39,7 @@ class ReindexReport:
 class Reindexer:
     def __init__(
         self,
-        entries: EntryIndex,
+        entries: EntryUpkeep,
         files: FileIndex,
         blobs: BlobStore,
         garbage: BlobGarbage,

@@ -7,7 +7,7 @@ instance reports the same figures however many processes and hosts run.
 
 from __future__ import annotations
 
-from imagecache.domain.ports import Counters, EntryIndex, JobQueue
+from imagecache.domain.ports import Counters, EntryLookup, JobQueue
 
 _SUMMARY = (
     "active_count",
@@ -27,7 +27,7 @@ _SUMMARY = (
 
 
 class CacheStatistics:
-    def __init__(self, entries: EntryIndex, counters: Counters, jobs: JobQueue, max_bytes: int) -> None:
+    def __init__(self, entries: EntryLookup, counters: Counters, jobs: JobQueue, max_bytes: int) -> None:
         self._entries = entries
         self._counters = counters
         self._jobs = jobs

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from imagecache.domain.ports import Counters, EntryIndex
+from imagecache.domain.ports import Counters, EntryUpkeep
 
 BATCH = 200
 MAX_TAGS = 16
@@ -27,7 +27,7 @@ def tag_problem(tag: object) -> str | None:
 
 
 class TagPurge:
-    def __init__(self, entries: EntryIndex, counters: Counters, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, entries: EntryUpkeep, counters: Counters, clock: Callable[[], float] = time.time) -> None:
         self._entries = entries
         self._counters = counters
         self._clock = clock
