@@ -70,3 +70,67 @@ def test_benchmarks_and_the_test_kit_import_nothing_from_the_tests() -> None:
                 names = [node.module]
             leaning += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.split(".")[0] == "tests"]
     assert leaning == []
+
+
+# Third-party internals we lean on, each for a reason no public call serves.
+FOREIGN_PRIVATE = {
+    "client/imagecache_client/object_store.py": "minio's SDK has no public call for a conditional multipart upload",
+    "client/imagecache_client/versioned_cli.py": "argparse names its subparsers' type only privately",
+}
+
+
+def module_names() -> dict[str, Path]:
+    """Every module of the packages by its dotted name."""
+    named = {}
+    for path in modules():
+        package = "imagecache_client" if "imagecache_client" in path.parts else None
+        parts = list(path.relative_to(ROOT / "client" if package else ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        named[".".join(parts)] = path
+    return named
+
+
+def imports(path: Path, known: dict[str, Path]) -> set[str]:
+    """The package modules a module imports, TYPE_CHECKING blocks included."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                found.add(full if full in known else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name in known}
+
+
+def test_no_import_cycles_of_any_kind() -> None:
+    known = module_names()
+    graph = {name: imports(path, known) - {name} for name, path in known.items()}
+    cycles = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        for imported in graph[name]:
+            if imported in trail:
+                cycles.add(" -> ".join([*trail[trail.index(imported) :], imported]))
+            elif imported not in done:
+                visit(imported, [*trail, imported])
+        done.add(name)
+
+    done: set[str] = set()
+    for name in sorted(graph):
+        if name not in done:
+            visit(name, [name])
+    assert sorted(cycles) == []
+
+
+def test_no_module_touches_another_objects_private_names() -> None:
+    touching = []
+    for path in modules():
+        if str(path.relative_to(ROOT)) in FOREIGN_PRIVATE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            private = isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+            if private and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                touching.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert touching == []

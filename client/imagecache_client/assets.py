@@ -147,7 +147,9 @@ class AssetCache:
                 raise _corrupted(url, "sha256", writer.sha256, download.sha256)
             if md5 is not None and md5.hexdigest() != download.etag:
                 raise _corrupted(url, "md5", md5.hexdigest(), download.etag)
-            return self.local.assets.keep(url, download.etag, writer)
+            kept = self.local.assets.keep(url, download.etag, writer)
+        self.local.evict(protect=kept.sha256)  # beyond the bound, least recently used go; never this one
+        return kept
 
 
 def _corrupted(url: str, algorithm: str, got: str, named: str) -> ClientError:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
 from typing import Any
 
 from imagecache.config import Config
 from imagecache.domain.errors import FetchError
-from imagecache.fetchers.chart_drawing import PALETTE, render
+from imagecache.fetchers.chart_drawing import PALETTE, Chart, render
 from imagecache.fetchers.image_types import MIME_TYPES
 from imagecache.jobs import JobKind, JobResult
 from imagecache_client.ids import canonical_json
@@ -45,20 +44,6 @@ POINTS = 60
 DEFAULT_LOOKBACK = 3600
 _PROTOCOLS = ["TCP", "UDP", "ICMP", "GRE", "ESP", "SCTP", "IPv6-ICMP", "OSPF", "IGMP", "PIM"]
 _COUNTRIES = ["US", "DE", "JP", "BR", "GB", "FR", "IN", "NL", "SG", "AU"]
-
-
-@dataclass(frozen=True)
-class Chart:
-    title: str
-    image_type: str
-    series: list[list[float]]
-    labels: list[str]  # one per series, as the legend names them
-    unit: str
-    lookback_seconds: int
-
-    @property
-    def content_type(self) -> str:
-        return MIME_TYPES[self.image_type]
 
 
 def chart_for(query: Any) -> Chart:

@@ -1,19 +1,17 @@
-"""Drawing a Chart (chart.py) as Kentik's charts read: a title, a value axis in the metric's unit, a time axis
-ticked over the lookback, the stacked series, and a legend naming each; as SVG, or rasterised by Pillow for
-PNG, JPEG and PDF. Both formats draw from one layout, so they show the same chart."""
+"""A Chart (what chart.py reads from a query) and its drawing as Kentik's charts read: a title, a value axis in
+the metric's unit, a time axis ticked over the lookback, the stacked series, and a legend naming each; as SVG,
+or rasterised by Pillow for PNG, JPEG and PDF. Both formats draw from one layout, so they show the same chart."""
 
 from __future__ import annotations
 
 import io
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont
 
-if TYPE_CHECKING:
-    from imagecache.fetchers.chart import Chart
+from imagecache.fetchers.image_types import MIME_TYPES
 
 WIDTH, HEIGHT = 800, 400
 LEFT, TOP, RIGHT, BOTTOM = 80, 48, WIDTH - 180, HEIGHT - 56  # the plot area
@@ -31,6 +29,20 @@ PALETTE = [
 ]
 _TIME_STEPS = [10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800]
 _SI = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    image_type: str
+    series: list[list[float]]
+    labels: list[str]  # one per series, as the legend names them
+    unit: str
+    lookback_seconds: int
+
+    @property
+    def content_type(self) -> str:
+        return MIME_TYPES[self.image_type]
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ def test_many_processes_share_one_cache_consistently(tmp_path, max_bytes):
 def test_a_cache_laid_out_by_another_version_is_started_afresh(tmp_path, caplog):
     cache = LocalCache(tmp_path)
     put_image(cache, 1, b"kept by an older client")
-    cache._db().execute("PRAGMA user_version = 0")  # as a layout this client does not know
+    cache.store.connection().execute("PRAGMA user_version = 0")  # as a layout this client does not know
     cache.close()
     with caplog.at_level("WARNING", logger="imagecache.client"):
         again = LocalCache(tmp_path)

@@ -8,7 +8,6 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from imagecache_client.local.blob_files import (
 )
 from imagecache_client.local.records import Collected, Listed, LocalFile, LocalImage, from_row
 from imagecache_client.local.schema import HOLDERS, SCHEMA_VERSION, lay_out
+from imagecache_client.local.store import LocalStore
 from imagecache_client.local.unsent import UnsentResults
 
 log = logging.getLogger("imagecache.client")
@@ -55,24 +55,20 @@ class LocalCache:
         for sub in ("blobs", "tmp", "locks"):
             (self.root / sub).mkdir(mode=0o700, exist_ok=True)
         private_file(self.root / "index.sqlite3")  # SQLite gives its -wal and -shm files the same mode
-        self._local = threading.local()  # a connection per thread, closed when its thread ends
-        self._write_lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
-        self.unsent = UnsentResults(self)
-        self.assets = AssetRecords(self)
-        if self._db().execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        self.store = LocalStore(self.root)
+        self.unsent = UnsentResults(self.store)
+        self.assets = AssetRecords(self.store)
+        if self.store.connection().execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             self._create()
 
     def close(self) -> None:
         """Close this thread's connection (other threads' close as their threads end)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self.store.close()
 
     # --- blobs -----------------------------------------------------------------
 
     def blob_path(self, sha256: str) -> Path:
-        return self.root / "blobs" / sha256[:2] / sha256
+        return self.store.blob_path(sha256)
 
     @contextmanager
     def writer(self, existing: Path | None = None) -> Iterator[BlobWriter]:
@@ -120,7 +116,7 @@ class LocalCache:
     # --- images: immutable until their expiry --------------------------------
 
     def image(self, server: str, entry_id: str) -> LocalImage | None:
-        row = self._checkout(
+        row = self.store.checkout(
             "SELECT i.*, b.size FROM images i JOIN blobs b USING (sha256) "
             "WHERE i.server = ? AND i.id = ? AND i.expires_at > ?",
             (server, entry_id, time.time()),
@@ -131,7 +127,7 @@ class LocalCache:
         """The newest unexpired copy of the query's image (produced at most max_age seconds ago)."""
         now = time.time()
         oldest = now - max_age if max_age is not None else 0.0
-        row = self._checkout(
+        row = self.store.checkout(
             "SELECT i.*, b.size FROM images i JOIN blobs b USING (sha256) "
             "WHERE i.server = ? AND i.digest = ? AND i.expires_at > ? AND i.produced_at >= ? "
             "ORDER BY i.expires_at DESC LIMIT 1",
@@ -145,8 +141,8 @@ class LocalCache:
         parsed = EntryId.parse(entry_id)
         if parsed is None:
             raise ValueError(f"not an image id: {entry_id!r}")
-        with self._writing() as db:
-            self._take(db, blob)
+        with self.store.writing() as db:
+            self.store.take(db, blob)
             db.execute(
                 "INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (server, entry_id, parsed.digest, parsed.expires_at, blob.sha256, content_type, produced_at),
@@ -166,7 +162,7 @@ class LocalCache:
     # --- /v1 files: revalidated with their ETag, kept per token ------------------
 
     def file(self, server: str, owner: str, cache_id: str) -> LocalFile | None:
-        row = self._checkout(
+        row = self.store.checkout(
             "SELECT f.*, b.size FROM files f JOIN blobs b USING (sha256) "
             "WHERE f.server = ? AND f.owner = ? AND f.cache_id = ?",
             (server, owner, cache_id),
@@ -177,8 +173,8 @@ class LocalCache:
         self, server: str, owner: str, cache_id: str, etag: str, filename: str, content_type: str, blob: BlobWriter
     ) -> LocalFile:
         now = time.time()
-        with self._writing() as db:
-            self._take(db, blob)
+        with self.store.writing() as db:
+            self.store.take(db, blob)
             db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (server, owner, cache_id, blob.sha256, etag, filename, content_type, now),
@@ -199,7 +195,7 @@ class LocalCache:
 
     def mark_validated(self, server: str, owner: str, cache_id: str) -> LocalFile | None:
         """The copy, confirmed by the server just now; None if it went while the server was asked."""
-        with self._writing() as db:
+        with self.store.writing() as db:
             db.execute(
                 "UPDATE files SET validated_at = ? WHERE server = ? AND owner = ? AND cache_id = ?",
                 (time.time(), server, owner, cache_id),
@@ -207,17 +203,17 @@ class LocalCache:
         return self.file(server, owner, cache_id)
 
     def forget_file(self, server: str, owner: str, cache_id: str) -> None:
-        with self._writing() as db:
+        with self.store.writing() as db:
             db.execute("DELETE FROM files WHERE server = ? AND owner = ? AND cache_id = ?", (server, owner, cache_id))
             self._drop_unreferenced(db)
 
     def remember_cache_id(self, server: str, params_key: str, cache_id: str) -> None:
-        with self._writing() as db:
+        with self.store.writing() as db:
             db.execute("INSERT OR REPLACE INTO params VALUES (?, ?, ?)", (server, params_key, cache_id))
 
     def cache_id(self, server: str, params_key: str) -> str | None:
         row = (
-            self._db()
+            self.store.connection()
             .execute("SELECT cache_id FROM params WHERE server = ? AND key = ?", (server, params_key))
             .fetchone()
         )
@@ -230,7 +226,7 @@ class LocalCache:
     # --- housekeeping ------------------------------------------------------------
 
     def used_bytes(self) -> int:
-        return self._db().execute("SELECT bytes FROM totals WHERE name = 'blobs'").fetchone()[0]
+        return self.store.connection().execute("SELECT bytes FROM totals WHERE name = 'blobs'").fetchone()[0]
 
     def evict(self, protect: str | None = None) -> tuple[int, int]:
         """Drop expired images, then least recently used blobs beyond max_bytes: (blobs, bytes) freed.
@@ -239,7 +235,7 @@ class LocalCache:
         their path), and so does `protect`, the blob the caller is about to hand out, even when it
         alone is too big: the bound can be exceeded for a moment by what is in use right now.
         """
-        with self._writing() as db:
+        with self.store.writing() as db:
             db.execute("DELETE FROM images WHERE expires_at <= ?", (time.time(),))
             self._drop_unreferenced(db)
             excess = self.used_bytes() - self.max_bytes
@@ -253,7 +249,7 @@ class LocalCache:
             for sha, size in rows:
                 if freed >= excess:
                     break
-                self._drop_blob(db, sha)
+                self.store.drop_blob(db, sha)
                 freed += size
                 count += 1
             return count, freed
@@ -262,10 +258,12 @@ class LocalCache:
         """`local gc`: expired images, LRU beyond the bound, orphan blobs and dead temp files."""
         used_before = self.used_bytes()
         expired_before = (
-            self._db().execute("SELECT count(*) FROM images WHERE expires_at <= ?", (time.time(),)).fetchone()[0]
+            self.store.connection()
+            .execute("SELECT count(*) FROM images WHERE expires_at <= ?", (time.time(),))
+            .fetchone()[0]
         )
         evicted, _ = self.evict()
-        with self._writing() as db:
+        with self.store.writing() as db:
             orphans, orphan_bytes = self._remove_orphans(db)
         temp = remove_stale_temp(self.root / "tmp")
         kept = self.used_bytes()
@@ -273,10 +271,10 @@ class LocalCache:
 
     def clear(self) -> int:
         """Remove every record and blob: the number of blobs removed."""
-        with self._writing() as db:
+        with self.store.writing() as db:
             shas = [row[0] for row in db.execute("SELECT sha256 FROM blobs")]
             for sha in shas:
-                self._drop_blob(db, sha)
+                self.store.drop_blob(db, sha)
             db.execute("DELETE FROM params")
             self._remove_orphans(db)
         return len(shas)
@@ -290,7 +288,7 @@ class LocalCache:
             " UNION ALL SELECT 'asset', '', a.url, b.size, b.used_at, NULL, b.sha256 FROM assets a"
             " JOIN blobs b USING (sha256) ORDER BY 5 DESC"
         )
-        rows = self._db().execute(listed).fetchall()
+        rows = self.store.connection().execute(listed).fetchall()
         return [
             Listed(kind, server, key, size, used_at, expires_at, self.blob_path(sha))
             for kind, server, key, size, used_at, expires_at, sha in rows
@@ -300,7 +298,7 @@ class LocalCache:
 
     def _create(self) -> None:
         """Lay out a new cache; one from another version of the client is started afresh (it is a cache)."""
-        with self._writing() as db:
+        with self.store.writing() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
                 return  # another process has just done it
@@ -309,55 +307,6 @@ class LocalCache:
                     "the local cache at %s has another layout (version %s); starting it afresh", self.root, version
                 )
             self._remove_orphans(db)
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.root / "index.sqlite3", timeout=60, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-
-    def _checkout(self, sql: str, args: tuple[object, ...]) -> sqlite3.Row | None:
-        """One record whose blob is really there, marked used in the same transaction (so not evicted now)."""
-        with self._writing() as db:
-            db.row_factory = sqlite3.Row
-            try:
-                row = db.execute(sql, args).fetchone()
-            finally:
-                db.row_factory = None
-            if row is None:
-                return None
-            if not self.blob_path(row["sha256"]).is_file():
-                self._drop_blob(db, row["sha256"])
-                return None
-            db.execute("UPDATE blobs SET used_at = ? WHERE sha256 = ?", (time.time(), row["sha256"]))
-            return row
-
-    def _take(self, db: sqlite3.Connection, blob: BlobWriter) -> None:
-        """Move a written blob into place, read-only (inside the caller's transaction), and count it."""
-        blob.finish()
-        target = self.blob_path(blob.sha256)
-        target.parent.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(blob.path, 0o400)
-        os.replace(blob.path, target)
-        if db.execute("UPDATE blobs SET used_at = ? WHERE sha256 = ?", (time.time(), blob.sha256)).rowcount == 0:
-            db.execute("INSERT INTO blobs VALUES (?, ?, ?)", (blob.sha256, blob.size, time.time()))
-            db.execute("UPDATE totals SET bytes = bytes + ? WHERE name = 'blobs'", (blob.size,))
 
     def _drop_unreferenced(self, db: sqlite3.Connection) -> None:
         """Blobs no record points at any more, once no one has been handed their path for keep_recent.
@@ -373,17 +322,9 @@ class LocalCache:
             held = " OR ".join(f"EXISTS (SELECT 1 FROM {table} WHERE sha256 = ?)" for table in HOLDERS)
             used = db.execute(f"SELECT {held}", (sha,) * len(HOLDERS)).fetchone()[0]
             if not used:
-                self._drop_blob(db, sha)
+                self.store.drop_blob(db, sha)
             db.execute("DELETE FROM released WHERE sha256 = ?", (sha,))
         db.execute("DELETE FROM released WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE sha256 = released.sha256)")
-
-    def _drop_blob(self, db: sqlite3.Connection, sha: str) -> None:
-        for table in HOLDERS:
-            db.execute(f"DELETE FROM {table} WHERE sha256 = ?", (sha,))
-        row = db.execute("DELETE FROM blobs WHERE sha256 = ? RETURNING size", (sha,)).fetchone()
-        if row:
-            db.execute("UPDATE totals SET bytes = bytes - ? WHERE name = 'blobs'", (row[0],))
-        self.blob_path(sha).unlink(missing_ok=True)
 
     def _remove_orphans(self, db: sqlite3.Connection) -> tuple[int, int]:
         """Blob files no row knows (a process died between rename and commit), and rows with no file."""
@@ -396,5 +337,5 @@ class LocalCache:
                 count += 1
         for sha in known:
             if not self.blob_path(sha).is_file():
-                self._drop_blob(db, sha)
+                self.store.drop_blob(db, sha)
         return count, size

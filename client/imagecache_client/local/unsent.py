@@ -13,12 +13,9 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from imagecache_client.local.blob_files import BlobWriter
-
-if TYPE_CHECKING:
-    from imagecache_client.local.cache import LocalCache
+from imagecache_client.local.store import LocalStore
 
 
 @dataclass(frozen=True)
@@ -33,11 +30,11 @@ class Unsent:
 
 
 class UnsentResults:
-    def __init__(self, cache: LocalCache) -> None:
-        self._cache = cache
+    def __init__(self, store: LocalStore) -> None:
+        self._store = store
 
     def get(self, server: str, owner: str, key: str) -> Unsent | None:
-        row = self._cache._checkout(
+        row = self._store.checkout(
             "SELECT u.*, b.size FROM unsent u JOIN blobs b USING (sha256) "
             "WHERE u.server = ? AND u.owner = ? AND u.key = ?",
             (server, owner, key),
@@ -45,21 +42,21 @@ class UnsentResults:
         if row is None:
             return None
         return Unsent(
-            server, owner, key, row["filename"], row["sha256"], row["size"], self._cache.blob_path(row["sha256"])
+            server, owner, key, row["filename"], row["sha256"], row["size"], self._store.blob_path(row["sha256"])
         )
 
     def keep(self, server: str, owner: str, key: str, filename: str, blob: BlobWriter) -> Unsent:
-        with self._cache._writing() as db:
-            self._cache._take(db, blob)
+        with self._store.writing() as db:
+            self._store.take(db, blob)
             db.execute(
                 "INSERT OR REPLACE INTO unsent VALUES (?, ?, ?, ?, ?)", (server, owner, key, blob.sha256, filename)
             )
-        return Unsent(server, owner, key, filename, blob.sha256, blob.size, self._cache.blob_path(blob.sha256))
+        return Unsent(server, owner, key, filename, blob.sha256, blob.size, self._store.blob_path(blob.sha256))
 
     def sent(self, unsent: Unsent, cache_id: str, filename: str, content_type: str) -> bool:
         """The result was uploaded as cache_id: from now on it is that file's local copy. False if the blob went
         meanwhile (evicted: the caller has uploaded it all the same)."""
-        with self._cache._writing() as db:
+        with self._store.writing() as db:
             db.execute(
                 "DELETE FROM unsent WHERE server = ? AND owner = ? AND key = ?",
                 (unsent.server, unsent.owner, unsent.key),
