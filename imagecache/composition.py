@@ -22,19 +22,21 @@ from imagecache.auth.static_tokens import StaticTokens
 from imagecache.config import Config
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.errors import StorageError
+from imagecache.domain.outages import recognise
 from imagecache.domain.ports import BlobStore, TokenAuthority
 from imagecache.index.callback_registry import RedisCallbackRegistry
-from imagecache.index.connections import RedisConnector
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.job_directory import RedisJobDirectory
-from imagecache.index.keys import RedisKeys
 from imagecache.index.leases import WorkerLease
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.index.recency import RedisRecency
 from imagecache.index.replica_wait import RedisReplicaWait
+from imagecache.redis_access.connections import RedisConnector
+from imagecache.redis_access.keys import RedisKeys
+from imagecache.redis_access.outages import redis_outage
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
@@ -62,6 +64,7 @@ REDIS_POOL_SIZE = 64
 
 class Components:
     def __init__(self, config: Config) -> None:
+        recognise(redis_outage)  # every process reaches Redis: its outages are 503s and end a pass, not bugs
         self.config = config
         self.keys = RedisKeys(config.redis_prefix)
         self.connector = RedisConnector(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from redis import Redis
 
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access.keys import RedisKeys
 
 
 def unknown_blobs(redis: Redis, prefix: str, stored: Iterable[str]) -> set[str]:

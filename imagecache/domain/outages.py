@@ -4,9 +4,9 @@ An outage is answered 503 with Retry-After and stops a maintenance pass (the
 next one retries); every other failure is a bug in us or in the data, a 500
 that is logged with its message, and one item's bug never stops a pass.
 
-Only an adapter knows how its dependency says "not now": each one that talks to
-a dependency recognises that dependency's outages here (the Redis adapters do it
-when imported: index/redis_outages.py), so the rules below never import a client library.
+Only an adapter knows how its dependency says "not now": the composition root
+has each dependency's outages recognised here (Redis's: redis_access/outages.py),
+so the rules below never import a client library.
 """
 
 from __future__ import annotations

@@ -1,11 +1,3 @@
-"""The Redis adapters: the entry and file indexes, garbage, counters, leases, the done channel, the wait for
-replicas, and the connections they all use (to REDIS_URL, or to whichever server the Sentinels call primary).
-
-Every key is named in keys.py and every state change is one Lua script in lua/.
-Importing the package teaches the domain what a Redis outage looks like.
-"""
-
-from imagecache.domain.outages import recognise
-from imagecache.index.redis_outages import redis_outage
-
-recognise(redis_outage)
+"""The Redis adapters of the cache's state: the entry and file indexes, garbage, counters, leases, the done
+channel and the wait for replicas. Every state change is one Lua script in lua/; keys, connections and scripts'
+loading are redis_access/'s, shared with the RQ queue."""

@@ -11,7 +11,7 @@ from typing import cast
 
 from redis import Redis
 
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access.keys import RedisKeys
 
 
 class RedisCallbackRegistry:

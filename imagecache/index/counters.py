@@ -7,7 +7,7 @@ from typing import cast
 
 from redis import Redis
 
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access.keys import RedisKeys
 
 
 class RedisCounters:

@@ -26,8 +26,8 @@ from imagecache.domain.entry_record import (
     Status,
 )
 from imagecache.domain.errors import TooManyTags
-from imagecache.index import scripts
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access import scripts
+from imagecache.redis_access.keys import RedisKeys
 
 
 def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:

@@ -13,8 +13,8 @@ from typing import cast
 from redis import Redis
 
 from imagecache.domain.file_record import FileRecord, Replaced
-from imagecache.index import scripts
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access import scripts
+from imagecache.redis_access.keys import RedisKeys
 
 
 class RedisFileIndex:

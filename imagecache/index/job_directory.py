@@ -14,7 +14,7 @@ from typing import Any, cast
 from redis import Redis
 
 from imagecache.domain.job_settings import JobSettings
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access.keys import RedisKeys
 
 PRUNE_AFTER = 60.0  # a worker's field this long past its time is removed by the next worker that writes
 

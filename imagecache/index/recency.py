@@ -9,7 +9,7 @@ from typing import cast
 
 from redis import Redis
 
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access.keys import RedisKeys
 
 
 class RedisRecency:

@@ -27,7 +27,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from imagecache.domain.counter_fields import REPLICA_WAIT_TIMEOUTS, REPLICA_WAITS, UNREPLICATED_WRITES
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access.keys import RedisKeys
 
 log = logging.getLogger(__name__)
 

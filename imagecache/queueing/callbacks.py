@@ -14,7 +14,7 @@ import urllib.parse
 from redis import Redis
 from rq import Queue, Retry
 
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access.keys import RedisKeys
 
 CALLBACK_FUNCTION = "workers.callbacks.deliver"
 FAILURE_TTL = 7 * 24 * 3600  # a callback that failed every attempt stays in RQ's failed registry a week

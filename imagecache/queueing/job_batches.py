@@ -22,8 +22,8 @@ from rq.rate_limit import RateLimit, RateLimitRegistry
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.utils import now, utcformat
 
-from imagecache.index import scripts
 from imagecache.queueing.rq_queue import FAILURE_TTL, JOB_FUNCTION
+from imagecache.redis_access import scripts
 
 ABANDON_GRACE = 60  # RQ's cleanup calls a started job abandoned this long past its timeout
 

@@ -19,8 +19,8 @@ from rq.worker_registration import clean_worker_registry
 
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.request_context import request_id
-from imagecache.index import scripts
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access import scripts
+from imagecache.redis_access.keys import RedisKeys
 
 JOB_FUNCTION = "workers.jobs.produce_entry"
 FAILURE_TTL = 24 * 3600

@@ -4,7 +4,7 @@ from imagecache.auth.hashed_secrets import secret_hash
 from imagecache.auth.kbase import KBaseAuth
 from imagecache.auth.static_tokens import StaticTokens
 from imagecache.domain.errors import AuthUnavailable, InvalidToken
-from imagecache.index.keys import RedisKeys
+from imagecache.redis_access.keys import RedisKeys
 from testkit.processes import free_port
 
 

@@ -10,8 +10,8 @@ from redis.exceptions import RedisError
 from redis.sentinel import MasterNotFoundError
 
 from imagecache.domain.outages import is_outage
-from imagecache.index.connections import RedisConnector
 from imagecache.index.notifier import PRIMARY_CHECK, RedisEntryNotifier
+from imagecache.redis_access.connections import RedisConnector
 from testkit.processes import free_port, wait_until
 from testkit.sentinel import MASTER, SentinelGroup
 

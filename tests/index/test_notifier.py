@@ -10,8 +10,8 @@ from redis import Redis
 
 from imagecache.domain.entry_record import Status
 from imagecache.index.entry_index import RedisEntryIndex
-from imagecache.index.keys import RedisKeys
 from imagecache.index.notifier import RedisEntryNotifier
+from imagecache.redis_access.keys import RedisKeys
 from testkit.index import new_pending
 
 

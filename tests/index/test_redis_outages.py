@@ -10,8 +10,10 @@ from redis._parsers import _RESP2Parser
 from redis.exceptions import ConnectionError, TimeoutError
 
 from imagecache.domain.errors import StorageFull, StorageUnavailable
-from imagecache.domain.outages import is_outage
-from imagecache.index import redis_outages  # noqa: F401 (importing the Redis adapters teaches is_outage Redis's replies)
+from imagecache.domain.outages import is_outage, recognise
+from imagecache.redis_access.outages import redis_outage
+
+recognise(redis_outage)  # as the composition root does in every process
 
 NOT_SERVING = [
     "LOADING Redis is loading the dataset in memory",
@@ -54,14 +56,16 @@ def test_unreachable_dependencies_are_outages_and_a_full_disk_is_not():
     assert not is_outage(StorageFull("storage is full")) and not is_outage(ValueError("bug"))
 
 
-@pytest.mark.parametrize("entry", ["imagecache.composition", "workers.worker", "workers.maintenance_loop"])
-def test_every_process_knows_redis_outages_from_its_first_import(entry):
-    """What each process imports first (the composition root, the worker, maintenance) brings the Redis adapters."""
+def test_redis_outages_are_known_once_the_composition_root_builds_a_process_not_by_an_import():
     check = (
-        f"import {entry}\n"
         "from redis.exceptions import ConnectionError\n"
         "from imagecache.domain.outages import is_outage\n"
+        "import imagecache.index, imagecache.redis_access.outages, workers.worker, workers.maintenance_loop\n"
+        "print(is_outage(ConnectionError('refused')))\n"
+        "from imagecache.composition import Components\n"
+        "from imagecache.config import load_config\n"
+        "Components(load_config(_env_file=None))\n"
         "print(is_outage(ConnectionError('refused')))"
     )
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip() == "True", done.stderr
+    assert done.stdout.split() == ["False", "True"], done.stderr

@@ -9,9 +9,9 @@ from redis.exceptions import RedisError
 
 from imagecache.domain.counter_fields import REPLICA_WAIT_TIMEOUTS, REPLICA_WAITS, UNREPLICATED_WRITES
 from imagecache.domain.outages import is_outage
-from imagecache.index.connections import RedisConnector
-from imagecache.index.keys import RedisKeys
 from imagecache.index.replica_wait import DEGRADED_SECONDS, RedisReplicaWait
+from imagecache.redis_access.connections import RedisConnector
+from imagecache.redis_access.keys import RedisKeys
 from testkit.sentinel import MASTER, SentinelGroup
 
 

@@ -14,9 +14,9 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.request_context import request_id
-from imagecache.index.keys import RedisKeys
 from imagecache.queueing.job_batches import ABANDON_GRACE, FinishedJob, RqJobBatches
 from imagecache.queueing.rq_queue import RqJobQueue, job_id_for
+from imagecache.redis_access.keys import RedisKeys
 from testkit.job_kinds import CHART, ONE_SLOT
 
 

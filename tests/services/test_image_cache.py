@@ -10,8 +10,8 @@ from redis import Redis
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.entry_record import Reuse, Status
-from imagecache.index.keys import RedisKeys
 from imagecache.index.notifier import RedisEntryNotifier
+from imagecache.redis_access.keys import RedisKeys
 from imagecache.services.image_cache import TOUCH_INTERVAL, Ask, ImageCache, Limits
 from imagecache_client.ids import EntryId
 from testkit.job_kinds import served_kinds

@@ -7,9 +7,12 @@ import pytest
 from falcon import testing
 from redis.exceptions import ConnectionError, ResponseError
 
-from imagecache.index import redis_outages  # noqa: F401 (the Redis adapters teach the domain Redis's outages)
+from imagecache.domain.outages import recognise
+from imagecache.redis_access.outages import redis_outage
 from imagecache.web import error_responses
 from imagecache.web.middleware.request_ids import RequestIdMiddleware
+
+recognise(redis_outage)  # as the composition root does in every process
 
 
 def client_raising(exc: Exception) -> testing.TestClient:

@@ -1,4 +1,4 @@
--- Functions the index scripts share (in front of each script that says it uses them; see index/scripts.py).
+-- Functions the index scripts share (in front of each script that says it uses them; see redis_access/scripts.py).
 -- valid_size(v): v is a decimal size. finite(v): v is a finite number.
 -- uncount(hash, field, size): subtracts a stored size exactly (never HINCRBY by -0, exact past 2^53).
 -- add_counts(hash, first): adds ARGV[first], ARGV[first + 1], ... as name, amount pairs (an integer by

@@ -1,4 +1,4 @@
--- Functions the queue's scripts share (see index/scripts.py).
+-- Functions the queue's scripts share (see redis_access/scripts.py).
 -- promote(allowed, rate_limited, concurrency, now, stamp, job_prefix, queue_prefix): fills the rate limit's free
 -- slots with its longest-waiting jobs, each pushed onto its queue and marked queued; RQ's own promotion
 -- (ACQUIRE_AND_ENQUEUE_SCRIPT in rq/rate_limit.py) over the same keys. Returns how many it promoted.

@@ -1,4 +1,4 @@
-"""How Redis says it is unreachable or not serving (index/__init__.py registers it with domain/outages.py)."""
+"""How Redis says it is unreachable or not serving (the composition root registers it with domain/outages.py)."""
 
 from __future__ import annotations
 
