@@ -88,7 +88,7 @@ class WaitAdmission:
         client = self.client_of(req)
         with self._lock:
             if self._held.get(client, 0) >= self._limits.per_client:
-                raise _refused(429, f"this client already holds {self._limits.per_client}", "WAITS_PER_CLIENT")
+                raise _refused(429, f"this client holds {self._limits.per_client}", "WAITS_PER_CLIENT")
             if self._total >= self._limits.per_process:
                 raise _refused(503, f"this server holds {self._limits.per_process}", "WAITS_PER_PROCESS")
             self._held[client] = self._held.get(client, 0) + 1
