@@ -210,9 +210,8 @@ class Config(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _networks_are_cidrs(self) -> Config:
-        self.callback_targets  # noqa: B018  (parsing is the check)
-        self.trusted_proxy_networks  # noqa: B018
+    def _proxies_are_cidrs(self) -> Config:
+        self.trusted_proxy_networks  # noqa: B018  (parsing is the check; callback_targets' is in _callbacks_are_signed)
         return self
 
     @model_validator(mode="after")

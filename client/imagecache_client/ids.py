@@ -25,8 +25,13 @@ def query_digest(query: Any, job: str | None = None) -> str:
     """The digest of a query for the deployment's default job kind (job None), or for the named kind. A named
     kind's text starts with `job:<name>` and a newline, which no JSON text does, so no query of one kind hashes
     like a query of another, whatever the query holds."""
-    text = canonical_json(query) if job is None else f"job:{job}\n{canonical_json(query)}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return canonical_digest(canonical_json(query).encode("utf-8"), job)
+
+
+def canonical_digest(canonical: bytes, job: str | None = None) -> str:
+    """query_digest of a query already in canonical JSON (UTF-8), for callers that keep the text too."""
+    prefix = b"" if job is None else f"job:{job}\n".encode()
+    return hashlib.sha256(prefix + canonical).hexdigest()
 
 
 @dataclass(frozen=True)

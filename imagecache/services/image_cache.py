@@ -27,7 +27,7 @@ from imagecache.domain.ports import (
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.job_kinds import JobKinds
 from imagecache.services.settled import SettledEntries
-from imagecache_client.ids import EntryId, canonical_json, query_digest
+from imagecache_client.ids import EntryId, canonical_digest, canonical_json
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,14 @@ class ImageCache:
         the tags would take an entry past its cap. The default kind's ids are the query's digest alone."""
         kind = self._kinds.resolve(ask.job)
         canonical = canonical_json(query)
-        size = len(canonical.encode())
-        if size > self.limits.query_max_bytes:
-            raise QueryTooLarge(size, self.limits.query_max_bytes)
+        encoded = canonical.encode()
+        if len(encoded) > self.limits.query_max_bytes:
+            raise QueryTooLarge(len(encoded), self.limits.query_max_bytes)
         self._kinds.validate(kind.name, query)
         if ask.callback_url:
             self._callbacks_or_refuse().check(ask.callback_url)
         now = self._clock()
-        digest = query_digest(query, None if kind.name == self._kinds.default else kind.name)
+        digest = canonical_digest(encoded, None if kind.name == self._kinds.default else kind.name)
         expires_at = round(now + (ask.ttl or min(kind.default_ttl, self.limits.max_ttl)), 6)
         outcome = self._entries.request(
             EntryRequest(
