@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-_ID = re.compile(r"(?P<digest>[0-9a-f]{64})_(?P<expiry>[0-9]{1,11}(?:\.[0-9]{1,9})?)")
+ENTRY_ID_PATTERN = r"^[0-9a-f]{64}_[0-9]{1,11}(\.[0-9]{1,9})?$"
+"""An entry id, exactly (a regular expression both Python and JSON Schema read the same way)."""
+_ID = re.compile(ENTRY_ID_PATTERN)
 
 
 def canonical_json(value: Any) -> str:
@@ -45,13 +46,10 @@ class EntryId:
     @classmethod
     def parse(cls, text: str) -> EntryId | None:
         """The id, or None for anything that is not exactly an id."""
-        match = _ID.fullmatch(text)
-        if match is None:
+        if _ID.fullmatch(text) is None:
             return None
-        expiry = float(match["expiry"])
-        if not math.isfinite(expiry):
-            return None
-        return cls(match["digest"], expiry)
+        digest, _, expiry = text.partition("_")
+        return cls(digest, float(expiry))
 
 
 def format_expiry(expires_at: float) -> str:

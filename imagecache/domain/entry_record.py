@@ -111,23 +111,6 @@ class EntryRecord:
             marks["purged_at"] = self.purged_at
         return marks
 
-    def summary(self) -> dict[str, object]:
-        """The public view: everything but the query and internals."""
-        view: dict[str, object] = {
-            "id": self.id,
-            "status": self.status.value,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-        }
-        if self.job:
-            view["job"] = self.job
-        view.update(self._marks())
-        if self.status is Status.ACTIVE:
-            view.update(content_type=self.content_type, size=self.size, etag=self.etag, completed_at=self.completed_at)
-        if self.status is Status.ERROR:
-            view["error"] = {"status": self.error_status, "type": self.error_type, "msg": self.error_message}
-        return view
-
 
 @dataclass(frozen=True)
 class EntryRequest:

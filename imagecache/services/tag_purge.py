@@ -15,15 +15,6 @@ from collections.abc import Callable
 from imagecache.domain.ports import Counters, EntryUpkeep
 
 BATCH = 200
-MAX_TAGS = 16
-MAX_TAG_LENGTH = 128
-
-
-def tag_problem(tag: object) -> str | None:
-    """Why a tag cannot be used, or None: 1 to 128 printable characters."""
-    if not isinstance(tag, str) or not 0 < len(tag) <= MAX_TAG_LENGTH or not tag.isprintable():
-        return f"a tag is 1 to {MAX_TAG_LENGTH} printable characters"
-    return None
 
 
 class TagPurge:

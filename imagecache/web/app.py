@@ -23,6 +23,7 @@ from imagecache.services.tag_purge import TagPurge
 from imagecache.web import error_responses
 from imagecache.web.admission import WaitAdmission, WaitLimits
 from imagecache.web.bodies.stall_guard import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
+from imagecache.web.contract.requests import Contract
 from imagecache.web.middleware.api_keys import ApiKeyMiddleware
 from imagecache.web.middleware.cors import Cors
 from imagecache.web.middleware.request_ids import RequestIdMiddleware
@@ -66,18 +67,20 @@ def create_app(services: WebServices) -> falcon.App:
 
     images = services.images
     waits = WaitAdmission(WaitLimits(config.waits_per_process, config.waits_per_client, config.trusted_proxy_networks))
-    requests = RequestsResource(images, config.max_body_bytes, config.wait_timeout, waits)
+    contract = Contract.of(config)
+    requests = RequestsResource(images, contract, config.max_body_bytes, waits)
     app.add_route("/requests", requests)
     app.add_route("/requests/{entry_id}", requests, suffix="entry")
     app.add_route("/image/{entry_id}", ImageResource(images, config.wait_timeout, waits))
     app.add_route("/jobs", JobsResource(images))
-    app.add_route("/events", EventsResource(images, config.wait_timeout, config.max_body_bytes, waits))
+    app.add_route("/events", EventsResource(images, contract, config.max_body_bytes, waits))
     app.add_route("/purge", PurgeResource(services.purge, config.max_body_bytes))
     renderer = "kentik" if config.kentik_enabled else "local"
     app.add_route("/info", InfoResource(images, services.statistics, renderer))
     app.add_route("/favicon.ico", FaviconResource())
     app.add_route("/metrics", MetricsResource(services.statistics))
-    app.add_route("/openapi.json", OpenApiResource(config))
+    served = OpenApiResource(contract, config.callback_targets.enabled, lambda: [k.name for k in images.job_kinds()])
+    app.add_route("/openapi.json", served)
     auth = Authenticator(services.authority)
     app.add_route("/", VersionsResource())
     app.add_route("/v1", RoutesResource())

@@ -16,6 +16,7 @@ import falcon
 from imagecache.domain.errors import StorageError, StorageUnavailable
 from imagecache.domain.outages import is_outage
 from imagecache.domain.request_context import request_id
+from imagecache.web.contract.answers import FileError, KentikError
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +35,17 @@ class ApiError(falcon.HTTPError):
         self.loc = loc
 
     def to_dict(self, obj_type: type = dict) -> dict[str, Any]:
-        return obj_type(type=self.title, loc=self.loc, msg=self.description)
+        return obj_type(KentikError(type=self.title, loc=self.loc, msg=self.description or self.title).json_body())
 
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
     message = error.description or error.title
     if req.path == "/v1" or req.path.startswith("/v1/"):
-        body: dict[str, Any] = {"status": "error", "error": message}
+        body = FileError(status="error", error=message).json_body()
     elif isinstance(error, ApiError):
         body = error.to_dict()
     else:
-        body = {"type": "error", "loc": req.path, "msg": message}
+        body = KentikError(type="error", loc=req.path, msg=message).json_body()
     resp.content_type = falcon.MEDIA_JSON
     resp.media = body
 

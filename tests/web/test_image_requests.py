@@ -52,12 +52,23 @@ def test_the_same_query_joins_the_same_entry(client, components):
         ({"api_query": []}, "api_query"),
         ({"api_query": QUERY, "ttl": 0}, "ttl"),
         ({"api_query": QUERY, "refresh": "yes"}, "refresh"),
+        ({"api_query": QUERY, "ttl": 5.5}, "ttl"),
+        ({"api_query": QUERY, "ttl": "5"}, "ttl"),
+        ({"api_query": QUERY, "tags": ["caf\u00e9"]}, "tags"),
+        ({"api_query": QUERY, "tags": ["new\nline"]}, "tags"),
+        ([QUERY], "body"),
     ],
 )
 def test_bad_bodies_are_400_and_change_nothing(client, components, body, loc):
     answer = client.simulate_post("/requests", json=body)
     assert answer.status_code == 400 and answer.json["loc"] == loc
     assert components.jobs.depth() == 0 and components.statistics.summary()["pending_count"] == 0
+
+
+def test_an_integer_written_as_5_0_is_the_integer_5(client):
+    """JSON Schema counts 5.0 an integer, so the document does, so the server does."""
+    posted = client.simulate_post("/requests", json={"api_query": QUERY, "ttl": 60.0, "max_age": 0.0})
+    assert posted.status_code == 200 and client.simulate_get(f"/requests/{posted.json['id']}").status_code == 200
 
 
 @pytest.mark.parametrize("entry_id", ["nope", "a" * 64 + "_1", "..%2F..%2Fetc%2Fpasswd"])

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 
 import falcon
 
+from imagecache.web.contract.answers import Health, Live
+
 log = logging.getLogger(__name__)
 
 
@@ -18,10 +20,10 @@ class HealthResource:
         report = {name: self._probe(name, check) for name, check in self._checks.items()}
         down = sorted(name for name, state in report.items() if state != "ok")
         resp.status = falcon.HTTP_503 if down else falcon.HTTP_200
-        resp.media = {"status": "unavailable" if down else "ok", "checks": report, "down": down}
+        resp.media = Health(status="unavailable" if down else "ok", checks=report, down=down).json_body()
 
     def on_get_live(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"status": "ok"}
+        resp.media = Live(status="ok").json_body()
 
     @staticmethod
     def _probe(name: str, check: Callable[[], object]) -> str:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import falcon
 
-from imagecache.domain.entry_record import EntryRecord, Reuse, Status
+from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.domain.errors import FetchError, InvalidCallback, QueryTooLarge, TooManyTags, UnknownJob
 from imagecache.services.image_cache import Ask, ImageCache
 from imagecache.web.admission import WaitAdmission
-from imagecache.web.bodies.json_body import INVALID, read_json
+from imagecache.web.bodies.json_body import INVALID
+from imagecache.web.contract.answers import Created, EntryView, Jobs
+from imagecache.web.contract.reading import read_body, read_query
+from imagecache.web.contract.requests import Contract, ImageRequest
 from imagecache.web.error_responses import ApiError
-from imagecache.web.resources.events import wait_param
-from imagecache.web.resources.purge import read_tags
 from imagecache.web.serving import serve_blob
 
 # On /image failures: "error" (the result could not be produced: the upstream's or storage's status)
@@ -23,17 +23,16 @@ ENTRY_STATUS = "Imagecache-Entry-Status"
 
 
 class RequestsResource:
-    def __init__(self, cache: ImageCache, max_body_bytes: int, max_wait: float, waits: WaitAdmission) -> None:
+    def __init__(self, cache: ImageCache, contract: Contract, max_body_bytes: int, waits: WaitAdmission) -> None:
         self._cache = cache
+        self._contract = contract
         self._max_body = max_body_bytes
-        self._max_wait = max_wait
         self._waits = waits
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = read_json(req, self._max_body)
-        query, ask = self._parse(body)
+        asked = read_body(req, self._contract.image_request, self._max_body)
         try:
-            outcome = self._cache.request(query, ask)
+            outcome = self._cache.request(asked.api_query, _ask(asked))
         except UnknownJob as exc:
             raise ApiError(400, str(exc), loc="job", kind=INVALID) from None
         except InvalidCallback as exc:
@@ -44,14 +43,12 @@ class RequestsResource:
             raise ApiError(413, str(exc), loc="api_query", kind=INVALID) from None
         except FetchError as exc:  # the job kind's own check of the query
             raise ApiError(exc.status, exc.message, loc="api_query", kind=INVALID) from None
-        entry = outcome.entry
-        status = Reuse.STALE.value if outcome.reuse is Reuse.STALE else entry.status.value
-        resp.media = {"id": entry.id, "status": status, "expires_at": entry.expires_at}
+        resp.media = Created.of(outcome.entry, outcome.reuse).json_body()
 
     def on_get_entry(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
         """At once, or with `?wait=S` as soon as the entry settles or after S seconds: a long poll, admitted (a
         wait slot taken) before anything else is done for it."""
-        wait = wait_param(req, self._max_wait)
+        wait = read_query(req, self._contract.entry_query).wait
         if wait:
             with self._waits.hold(req):
                 entry = self._cache.wait_settled(entry_id, wait)
@@ -59,28 +56,7 @@ class RequestsResource:
             entry = self._cache.lookup(entry_id)
         if entry is None:
             raise ApiError(404, "Request not found", loc=entry_id)
-        resp.media = entry.summary()
-
-    def _parse(self, body: Any) -> tuple[dict[str, Any], Ask]:
-        if not isinstance(body, dict):
-            raise ApiError(400, "request body must be a JSON object", loc="body", kind=INVALID)
-        query = body.get("api_query")
-        if not isinstance(query, dict):
-            message = "Incomplete request, missing 'api_query'" if query is None else "'api_query' must be an object"
-            raise ApiError(400, message, loc="api_query", kind=INVALID)
-        refresh = body.get("refresh", False)
-        if not isinstance(refresh, bool):
-            raise ApiError(400, "'refresh' must be true or false", loc="refresh", kind=INVALID)
-        return query, Ask(
-            ttl=_optional_int(body, "ttl", minimum=1, maximum=self._cache.limits.max_ttl),
-            max_age=_optional_int(body, "max_age", minimum=0, maximum=None),
-            refresh=refresh,
-            job=_optional_name(body, "job"),
-            stale_while_revalidate=_optional_int(body, "stale_while_revalidate", minimum=0, maximum=None),
-            stale_if_error=_optional_int(body, "stale_if_error", minimum=0, maximum=None),
-            tags=read_tags(body),
-            callback_url=_callback_url(body),
-        )
+        resp.media = EntryView.of(entry).json_body()
 
 
 class JobsResource:
@@ -90,7 +66,7 @@ class JobsResource:
         self._cache = cache
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"default": self._cache.default_job, "jobs": [kind.to_json() for kind in self._cache.job_kinds()]}
+        resp.media = Jobs(default=self._cache.default_job, jobs=self._cache.job_kinds()).json_body()
 
 
 class ImageResource:
@@ -137,28 +113,14 @@ class ImageResource:
         return entry
 
 
-def _callback_url(body: dict[str, Any]) -> str:
-    url = body.get("callback_url")
-    if url is None:
-        return ""
-    if not isinstance(url, str) or not url:
-        raise ApiError(400, "'callback_url' must be a URL", loc="callback_url", kind=INVALID)
-    return url
-
-
-def _optional_name(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is None or isinstance(value, str) and 0 < len(value) <= 64:
-        return value
-    raise ApiError(400, f"'{name}' must be a name of 1 to 64 characters", loc=name, kind=INVALID)
-
-
-def _optional_int(body: dict[str, Any], name: str, *, minimum: int, maximum: int | None) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ApiError(400, f"'{name}' must be an integer of at least {minimum}", loc=name, kind=INVALID)
-    if maximum is not None and value > maximum:
-        raise ApiError(400, f"'{name}' must not exceed {maximum}", loc=name, kind=INVALID)
-    return value
+def _ask(asked: ImageRequest) -> Ask:
+    return Ask(
+        ttl=asked.ttl,
+        max_age=asked.max_age,
+        refresh=asked.refresh,
+        job=asked.job,
+        stale_while_revalidate=asked.stale_while_revalidate,
+        stale_if_error=asked.stale_if_error,
+        tags=tuple(dict.fromkeys(asked.tags)),
+        callback_url=asked.callback_url or "",
+    )

@@ -9,12 +9,10 @@ import falcon
 from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.services.image_cache import ImageCache
 from imagecache.services.statistics import CacheStatistics
-from imagecache.web.bodies.json_body import INVALID
-from imagecache.web.error_responses import ApiError
+from imagecache.web.contract.answers import Info, InfoEntry
+from imagecache.web.contract.reading import read_query
+from imagecache.web.contract.requests import InfoQuery
 from imagecache.web.resources.info_page import NEWEST, render_info_page
-from imagecache_client.ids import EntryId
-
-DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
 
 class InfoResource:
@@ -28,31 +26,26 @@ class InfoResource:
             resp.content_type = falcon.MEDIA_HTML
             resp.text = render_info_page(self._statistics.summary(), self._cache.newest(NEWEST))
             return
-        limit = req.get_param_as_int("limit", min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-        cursor = req.get_param("cursor") or None
-        if cursor is not None and EntryId.parse(cursor) is None:
-            raise ApiError(400, "'cursor' is not an entry id", loc="cursor", kind=INVALID)
-        page = self._cache.page(cursor, limit)
-        listed: dict[str, list[dict[str, object]]] = {f"{status.value}_entries": [] for status in Status}
+        asked = read_query(req, InfoQuery)
+        page = self._cache.page(asked.cursor, asked.limit)
+        listed: dict[str, list[InfoEntry]] = {f"{status.value}_entries": [] for status in Status}
         for entry in page.entries:
             listed[f"{entry.status.value}_entries"].append(self._view(entry))
-        resp.media = {
-            **self._statistics.summary(),
-            "renderer": self._renderer,
-            **listed,
-            "next_cursor": page.next_cursor,
-        }
+        info = Info.model_validate(
+            {**self._statistics.summary(), "renderer": self._renderer, **listed, "next_cursor": page.next_cursor}
+        )
+        resp.media = info.json_body()
 
-    def _view(self, entry: EntryRecord) -> dict[str, object]:
+    def _view(self, entry: EntryRecord) -> InfoEntry:
         """The seed's entry fields (id, type, size, expiration) plus numbers."""
         expiry = datetime.fromtimestamp(entry.expires_at, tz=UTC)
         kind = {Status.ACTIVE: entry.content_type, Status.PENDING: "request", Status.ERROR: "error"}[entry.status]
-        return {
-            "id": entry.id,
-            "status": entry.status.value,
-            "type": kind,
-            "size": entry.size,
-            "expiration": expiry.isoformat(),
-            "expires_at": entry.expires_at,
-            "remaining": self._cache.remaining_life(entry),
-        }
+        return InfoEntry(
+            id=entry.id,
+            status=entry.status.value,
+            type=kind,
+            size=entry.size,
+            expiration=expiry.isoformat(),
+            expires_at=entry.expires_at,
+            remaining=self._cache.remaining_life(entry),
+        )

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import falcon
+from pydantic import ValidationError
 
 from imagecache.domain.errors import (
     AuthUnavailable,
@@ -25,6 +26,8 @@ from imagecache.domain.ports import TokenAuthority
 from imagecache.services.file_cache import FileCache
 from imagecache.web.bodies.json_body import read_json
 from imagecache.web.bodies.uploads import BulkReader, WholePart
+from imagecache.web.contract.answers import CacheId, FileMetadata, FileOk, FileStored, Routes, Versions
+from imagecache.web.contract.requests import CacheIdParams
 from imagecache.web.error_responses import ApiError
 from imagecache.web.serving import serve_blob
 
@@ -42,12 +45,12 @@ FORBIDDEN = "You do not have access to that cache"
 
 class VersionsResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"versions": {"v1": "/v1"}, "kentik": ["/requests", "/image/<id>", "/info"]}
+        resp.media = Versions(versions={"v1": "/v1"}, kentik=["/requests", "/image/<id>", "/info"]).json_body()
 
 
 class RoutesResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"routes": ROUTES}
+        resp.media = Routes(routes=ROUTES).json_body()
 
 
 class Authenticator:
@@ -82,13 +85,13 @@ class CacheIdResource:
             raise ApiError(400, "Invalid Content-Type")
         params = self._params(req)
         record = self._files.cache_id(identity, params)
-        resp.media = {"cache_id": record.cache_id, "status": "ok", "metadata": _metadata(record)}
+        resp.media = CacheId(cache_id=record.cache_id, status="ok", metadata=_metadata(record)).json_body()
 
     def _params(self, req: falcon.Request) -> dict[str, Any]:
-        params = read_json(req, self._max_body, invalid="JSON parsing error")
-        if not isinstance(params, dict) or not params:
-            raise ApiError(400, "JSON parsing error: cache parameters must be a non-empty JSON object")
-        return params
+        try:
+            return CacheIdParams.model_validate(read_json(req, self._max_body, invalid="JSON parsing error")).root
+        except ValidationError:
+            raise ApiError(400, "JSON parsing error: cache parameters must be a non-empty JSON object") from None
 
 
 class CacheFileResource:
@@ -117,13 +120,13 @@ class CacheFileResource:
         if not (req.content_type or "").lower().startswith("multipart/form-data"):
             raise ApiError(400, "Invalid Content-Type: expected multipart/form-data")
         stored = self._store(req, record)
-        resp.media = {"status": "ok", "sha256": stored.etag, "size": stored.size, "filename": stored.filename}
+        resp.media = FileStored(status="ok", sha256=stored.etag, size=stored.size, filename=stored.filename).json_body()
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, cache_id: str) -> None:
         identity = self._auth.identify(req)
         with _refusals():
             self._files.delete(identity, cache_id)
-        resp.media = {"status": "ok"}
+        resp.media = FileOk(status="ok").json_body()
 
     def _store(self, req: falcon.Request, record: FileRecord) -> FileRecord:
         expected = req.get_header("X-Content-SHA256")
@@ -164,8 +167,8 @@ def _refusals() -> Iterator[None]:
         raise ApiError(403, FORBIDDEN) from None
 
 
-def _metadata(record: FileRecord) -> dict[str, str]:
-    return {"filename": record.filename, "token_id": record.token_id, "expiration": str(int(record.expires_at))}
+def _metadata(record: FileRecord) -> FileMetadata:
+    return FileMetadata(filename=record.filename, token_id=record.token_id, expiration=str(int(record.expires_at)))
 
 
 def _filename(part: Any) -> str:

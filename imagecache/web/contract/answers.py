@@ -1,0 +1,183 @@
+"""What the server answers: every JSON answer and error body, built through its model."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from imagecache.domain.entry_record import EntryRecord, Reuse, Status
+from imagecache.domain.job_settings import JobSettings
+
+EntryStatus = Literal["pending", "active", "error"]
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def json_body(self) -> dict[str, Any]:
+        """The answer's JSON: a member that has no value here is left out, never sent as null."""
+        return self.model_dump(exclude_none=True)
+
+
+class KentikError(Answer):
+    """Every error on the Kentik-style routes, in the Kentik Image Cache's shape."""
+
+    type: str = Field(description="`invalid request`, `error`, `job error`, ...")
+    loc: Any = Field(description="the field, id or path the error is about")
+    msg: str
+
+
+class FileError(Answer):
+    """Every error on /v1, in KBase CachingService's shape."""
+
+    status: Literal["error"]
+    error: str
+
+
+class Created(Answer):
+    """POST /requests: the entry that serves the query (`stale`: an older result answers while a refresh runs)."""
+
+    id: str = Field(description="sha256(query)_expiry")
+    status: EntryStatus | Literal["stale"]
+    expires_at: float
+
+    @classmethod
+    def of(cls, entry: EntryRecord, reuse: Reuse) -> Created:
+        if reuse is Reuse.STALE:
+            return cls(id=entry.id, status="stale", expires_at=entry.expires_at)
+        return cls(id=entry.id, status=entry.status.value, expires_at=entry.expires_at)
+
+
+class EntryFailure(Answer):
+    status: int = Field(description="the HTTP status GET /image answers with")
+    type: str
+    msg: str
+
+
+class EntryView(Answer):
+    """GET /requests/{entry_id}: everything but the query and internals."""
+
+    id: str
+    status: EntryStatus
+    created_at: float
+    expires_at: float
+    job: str | None = Field(None, description="the job kind that produces it")
+    tags: list[str] | None = None
+    purged_at: float | None = Field(None, description="when a soft purge marked it stale")
+    content_type: str | None = None
+    size: int | None = None
+    etag: str | None = None
+    completed_at: float | None = None
+    error: EntryFailure | None = None
+
+    @classmethod
+    def of(cls, entry: EntryRecord) -> EntryView:
+        done = entry.status is Status.ACTIVE
+        failure = (
+            EntryFailure(status=entry.error_status, type=entry.error_type, msg=entry.error_message)
+            if entry.status is Status.ERROR
+            else None
+        )
+        return cls(
+            id=entry.id,
+            status=entry.status.value,
+            created_at=entry.created_at,
+            expires_at=entry.expires_at,
+            job=entry.job or None,
+            tags=list(entry.tags) or None,
+            purged_at=entry.purged_at or None,
+            content_type=entry.content_type if done else None,
+            size=entry.size if done else None,
+            etag=entry.etag if done else None,
+            completed_at=entry.completed_at if done else None,
+            error=failure,
+        )
+
+
+class Purged(Answer):
+    purged: int = Field(description="how many entries were removed (or marked stale)")
+    soft: bool
+
+
+class Jobs(Answer):
+    """GET /jobs."""
+
+    default: str = Field(description="the kind a request that names none gets")
+    jobs: list[JobSettings] = Field(
+        description="each kind served now: timeout (seconds a run may take, every attempt included), retries "
+        "(transient failures tried again within a run), concurrency (runs at once across every worker host), "
+        "default_ttl (seconds a result lives when the request names no ttl)"
+    )
+
+
+class InfoEntry(Answer):
+    """An entry as /info lists it: the Kentik Image Cache's fields (id, type, size, expiration) and numbers."""
+
+    id: str
+    status: EntryStatus
+    type: str = Field(description="the content type; `request` while pending, `error` for an error")
+    size: int
+    expiration: str = Field(description="ISO 8601")
+    expires_at: float
+    remaining: int = Field(description="seconds it still lives")
+
+
+class Info(Answer):
+    """GET /info (JSON): the cluster's figures (every counter of /metrics' summary) and a page of entries."""
+
+    model_config = ConfigDict(extra="allow")
+
+    active_count: int
+    pending_count: int
+    error_count: int
+    renderer: Literal["kentik", "local"] = Field(description="what draws charts: Kentik's API or the local kind")
+    active_entries: list[InfoEntry]
+    pending_entries: list[InfoEntry]
+    error_entries: list[InfoEntry]
+    next_cursor: str | None = Field(description="the cursor of the next page; null on the last")
+
+    def json_body(self) -> dict[str, Any]:
+        return self.model_dump()  # next_cursor's null says "the last page"
+
+
+class Health(Answer):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(description="each dependency: ok, or what is wrong with it")
+    down: list[str]
+
+
+class Live(Answer):
+    status: Literal["ok"]
+
+
+class Versions(Answer):
+    versions: dict[str, str]
+    kentik: list[str]
+
+
+class Routes(Answer):
+    routes: dict[str, dict[str, str]]
+
+
+class FileMetadata(Answer):
+    filename: str
+    token_id: str
+    expiration: str = Field(description="unix seconds, as text (KBase's shape)")
+
+
+class CacheId(Answer):
+    cache_id: str = Field(description="128 hex characters")
+    status: Literal["ok"]
+    metadata: FileMetadata
+
+
+class FileStored(Answer):
+    status: Literal["ok"]
+    sha256: str
+    size: int
+    filename: str
+
+
+class FileOk(Answer):
+    status: Literal["ok"]
