@@ -37,14 +37,16 @@ from imagecache.index.replica_wait import RedisReplicaWait
 from imagecache.redis_access.connections import RedisConnector
 from imagecache.redis_access.keys import RedisKeys
 from imagecache.redis_access.outages import redis_outage
+from imagecache.services.blob_lifecycle import BlobKeeping
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
+from imagecache.services.followups import Followups
 from imagecache.services.image_cache import ImageCache, Limits
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.job_kinds import JobKinds
 from imagecache.services.maintenance import Maintenance
-from imagecache.services.producer import Producer
+from imagecache.services.producer import Producer, ProductionRules
 from imagecache.services.recovery import Recovery
 from imagecache.services.reindex import Reindexer
 from imagecache.services.statistics import CacheStatistics
@@ -242,9 +244,16 @@ class Components:
             self.notifier,
             self.job_kinds,
             limits,
-            callbacks=self.callbacks,
-            replication=self.replication,
+            self.followups,
         )
+
+    @cached_property
+    def followups(self) -> Followups:
+        return Followups(self.callbacks, self.replication)
+
+    @cached_property
+    def blob_keeping(self) -> BlobKeeping:
+        return BlobKeeping(self.blobs, self.garbage, self.capacity)
 
     @cached_property
     def statistics(self) -> CacheStatistics:
@@ -273,20 +282,15 @@ class Components:
 
     @cached_property
     def producer(self) -> Producer:
-        return Producer(
-            self.entries,
-            self.blobs,
-            self.job_catalog.runners(),
-            self.capacity,
-            self.lease.id,
+        rules = ProductionRules(
             default_job=self.job_catalog.default,
-            garbage=self.garbage,
             attempt_seconds=max(kind.timeout for kind in self.job_catalog.settings().values()),
             error_ttl=self.config.error_ttl,
             max_attempts=self.config.max_fetch_attempts,
             hold_seconds=self.config.wait_timeout,
-            callbacks=self.callbacks,
-            replication=self.replication,
+        )
+        return Producer(
+            self.entries, self.blob_keeping, self.job_catalog.runners(), self.lease.id, rules, self.followups
         )
 
     @cached_property
@@ -309,9 +313,7 @@ class Components:
         return Maintenance(
             self.entries,
             self.files,
-            self.capacity,
-            self.blobs,
-            self.garbage,
+            self.blob_keeping,
             self.jobs,
             self.recovery,
             self.item_sweep,

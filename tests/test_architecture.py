@@ -134,3 +134,20 @@ def test_no_module_touches_another_objects_private_names() -> None:
             if private and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
                 touching.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
     assert touching == []
+
+
+MAX_PARAMETERS = 8
+
+
+def test_no_function_takes_more_than_8_parameters() -> None:
+    """Past eight, the values belong together in a value object (ProductionRules, BlobKeeping, Followups)."""
+    wide = []
+    for path in [*modules(), *(ROOT / "testkit").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                given = node.args
+                names = [arg.arg for arg in [*given.posonlyargs, *given.args, *given.kwonlyargs]]
+                count = len(names) - (names[:1] in (["self"], ["cls"])) + bool(given.vararg) + bool(given.kwarg)
+                if count > MAX_PARAMETERS:
+                    wide.append(f"{path.relative_to(ROOT)}: {node.name} takes {count}")
+    assert wide == []

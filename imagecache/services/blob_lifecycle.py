@@ -7,11 +7,24 @@ indexing leaves a blob that maintenance collects, never one nobody knows of.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from imagecache.domain.errors import StorageError
 from imagecache.domain.outages import through_outage
 from imagecache.domain.ports import BlobGarbage, BlobStore
+from imagecache.services.capacity import Capacity
 
 ORPHAN_GRACE = 60.0  # a new blob whose index write gave up is collected this long after
+
+
+@dataclass(frozen=True)
+class BlobKeeping:
+    """The blobs, as the services that store and remove them see them: the store, the garbage set of blobs to
+    delete, and the capacity that evicts to make room."""
+
+    blobs: BlobStore
+    garbage: BlobGarbage
+    capacity: Capacity
 
 
 def mark_until_indexed(garbage: BlobGarbage, blobs: BlobStore, key: str, *, now: float, hold_seconds: float) -> None:

@@ -21,10 +21,9 @@ from imagecache.domain.ports import (
     EntryNotifier,
     EntryRequests,
     JobQueue,
-    Replication,
-    Unreplicated,
 )
 from imagecache.services.callbacks import CallbackDispatch
+from imagecache.services.followups import Followups
 from imagecache.services.job_kinds import JobKinds
 from imagecache.services.settled import SettledEntries
 from imagecache_client.ids import EntryId, canonical_digest, canonical_json
@@ -72,17 +71,17 @@ class ImageCache:
         notifier: EntryNotifier,
         kinds: JobKinds,
         limits: Limits,
-        callbacks: CallbackDispatch | None = None,
-        replication: Replication | None = None,
+        followups: Followups | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        followups = followups or Followups()
         self._entries = entries
-        self._replication = replication or Unreplicated()
+        self._replication = followups.replication
         self._blobs = blobs
         self._jobs = jobs
         self._notifier = notifier
         self._kinds = kinds
-        self._callbacks = callbacks
+        self._callbacks = followups.callbacks
         self.limits = limits
         self._clock = clock
         self._settled = SettledEntries()

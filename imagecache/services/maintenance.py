@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imagecache.domain.errors import StorageUnavailable
-from imagecache.domain.ports import BlobGarbage, BlobStore, EntryUpkeep, JobQueue
+from imagecache.domain.ports import EntryUpkeep, JobQueue
+from imagecache.services.blob_lifecycle import BlobKeeping
 from imagecache.services.callbacks import CallbackDispatch
-from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemOutcome, ItemSweep, one_by_one
 from imagecache.services.recovery import Recovery
@@ -46,9 +46,7 @@ class Maintenance:
         self,
         entries: EntryUpkeep,
         files: FileCache,
-        capacity: Capacity,
-        blobs: BlobStore,
-        garbage: BlobGarbage,
+        keeping: BlobKeeping,
         jobs: JobQueue,
         recovery: Recovery,
         sweep: ItemSweep,
@@ -59,9 +57,9 @@ class Maintenance:
         self._callbacks = callbacks
         self._entries = entries
         self._files = files
-        self._capacity = capacity
-        self._blobs = blobs
-        self._garbage = garbage
+        self._capacity = keeping.capacity
+        self._blobs = keeping.blobs
+        self._garbage = keeping.garbage
         self._jobs = jobs
         self._recovery = recovery
         self._sweep = sweep

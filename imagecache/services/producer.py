@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 
 from imagecache.domain.blob_metadata import image_metadata
 from imagecache.domain.counter_fields import fetch_increments
@@ -24,54 +25,56 @@ from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import FetchError, StorageError
 from imagecache.domain.outages import is_outage, through_outage
 from imagecache.domain.ports import (
-    BlobGarbage,
-    BlobStore,
     EntryProduction,
     Fetcher,
     FetchResult,
     Readable,
-    Replication,
-    Unreplicated,
 )
-from imagecache.services.blob_lifecycle import ORPHAN_GRACE, discard
-from imagecache.services.callbacks import CallbackDispatch
-from imagecache.services.capacity import Capacity
+from imagecache.services.blob_lifecycle import ORPHAN_GRACE, BlobKeeping, discard
+from imagecache.services.followups import Followups
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProductionRules:
+    """How results are produced. `attempt_seconds`: the longest a run may take (its kind's timeout);
+    `error_ttl`: seconds a transient error answers before the query is tried again; `max_attempts`: runs of
+    one entry before its error stands; `hold_seconds` (ENTRY_WAIT_TIMEOUT): how long a result in hand waits out
+    an index outage."""
+
+    default_job: str
+    attempt_seconds: float
+    error_ttl: int
+    max_attempts: int
+    hold_seconds: float
 
 
 class Producer:
     def __init__(
         self,
         entries: EntryProduction,
-        blobs: BlobStore,
+        keeping: BlobKeeping,
         jobs: Mapping[str, Fetcher],
-        capacity: Capacity,
         lease: str,
-        *,
-        default_job: str,
-        garbage: BlobGarbage,
-        attempt_seconds: float,
-        error_ttl: int,
-        max_attempts: int,
-        hold_seconds: float,
-        callbacks: CallbackDispatch | None = None,
-        replication: Replication | None = None,
+        rules: ProductionRules,
+        followups: Followups | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._callbacks = callbacks
-        self._replication = replication or Unreplicated()
+        followups = followups or Followups()
+        self._callbacks = followups.callbacks
+        self._replication = followups.replication
         self._entries = entries
-        self._blobs = blobs
+        self._blobs = keeping.blobs
+        self._garbage = keeping.garbage
+        self._capacity = keeping.capacity
         self._jobs = jobs
-        self._default_job = default_job
-        self._capacity = capacity
         self.lease = lease
-        self._garbage = garbage
-        self._attempt_seconds = attempt_seconds
-        self._error_ttl = error_ttl
-        self._max_attempts = max_attempts
-        self._hold_seconds = hold_seconds
+        self._default_job = rules.default_job
+        self._attempt_seconds = rules.attempt_seconds
+        self._error_ttl = rules.error_ttl
+        self._max_attempts = rules.max_attempts
+        self._hold_seconds = rules.hold_seconds
         self._clock = clock
         self._producing: set[str] = set()
         self._lock = threading.Lock()

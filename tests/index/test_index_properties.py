@@ -32,11 +32,12 @@ from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
+from imagecache.services.blob_lifecycle import BlobKeeping
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.maintenance import Maintenance
-from imagecache.services.producer import Producer
+from imagecache.services.producer import Producer, ProductionRules
 from imagecache.services.recovery import Recovery
 from imagecache_client.ids import EntryId, canonical_json, query_digest
 from testkit.job_kinds import served_kinds
@@ -107,27 +108,14 @@ class IndexMachine(RuleBasedStateMachine):
         self.capacity = Capacity(recency, self.entries, self.index, 0, sweep, clock=self.clock)
         self.files = FileCache(self.index, self.blobs, self.capacity, 1024, garbage=garbage, clock=self.clock)
         self.fetcher = ScriptedFetcher()
-        self.producer = Producer(
-            self.entries,
-            self.blobs,
-            {"chart": self.fetcher},
-            self.capacity,
-            "lease-1",
-            default_job="chart",
-            garbage=garbage,
-            attempt_seconds=60,
-            error_ttl=30,
-            max_attempts=3,
-            hold_seconds=1,
-            clock=self.clock,
-        )
+        keeping = BlobKeeping(self.blobs, garbage, self.capacity)
+        rules = ProductionRules(default_job="chart", attempt_seconds=60, error_ttl=30, max_attempts=3, hold_seconds=1)
+        self.producer = Producer(self.entries, keeping, {"chart": self.fetcher}, "lease-1", rules, clock=self.clock)
         jobs = RecordedJobs()
         recovery = Recovery(
             self.entries, jobs, served_kinds(redis, prefix), sweep, lease_ttl=3, pickup_grace=5, clock=self.clock
         )
-        self.maintenance = Maintenance(
-            self.entries, self.files, self.capacity, self.blobs, garbage, jobs, recovery, sweep, clock=self.clock
-        )
+        self.maintenance = Maintenance(self.entries, self.files, keeping, jobs, recovery, sweep, clock=self.clock)
         self.ids: list[str] = []
 
     @initialize(max_bytes=st.sampled_from([0, 0, 60]))

@@ -9,6 +9,7 @@ from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
 from imagecache.queueing.rq_queue import job_id_for
+from imagecache.services.blob_lifecycle import BlobKeeping
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemSweep
@@ -33,7 +34,7 @@ def maintenance(entries, blobs, jobs, now):
     recovery = Recovery(
         entries, jobs, served_kinds(redis, prefix), sweep, lease_ttl=3, pickup_grace=5, clock=lambda: now
     )
-    return Maintenance(entries, files, capacity, blobs, garbage, jobs, recovery, sweep, clock=lambda: now)
+    return Maintenance(entries, files, BlobKeeping(blobs, garbage, capacity), jobs, recovery, sweep, clock=lambda: now)
 
 
 def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path, redis, prefix):

@@ -7,9 +7,10 @@ from imagecache.domain.ports import FetchResult
 from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
+from imagecache.services.blob_lifecycle import BlobKeeping
 from imagecache.services.capacity import Capacity
 from imagecache.services.item_sweep import ItemSweep
-from imagecache.services.producer import Producer
+from imagecache.services.producer import Producer, ProductionRules
 from testkit.index import new_pending
 
 NOW = 1_800_000_000.0
@@ -37,6 +38,9 @@ class FullStore(FilesystemBlobStore):
         raise StorageFull("storage is full")
 
 
+RULES = ProductionRules(default_job="chart", attempt_seconds=60, error_ttl=30, max_attempts=3, hold_seconds=1)
+
+
 def pending(entries, digest="a" * 64, ttl=300):
     return new_pending(entries, digest, now=NOW, expires_at=NOW + ttl, query='{"q": 1}')
 
@@ -50,20 +54,8 @@ def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):
         max_bytes,
         ItemSweep(lambda: None),
     )
-    return Producer(
-        entries,
-        blobs,
-        {"chart": fetcher},
-        capacity,
-        lease,
-        default_job="chart",
-        garbage=RedisBlobGarbage(redis, prefix),
-        attempt_seconds=60,
-        error_ttl=30,
-        max_attempts=3,
-        hold_seconds=1,
-        clock=lambda: NOW + 1,
-    )
+    keeping = BlobKeeping(blobs, RedisBlobGarbage(redis, prefix), capacity)
+    return Producer(entries, keeping, {"chart": fetcher}, lease, RULES, clock=lambda: NOW + 1)
 
 
 def test_success_stores_the_blob_and_activates(entries, tmp_path):

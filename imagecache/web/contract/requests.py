@@ -64,7 +64,7 @@ def _takes_int(model: type[BaseModel], name: str) -> bool:
     return any(typing.get_args(option)[:1] == (int,) or option is int for option in options)
 
 
-class ImageRequest(Body):
+class ImageRequestBody(Body):
     """POST /requests."""
 
     api_query: dict[str, Any] = Field(
@@ -159,7 +159,7 @@ class Contract:
     """The request models as this deployment validates them."""
 
     max_wait: float  # ENTRY_WAIT_TIMEOUT: what a stream waits when asked for no less
-    image_request: type[ImageRequest]
+    image_request: type[ImageRequestBody]
     entry_query: type[EntryQuery]
     events_query: type[EventsQuery]
     events_wait: type[EventsWait]
@@ -169,7 +169,7 @@ class Contract:
         wait = config.wait_timeout
         return cls(
             max_wait=wait,
-            image_request=bounded(ImageRequest, ttl=config.max_ttl),
+            image_request=bounded(ImageRequestBody, ttl=config.max_ttl),
             entry_query=bounded(EntryQuery, wait=wait),
             events_query=bounded(EventsQuery, wait=wait),
             events_wait=bounded(EventsWait, wait=wait),

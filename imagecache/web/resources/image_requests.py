@@ -13,7 +13,7 @@ from imagecache.web.admission import WaitAdmission
 from imagecache.web.bodies.json_body import INVALID
 from imagecache.web.contract.answers import Created, EntryView, Jobs
 from imagecache.web.contract.reading import read_body, read_query
-from imagecache.web.contract.requests import Contract, ImageRequest
+from imagecache.web.contract.requests import Contract, ImageRequestBody
 from imagecache.web.error_responses import ApiError
 from imagecache.web.serving import serve_blob
 
@@ -113,7 +113,7 @@ class ImageResource:
         return entry
 
 
-def _ask(asked: ImageRequest) -> Ask:
+def _ask(asked: ImageRequestBody) -> Ask:
     return Ask(
         ttl=asked.ttl,
         max_age=asked.max_age,
