@@ -2,7 +2,7 @@
 
 Services are written against these alone; the composition root (composition.py)
 picks the adapters: the Redis index (index/), a blob store (blobs/), a fetcher
-(fetchers/), a token authority (auth/) and the RQ queue (queueing/).
+(the job kinds, jobs/), a token authority (auth/) and the RQ queue (queueing/).
 """
 
 from __future__ import annotations

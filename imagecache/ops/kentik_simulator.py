@@ -20,7 +20,7 @@ import gevent.socket
 from gevent.pywsgi import WSGIServer
 
 from imagecache.domain.errors import FetchError
-from imagecache.fetchers.chart import Chart, chart_for, render
+from imagecache.jobs.kinds.chart import Chart, chart_for, render
 from imagecache.ops.simulator_behaviour import GARBAGE, Behaviour
 
 

@@ -52,7 +52,7 @@ def test_padded_png_keeps_its_end_and_size():
 
     from PIL import Image
 
-    from imagecache.fetchers.chart import LocalRenderer
+    from imagecache.jobs.kinds.chart import LocalRenderer
 
     padded = pad_png(LocalRenderer().run(make_query()).data, 65536)
     assert len(padded) == 65536 and padded.endswith(b"IEND\xaeB`\x82")

@@ -16,11 +16,12 @@ import falcon
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from imagecache.jobs.kinds.image_types import MIME_TYPES
 from imagecache.web.contract import answers
 from imagecache.web.contract.requests import CacheIdParams, Contract, EventIds, InfoQuery, PurgeRequest
 from imagecache_client.ids import ENTRY_ID_PATTERN
 
-IMAGE_TYPES = ["image/png", "image/jpeg", "image/svg+xml", "application/pdf"]
+IMAGE_TYPES = sorted(set(MIME_TYPES.values()))  # the built-in kinds'; another kind's are its own
 CACHE_ID_PATTERN = "^[0-9a-f]{128}$"
 KENTIK_REFUSALS = (400, 401, 503)
 JSON = falcon.MEDIA_JSON

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont
 
-from imagecache.fetchers.image_types import MIME_TYPES
+from imagecache.jobs.kinds.image_types import MIME_TYPES
 
 WIDTH, HEIGHT = 800, 400
 LEFT, TOP, RIGHT, BOTTOM = 80, 48, WIDTH - 180, HEIGHT - 56  # the plot area

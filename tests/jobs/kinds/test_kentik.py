@@ -6,9 +6,9 @@ import pytest
 import respx
 
 from imagecache.domain.errors import FetchError
-from imagecache.fetchers.kentik import KentikFetcher
 from imagecache.jobs import JobKind
 from imagecache.jobs._runner import RetryingJob
+from imagecache.jobs.kinds.kentik import KentikFetcher
 
 API = "https://kentik.test/api/v5"
 URL = API + "/query/topXchart"

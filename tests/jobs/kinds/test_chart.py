@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from imagecache.domain.errors import FetchError
-from imagecache.fetchers import chart_drawing
-from imagecache.fetchers.chart import LocalRenderer, chart_for
+from imagecache.jobs.kinds import chart_drawing
+from imagecache.jobs.kinds.chart import LocalRenderer, chart_for
 from testkit.upstream import make_query
 
 

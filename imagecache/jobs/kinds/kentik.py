@@ -17,8 +17,8 @@ import httpx
 
 from imagecache.config import Config
 from imagecache.domain.errors import FetchError
-from imagecache.fetchers.image_types import MIME_TYPES
 from imagecache.jobs import JobKind, JobResult, run_timeout
+from imagecache.jobs.kinds.image_types import MIME_TYPES
 
 _KNOWN_MIMES = set(MIME_TYPES.values())
 

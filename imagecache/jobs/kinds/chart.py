@@ -15,9 +15,9 @@ from typing import Any
 
 from imagecache.config import Config
 from imagecache.domain.errors import FetchError
-from imagecache.fetchers.chart_drawing import PALETTE, Chart, render
-from imagecache.fetchers.image_types import MIME_TYPES
 from imagecache.jobs import JobKind, JobResult
+from imagecache.jobs.kinds.chart_drawing import PALETTE, Chart, render
+from imagecache.jobs.kinds.image_types import MIME_TYPES
 from imagecache_client.ids import canonical_json
 
 # Kentik's metrics, each with the unit its charts label the value axis with and a typical magnitude.
