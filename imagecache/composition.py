@@ -24,7 +24,6 @@ from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.errors import StorageError
 from imagecache.domain.outages import recognise
 from imagecache.domain.ports import BlobStore, TokenAuthority
-from imagecache.index.callback_registry import RedisCallbackRegistry
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
@@ -159,6 +158,8 @@ class Components:
         targets = self.config.callback_targets
         if not targets.enabled:
             return None
+        from imagecache.queueing.callbacks import RedisCallbackRegistry
+
         registry = RedisCallbackRegistry(self.redis, self.config.redis_prefix)
         return CallbackDispatch(self.entries, registry, self.callback_queue, targets)
 

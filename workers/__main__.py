@@ -3,7 +3,8 @@ and `imagecache callbacks` become."""
 
 import sys
 
-from workers import callback_worker, maintenance_loop, worker
+from workers import maintenance_loop, worker
+from workers.callbacks import worker as callback_worker
 
 PROGRAMS = {"worker": worker.main, "maintenance": maintenance_loop.main, "callbacks": callback_worker.main}
 

@@ -3,7 +3,7 @@ resolves to (never loopback, private, link-local, CGNAT, unique-local, multicast
 CALLBACK_ALLOWED_NETWORKS).
 
 A name is only a label an attacker may point anywhere with DNS, so the address
-is checked too, at connect time, by the sender (workers/callback_connections.py),
+is checked too, at connect time, by the sender (workers/callbacks/connections.py),
 which connects to the very address it checked. A URL is refused here, at POST,
 when the sender could not send it as written: control characters, spaces,
 anything outside ASCII, credentials, a scheme other than http or https.

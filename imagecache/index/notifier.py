@@ -129,6 +129,11 @@ class RedisEntryNotifier:
                 for entry_id, member in members:
                     self._forget(entry_id, member)
 
+    def watched(self) -> int:
+        """How many entry ids are watched now: a wait that ended and left its watch behind would show here."""
+        with self._lock:
+            return len(self._waiters)
+
     def _forget(self, entry_id: str, event: _Watch) -> None:
         """Drop one waiter (the lock held)."""
         events = self._waiters.get(entry_id)

@@ -3,7 +3,7 @@
 The request script keeps the URL with a pending entry; the script that settles
 the entry marks its callbacks due in the same step, so none is lost to a race.
 The worker that settled it hands them to the callback queue at once (one RQ job
-per callback, retried with backoff: queueing/callbacks.py, workers/callbacks.py);
+per callback, retried with backoff: queueing/callbacks.py, workers/callbacks/);
 maintenance hands on any a worker died before handing on. A request answered by
 an entry already settled is called back at once. Only hosts and ports in
 CALLBACK_ALLOWED_HOSTS may be called, and only at public addresses (or inside

@@ -128,7 +128,7 @@ def test_an_attempts_result_key_is_garbage_from_its_claim_until_indexed(store, r
     assert garbage.due(NOW + 90) == []  # a refused claim marks nothing
 
 
-def test_settling_adds_what_producing_cost_once(store):
+def test_settling_adds_what_producing_cost_once(store, redis):
     done, _ = ask(store)
     failed, _ = ask(store, digest="f" * 64)
     costs = {"upstream_calls": 2, "upstream_seconds_sum": 0.25}
@@ -137,7 +137,7 @@ def test_settling_adds_what_producing_cost_once(store):
         store.fail(failed, now=NOW, status=502, kind="error", message="m", until=NOW + 30, counts=costs)
     counts = store.counts()
     assert (counts["upstream_calls"], counts["upstream_seconds_sum"]) == (4, 0)  # counts() gives whole numbers
-    stats = store._redis.hgetall(store.keys.stats)
+    stats = redis.hgetall(store.keys.stats)
     assert float(stats["upstream_seconds_sum"]) == 0.5
 
 

@@ -98,4 +98,4 @@ def test_a_group_watch_hears_each_of_its_entries_in_order_and_nothing_else(redis
         (id_a, entry_a), (id_b, entry_b) = group.next(5), group.next(5)
         assert (id_a, entry_a.size, id_b, entry_b.size) == (second, 4, first, 5)  # announced with their fields
         assert group.next(0.1) is None
-    assert not notifier._waiters  # the watches left with the group
+    assert notifier.watched() == 0  # the watches left with the group

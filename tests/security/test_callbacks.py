@@ -19,8 +19,8 @@ from imagecache.config import load_config
 from testkit.processes import wait_until
 from testkit.receiver import Receiver
 from testkit.upstream import make_query, simulate
-from workers.callback_connections import AddressRefused, CheckedConnections
-from workers.callbacks import CallbackRefused, send
+from workers.callbacks.connections import AddressRefused, CheckedConnections
+from workers.callbacks.delivery import CallbackRefused, send
 
 INWARD = {
     "hooks.example.com": ["127.0.0.1"],

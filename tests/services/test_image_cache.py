@@ -30,7 +30,7 @@ def image_cache(entries, jobs, redis_url, prefix, tmp_path, clock, heard: list[s
     """`heard` gets every id the cache's notifier has handled (after the cache itself has)."""
     notifier = RedisEntryNotifier(Redis.from_url(redis_url, decode_responses=True), RedisKeys(prefix).done)
     limits = Limits(max_ttl=3600, error_ttl=30, pickup_grace=30, query_max_bytes=65536)
-    kinds = served_kinds(entries._redis, prefix)
+    kinds = served_kinds(Redis.from_url(redis_url, decode_responses=True), prefix)
     cache = ImageCache(entries, FilesystemBlobStore(tmp_path), jobs, notifier, kinds, limits, clock=clock)
     if heard is not None:
         notifier.add_listener(heard.append)

@@ -25,8 +25,8 @@ def add(entries, digest, ttl, now=NOW):
     return new_pending(entries, digest, now=now, expires_at=now + ttl, pickup_grace=5)
 
 
-def maintenance(entries, blobs, jobs, now):
-    redis, prefix = entries._redis, entries.keys.prefix
+def maintenance(entries, blobs, jobs, now, redis):
+    prefix = entries.keys.prefix
     index, garbage = RedisFileIndex(redis, prefix), RedisBlobGarbage(redis, prefix)
     sweep = ItemSweep(lambda: RedisCounters(redis, prefix).increment(MAINTENANCE_ERRORS))
     capacity = Capacity(RedisRecency(redis, prefix), entries, index, max_bytes=0, sweep=sweep)
@@ -45,7 +45,7 @@ def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path,
         blobs.put(EntryRecord.blob_key_for(entry_id), io.BytesIO(b"img"), "image/png")
         entries.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e")
 
-    report = maintenance(entries, blobs, jobs, NOW + 11).run_pass()
+    report = maintenance(entries, blobs, jobs, NOW + 11, redis).run_pass()
 
     assert (report.pruned, report.collected) == (1, 1)
     assert entries.get(old) is None and entries.get(young) is not None
@@ -56,25 +56,25 @@ def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path,
     assert entries.counts()["bytes"] == 3
 
 
-def test_queued_job_is_alive_and_a_flushed_one_is_restored(entries, jobs, tmp_path):
+def test_queued_job_is_alive_and_a_flushed_one_is_restored(entries, jobs, tmp_path, redis):
     entry_id = add(entries, "3" * 64, ttl=1000)
     jobs.enqueue(entry_id, CHART)
     blobs = FilesystemBlobStore(tmp_path)
     assert jobs.waiting([entry_id]) == {entry_id}
-    assert maintenance(entries, blobs, jobs, NOW + 60).recover_lost() == 0
+    assert maintenance(entries, blobs, jobs, NOW + 60, redis).recover_lost() == 0
 
     jobs.queue.empty()  # the queue is flushed: the job is gone
     assert jobs.waiting([entry_id]) == set()
-    assert maintenance(entries, blobs, jobs, NOW + 60).recover_lost() == 0  # checked again after pickup grace
-    assert maintenance(entries, blobs, jobs, NOW + 66).recover_lost() == 1
+    assert maintenance(entries, blobs, jobs, NOW + 60, redis).recover_lost() == 0  # checked again after pickup grace
+    assert maintenance(entries, blobs, jobs, NOW + 66, redis).recover_lost() == 1
     assert jobs.waiting([entry_id]) == {entry_id}
     assert jobs.queue.job_ids == [job_id_for(entry_id)]
 
 
-def test_recently_enqueued_entries_get_a_grace_period(entries, jobs, tmp_path):
+def test_recently_enqueued_entries_get_a_grace_period(entries, jobs, tmp_path, redis):
     entry_id = add(entries, "4" * 64, ttl=1000)  # created, never enqueued
-    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 1).recover_lost() == 0
-    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 6).recover_lost() == 1
+    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 1, redis).recover_lost() == 0
+    assert maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW + 6, redis).recover_lost() == 1
     assert jobs.waiting([entry_id]) == {entry_id}
 
 
@@ -97,7 +97,7 @@ def test_one_bad_item_never_stops_a_pass(entries, jobs, tmp_path, redis, prefix,
     RedisBlobGarbage(redis, prefix).add("../outside", due=NOW)
     lost = add(entries, "7" * 64, ttl=1000)
 
-    report = maintenance(entries, blobs, jobs, NOW + 11).run_pass()
+    report = maintenance(entries, blobs, jobs, NOW + 11, redis).run_pass()
 
     assert (report.pruned, report.collected, report.restored, report.errors) == (1, 1, 1, 3)
     assert entries.get(good) is None and redis.exists(f"{prefix}entry:{bad}") and jobs.waiting([lost]) == {lost}
@@ -114,7 +114,7 @@ def test_a_file_whose_expiry_moved_ends_the_sweep_and_is_kept(entries, jobs, tmp
     index.ensure(cache_id, "static:alice", NOW, NOW + 10_000)
     redis.zadd(f"{prefix}files:expiry", {cache_id: NOW - 1})
 
-    report = maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW).run_pass()
+    report = maintenance(entries, FilesystemBlobStore(tmp_path), jobs, NOW, redis).run_pass()
 
     assert (report.pruned_files, report.errors) == (0, 0)
     assert index.get(cache_id, NOW) is not None

@@ -1,5 +1,7 @@
 import io
 
+import pytest
+
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.domain.errors import FetchError, StorageFull
@@ -45,24 +47,25 @@ def pending(entries, digest="a" * 64, ttl=300):
     return new_pending(entries, digest, now=NOW, expires_at=NOW + ttl, query='{"q": 1}')
 
 
-def producer(entries, blobs, fetcher, max_bytes=0, lease="lease-1"):
-    redis, prefix = entries._redis, entries.keys.prefix
-    capacity = Capacity(
-        RedisRecency(redis, prefix),
-        entries,
-        RedisFileIndex(redis, prefix),
-        max_bytes,
-        ItemSweep(lambda: None),
-    )
-    keeping = BlobKeeping(blobs, RedisBlobGarbage(redis, prefix), capacity)
-    return Producer(entries, keeping, {"chart": fetcher}, lease, RULES, clock=lambda: NOW + 1)
+@pytest.fixture
+def make_producer(entries, redis, prefix):
+    """Producer(blobs, fetcher, max_bytes=0, lease="lease-1") over this test's index."""
+
+    def make(blobs, fetcher, max_bytes=0, lease="lease-1"):
+        capacity = Capacity(
+            RedisRecency(redis, prefix), entries, RedisFileIndex(redis, prefix), max_bytes, ItemSweep(lambda: None)
+        )
+        keeping = BlobKeeping(blobs, RedisBlobGarbage(redis, prefix), capacity)
+        return Producer(entries, keeping, {"chart": fetcher}, lease, RULES, clock=lambda: NOW + 1)
+
+    return make
 
 
-def test_success_stores_the_blob_and_activates(entries, tmp_path):
+def test_success_stores_the_blob_and_activates(entries, tmp_path, make_producer):
     blobs = FilesystemBlobStore(tmp_path)
     entry_id = pending(entries)
     fetcher = ScriptedFetcher(FetchResult("image/png", b"png-bytes", attempts=2))
-    producer(entries, blobs, fetcher).produce(entry_id)
+    make_producer(blobs, fetcher).produce(entry_id)
     entry = entries.get(entry_id)
     assert fetcher.queries == [{"q": 1}]
     assert (entry.status, entry.size, entry.content_type, entry.attempts) == (Status.ACTIVE, 9, "image/png", 1)
@@ -71,20 +74,20 @@ def test_success_stores_the_blob_and_activates(entries, tmp_path):
     assert (counts["upstream_calls"], counts["upstream_failures"], counts["bytes"]) == (2, 1, 9)
 
 
-def test_definitive_error_lives_as_long_as_the_entry(entries, tmp_path):
+def test_definitive_error_lives_as_long_as_the_entry(entries, tmp_path, redis, make_producer):
     entry_id = pending(entries)
     fetcher = ScriptedFetcher(FetchError(400, "Invalid metric", definitive=True))
-    producer(entries, FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
+    make_producer(FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
     entry = entries.get(entry_id)
     assert (entry.status, entry.error_status, entry.error_message) == (Status.ERROR, 400, "Invalid metric")
-    assert float(entries._redis.hget(entries._key(entry_id), "error_until")) == NOW + 300
+    assert float(redis.hget(entries.keys.entry(entry_id), "error_until")) == NOW + 300
 
 
-def test_transient_error_lives_error_ttl(entries, tmp_path):
+def test_transient_error_lives_error_ttl(entries, tmp_path, redis, make_producer):
     entry_id = pending(entries)
     fetcher = ScriptedFetcher(FetchError(504, "timed out", attempts=3))
-    producer(entries, FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
-    assert float(entries._redis.hget(entries._key(entry_id), "error_until")) == NOW + 1 + 30
+    make_producer(FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
+    assert float(redis.hget(entries.keys.entry(entry_id), "error_until")) == NOW + 1 + 30
     assert entries.counts()["upstream_failures"] == 3
 
 
@@ -93,7 +96,7 @@ def results_stored(root, entry_id):
     return sorted(p.name for p in root.glob(EntryRecord.blob_key_for(entry_id) + "*"))
 
 
-def test_two_workers_producing_one_entry_never_touch_each_others_result(entries, tmp_path, redis):
+def test_two_workers_producing_one_entry_never_touch_each_others_result(entries, tmp_path, redis, make_producer):
     """A worker taken for dead (its lease lapsed) finishes after another has stored the entry: the winner's
     bytes stay, with the size and etag the index holds, and the loser's copy goes."""
     blobs = FilesystemBlobStore(tmp_path)
@@ -101,12 +104,12 @@ def test_two_workers_producing_one_entry_never_touch_each_others_result(entries,
 
     class SlowLoser(ScriptedFetcher):
         def fetch(self, query):
-            producer(entries, blobs, ScriptedFetcher(FetchResult("image/png", b"winner")), lease="lease-2").produce(
+            make_producer(blobs, ScriptedFetcher(FetchResult("image/png", b"winner")), lease="lease-2").produce(
                 entry_id
             )
             return FetchResult("image/png", b"the late loser")
 
-    producer(entries, blobs, SlowLoser(), lease="lease-1").produce(entry_id)
+    make_producer(blobs, SlowLoser(), lease="lease-1").produce(entry_id)
     entry = entries.get(entry_id)
     assert blobs.open(entry.blob_key).read() == b"winner" and entry.size == 6
     assert results_stored(tmp_path, entry_id) == sorted(
@@ -114,16 +117,16 @@ def test_two_workers_producing_one_entry_never_touch_each_others_result(entries,
     )
 
 
-def test_storage_failure_is_507_and_leaves_no_blob(entries, tmp_path):
+def test_storage_failure_is_507_and_leaves_no_blob(entries, tmp_path, make_producer):
     entry_id = pending(entries)
     blobs = FullStore(tmp_path)
-    producer(entries, blobs, ScriptedFetcher(FetchResult("image/png", b"x"))).produce(entry_id)
+    make_producer(blobs, ScriptedFetcher(FetchResult("image/png", b"x"))).produce(entry_id)
     entry = entries.get(entry_id)
     assert (entry.status, entry.error_status) == (Status.ERROR, 507)
     assert results_stored(tmp_path, entry_id) == []
 
 
-def test_entry_deleted_during_fetch_leaves_no_orphan_blob(entries, tmp_path):
+def test_entry_deleted_during_fetch_leaves_no_orphan_blob(entries, tmp_path, make_producer):
     blobs = FilesystemBlobStore(tmp_path)
     entry_id = pending(entries)
 
@@ -132,37 +135,36 @@ def test_entry_deleted_during_fetch_leaves_no_orphan_blob(entries, tmp_path):
             entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), NOW)
             return FetchResult("image/png", b"late")
 
-    producer(entries, blobs, DeletingFetcher()).produce(entry_id)
+    make_producer(blobs, DeletingFetcher()).produce(entry_id)
     assert entries.get(entry_id) is None
     assert results_stored(tmp_path, entry_id) == []
 
 
-def test_settled_entry_is_not_fetched_again(entries, tmp_path):
+def test_settled_entry_is_not_fetched_again(entries, tmp_path, make_producer):
     entry_id = pending(entries)
     fetcher = ScriptedFetcher(FetchResult("image/png", b"1"))
-    run = producer(entries, FilesystemBlobStore(tmp_path), fetcher)
+    run = make_producer(FilesystemBlobStore(tmp_path), fetcher)
     run.produce(entry_id)
     run.produce(entry_id)
     assert len(fetcher.queries) == 1
 
 
-def test_gives_up_after_max_attempts(entries, tmp_path):
+def test_gives_up_after_max_attempts(entries, tmp_path, make_producer):
     entry_id = pending(entries)
     for n in range(3):
         entries.claim(entry_id, f"dead-lease-{n}", NOW)  # three attempts that died with their worker
     fetcher = ScriptedFetcher()
-    producer(entries, FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
+    make_producer(FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
     entry = entries.get(entry_id)
     assert fetcher.queries == []
     assert (entry.status, entry.error_status) == (Status.ERROR, 502)
     assert "gave up" in entry.error_message
 
 
-def test_a_result_larger_than_the_whole_cache_is_507(entries, tmp_path):
+def test_a_result_larger_than_the_whole_cache_is_507(entries, tmp_path, make_producer):
     entry_id = pending(entries)
-    producer(
-        entries, FilesystemBlobStore(tmp_path), ScriptedFetcher(FetchResult("image/png", b"x" * 100)), max_bytes=99
-    ).produce(entry_id)
+    too_big = ScriptedFetcher(FetchResult("image/png", b"x" * 100))
+    make_producer(FilesystemBlobStore(tmp_path), too_big, max_bytes=99).produce(entry_id)
     entry = entries.get(entry_id)
     assert (entry.status, entry.error_status) == (Status.ERROR, 507) and "CACHE_MAX_BYTES" in entry.error_message
     assert not (tmp_path / "images").exists()

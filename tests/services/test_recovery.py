@@ -16,14 +16,14 @@ NOW = 1_800_000_000.0
 TTL = 0.3  # a lease TTL short enough to wait out in a unit test
 
 
-def recovery_at(entries, jobs, now: float) -> Recovery:
-    kinds = served_kinds(entries._redis, entries.keys.prefix)
+def recovery_at(entries, jobs, now: float, redis) -> Recovery:
+    kinds = served_kinds(redis, entries.keys.prefix)
     return Recovery(entries, jobs, kinds, ItemSweep(lambda: None), lease_ttl=TTL, pickup_grace=30, clock=lambda: now)
 
 
 @pytest.fixture
-def recovery(entries, jobs):
-    return recovery_at(entries, jobs, NOW)
+def recovery(entries, jobs, redis):
+    return recovery_at(entries, jobs, NOW, redis)
 
 
 def pending(entries, n: int) -> str:
@@ -93,7 +93,7 @@ def test_entries_a_process_dropped_are_released(entries, recovery, jobs, redis):
 
 
 def test_only_due_entries_are_looked_at_and_settled_ones_leave(entries, jobs, redis, prefix):
-    early, late = recovery_at(entries, jobs, NOW + 1), recovery_at(entries, jobs, NOW + 31)
+    early, late = recovery_at(entries, jobs, NOW + 1, redis), recovery_at(entries, jobs, NOW + 31, redis)
     queued, unqueued, done = pending(entries, 7), pending(entries, 8), pending(entries, 9)
     jobs.enqueue(queued, CHART)
     entries.complete(done, now=NOW, content_type="image/png", size=0, etag="e")

@@ -1,9 +1,9 @@
-"""The callback job (`workers.callbacks.deliver`, by the name RQ's jobs carry): POST one entry's notice to its
+"""The callback job (`workers.callbacks.delivery.deliver`, by the name RQ's jobs carry): POST one entry's notice to its
 callback_url, signed, and fail (so that RQ retries it) unless the receiver answers 2xx.
 
 The signature is `Imagecache-Signature: sha256=<hex HMAC-SHA256 of the body with CALLBACK_SECRET>`, made here,
 so the secret never enters Redis. The URL is checked against CallbackTargets again (the settings may have
-changed since the request), and the connection goes only to an address they allow (callback_connections.py).
+changed since the request), and the connection goes only to an address they allow (connections.py).
 Redirects are not followed and the receiver's body is never read: an allowed host can neither send the call
 elsewhere nor fill our memory.
 """
@@ -19,7 +19,7 @@ import urllib.parse
 import httpcore
 
 from imagecache.config import Config, load_config
-from workers.callback_connections import CheckedConnections
+from workers.callbacks.connections import CheckedConnections
 
 log = logging.getLogger(__name__)
 

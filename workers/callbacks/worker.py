@@ -10,7 +10,7 @@ from typing import Any
 from rq import SimpleWorker
 from rq.job import Job
 
-from workers.callbacks import CallbackRefused
+from workers.callbacks.delivery import CallbackRefused
 from workers.process import start_process
 
 log = logging.getLogger(__name__)
