@@ -284,7 +284,6 @@ class Components:
     @cached_property
     def producer(self) -> Producer:
         rules = ProductionRules(
-            default_job=self.job_catalog.default,
             attempt_seconds=max(kind.timeout for kind in self.job_catalog.settings().values()),
             error_ttl=self.config.error_ttl,
             max_attempts=self.config.max_fetch_attempts,

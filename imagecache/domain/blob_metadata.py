@@ -7,7 +7,13 @@ from imagecache.domain.file_record import FileRecord
 
 
 def image_metadata(entry: EntryRecord, now: float) -> dict[str, str]:
-    return {"kind": "image", "entry_id": entry.id, "created_at": repr(entry.created_at), "completed_at": repr(now)}
+    return {
+        "kind": "image",
+        "entry_id": entry.id,
+        "job": entry.job,
+        "created_at": repr(entry.created_at),
+        "completed_at": repr(now),
+    }
 
 
 def file_metadata(record: FileRecord, *, filename: str, now: float) -> dict[str, str]:

@@ -42,29 +42,25 @@ class EntryRecord:
     error_status: int = 0
     error_type: str = ""
     error_message: str = ""
-    stored_key: str = ""  # where the result is; empty for entries stored before results had a key per attempt
-    job: str = ""  # its job kind; empty for entries made before there were kinds (the default kind's)
+    blob_key: str = ""  # where the result is (an active entry's own attempt key)
+    job: str = ""  # its job kind
     tags: tuple[str, ...] = ()  # what POST /purge may remove it by
     purged_at: float = 0.0  # when a soft purge marked it stale (0: never)
 
-    @property
-    def blob_key(self) -> str:
-        return self.stored_key or self.blob_key_for(self.id)
-
     @staticmethod
-    def blob_key_for(entry_id: str) -> str:
-        """The key every stored result of this entry begins with (before per-attempt keys: the key)."""
+    def result_prefix(entry_id: str) -> str:
+        """What every stored result of this entry is named after: its attempts' keys are this, a dot and their
+        own suffix."""
         return f"images/{entry_id[:2]}/{entry_id}"
 
     @classmethod
     def attempt_key(cls, entry_id: str) -> str:
         """A key of one attempt's own: two workers producing one entry never write over each other's result."""
-        return f"{cls.blob_key_for(entry_id)}.{uuid.uuid4().hex[:12]}"
+        return f"{cls.result_prefix(entry_id)}.{uuid.uuid4().hex[:12]}"
 
     @classmethod
     def is_result_key(cls, entry_id: str, key: str) -> bool:
-        base = cls.blob_key_for(entry_id)
-        return key == base or key.startswith(base + ".")
+        return key.startswith(cls.result_prefix(entry_id) + ".")
 
     @classmethod
     def from_fields(cls, fields: dict[str, str]) -> EntryRecord:
@@ -83,8 +79,8 @@ class EntryRecord:
             error_status=int(fields.get("error_status", 0)),
             error_type=fields.get("error_type", ""),
             error_message=fields.get("error_message", ""),
-            stored_key=fields.get("blob_key", ""),
-            job=fields.get("job", ""),
+            blob_key=fields.get("blob_key", ""),
+            job=fields["job"],
             tags=tuple(json.loads(fields["tags"])) if fields.get("tags") else (),
             purged_at=float(fields.get("purged_at", 0)),
         )

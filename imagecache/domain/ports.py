@@ -202,7 +202,7 @@ class EntryProduction(EntryLookup, Protocol):
         content_type: str,
         size: int,
         etag: str,
-        blob_key: str | None = None,
+        blob_key: str,
         counts: Mapping[str, float] | None = None,
     ) -> bool: ...
 
@@ -222,7 +222,7 @@ class EntryProduction(EntryLookup, Protocol):
 class EntryUpkeep(EntryLookup, Protocol):
     """What keeping the index does (maintenance, recovery, eviction, purge, reindex)."""
 
-    def delete(self, entry_id: str, blob_key: str, now: float) -> bool: ...
+    def delete(self, entry_id: str, now: float) -> bool: ...
 
     def delete_expired(self, entry_ids: list[str], now: float) -> list[object]:
         """Delete each entry (expired, evicted or purged), in one round trip; per entry, whether it existed or the
@@ -236,7 +236,7 @@ class EntryUpkeep(EntryLookup, Protocol):
     def soften(self, entry_ids: list[str], now: float) -> int: ...
 
     def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> str | None:
-        """The entry's job kind ('' for entries made before kinds) if it is to be enqueued again, else None."""
+        """The entry's job kind if it is to be enqueued again, else None."""
         ...
 
     def lost_by_leases(self, lease_ttl: float) -> list[str]: ...

@@ -146,7 +146,7 @@ class RedisEntryIndex:
         content_type: str,
         size: int,
         etag: str,
-        blob_key: str | None = None,
+        blob_key: str,
         counts: Mapping[str, float] | None = None,
     ) -> bool:
         """Pending -> active, its result at blob_key, `counts` added to the counters, and wake every waiter; False
@@ -175,7 +175,7 @@ class RedisEntryIndex:
                     size,
                     etag,
                     self._channel,
-                    blob_key or EntryRecord.blob_key_for(entry_id),
+                    blob_key,
                     *_pairs(counts),
                 ],
             )
@@ -209,9 +209,9 @@ class RedisEntryIndex:
             )
         )
 
-    def delete(self, entry_id: str, blob_key: str, now: float) -> bool:
-        """Drop the entry from every index and queue its blob for deletion."""
-        return bool(self._delete(keys=self._delete_keys(entry_id), args=self._delete_args(entry_id, blob_key, now)))
+    def delete(self, entry_id: str, now: float) -> bool:
+        """Drop the entry from every index and queue its result, if it has one, for deletion."""
+        return bool(self._delete(keys=self._delete_keys(entry_id), args=self._delete_args(entry_id, now)))
 
     def _delete_keys(self, entry_id: str) -> list[str]:
         return [
@@ -229,12 +229,11 @@ class RedisEntryIndex:
             self._due,
         ]
 
-    def _delete_args(self, entry_id: str, blob_key: str, now: float) -> list[str]:
+    def _delete_args(self, entry_id: str, now: float) -> list[str]:
         digest = entry_id[:64]
         return [
             entry_id,
             self._query_key(digest),
-            blob_key,
             repr(now),
             self._channel,
             self.keys.last_good(digest),
@@ -262,7 +261,7 @@ class RedisEntryIndex:
             for entry_id in entry_ids:
                 self._delete(
                     keys=self._delete_keys(entry_id),
-                    args=self._delete_args(entry_id, EntryRecord.blob_key_for(entry_id), now),
+                    args=self._delete_args(entry_id, now),
                     client=pipe,
                 )
             return [
@@ -345,6 +344,7 @@ class RedisEntryIndex:
             "completed_at": repr(entry.completed_at),
             "attempts": 1,
             "blob_key": entry.blob_key,
+            "job": entry.job,
         }
         flat: list[str | int | float] = [item for pair in fields.items() for item in pair]
         return bool(

@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.ports import EntryUpkeep, FileIndex, Recency
 from imagecache.services.item_sweep import ItemSweep, one_by_one
 
@@ -63,7 +62,7 @@ class Capacity:
         kind, _, ident = member.partition(":")
         now = self._clock()
         if kind == "i":
-            self._entries.delete(ident, EntryRecord.blob_key_for(ident), now)
+            self._entries.delete(ident, now)
         else:
             self._files.remove(ident, now)
         self._recency.forget(member)

@@ -3,8 +3,8 @@
 A request names a kind or gets the deployment's default. A named kind is
 accepted only if every live worker advertises it (JobDirectory), so a kind
 installed on a web host but on no worker is a 400 at POST, never an entry left
-pending. The default kind is always accepted, as every request was before
-kinds: with its workers restarting, requests queue rather than fail. What the
+pending. The default kind is always accepted: with its workers restarting,
+requests queue rather than fail. What the
 workers advertise is read at most once a second per process, and again at once
 for a name it does not list (a worker that just came up).
 """

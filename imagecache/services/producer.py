@@ -38,12 +38,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ProductionRules:
-    """How results are produced. `attempt_seconds`: the longest a run may take (its kind's timeout);
+    """How results are produced. `attempt_seconds`: the longest a run may take (the longest kind's timeout);
     `error_ttl`: seconds a transient error answers before the query is tried again; `max_attempts`: runs of
     one entry before its error stands; `hold_seconds` (ENTRY_WAIT_TIMEOUT): how long a result in hand waits out
     an index outage."""
 
-    default_job: str
     attempt_seconds: float
     error_ttl: int
     max_attempts: int
@@ -70,7 +69,6 @@ class Producer:
         self._capacity = keeping.capacity
         self._jobs = jobs
         self.lease = lease
-        self._default_job = rules.default_job
         self._attempt_seconds = rules.attempt_seconds
         self._error_ttl = rules.error_ttl
         self._max_attempts = rules.max_attempts
@@ -119,7 +117,7 @@ class Producer:
         return entry
 
     def _attempt(self, entry: EntryRecord, key: str) -> None:
-        job = self._jobs.get(entry.job or self._default_job)
+        job = self._jobs.get(entry.job)
         if job is None:  # every live worker advertises the kinds it runs, so this is a worker that lost one
             message = f"job {entry.job!r} is not installed on this worker host"
             self._fail(entry.id, FetchError(503, message, kind="error"))

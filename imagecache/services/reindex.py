@@ -71,7 +71,8 @@ class Reindexer:
     def _image(self, blob: StoredBlob, now: float, report: ReindexReport) -> None:
         entry_id = blob.metadata.get("entry_id", "")
         parsed = EntryId.parse(entry_id)
-        if parsed is None or not EntryRecord.is_result_key(entry_id, blob.key):
+        job = blob.metadata.get("job", "")
+        if parsed is None or not job or not EntryRecord.is_result_key(entry_id, blob.key):
             report.unknown += 1
             return
         if parsed.expires_at <= now:
@@ -89,7 +90,8 @@ class Reindexer:
             size=blob.size,
             etag=content_sha256(self._blobs, blob),
             completed_at=float(blob.metadata.get("completed_at", created)),
-            stored_key=blob.key,
+            blob_key=blob.key,
+            job=job,
         )
         if self._entries.adopt(entry):
             report.images += 1

@@ -76,6 +76,7 @@ def test_reindex_rebuilds_images_and_files_from_storage(stack_factory, simulator
             assert got.headers["etag"] == f'"{hashlib.sha256(content).hexdigest()}"'  # what clients check bytes by
             again = stack.request(query)
             assert again == {"id": entry_id, "status": "active", "expires_at": again["expires_at"]}
+            assert httpx.get(f"{stack.url}/requests/{entry_id}").json()["job"] == "kentik"  # kept in its metadata
         got = httpx.get(f"{stack.url}/v1/cache/{cache_id}", headers=auth)
         assert got.status_code == 200 and got.content == b"GFF" * 1000
         assert got.headers["etag"] == f'"{hashlib.sha256(b"GFF" * 1000).hexdigest()}"'

@@ -2,7 +2,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from imagecache.domain.entry_record import Reuse, Status
+from imagecache.domain.entry_record import EntryRecord, Reuse, Status
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from testkit.index import request
@@ -23,7 +23,8 @@ def ask(store, now=NOW, ttl=300, digest=DIGEST, max_age=None, refresh=False):
 
 
 def activate(store, entry_id, now=NOW + 1, size=10, blob_key=None):
-    assert store.complete(entry_id, now=now, content_type="image/png", size=size, etag="e", blob_key=blob_key)
+    key = blob_key or EntryRecord.attempt_key(entry_id)
+    assert store.complete(entry_id, now=now, content_type="image/png", size=size, etag="e", blob_key=key)
 
 
 def test_first_request_creates_a_pending_entry(store):
@@ -97,7 +98,7 @@ def test_a_completion_retried_after_a_lost_reply_is_recognised(store):
 def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
     entry_id, _ = ask(store)
     activate(store, entry_id, size=123, blob_key="images/x")
-    assert store.delete(entry_id, "images/the-base-key", NOW)  # the key it was stored under wins
+    assert store.delete(entry_id, NOW)
     assert store.get(entry_id) is None
     counts = store.counts()
     assert counts["active_count"] == 0 and counts["bytes"] == 0

@@ -109,7 +109,7 @@ class IndexMachine(RuleBasedStateMachine):
         self.files = FileCache(self.index, self.blobs, self.capacity, 1024, garbage=garbage, clock=self.clock)
         self.fetcher = ScriptedFetcher()
         keeping = BlobKeeping(self.blobs, garbage, self.capacity)
-        rules = ProductionRules(default_job="chart", attempt_seconds=60, error_ttl=30, max_attempts=3, hold_seconds=1)
+        rules = ProductionRules(attempt_seconds=60, error_ttl=30, max_attempts=3, hold_seconds=1)
         self.producer = Producer(self.entries, keeping, {"chart": self.fetcher}, "lease-1", rules, clock=self.clock)
         jobs = RecordedJobs()
         recovery = Recovery(
@@ -183,14 +183,21 @@ class IndexMachine(RuleBasedStateMachine):
         """Sizes past 2^31 go through the index scripts alone (no blob of that size is written)."""
         if self.ids:
             entry_id = data.draw(st.sampled_from(self.ids))
-            self.entries.complete(entry_id, now=self.clock.now, content_type="image/png", size=size, etag="e")
+            self.entries.complete(
+                entry_id,
+                now=self.clock.now,
+                content_type="image/png",
+                size=size,
+                etag="e",
+                blob_key=EntryRecord.result_prefix(entry_id) + ".1",
+            )
             self.capacity.enforce()
 
     @rule(data=st.data())
     def delete_image(self, data: st.DataObject) -> None:
         if self.ids:
             entry_id = data.draw(st.sampled_from(self.ids))
-            self.entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), self.clock.now)
+            self.entries.delete(entry_id, self.clock.now)
 
     # --- /v1 files ------------------------------------------------------------------------------------------
 
@@ -273,9 +280,7 @@ class IndexMachine(RuleBasedStateMachine):
     @invariant()
     def every_blob_is_referenced_once_or_is_garbage(self) -> None:
         entries, files = self._live()
-        referenced = [
-            f.get("blob_key") or EntryRecord.blob_key_for(f["id"]) for f in entries if f["status"] == "active"
-        ]
+        referenced = [f["blob_key"] for f in entries if f["status"] == "active"]
         referenced += [f["blob_key"] for f in files if f["blob_key"]]
         assert len(referenced) == len(set(referenced))
         garbage = set(self.redis.zrange(self.prefix + "gc", 0, -1))
@@ -310,8 +315,15 @@ def test_zero_and_huge_sizes_through_every_script(redis, prefix):
         digest = query_digest({"size": size})
         entry_id = str(EntryId(digest, START + 10))
         entries.request(EntryRequest(digest, entry_id, START, START + 10, "{}", "chart", check_pickup_at=START))
-        assert entries.complete(entry_id, now=START, content_type="image/png", size=size, etag="e")
-        assert entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), START)
+        assert entries.complete(
+            entry_id,
+            now=START,
+            content_type="image/png",
+            size=size,
+            etag="e",
+            blob_key=EntryRecord.result_prefix(entry_id) + ".1",
+        )
+        assert entries.delete(entry_id, START)
         record = index.ensure(f"{size:0128x}", "t", START, START + 10)
         stored = {
             **record.__dict__,
@@ -326,6 +338,9 @@ def test_zero_and_huge_sizes_through_every_script(redis, prefix):
     stats = redis.hgetall(prefix + "stats")
     assert int(stats["bytes"]) == 0 and int(stats["file_bytes"]) == 0
     assert sorted(redis.zrange(prefix + "gc", 0, -1)) == sorted(
-        [EntryRecord.blob_key_for(str(EntryId(query_digest({"size": s}), START + 10))) for s in (0, 2**31, 2**53)]
+        [
+            EntryRecord.result_prefix(str(EntryId(query_digest({"size": s}), START + 10))) + ".1"
+            for s in (0, 2**31, 2**53)
+        ]
         + [f"files/{d}/{s}" for s in (0, 2**31, 2**53) for d in "xy"]
     )

@@ -46,7 +46,14 @@ def pending_with_callback(entries, n=1, url=HOOK) -> str:
 def test_the_worker_hands_on_a_settled_entrys_callbacks_once(entries, queue, redis):
     entry_id = pending_with_callback(entries)
     pending_with_callback(entries, url=HOOK + "2")  # a second request joining it, with its own URL
-    entries.complete(entry_id, now=NOW + 1, content_type="image/png", size=7, etag="e")
+    entries.complete(
+        entry_id,
+        now=NOW + 1,
+        content_type="image/png",
+        size=7,
+        etag="e",
+        blob_key=EntryRecord.result_prefix(entry_id) + ".1",
+    )
     assert dispatch(entries, queue, redis).dispatch(entry_id) == 2
     assert sorted(url for url, _ in queue.sent) == [HOOK, HOOK + "2"]
     assert queue.sent[0][1] == {
@@ -69,7 +76,7 @@ def test_callbacks_a_worker_left_behind_are_handed_on_by_maintenance_after_a_whi
 
 def test_a_deleted_entry_takes_its_callbacks_with_it(entries, queue, redis, prefix):
     entry_id = pending_with_callback(entries)
-    entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), NOW)
+    entries.delete(entry_id, NOW)
     assert not redis.exists(prefix + "callbacks:" + entry_id)
     assert dispatch(entries, queue, redis, now=NOW + 100).dispatch_left_behind() == 0 and not queue.sent
 

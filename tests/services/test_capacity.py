@@ -5,6 +5,7 @@ import io
 import pytest
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
+from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import CannotFit
 from imagecache.domain.identity import Identity
 from imagecache.index.entry_index import RedisEntryIndex
@@ -34,7 +35,14 @@ def parts(redis, prefix, tmp_path):
 
 def image(entries, n, size, at):
     entry_id = new_pending(entries, f"{n:064x}", now=at, expires_at=NOW + 1000)
-    entries.complete(entry_id, now=at, content_type="image/png", size=size, etag="e")
+    entries.complete(
+        entry_id,
+        now=at,
+        content_type="image/png",
+        size=size,
+        etag="e",
+        blob_key=EntryRecord.result_prefix(entry_id) + ".1",
+    )
     return entry_id
 
 

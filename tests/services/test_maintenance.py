@@ -42,15 +42,22 @@ def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path,
     old = add(entries, "1" * 64, ttl=10)
     young = add(entries, "2" * 64, ttl=1000)
     for entry_id in (old, young):
-        blobs.put(EntryRecord.blob_key_for(entry_id), io.BytesIO(b"img"), "image/png")
-        entries.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e")
+        blobs.put(EntryRecord.result_prefix(entry_id) + ".1", io.BytesIO(b"img"), "image/png")
+        entries.complete(
+            entry_id,
+            now=NOW,
+            content_type="image/png",
+            size=3,
+            etag="e",
+            blob_key=EntryRecord.result_prefix(entry_id) + ".1",
+        )
 
     report = maintenance(entries, blobs, jobs, NOW + 11, redis).run_pass()
 
     assert (report.pruned, report.collected) == (1, 1)
     assert entries.get(old) is None and entries.get(young) is not None
     files = sorted(name for _, _, names in os.walk(tmp_path) for name in names)
-    assert files == [young, young + ".meta"]
+    assert files == [young + ".1", young + ".1.meta"]
     assert RedisBlobGarbage(redis, prefix).due(NOW + 11) == []
     assert not any(old in key for key in redis.scan_iter(match=prefix + "*"))
     assert entries.counts()["bytes"] == 3
@@ -87,8 +94,15 @@ def test_one_bad_item_never_stops_a_pass(entries, jobs, tmp_path, redis, prefix,
     blobs = FilesystemBlobStore(tmp_path)
     good, bad = add(entries, "5" * 64, ttl=10), add(entries, "6" * 64, ttl=10)
     for entry_id in (good, bad):
-        blobs.put(EntryRecord.blob_key_for(entry_id), io.BytesIO(b"img"), "image/png")
-        entries.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e")
+        blobs.put(EntryRecord.result_prefix(entry_id) + ".1", io.BytesIO(b"img"), "image/png")
+        entries.complete(
+            entry_id,
+            now=NOW,
+            content_type="image/png",
+            size=3,
+            etag="e",
+            blob_key=EntryRecord.result_prefix(entry_id) + ".1",
+        )
     redis.hset(f"{prefix}entry:{bad}", "size", "three")
     index = RedisFileIndex(redis, prefix)
     corrupt_file = "c" * 128

@@ -40,7 +40,7 @@ class FullStore(FilesystemBlobStore):
         raise StorageFull("storage is full")
 
 
-RULES = ProductionRules(default_job="chart", attempt_seconds=60, error_ttl=30, max_attempts=3, hold_seconds=1)
+RULES = ProductionRules(attempt_seconds=60, error_ttl=30, max_attempts=3, hold_seconds=1)
 
 
 def pending(entries, digest="a" * 64, ttl=300):
@@ -93,7 +93,7 @@ def test_transient_error_lives_error_ttl(entries, tmp_path, redis, make_producer
 
 def results_stored(root, entry_id):
     """Every stored result of the entry, whatever its attempt (and their .meta sidecars)."""
-    return sorted(p.name for p in root.glob(EntryRecord.blob_key_for(entry_id) + "*"))
+    return sorted(p.name for p in root.glob(EntryRecord.result_prefix(entry_id) + "*"))
 
 
 def test_two_workers_producing_one_entry_never_touch_each_others_result(entries, tmp_path, redis, make_producer):
@@ -132,7 +132,7 @@ def test_entry_deleted_during_fetch_leaves_no_orphan_blob(entries, tmp_path, mak
 
     class DeletingFetcher(ScriptedFetcher):
         def fetch(self, query):
-            entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), NOW)
+            entries.delete(entry_id, NOW)
             return FetchResult("image/png", b"late")
 
     make_producer(blobs, DeletingFetcher()).produce(entry_id)

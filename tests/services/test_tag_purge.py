@@ -20,7 +20,14 @@ def purge(entries, redis, prefix):
 def tagged(entries, n: int, *tags: str, **options) -> str:
     """An active entry for query n carrying the tags; its id."""
     outcome = request(entries, f"{n:064x}", now=NOW, ttl=1000, tags=tags, **options)
-    entries.complete(outcome.entry.id, now=NOW, content_type="image/png", size=3, etag="e")
+    entries.complete(
+        outcome.entry.id,
+        now=NOW,
+        content_type="image/png",
+        size=3,
+        etag="e",
+        blob_key=EntryRecord.result_prefix(outcome.entry.id) + ".1",
+    )
     return outcome.entry.id
 
 
@@ -34,7 +41,7 @@ def test_a_hard_purge_removes_every_entry_with_any_of_the_tags_and_queues_their_
     assert purge.purge(["device:42", "dashboard:7"], soft=False) == 3  # `both` counted once
     assert [entries.get(i) is None for i in (device, dashboard, both, other)] == [True, True, True, False]
     garbage = set(redis.zrange(prefix + "gc", 0, -1))
-    assert {EntryRecord.blob_key_for(i) for i in (device, dashboard, both)} <= garbage
+    assert {EntryRecord.result_prefix(i) + ".1" for i in (device, dashboard, both)} <= garbage
     assert not redis.exists(prefix + "tag:device:42", prefix + "tag:dashboard:7")
     assert redis.smembers(prefix + "tag:device:43") == {other}
     assert redis.hget(prefix + "stats", "purged") == "3" and entries.counts()["active_count"] == 1
@@ -61,7 +68,7 @@ def test_tags_added_by_later_requests_count_and_a_deleted_entry_leaves_its_tag_s
     entry_id = tagged(entries, 1, "a")
     assert request(entries, f"{1:064x}", now=NOW + 1, ttl=1000, tags=("b",)).reuse is Reuse.HIT
     assert entries.get(entry_id).tags == ("a", "b")
-    entries.delete(entry_id, EntryRecord.blob_key_for(entry_id), NOW + 2)  # as expiry or eviction does
+    entries.delete(entry_id, NOW + 2)  # as expiry or eviction does
     assert not redis.exists(prefix + "tag:a", prefix + "tag:b")
     assert purge.purge(["a", "b"], soft=False) == 0
 
@@ -69,5 +76,12 @@ def test_tags_added_by_later_requests_count_and_a_deleted_entry_leaves_its_tag_s
 def test_a_soft_purge_of_a_pending_entry_makes_its_result_stale_when_it_lands(entries, purge):
     pending = request(entries, f"{9:064x}", now=NOW, ttl=1000, tags=("late",)).entry.id
     assert purge.purge(["late"], soft=True) == 1  # its fetch began before the purge
-    entries.complete(pending, now=NOW + 20, content_type="image/png", size=3, etag="e")
+    entries.complete(
+        pending,
+        now=NOW + 20,
+        content_type="image/png",
+        size=3,
+        etag="e",
+        blob_key=EntryRecord.result_prefix(pending) + ".1",
+    )
     assert request(entries, f"{9:064x}", now=NOW + 21, ttl=1000).reuse is Reuse.CREATED

@@ -1,9 +1,9 @@
 -- Drops an entry from every index and queues its result for collection.
 -- KEYS[1] entry:<id>   KEYS[2] ids   KEYS[3] expiry   KEYS[4] status:pending   KEYS[5] status:active
 -- KEYS[6] status:error   KEYS[7] stats   KEYS[8] gc   KEYS[9] created   KEYS[10] lru   KEYS[11] running   KEYS[12] due
--- ARGV[1] id   ARGV[2] query:<digest> key   ARGV[3] the blob key if the entry records none   ARGV[4] now
--- ARGV[5] channel   ARGV[6] last:<digest> key   ARGV[7] the tag key prefix ("<prefix>tag:")
--- ARGV[8] callbacks:<id>   ARGV[9] callbacks_due (a deleted entry's callbacks are dropped)
+-- ARGV[1] id   ARGV[2] query:<digest> key   ARGV[3] now
+-- ARGV[4] channel   ARGV[5] last:<digest> key   ARGV[6] the tag key prefix ("<prefix>tag:")
+-- ARGV[7] callbacks:<id>   ARGV[8] callbacks_due (a deleted entry's callbacks are dropped)
 -- Returns 1 when the entry existed.
 -- Uses checks.lua (valid_size, finite, uncount).
 local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'blob_key', 'tags')
@@ -11,11 +11,11 @@ if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entr
 if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
 if f[1] then uncount(KEYS[7], 'query_bytes', redis.call('HSTRLEN', KEYS[1], 'query')) end
 if redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end
-if redis.call('GET', ARGV[6]) == ARGV[1] then redis.call('DEL', ARGV[6]) end
-redis.call('DEL', ARGV[8])
-redis.call('ZREM', ARGV[9], ARGV[1])
+if redis.call('GET', ARGV[5]) == ARGV[1] then redis.call('DEL', ARGV[5]) end
+redis.call('DEL', ARGV[7])
+redis.call('ZREM', ARGV[8], ARGV[1])
 if f[4] then
-  for _, name in ipairs(cjson.decode(f[4])) do redis.call('SREM', ARGV[7] .. name, ARGV[1]) end
+  for _, name in ipairs(cjson.decode(f[4])) do redis.call('SREM', ARGV[6] .. name, ARGV[1]) end
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -27,9 +27,9 @@ redis.call('ZREM', KEYS[9], ARGV[1])
 redis.call('ZREM', KEYS[10], 'i:' .. ARGV[1])
 redis.call('HDEL', KEYS[11], ARGV[1])
 redis.call('ZREM', KEYS[12], ARGV[1])
-redis.call('ZADD', KEYS[8], ARGV[4], f[3] or ARGV[3])  -- the entry's result, or (stored before keys) ARGV[3]
+if f[3] then redis.call('ZADD', KEYS[8], ARGV[3], f[3]) end  -- its result, if it has one
 if f[1] then
-  redis.call('PUBLISH', ARGV[5], ARGV[1])
+  redis.call('PUBLISH', ARGV[4], ARGV[1])
   return 1
 end
 return 0

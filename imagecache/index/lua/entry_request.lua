@@ -91,7 +91,7 @@ local function look(id)
     'job', 'tags')
   return {status = f[1], live = f[1] and tonumber(f[2]) and tonumber(f[2]) > now,
     completed = tonumber(f[3]) or 0, error_until = tonumber(f[4]) or 0, purged = tonumber(f[5]),
-    expires_at = f[2], job = f[6] or '', tags = f[7] and cjson.decode(f[7]) or {}}
+    expires_at = f[2], job = f[6], tags = f[7] and cjson.decode(f[7]) or {}}
 end
 
 -- Seconds an active result has been stale for this request (0 or less: fresh): since max_age ran out or since
@@ -110,7 +110,7 @@ local function last_good(window)
   local id = redis.call('GET', KEYS[9])
   if not id then return nil end
   local entry = look(id)
-  if entry.status ~= 'active' or not entry.live or (entry.job ~= '' and entry.job ~= ARGV[9]) then return nil end
+  if entry.status ~= 'active' or not entry.live or entry.job ~= ARGV[9] then return nil end
   local stale = staleness(entry)
   if stale == nil or stale <= window then return id end
   return nil
@@ -139,7 +139,7 @@ local replaced = nil
 if cur then
   local entry = look(cur)
   replaced = entry
-  if entry.live and entry.job ~= '' and entry.job ~= ARGV[9] then entry.live = false end  -- another kind's
+  if entry.live and entry.job ~= ARGV[9] then entry.live = false end  -- another kind's
   if entry.live then
     if entry.status == 'pending' then  -- a fetch is under way: a stale result may answer meanwhile
       local good = last_good(swr)

@@ -62,7 +62,7 @@ class EntryView(Answer):
     status: EntryStatus
     created_at: float
     expires_at: float
-    job: str | None = Field(None, description="the job kind that produces it")
+    job: str = Field(description="the job kind that produces it")
     tags: list[str] | None = None
     purged_at: float | None = Field(None, description="when a soft purge marked it stale")
     content_type: str | None = None
@@ -84,7 +84,7 @@ class EntryView(Answer):
             status=entry.status.value,
             created_at=entry.created_at,
             expires_at=entry.expires_at,
-            job=entry.job or None,
+            job=entry.job,
             tags=list(entry.tags) or None,
             purged_at=entry.purged_at or None,
             content_type=entry.content_type if done else None,
