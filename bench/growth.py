@@ -17,10 +17,9 @@ from redis import Redis
 from bench.harness import figure
 from imagecache.composition import Components
 from imagecache.config import load_config
-from imagecache.domain.entry_record import EntryRecord
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.services.maintenance import Maintenance
-from testkit.index import request
+from testkit.index import activate, request
 from testkit.redis_server import OwnRedis
 
 PREFIX = "growth:"
@@ -37,14 +36,7 @@ def fill(entries: RedisEntryIndex, count: int, start: int, ttl: float, pending_e
     def make(n: int) -> None:
         entry_id = request(entries, f"{n:064x}", now=now, ttl=ttl, pickup_grace=86400).entry.id
         if n % pending_every:
-            entries.complete(
-                entry_id,
-                now=now,
-                content_type="image/png",
-                size=1000,
-                etag="e",
-                blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-            )
+            activate(entries, entry_id, now=now, size=1000)
 
     with ThreadPoolExecutor(CLIENTS) as pool:
         for _ in pool.map(make, range(start, start + count), chunksize=BATCH):

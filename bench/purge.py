@@ -17,10 +17,9 @@ from redis import Redis
 from bench.harness import figure
 from imagecache.composition import Components
 from imagecache.config import load_config
-from imagecache.domain.entry_record import EntryRecord
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.services.tag_purge import TagPurge
-from testkit.index import request
+from testkit.index import activate, request
 from testkit.redis_server import OwnRedis
 
 SLOW_US = 1000
@@ -34,14 +33,7 @@ def fill(entries: RedisEntryIndex, count: int, first: int = 0, tagged: bool = Tr
     def make(n: int) -> str:
         tags = (("bulk", "half") if n % 2 else ("bulk",)) if tagged else ()
         entry_id = request(entries, f"{n:064x}", now=now, ttl=86400, pickup_grace=86400, tags=tags).entry.id
-        entries.complete(
-            entry_id,
-            now=now,
-            content_type="image/png",
-            size=1000,
-            etag="e",
-            blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-        )
+        activate(entries, entry_id, now=now, size=1000)
         return entry_id
 
     with ThreadPoolExecutor(8) as pool:

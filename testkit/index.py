@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from imagecache.domain.entry_record import EntryRequest, RequestOutcome
+from imagecache.domain.entry_record import EntryRecord, EntryRequest, RequestOutcome
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache_client.ids import EntryId
 
@@ -31,3 +31,10 @@ def new_pending(
 ) -> str:
     """A new pending entry for `digest`; its id."""
     return request(entries, digest, now=now, ttl=expires_at - now, query=query, pickup_grace=pickup_grace).entry.id
+
+
+def activate(entries: RedisEntryIndex, entry_id: str, *, now: float, size: int = 1, **fields: Any) -> bool:
+    """The entry's result stored (as image/png, etag `e`, under an attempt key of its own) as the producer
+    completes it; `fields` may name any other of complete's arguments."""
+    given = {"content_type": "image/png", "etag": "e", "blob_key": EntryRecord.result_prefix(entry_id) + ".1", **fields}
+    return entries.complete(entry_id, now=now, size=size, **given)

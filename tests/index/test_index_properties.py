@@ -40,6 +40,7 @@ from imagecache.services.maintenance import Maintenance
 from imagecache.services.producer import Producer, ProductionRules
 from imagecache.services.recovery import Recovery
 from imagecache_client.ids import EntryId, canonical_json, query_digest
+from testkit.index import activate
 from testkit.job_kinds import served_kinds
 
 START = 1_800_000_000.0
@@ -183,14 +184,7 @@ class IndexMachine(RuleBasedStateMachine):
         """Sizes past 2^31 go through the index scripts alone (no blob of that size is written)."""
         if self.ids:
             entry_id = data.draw(st.sampled_from(self.ids))
-            self.entries.complete(
-                entry_id,
-                now=self.clock.now,
-                content_type="image/png",
-                size=size,
-                etag="e",
-                blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-            )
+            activate(self.entries, entry_id, now=self.clock.now, size=size)
             self.capacity.enforce()
 
     @rule(data=st.data())
@@ -315,14 +309,7 @@ def test_zero_and_huge_sizes_through_every_script(redis, prefix):
         digest = query_digest({"size": size})
         entry_id = str(EntryId(digest, START + 10))
         entries.request(EntryRequest(digest, entry_id, START, START + 10, "{}", "chart", check_pickup_at=START))
-        assert entries.complete(
-            entry_id,
-            now=START,
-            content_type="image/png",
-            size=size,
-            etag="e",
-            blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-        )
+        assert activate(entries, entry_id, now=START, size=size)
         assert entries.delete(entry_id, START)
         record = index.ensure(f"{size:0128x}", "t", START, START + 10)
         stored = {

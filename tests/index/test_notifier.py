@@ -8,11 +8,11 @@ import time
 import pytest
 from redis import Redis
 
-from imagecache.domain.entry_record import EntryRecord, Status
+from imagecache.domain.entry_record import Status
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.redis_access.keys import RedisKeys
-from testkit.index import new_pending
+from testkit.index import activate, new_pending
 
 
 @pytest.fixture
@@ -93,22 +93,8 @@ def test_a_group_watch_hears_each_of_its_entries_in_order_and_nothing_else(redis
         while group.next(0.2) is not None:  # subscribing wakes every waiter once: drain that
             pass
         redis.publish(channel, "elsewhere")
-        entries.complete(
-            second,
-            now=time.time(),
-            content_type="image/png",
-            size=4,
-            etag="e",
-            blob_key=EntryRecord.result_prefix(second) + ".1",
-        )
-        entries.complete(
-            first,
-            now=time.time(),
-            content_type="image/png",
-            size=5,
-            etag="e",
-            blob_key=EntryRecord.result_prefix(first) + ".1",
-        )
+        activate(entries, second, now=time.time(), size=4)
+        activate(entries, first, now=time.time(), size=5)
         (id_a, entry_a), (id_b, entry_b) = group.next(5), group.next(5)
         assert (id_a, entry_a.size, id_b, entry_b.size) == (second, 4, first, 5)  # announced with their fields
         assert group.next(0.1) is None

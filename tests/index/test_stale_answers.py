@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from imagecache.domain.entry_record import EntryRecord, Reuse, Status
+from imagecache.domain.entry_record import Reuse, Status
 from imagecache.domain.errors import TooManyTags
 from imagecache.index.entry_index import RedisEntryIndex
-from testkit.index import request
+from testkit.index import activate, request
 
 DIGEST = "5" * 64
 NOW = 1_800_000_000.0
@@ -32,14 +32,7 @@ def produced(store, now=NOW) -> str:
     """An active result for the query, produced at `now`."""
     entry_id, reuse, started = ask(store, now, max_age=None)
     assert reuse is Reuse.CREATED and started == entry_id
-    assert store.complete(
-        entry_id,
-        now=now,
-        content_type="image/png",
-        size=1,
-        etag="e",
-        blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-    )
+    assert activate(store, entry_id, now=now)
     return entry_id
 
 
@@ -51,14 +44,7 @@ def test_a_stale_result_answers_at_once_and_starts_one_refresh_whose_result_answ
     assert store.get(refresh).status is Status.PENDING
     assert ask(store, stale_at + 1, swr=WINDOW) == (old, Reuse.STALE, "")  # the refresh runs: no second one
     assert ask(store, stale_at + 1)[:2] == (refresh, Reuse.JOINED)  # a request that allows no staleness waits
-    store.complete(
-        refresh,
-        now=stale_at + 2,
-        content_type="image/png",
-        size=1,
-        etag="e",
-        blob_key=EntryRecord.result_prefix(refresh) + ".1",
-    )
+    activate(store, refresh, now=stale_at + 2)
     assert ask(store, stale_at + 3, swr=WINDOW) == (refresh, Reuse.HIT, "")
     assert store.get(old).status is Status.ACTIVE  # the old id keeps serving until its own expiry
     counts = store.counts()
@@ -97,14 +83,7 @@ def test_a_failed_refresh_keeps_the_last_good_result_for_stale_if_error_and_its_
 
 def test_an_expired_last_good_result_never_answers(store):
     entry_id, _, _ = ask(store, NOW, max_age=None, ttl=100)
-    store.complete(
-        entry_id,
-        now=NOW,
-        content_type="image/png",
-        size=1,
-        etag="e",
-        blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-    )
+    activate(store, entry_id, now=NOW)
     _, _, refresh = ask(store, NOW + MAX_AGE + 1, swr=WINDOW)
     assert ask(store, NOW + 101, swr=10_000)[:2] == (refresh, Reuse.JOINED)
 
@@ -119,9 +98,7 @@ def test_deleting_the_last_good_result_forgets_it(store, redis, prefix):
 
 def test_a_refresh_keeps_the_results_tags_and_gets_those_asked_for_meanwhile(store, redis, prefix):
     old = request(store, DIGEST, now=NOW, ttl=3600, tags=("team",)).entry.id
-    store.complete(
-        old, now=NOW, content_type="image/png", size=1, etag="e", blob_key=EntryRecord.result_prefix(old) + ".1"
-    )
+    activate(store, old, now=NOW)
     refresh = ask(store, NOW + MAX_AGE + 1, swr=WINDOW)[2]
     during = request(
         store, DIGEST, now=NOW + MAX_AGE + 2, ttl=3600, max_age=MAX_AGE, stale_while_revalidate=WINDOW, tags=("team2",)

@@ -8,11 +8,10 @@ import json
 import pytest
 
 from imagecache.domain.callback_targets import CallbackTargets
-from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import InvalidCallback
 from imagecache.queueing.callbacks import RedisCallbackRegistry
 from imagecache.services.callbacks import LEFT_BEHIND, CallbackDispatch
-from testkit.index import request
+from testkit.index import activate, request
 
 NOW = 1_800_000_000.0
 HOOK = "https://hooks.example.com/done?token=t"
@@ -46,14 +45,7 @@ def pending_with_callback(entries, n=1, url=HOOK) -> str:
 def test_the_worker_hands_on_a_settled_entrys_callbacks_once(entries, queue, redis):
     entry_id = pending_with_callback(entries)
     pending_with_callback(entries, url=HOOK + "2")  # a second request joining it, with its own URL
-    entries.complete(
-        entry_id,
-        now=NOW + 1,
-        content_type="image/png",
-        size=7,
-        etag="e",
-        blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-    )
+    activate(entries, entry_id, now=NOW + 1, size=7)
     assert dispatch(entries, queue, redis).dispatch(entry_id) == 2
     assert sorted(url for url, _ in queue.sent) == [HOOK, HOOK + "2"]
     assert queue.sent[0][1] == {

@@ -5,7 +5,6 @@ import io
 import pytest
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
-from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.errors import CannotFit
 from imagecache.domain.identity import Identity
 from imagecache.index.entry_index import RedisEntryIndex
@@ -15,7 +14,7 @@ from imagecache.index.recency import RedisRecency
 from imagecache.services.capacity import Capacity
 from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemSweep
-from testkit.index import new_pending
+from testkit.index import activate, new_pending
 
 NOW = 1_800_000_000.0
 ALICE = Identity("alice", "static:alice")
@@ -35,14 +34,7 @@ def parts(redis, prefix, tmp_path):
 
 def image(entries, n, size, at):
     entry_id = new_pending(entries, f"{n:064x}", now=at, expires_at=NOW + 1000)
-    entries.complete(
-        entry_id,
-        now=at,
-        content_type="image/png",
-        size=size,
-        etag="e",
-        blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-    )
+    activate(entries, entry_id, now=at, size=size)
     return entry_id
 
 

@@ -9,11 +9,12 @@ import pytest
 from redis import Redis
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
-from imagecache.domain.entry_record import EntryRecord, Reuse, Status
+from imagecache.domain.entry_record import Reuse, Status
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.redis_access.keys import RedisKeys
 from imagecache.services.image_cache import TOUCH_INTERVAL, Ask, ImageCache, Limits
 from imagecache_client.ids import EntryId
+from testkit.index import activate
 from testkit.job_kinds import served_kinds
 from testkit.processes import wait_until
 
@@ -83,14 +84,7 @@ def test_waiting_returns_the_moment_the_entry_settles(live_cache, entries):
     entry = cache.request(QUERY).entry
     settle = threading.Timer(
         0.3,
-        lambda: entries.complete(
-            entry.id,
-            now=time.time(),
-            content_type="image/png",
-            size=3,
-            etag="e",
-            blob_key=EntryRecord.result_prefix(entry.id) + ".1",
-        ),
+        lambda: activate(entries, entry.id, now=time.time(), size=3),
     )
     started = time.monotonic()
     settle.start()
@@ -113,14 +107,7 @@ def test_use_is_recorded_once_an_interval(entries, jobs, redis_url, redis, prefi
     cache = image_cache(entries, jobs, redis_url, prefix, tmp_path, lambda: clock["now"], heard)
     wait_until(lambda: redis.publish(RedisKeys(prefix).done, "probe") and "probe" in heard, 5, "the subscription")
     entry = cache.request(QUERY).entry
-    entries.complete(
-        entry.id,
-        now=NOW,
-        content_type="image/png",
-        size=3,
-        etag="e",
-        blob_key=EntryRecord.result_prefix(entry.id) + ".1",
-    )
+    activate(entries, entry.id, now=NOW, size=3)
     wait_until(lambda: entry.id in heard, 5, "the completion's news")  # which makes the cache forget what it knew
     lru = RedisKeys(prefix).lru
     active = cache.lookup(entry.id)

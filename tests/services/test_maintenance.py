@@ -15,7 +15,7 @@ from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.maintenance import Maintenance
 from imagecache.services.recovery import Recovery
-from testkit.index import new_pending
+from testkit.index import activate, new_pending
 from testkit.job_kinds import CHART, served_kinds
 
 NOW = 1_800_000_000.0
@@ -43,14 +43,7 @@ def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path,
     young = add(entries, "2" * 64, ttl=1000)
     for entry_id in (old, young):
         blobs.put(EntryRecord.result_prefix(entry_id) + ".1", io.BytesIO(b"img"), "image/png")
-        entries.complete(
-            entry_id,
-            now=NOW,
-            content_type="image/png",
-            size=3,
-            etag="e",
-            blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-        )
+        activate(entries, entry_id, now=NOW, size=3)
 
     report = maintenance(entries, blobs, jobs, NOW + 11, redis).run_pass()
 
@@ -95,14 +88,7 @@ def test_one_bad_item_never_stops_a_pass(entries, jobs, tmp_path, redis, prefix,
     good, bad = add(entries, "5" * 64, ttl=10), add(entries, "6" * 64, ttl=10)
     for entry_id in (good, bad):
         blobs.put(EntryRecord.result_prefix(entry_id) + ".1", io.BytesIO(b"img"), "image/png")
-        entries.complete(
-            entry_id,
-            now=NOW,
-            content_type="image/png",
-            size=3,
-            etag="e",
-            blob_key=EntryRecord.result_prefix(entry_id) + ".1",
-        )
+        activate(entries, entry_id, now=NOW, size=3)
     redis.hset(f"{prefix}entry:{bad}", "size", "three")
     index = RedisFileIndex(redis, prefix)
     corrupt_file = "c" * 128

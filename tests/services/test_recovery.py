@@ -6,11 +6,10 @@ import time
 
 import pytest
 
-from imagecache.domain.entry_record import EntryRecord
 from imagecache.index.leases import WorkerLease
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.recovery import Recovery
-from testkit.index import new_pending
+from testkit.index import activate, new_pending
 from testkit.job_kinds import CHART, served_kinds
 
 NOW = 1_800_000_000.0
@@ -97,9 +96,7 @@ def test_only_due_entries_are_looked_at_and_settled_ones_leave(entries, jobs, re
     early, late = recovery_at(entries, jobs, NOW + 1, redis), recovery_at(entries, jobs, NOW + 31, redis)
     queued, unqueued, done = pending(entries, 7), pending(entries, 8), pending(entries, 9)
     jobs.enqueue(queued, CHART)
-    entries.complete(
-        done, now=NOW, content_type="image/png", size=0, etag="e", blob_key=EntryRecord.result_prefix(done) + ".1"
-    )
+    activate(entries, done, now=NOW, size=0)
     assert early.recover_unqueued() == 0
     assert late.recover_unqueued() == 1
     assert jobs.waiting([unqueued]) == {unqueued}

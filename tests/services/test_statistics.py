@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from imagecache.domain.counter_fields import fetch_increments
-from imagecache.domain.entry_record import EntryRecord
 from imagecache.index.counters import RedisCounters
 from imagecache.services.statistics import CacheStatistics
-from testkit.index import new_pending
+from testkit.index import activate, new_pending
 from testkit.job_kinds import CHART
 
 NOW = 1_800_000_000.0
@@ -17,9 +16,7 @@ def test_the_summary_counts_entries_bytes_and_the_queue(entries, jobs, redis, pr
     statistics = CacheStatistics(entries, counters, jobs, max_bytes=1000)
     done = new_pending(entries, "a" * 64, now=NOW, expires_at=NOW + 60)
     new_pending(entries, "b" * 64, now=NOW, expires_at=NOW + 60)
-    entries.complete(
-        done, now=NOW, content_type="image/png", size=7, etag="e", blob_key=EntryRecord.result_prefix(done) + ".1"
-    )
+    activate(entries, done, now=NOW, size=7)
     jobs.enqueue(done, CHART)
     counters.add(fetch_increments(calls=3, failures=2, seconds=0.2))
 

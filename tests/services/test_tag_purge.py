@@ -7,7 +7,7 @@ import pytest
 from imagecache.domain.entry_record import EntryRecord, Reuse
 from imagecache.index.counters import RedisCounters
 from imagecache.services.tag_purge import TagPurge
-from testkit.index import request
+from testkit.index import activate, request
 
 NOW = 1_800_000_000.0
 
@@ -20,14 +20,7 @@ def purge(entries, redis, prefix):
 def tagged(entries, n: int, *tags: str, **options) -> str:
     """An active entry for query n carrying the tags; its id."""
     outcome = request(entries, f"{n:064x}", now=NOW, ttl=1000, tags=tags, **options)
-    entries.complete(
-        outcome.entry.id,
-        now=NOW,
-        content_type="image/png",
-        size=3,
-        etag="e",
-        blob_key=EntryRecord.result_prefix(outcome.entry.id) + ".1",
-    )
+    activate(entries, outcome.entry.id, now=NOW, size=3)
     return outcome.entry.id
 
 
@@ -76,12 +69,5 @@ def test_tags_added_by_later_requests_count_and_a_deleted_entry_leaves_its_tag_s
 def test_a_soft_purge_of_a_pending_entry_makes_its_result_stale_when_it_lands(entries, purge):
     pending = request(entries, f"{9:064x}", now=NOW, ttl=1000, tags=("late",)).entry.id
     assert purge.purge(["late"], soft=True) == 1  # its fetch began before the purge
-    entries.complete(
-        pending,
-        now=NOW + 20,
-        content_type="image/png",
-        size=3,
-        etag="e",
-        blob_key=EntryRecord.result_prefix(pending) + ".1",
-    )
+    activate(entries, pending, now=NOW + 20, size=3)
     assert request(entries, f"{9:064x}", now=NOW + 21, ttl=1000).reuse is Reuse.CREATED
