@@ -15,6 +15,10 @@ from imagecache.domain.callback_targets import CallbackTargets
 from imagecache.domain.networks import IpNetwork, parse_networks
 
 DAY = 24 * 3600
+CONNECTION_HEADROOM = 1000
+"""Connections a web process takes beyond its waiting requests (WAITS_PER_PROCESS, web/admission.py): requests
+that answer at once, refusals of waits included, always find room, so /health answers however many waits are
+held."""
 
 
 class ConfigError(Exception):
@@ -74,7 +78,7 @@ class Config(BaseSettings):
         le=1500,
         description=(
             "how long that wait may take; a short wait is logged and counted (`replica_wait_timeouts`), then "
-            "writes go on unwaited for 5 s (`unreplicated_writes`) (at most 1500)"
+            "writes go on unwaited for 5 s (`unreplicated_writes`)"
         ),
     )  # within the index client's 2 s socket timeout
     storage: Literal["fs", "minio"] = Field("fs", description="`fs` or `minio` (any S3-compatible server)")
@@ -94,7 +98,7 @@ class Config(BaseSettings):
         16, ge=1, description="cap on `kentik` (and `chart`) runs in flight across all workers on all hosts"
     )
     error_ttl: int = Field(30, ge=0, description="seconds a transient error is reused")
-    max_ttl: int = Field(30 * DAY, gt=0, description="largest `ttl` accepted (30 days)")
+    max_ttl: int = Field(30 * DAY, gt=0, description="largest `ttl` accepted, in seconds")
     max_body_bytes: int = Field(1024 * 1024, gt=0, description="largest POST body")
     query_max_bytes: int = Field(
         64 * 1024, gt=0, description="largest query (as canonical JSON) an entry keeps; past it a 413"
@@ -103,7 +107,9 @@ class Config(BaseSettings):
         60, gt=0, description="seconds a request body may send nothing before the request ends with 408"
     )
     web_workers: int = Field(
-        2, ge=1, description="gunicorn worker processes (each holds `WAITS_PER_PROCESS` + 1000 connections)"
+        2,
+        ge=1,
+        description=f"gunicorn worker processes (each holds `WAITS_PER_PROCESS` + {CONNECTION_HEADROOM} connections)",
     )
     waits_per_process: int = Field(
         2000,

@@ -38,3 +38,8 @@ def activate(entries: RedisEntryIndex, entry_id: str, *, now: float, size: int =
     completes it; `fields` may name any other of complete's arguments."""
     given = {"content_type": "image/png", "etag": "e", "blob_key": EntryRecord.result_prefix(entry_id) + ".1", **fields}
     return entries.complete(entry_id, now=now, size=size, **given)
+
+
+def claim(entries: RedisEntryIndex, entry_id: str, lease: str, now: float) -> EntryRecord | None:
+    """An attempt at the entry under `lease`, as a worker makes it (its result key garbage for a minute)."""
+    return entries.claim(entry_id, lease, now, EntryRecord.attempt_key(entry_id), now + 60)

@@ -10,7 +10,9 @@ from imagecache.domain.request_context import request_id
 _components: Components | None = None
 
 
-def produce_entry(entry_id: str, request: str = "-") -> None:
+def produce_entry(entry_id: str, request: str, kind: str) -> None:
+    """Produce the entry, logging under the request id that made it. `kind` is its job kind, which the queue's
+    upstream cap is kept by; the producer reads the entry's own."""
     global _components
     if _components is None:
         _components = Components(load_config())

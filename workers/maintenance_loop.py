@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from types import FrameType
 
 from redis.exceptions import LockError, RedisError
@@ -34,7 +33,6 @@ def run_maintenance(components: Components) -> None:
     period = components.config.cache_maintenance_period
     lock = components.redis.lock(components.keys.maintenance_lock, timeout=max(60.0, 2 * period))
     warn_if_index_lost(components)
-    check_every_pending(components)
     log.info("maintenance: every %ss", period)
     while not stop.is_set():
         run_locked_pass(components, lock)
@@ -50,16 +48,6 @@ def warn_if_index_lost(components: Components) -> None:
             )
     except (RedisError, StorageError) as exc:
         log.warning("maintenance: cannot compare Redis with storage: %s", exc)
-
-
-def check_every_pending(components: Components) -> None:
-    try:
-        added = components.entries.check_every_pending(time.time() + components.config.pickup_grace)
-    except (RedisError, StorageError) as exc:
-        log.warning("maintenance: cannot look at pending entries: %s", exc)
-        return
-    if added:
-        log.info("maintenance: %d pending entries had no pickup check; they are checked from now on", added)
 
 
 def run_locked_pass(components: Components, lock: Lock) -> None:

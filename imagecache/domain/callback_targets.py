@@ -68,7 +68,7 @@ class CallbackTargets:
             return "callbacks are off here (CALLBACK_ALLOWED_HOSTS is empty)"
         if not isinstance(url, str) or not 0 < len(url) <= MAX_URL_LENGTH:
             return f"'callback_url' must be a URL of at most {MAX_URL_LENGTH} characters"
-        if not _SENDABLE.match(url):
+        if not _SENDABLE.fullmatch(url):
             return "'callback_url' must be printable ASCII without spaces or control characters (percent-encode them)"
         try:
             parts = urllib.parse.urlsplit(url)

@@ -7,7 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-MAX_ENTRY_TAGS = 64  # what one entry carries, from every request that tagged it (16 a request: tag_purge.py)
+MAX_ENTRY_TAGS = 64  # what one entry carries, from every request that tagged it
 
 
 class Status(str, enum.Enum):

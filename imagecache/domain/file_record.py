@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,5 +77,10 @@ def cache_id_for(token_id: str, params: Any) -> str:
     return hashlib.blake2b(text.encode()).hexdigest()
 
 
+CACHE_ID_PATTERN = r"^[0-9a-f]{128}$"
+"""A /v1 cache id (cache_id_for): a blake2b digest, in hex."""
+_CACHE_ID = re.compile(CACHE_ID_PATTERN)
+
+
 def is_cache_id(text: str) -> bool:
-    return len(text) == 128 and all(c in "0123456789abcdef" for c in text)
+    return _CACHE_ID.fullmatch(text) is not None

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+JOB_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+"""A job kind's name: what an entry point may be called and a request may name."""
+
 
 @dataclass(frozen=True)
 class JobSettings:

@@ -191,7 +191,7 @@ class EntryProduction(EntryLookup, Protocol):
     """What producing a result does (the producer): an entry moves pending -> active|error exactly once."""
 
     def claim(
-        self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0
+        self, entry_id: str, lease: str, now: float, result_key: str, result_due: float
     ) -> EntryRecord | None: ...
 
     def complete(
@@ -242,8 +242,6 @@ class EntryUpkeep(EntryLookup, Protocol):
     def lost_by_leases(self, lease_ttl: float) -> list[str]: ...
 
     def release_strays(self, lease: str, producing: set[str]) -> list[str]: ...
-
-    def check_every_pending(self, when: float) -> int: ...
 
     def due_ids(self, now: float, limit: int = 500) -> list[str]: ...
 

@@ -11,7 +11,7 @@ and index/leases.py say how `running`, `due` and the leases are used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import cast
 
 from redis import Redis
@@ -28,17 +28,6 @@ from imagecache.domain.entry_record import (
 from imagecache.domain.errors import TooManyTags
 from imagecache.redis_access import scripts
 from imagecache.redis_access.keys import RedisKeys
-
-
-def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _seconds_or_none(seconds: int | None) -> int:
@@ -151,9 +140,7 @@ class RedisEntryIndex:
     ) -> bool:
         """Pending -> active, its result at blob_key, `counts` added to the counters, and wake every waiter; False
         if the entry is gone or settled otherwise. True again for the same blob key, so a call retried after a lost
-        reply knows it went through. Without a blob key, the entry's base key (as results were stored before
-        per-attempt keys).
-        """
+        reply knows it went through."""
         return bool(
             self._complete(
                 keys=[
@@ -269,9 +256,7 @@ class RedisEntryIndex:
                 for outcome in pipe.execute(raise_on_error=False)
             ]
 
-    def claim(
-        self, entry_id: str, lease: str, now: float, result_key: str = "", result_due: float = 0.0
-    ) -> EntryRecord | None:
+    def claim(self, entry_id: str, lease: str, now: float, result_key: str, result_due: float) -> EntryRecord | None:
         """The entry, one more attempt counted, made under `lease`, its result key garbage until `result_due`
         unless indexed before; None when the entry is settled or a live worker has it."""
         flat = self._claim(
@@ -301,14 +286,6 @@ class RedisEntryIndex:
         """Entries held under `lease` that its process no longer produces (its job ended without settling
         them): they are due again now."""
         return list(self._release_strays(keys=[self._running, self._due], args=[lease, *sorted(producing)]))
-
-    def check_every_pending(self, when: float) -> int:
-        """Give every pending entry a pickup check at `when` unless it has one: indexes made before pickup checks
-        existed get them once (maintenance does this at its start). Costs one pass over the pending set."""
-        added = 0
-        for batch in _batched(self._redis.sscan_iter(self._status_key(Status.PENDING), count=1000), 1000):
-            added += cast(int, self._redis.zadd(self._due, dict.fromkeys(batch, when), nx=True))
-        return added
 
     def due_ids(self, now: float, limit: int = 500) -> list[str]:
         """Pending entries whose job should have been picked up by now."""

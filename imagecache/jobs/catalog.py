@@ -15,7 +15,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from imagecache.config import Config
-from imagecache.domain.job_settings import JobSettings
+from imagecache.domain.job_settings import JOB_NAME_PATTERN, JobSettings
 from imagecache.domain.ports import Fetcher
 from imagecache.jobs._kind import JobKind
 from imagecache.jobs._runner import RetryingJob
@@ -23,7 +23,7 @@ from imagecache.jobs._runner import RetryingJob
 log = logging.getLogger(__name__)
 
 GROUP = "imagecache.jobs"
-NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+NAME = re.compile(JOB_NAME_PATTERN)
 
 
 @dataclass(frozen=True)

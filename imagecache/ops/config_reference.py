@@ -17,7 +17,7 @@ def reference_table() -> str:
     """The table, one row per setting, in the order Config declares them."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for name, field in Config.model_fields.items():
-        rows.append(f"| `{name.upper()}` | {shown_default(field)} | {field.description} |")
+        rows.append(f"| `{name.upper()}` | {shown_default(field)} | {field.description}{bounds(field)} |")
     return "\n".join(rows)
 
 
@@ -33,6 +33,18 @@ def shown_default(field: FieldInfo) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return f"`{value}`" if isinstance(value, str) else str(value)
+
+
+def bounds(field: FieldInfo) -> str:
+    """The numeric bounds its validation holds it to, e.g. `; at least 1, at most 1024`."""
+    said = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+    parts = [
+        f"{words} {value}"
+        for name, words in said.items()
+        for item in field.metadata
+        if (value := getattr(item, name, None)) is not None
+    ]
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def section() -> str:

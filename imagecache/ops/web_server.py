@@ -20,14 +20,10 @@ import falcon
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
-from imagecache.config import Config
+from imagecache.config import CONNECTION_HEADROOM, Config
 from imagecache.ops.logs import RequestIdFilter, formatter
 
 log = logging.getLogger(__name__)
-
-# Connections per process beyond its waiting requests (WAITS_PER_PROCESS, web/admission.py): requests that answer
-# at once, refusals of waits included, always find room, so /health answers however many waits are held.
-HEADROOM = 1000
 
 
 class GunicornLogger(glogging.Logger):
@@ -74,7 +70,7 @@ class WebServer(BaseApplication):
             "bind": f"{host}:{port}",
             "workers": config.web_workers,
             "worker_class": "imagecache.web.gunicorn_worker.JsonErrorsWorker",
-            "worker_connections": config.waits_per_process + HEADROOM,
+            "worker_connections": config.waits_per_process + CONNECTION_HEADROOM,
             "timeout": 30,
             "graceful_timeout": 30,
             "keepalive": 5,
@@ -88,7 +84,7 @@ class WebServer(BaseApplication):
         }
         if tls is not None:  # gunicorn then writes bodies itself: the kernel's sendfile cannot encrypt
             self._options.update(certfile=str(tls.certfile), keyfile=str(tls.keyfile))
-        _allow_descriptors(config.waits_per_process + HEADROOM + 100)
+        _allow_descriptors(config.waits_per_process + CONNECTION_HEADROOM + 100)
         super().__init__()
 
     def load_config(self) -> None:

@@ -37,7 +37,7 @@ class TakenJob:
     request_id: str
     timeout: int
     started: str  # the stamp it was started with: finishing it touches this run only
-    kind: str  # its job kind ('': enqueued before there were kinds)
+    kind: str  # its job kind
 
 
 @dataclass(frozen=True)
@@ -140,5 +140,5 @@ class RqJobBatches:
             job.data = data
         if job.func_name != JOB_FUNCTION:
             raise ForeignJob(f"{job.func_name} is not {JOB_FUNCTION}: this queue runs imagecache's jobs only")
-        entry_id, request, kind = (*job.args, "-", "")[:3]
+        entry_id, request, kind = job.args
         return TakenJob(job_id, entry_id, request, timeout, stamp, kind)

@@ -43,7 +43,7 @@ class RqJobQueue:
         self._registries: dict[str, RateLimitRegistry] = {}
 
     def rate_limit(self, job: str, concurrency: int) -> RateLimit:
-        """The cap of a job kind's runs ('' : of jobs enqueued before there were kinds); made once per kind."""
+        """The cap of a job kind's runs; made once per kind."""
         found = self._limits.get((job, concurrency))
         if found is None:
             found = self._limits[(job, concurrency)] = RateLimit(self._keys.rq_upstream_limit(job), concurrency)

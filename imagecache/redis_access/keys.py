@@ -12,8 +12,7 @@ Callbacks:  callbacks:<id> (the URLs to call when it settles), callbacks_due (se
 Jobs:       jobs (hash: worker -> the job kinds it runs, until when)
 Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and each job kind's
             upstream limit take the prefix without its colon: <prefix>-produce, <prefix>-callbacks,
-            <prefix>-upstream:<kind>
-            (<prefix>-upstream for jobs enqueued before there were kinds).
+            <prefix>-upstream:<kind>.
 """
 
 from __future__ import annotations
@@ -124,5 +123,4 @@ class RedisKeys:
         return self._named("jobs")
 
     def rq_upstream_limit(self, job: str) -> str:
-        base = self.prefix.rstrip(":") + "-upstream"
-        return f"{base}:{job}" if job else base
+        return f"{self.prefix.rstrip(':')}-upstream:{job}"

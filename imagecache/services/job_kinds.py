@@ -69,7 +69,6 @@ class JobKinds:
     def settings_for(self, name: str) -> JobSettings:
         """A kind's settings for work already accepted (lost work is enqueued again whether or not a worker runs
         it now): the workers', else this host's, else the default kind's under its name."""
-        name = name or self.default
         known = self._served.get(name) or self._local.get(name)
         if known is not None:
             return known

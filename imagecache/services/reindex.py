@@ -72,10 +72,11 @@ class Reindexer:
         entry_id = blob.metadata.get("entry_id", "")
         parsed = EntryId.parse(entry_id)
         job = blob.metadata.get("job", "")
-        if parsed is None or not job or not EntryRecord.is_result_key(entry_id, blob.key):
+        if parsed is None:
             report.unknown += 1
             return
-        if parsed.expires_at <= now:
+        if parsed.expires_at <= now or not job or not EntryRecord.is_result_key(entry_id, blob.key):
+            # expired, or naming no kind or no attempt key of its entry: no entry could serve it
             self._garbage.add(blob.key, due=now)
             report.expired += 1
             return

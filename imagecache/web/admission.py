@@ -4,7 +4,7 @@ client; past the client's cap a 429, past the process's budget a 503, each answe
 
 Without a bound, one client opening thousands of idle waits fills gunicorn's
 connections and every other request, /health included, queues behind them.
-The bound leaves room: gunicorn takes WAITS_PER_PROCESS + HEADROOM connections
+The bound leaves room: gunicorn takes WAITS_PER_PROCESS + CONNECTION_HEADROOM (config.py) connections
 per process (ops/web_server.py), so requests that do not wait always get in.
 
 A wait whose client hangs up ends at once, giving its slot back (a client

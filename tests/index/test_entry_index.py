@@ -5,7 +5,7 @@ import pytest
 from imagecache.domain.entry_record import EntryRecord, Reuse, Status
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.garbage import RedisBlobGarbage
-from testkit.index import request
+from testkit.index import claim, request
 
 DIGEST = "d" * 64
 NOW = 1_800_000_000.0
@@ -109,12 +109,12 @@ def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
 
 def test_attempts_count_only_while_pending(store):
     entry_id, _ = ask(store)
-    assert store.claim(entry_id, "lease-a", NOW).attempts == 1
-    claimed = store.claim(entry_id, "lease-a", NOW)
+    assert claim(store, entry_id, "lease-a", NOW).attempts == 1
+    claimed = claim(store, entry_id, "lease-a", NOW)
     assert (claimed.id, claimed.status, claimed.attempts) == (entry_id, Status.PENDING, 2)
     activate(store, entry_id)
-    assert store.claim(entry_id, "lease-a", NOW) is None
-    assert store.claim("e" * 64 + "_1", "lease-a", NOW) is None
+    assert claim(store, entry_id, "lease-a", NOW) is None
+    assert claim(store, "e" * 64 + "_1", "lease-a", NOW) is None
     assert store.get("e" * 64 + "_1") is None
 
 

@@ -13,7 +13,7 @@ from imagecache.services.blob_lifecycle import BlobKeeping
 from imagecache.services.capacity import Capacity
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.producer import Producer, ProductionRules
-from testkit.index import new_pending
+from testkit.index import claim, new_pending
 
 NOW = 1_800_000_000.0
 
@@ -152,7 +152,7 @@ def test_settled_entry_is_not_fetched_again(entries, tmp_path, make_producer):
 def test_gives_up_after_max_attempts(entries, tmp_path, make_producer):
     entry_id = pending(entries)
     for n in range(3):
-        entries.claim(entry_id, f"dead-lease-{n}", NOW)  # three attempts that died with their worker
+        claim(entries, entry_id, f"dead-lease-{n}", NOW)  # three attempts that died with their worker
     fetcher = ScriptedFetcher()
     make_producer(FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
     entry = entries.get(entry_id)

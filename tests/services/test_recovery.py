@@ -9,7 +9,7 @@ import pytest
 from imagecache.index.leases import WorkerLease
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.recovery import Recovery
-from testkit.index import activate, new_pending
+from testkit.index import activate, claim, new_pending
 from testkit.job_kinds import CHART, served_kinds
 
 NOW = 1_800_000_000.0
@@ -34,7 +34,7 @@ def test_a_dead_workers_entry_is_lost_only_after_its_lease_was_seen_missing_a_wh
     alive, dead = WorkerLease(redis, entries.keys.lease_prefix, 10), WorkerLease(redis, entries.keys.lease_prefix, 10)
     alive.renew()
     kept, lost = pending(entries, 1), pending(entries, 2)
-    assert entries.claim(kept, alive.id, NOW).attempts == 1 and entries.claim(lost, dead.id, NOW).attempts == 1
+    assert claim(entries, kept, alive.id, NOW).attempts == 1 and claim(entries, lost, dead.id, NOW).attempts == 1
 
     assert recovery.recover_abandoned() == 0  # first seen missing now: not yet lost
     for _ in range(2):
@@ -51,7 +51,7 @@ def test_a_lease_that_comes_back_in_time_loses_nothing(entries, recovery, redis)
     """An outage: the checker saw the lease missing, then its worker renewed it before a whole TTL passed."""
     lease = WorkerLease(redis, entries.keys.lease_prefix, 10)
     entry_id = pending(entries, 3)
-    entries.claim(entry_id, lease.id, NOW)
+    claim(entries, entry_id, lease.id, NOW)
     assert recovery.recover_abandoned() == 0
     lease.renew()
     time.sleep(TTL * 1.5)
@@ -63,7 +63,7 @@ def test_an_outage_between_two_looks_starts_the_count_again(entries, recovery, r
     """Seen missing once, then nobody could look for longer than a TTL (Redis was away): not lost on return."""
     lease = WorkerLease(redis, entries.keys.lease_prefix, 10)
     entry_id = pending(entries, 10)
-    entries.claim(entry_id, lease.id, NOW)
+    claim(entries, entry_id, lease.id, NOW)
     assert recovery.recover_abandoned() == 0
     time.sleep(TTL * 1.5)  # the outage: no look at all
     assert recovery.recover_abandoned() == 0  # the count starts again here; the owner renews meanwhile
@@ -77,17 +77,17 @@ def test_a_live_worker_keeps_its_entry_and_a_dead_ones_is_taken_over(entries, re
     holder = WorkerLease(redis, entries.keys.lease_prefix, 10)
     holder.renew()
     entry_id = pending(entries, 4)
-    assert entries.claim(entry_id, holder.id, NOW).attempts == 1
-    assert entries.claim(entry_id, "another", NOW) is None  # no second fetch while the holder lives
+    assert claim(entries, entry_id, holder.id, NOW).attempts == 1
+    assert claim(entries, entry_id, "another", NOW) is None  # no second fetch while the holder lives
     holder.end()
-    assert entries.claim(entry_id, "another", NOW).attempts == 2
+    assert claim(entries, entry_id, "another", NOW).attempts == 2
 
 
 def test_entries_a_process_dropped_are_released(entries, recovery, jobs, redis):
     lease = WorkerLease(redis, entries.keys.lease_prefix, 10)
     busy, dropped = pending(entries, 5), pending(entries, 6)
-    entries.claim(busy, lease.id, NOW)
-    entries.claim(dropped, lease.id, NOW)
+    claim(entries, busy, lease.id, NOW)
+    claim(entries, dropped, lease.id, NOW)
     assert recovery.release_strays(lease.id, {busy}) == 1
     assert jobs.waiting([busy, dropped]) == {dropped}
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from imagecache.domain.entry_record import EntryRecord, Reuse, Status
+from imagecache.domain.file_record import CACHE_ID_PATTERN
 from imagecache.domain.job_settings import JobSettings
 
 EntryStatus = Literal["pending", "active", "error"]
@@ -167,7 +168,7 @@ class FileMetadata(Answer):
 
 
 class CacheId(Answer):
-    cache_id: str = Field(description="128 hex characters")
+    cache_id: str = Field(pattern=CACHE_ID_PATTERN)
     status: Literal["ok"]
     metadata: FileMetadata
 

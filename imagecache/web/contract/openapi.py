@@ -2,7 +2,7 @@
 
 What the models cannot know is live state, said in the descriptions: a job
 kind no live worker runs, a callback host not allowed, a query its kind
-refuses. Two pieces of it are in the document itself: `job` lists the kinds
+refuses, tags past what an entry carries. Two pieces of it are in the document itself: `job` lists the kinds
 served when the document is asked for, and `callback_url` is absent where
 callbacks are off.
 """
@@ -16,13 +16,13 @@ import falcon
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from imagecache.domain.file_record import CACHE_ID_PATTERN
 from imagecache.jobs.kinds.image_types import MIME_TYPES
 from imagecache.web.contract import answers
 from imagecache.web.contract.requests import CacheIdParams, Contract, EventIds, InfoQuery, PurgeRequest
 from imagecache_client.ids import ENTRY_ID_PATTERN
 
 IMAGE_TYPES = sorted(set(MIME_TYPES.values()))  # the built-in kinds'; another kind's are its own
-CACHE_ID_PATTERN = "^[0-9a-f]{128}$"
 KENTIK_REFUSALS = (400, 401, 503)
 JSON = falcon.MEDIA_JSON
 BINARY = {"type": "string", "format": "binary"}
@@ -70,7 +70,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _binary(types: Sequence[str], description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in types},
+        "content": {kind: {"schema": BINARY} for kind in types},
     }
 
 
@@ -113,7 +113,7 @@ class OpenApiDocument:
         job = request["job"]
         job["anyOf"] = [{"enum": self._kinds}, {"type": "null"}]
         if not self._callbacks_on:
-            request["callback_url"] = {"not": {}, "description": "callbacks are off here (CALLBACK_ALLOWED_HOSTS)"}
+            request["callback_url"] = {"type": "null", "description": "callbacks are off here (CALLBACK_ALLOWED_HOSTS)"}
 
     def _errors(self, model: type[BaseModel], *statuses: int) -> dict[str, Any]:
         schema = self._book.ref(model)
@@ -299,7 +299,7 @@ class OpenApiDocument:
         operation: dict[str, Any] = {
             "operationId": operation_id,
             "summary": summary,
-            "parameters": [_path("cache_id", CACHE_ID_PATTERN, "128 hex characters"), AUTH_HEADER],
+            "parameters": [_path("cache_id", CACHE_ID_PATTERN, "the id POST /v1/cache_id gave"), AUTH_HEADER],
             "responses": responses,
         }
         if upload:

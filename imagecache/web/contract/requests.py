@@ -15,20 +15,24 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, create_model, model_validator
 
 from imagecache.config import Config
+from imagecache.domain.callback_targets import MAX_URL_LENGTH
+from imagecache.domain.entry_record import MAX_ENTRY_TAGS
+from imagecache.domain.job_settings import JOB_NAME_PATTERN
+from imagecache.web.bodies.json_body import MAX_DEPTH
 from imagecache_client.ids import ENTRY_ID_PATTERN
 
 MAX_TAGS = 16
+MAX_TAG_LENGTH = 128
 MAX_EVENT_IDS = 100
 MAX_EVENT_IDS_IN_URL = 40  # what a request line holds (gunicorn's 4,094 bytes): more are POSTed
 MAX_INFO_PAGE = 1000
-MAX_CALLBACK_URL = 2048
 
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[ -~]+$")]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_LENGTH, pattern=r"^[ -~]+$")]
 EntryIdText = Annotated[str, StringConstraints(pattern=ENTRY_ID_PATTERN)]
-JobName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+JobName = Annotated[str, StringConstraints(pattern=JOB_NAME_PATTERN)]
 Seconds = Annotated[int, Field(ge=0)]
 
-TAGS_DESCRIPTION = f"at most {MAX_TAGS} tags, each 1 to 128 printable ASCII characters"
+TAGS_DESCRIPTION = f"at most {MAX_TAGS} tags, each 1 to {MAX_TAG_LENGTH} printable ASCII characters"
 WAIT_DESCRIPTION = "seconds to wait for the entry to settle, at most ENTRY_WAIT_TIMEOUT"
 
 
@@ -68,8 +72,9 @@ class ImageRequestBody(Body):
     """POST /requests."""
 
     api_query: dict[str, Any] = Field(
-        description="the job's query (opaque JSON); its job kind may check it and answer 400 (the chart kind's "
-        "imageType and metrics, say)"
+        description=f"the job's query (opaque JSON, nested at most {MAX_DEPTH} deep); over QUERY_MAX_BYTES as "
+        "canonical JSON it is a 413, and its job kind may check it and answer 400 (the chart kind's imageType "
+        "and metrics, say)"
     )
     ttl: int | None = Field(None, ge=1, description="seconds the result lives (default: the kind's), at most MAX_TTL")
     max_age: Seconds | None = Field(None, description="reuse a result at most this many seconds old")
@@ -80,13 +85,19 @@ class ImageRequestBody(Body):
     stale_if_error: Seconds | None = Field(
         None, description="seconds past max_age the last good result answers instead of a failed refresh"
     )
-    tags: list[Tag] = Field([], max_length=MAX_TAGS, description=f"{TAGS_DESCRIPTION}, for POST /purge")
+    tags: list[Tag] = Field(
+        [],
+        max_length=MAX_TAGS,
+        description=f"{TAGS_DESCRIPTION}, for POST /purge. They join the tags of the entries the request reaches; "
+        f"one that would then carry more than {MAX_ENTRY_TAGS} is a 400 that changes nothing",
+    )
     callback_url: str | None = Field(
         None,
-        min_length=1,
-        max_length=MAX_CALLBACK_URL,
-        description="POSTed to (signed) when the entry settles. Refused (400) unless its host and port are in "
-        "CALLBACK_ALLOWED_HOSTS (callbacks are off while that is empty) and a literal address in it is public",
+        max_length=MAX_URL_LENGTH,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$",
+        description="POSTed to (signed) when the entry settles: an http or https URL of printable ASCII. Refused "
+        "(400) unless its host and port are in CALLBACK_ALLOWED_HOSTS (callbacks are off while that is empty), "
+        "it names no credentials nor port 0, and a literal address in it is public",
     )
     job: JobName | None = Field(
         None,
@@ -105,7 +116,9 @@ class PurgeRequest(Body):
 class EventIds(Body):
     """POST /events."""
 
-    ids: list[EntryIdText] = Field(min_length=1, max_length=MAX_EVENT_IDS, description="entry ids")
+    ids: list[EntryIdText] = Field(
+        min_length=1, max_length=MAX_EVENT_IDS, description="entry ids, counted as given (an id twice counts twice)"
+    )
 
 
 class EntryQuery(Query):
