@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SERVING := $(VENV)/.serving
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -17,8 +18,16 @@ $(STAMP): pyproject.toml client/pyproject.toml examples/mandelbrot-job/pyproject
 	$(BIN)/pip install --quiet --no-deps -e ./client -e ./examples/mandelbrot-job
 	touch $(STAMP)
 
+# Serving needs the server and its client distribution only: no test tools.
+$(SERVING): pyproject.toml client/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps -e ./client
+	touch $(SERVING)
+
 # Without KBase, /v1 uses static tokens: a demo token is made once and printed at each start.
-run: $(STAMP)
+run: $(SERVING)
 	mkdir -p var
 	@test -s var/demo-token -a -s var/tokens || \
 		(umask 077; AUTH_TOKENS_FILE=var/tokens $(BIN)/imagecache admin add-token demo > var/demo-token)

@@ -6,19 +6,28 @@ their deployments can switch over by changing the image, not the settings.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from imagecache.domain.callback_targets import CallbackTargets
 from imagecache.domain.networks import IpNetwork, parse_networks
+from imagecache_client.sizes import parse_size
 
 DAY = 24 * 3600
 CONNECTION_HEADROOM = 1000
 """Connections a web process takes beyond its waiting requests (WAITS_PER_PROCESS, web/admission.py): requests
 that answer at once, refusals of waits included, always find room, so /health answers however many waits are
 held."""
+
+
+def _size(value: object) -> object:
+    return parse_size(value) if isinstance(value, str) else value
+
+
+Size = Annotated[int, BeforeValidator(_size)]
+"""A byte count: bytes, or a size such as 512M, 5G or 5GiB (the client reads sizes alike)."""
 
 
 class ConfigError(Exception):
@@ -44,6 +53,7 @@ class Config(BaseSettings):
     default_ttl: int = Field(300, gt=0, description="entry lifetime when a request names none")
     entry_wait_timeout: float | None = Field(
         None,
+        examples=["185"],
         gt=0,
         description="how long GET /image waits on a pending entry",
         json_schema_extra={"shown": "retries × timeout + 5"},
@@ -56,6 +66,7 @@ class Config(BaseSettings):
     redis_prefix: str = Field("imagecache:", description="prefix of every key (and of the RQ queue name)")
     redis_sentinels: str = Field(
         "",
+        examples=["10.0.0.1:26379,10.0.0.2:26379"],
         description=(
             "`host:port,host:port,...`: ask these Sentinels for the primary; `REDIS_URL`'s host and port are then"
             " unused, its database, user and password still apply; empty: no Sentinel"
@@ -67,6 +78,7 @@ class Config(BaseSettings):
     )
     redis_wait_replicas: int | None = Field(
         None,
+        examples=["1"],
         ge=0,
         le=16,
         description="replicas each acknowledged write waits for (`WAIT`) before its answer",
@@ -99,9 +111,9 @@ class Config(BaseSettings):
     )
     error_ttl: int = Field(30, ge=0, description="seconds a transient error is reused")
     max_ttl: int = Field(30 * DAY, gt=0, description="largest `ttl` accepted, in seconds")
-    max_body_bytes: int = Field(1024 * 1024, gt=0, description="largest POST body")
-    query_max_bytes: int = Field(
-        64 * 1024, gt=0, description="largest query (as canonical JSON) an entry keeps; past it a 413"
+    max_body_bytes: Size = Field(1024 * 1024, gt=0, examples=["1M"], description="largest POST body")
+    query_max_bytes: Size = Field(
+        64 * 1024, gt=0, examples=["64K"], description="largest query (as canonical JSON) an entry keeps; past it a 413"
     )
     body_stall_timeout: float = Field(
         60, gt=0, description="seconds a request body may send nothing before the request ends with 408"
@@ -130,11 +142,14 @@ class Config(BaseSettings):
     )
     trusted_proxies: str = Field(
         "",
+        examples=["10.0.0.0/8"],
         description=(
             "CIDRs of the proxies in front, whose `X-Forwarded-For` names the client; from anyone else it is ignored"
         ),
     )
-    cors_allow_origins: str = Field("", description="comma-separated origins, or `*`; empty: CORS off")
+    cors_allow_origins: str = Field(
+        "", examples=["https://dash.example.com"], description="comma-separated origins, or `*`; empty: CORS off"
+    )
     max_fetch_attempts: int = Field(
         3, ge=1, description="a fetch whose worker died this many times becomes a 502 error entry"
     )
@@ -159,21 +174,28 @@ class Config(BaseSettings):
     kbase_auth_url: str = Field("https://kbase.us/services/auth", description="KBase auth service")
     auth_tokens_file: str = Field("./var/tokens", description="`sha256(token) user` per line")
     auth_cache_max_seconds: int = Field(300, ge=0, description="longest a KBase token lookup is cached")
-    max_upload_bytes: int = Field(10 * 1024**3, gt=0, description="largest /v1 upload (10 GiB)")
+    max_upload_bytes: Size = Field(10 * 1024**3, gt=0, examples=["10G"], description="largest /v1 upload")
     api_keys_file: str = Field(
         "",
+        examples=["./var/api_keys"],
         description=(
             "`sha256(key) name` per line; when set, Bearer keys guard the Kentik routes, /info, /metrics; empty: "
             "keys off"
         ),
     )
-    cache_max_bytes: int = Field(
-        0, ge=0, description="evict least recently used results to stay under this many stored bytes; 0: no bound"
+    cache_max_bytes: Size = Field(
+        0,
+        ge=0,
+        examples=["5G"],
+        description="evict least recently used results to stay under this many stored bytes; 0: no bound",
     )
     log_format: Literal["text", "json"] = Field("text", description="`text` or `json`")
-    jobs_exclude: str = Field("", description="installed job kinds this host leaves out, comma-separated")
+    jobs_exclude: str = Field(
+        "", examples=["kentik"], description="installed job kinds this host leaves out, comma-separated"
+    )
     callback_allowed_hosts: str = Field(
         "",
+        examples=["hooks.example.com,hooks.example.com:8443"],
         description=(
             "what a `callback_url` may name, comma-separated: `host` (ports 80 and 443) or `host:port`; any other"
             " entry stops startup; empty: callbacks off"
@@ -181,17 +203,42 @@ class Config(BaseSettings):
     )
     callback_allowed_networks: str = Field(
         "",
+        examples=["10.20.0.0/16"],
         description=(
             "CIDRs callbacks may reach although not public (loopback, private, link-local, ...): for tests and "
             "private deployments"
         ),
     )
     callback_secret: SecretStr = Field(
-        SecretStr(""), description="the HMAC key of `Imagecache-Signature`; required with `CALLBACK_ALLOWED_HOSTS`"
+        SecretStr(""),
+        examples=["a-long-random-secret"],
+        description="the HMAC key of `Imagecache-Signature`; required with `CALLBACK_ALLOWED_HOSTS`",
     )
     callback_retry_seconds: str = Field(
         "30,60,120,300,600,1200,1200", description="seconds before each retry of a failed callback"
     )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_is_a_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a URL: redis://host:port/db, rediss:// (TLS) or unix:///path/to/socket")
+        return value
+
+    @field_validator("kentik_api_url", "kbase_auth_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("minio_host")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or "/" in value or not port.isdigit():
+            raise ValueError("must be host:port, without a scheme (MINIO_SECURE=true for https)")
+        return value
 
     @model_validator(mode="after")
     def _default_ttl_within_max(self) -> Config:
@@ -286,11 +333,30 @@ class Config(BaseSettings):
 
 
 def load_config(**overrides: Any) -> Config:
-    """Build the configuration or raise ConfigError with one readable line."""
+    """Build the configuration or raise ConfigError with one readable line: the variable, what was wrong with the
+    value given, and a value that would do."""
     try:
         return Config(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "_".join(str(part) for part in first["loc"]).upper() or "configuration"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"invalid configuration: {name}: {message}") from None
+        raise ConfigError(_one_line(exc.errors()[0])) from None
+
+
+def _one_line(error: Any) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    field = str(error["loc"][0]) if error["loc"] else ""
+    if field not in Config.model_fields:  # a rule across settings: its message names them
+        return f"invalid configuration: {message}"
+    name = field.upper()
+    given = error.get("input")
+    private = any(word in field for word in ("secret", "token", "password", "key", "url"))  # may carry a secret
+    said = f"{name}={given!r}" if isinstance(given, str) and not private else name
+    return f"invalid configuration: {said}: {message}; for example {name}={example(field)}"
+
+
+def example(field: str) -> str:
+    """A value the setting takes: its `examples`, else its default."""
+    info = Config.model_fields[field]
+    if info.examples:
+        return str(info.examples[0])
+    value = info.default.get_secret_value() if isinstance(info.default, SecretStr) else info.default
+    return str(value).lower() if isinstance(value, bool) else str(value)

