@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import os
@@ -274,35 +275,55 @@ def _ago(seconds: float) -> str:
 # --- arguments ---------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
+def _global_options(parser: argparse.ArgumentParser, *, with_defaults: bool) -> None:
+    """The options every command takes, before or after its name (after it, an option not given leaves the one
+    given before, or the default, in place)."""
     env = os.environ.get
-    parser = argparse.ArgumentParser(
-        prog="imagecache-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+
+    def default(value: Any) -> Any:
+        return value if with_defaults else argparse.SUPPRESS
+
     parser.add_argument(
         "--url",
-        default=env("IMAGECACHE_URL", "http://127.0.0.1:8000"),
-        help="the server (IMAGECACHE_URL; default %(default)s)",
+        default=default(env("IMAGECACHE_URL", "http://127.0.0.1:8000")),
+        help="the server (IMAGECACHE_URL; default http://127.0.0.1:8000)",
     )
-    parser.add_argument("--token", default=env("IMAGECACHE_TOKEN"), help="/v1 token (IMAGECACHE_TOKEN)")
-    parser.add_argument("--api-key", default=env("IMAGECACHE_API_KEY"), help="API key (IMAGECACHE_API_KEY)")
+    parser.add_argument("--token", default=default(env("IMAGECACHE_TOKEN")), help="/v1 token (IMAGECACHE_TOKEN)")
+    parser.add_argument("--api-key", default=default(env("IMAGECACHE_API_KEY")), help="API key (IMAGECACHE_API_KEY)")
     parser.add_argument(
         "--cache-dir",
-        default=env("IMAGECACHE_CACHE_DIR"),
+        default=default(env("IMAGECACHE_CACHE_DIR")),
         help="local cache (IMAGECACHE_CACHE_DIR; default: the user's cache dir)",
     )
     parser.add_argument(
         "--max-bytes",
         type=byte_count,
-        default=env("IMAGECACHE_CACHE_MAX_BYTES", str(DEFAULT_MAX_BYTES)),
+        default=default(env("IMAGECACHE_CACHE_MAX_BYTES", str(DEFAULT_MAX_BYTES))),
         help="local cache bound, e.g. 500M, 5G (IMAGECACHE_CACHE_MAX_BYTES; default 5G)",
     )
-    parser.add_argument("--wait", type=float, default=600.0, help="seconds to wait for a result (default 600)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--wait", type=float, default=default(600.0), help="seconds to wait for a result (default 600)")
+    parser.add_argument("--no-progress", action="store_true", default=default(False), help="no progress bars")
+
+
+def _installed_version() -> str:
+    try:
+        return importlib.metadata.version("imagecache-client")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagecache-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"imagecache-client {_installed_version()}")
+    _global_options(parser, with_defaults=True)
+    given_later = argparse.ArgumentParser(add_help=False)
+    _global_options(given_later, with_defaults=False)  # after the command's name: set only when given
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
+        sub = commands.add_parser(name, help=help, description=help, parents=[given_later])
         sub.set_defaults(command=run)
         return sub
 

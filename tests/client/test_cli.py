@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from minio import Minio
 
+from imagecache_client.local.cache import LocalCache
 from testkit.processes import ROOT, free_port
 from testkit.upstream import make_query
 from tests.client.conftest import ALICE
@@ -243,3 +244,16 @@ def test_a_long_upload_shows_a_progress_bar_on_a_terminal(stack, tmp_path):
     os.close(leader)
     assert done.returncode == 0
     assert "put big.bin" in shown and "/8.00M" in shown
+
+
+def test_the_options_every_command_takes_come_before_or_after_its_name(cli, stack, tmp_path):
+    query = write(tmp_path / "q.json", {"api_query": make_query(), "ttl": 300})
+    after = cli("get", query, "--url", stack.url, "--cache-dir", str(tmp_path / "after"), IMAGECACHE_URL="http://x:1")
+    assert after.returncode == 0, after.stderr
+    assert Path(after.stdout.strip()).is_relative_to(tmp_path / "after")  # the option after the name was used
+    assert cli("--version").stdout.startswith("imagecache-client ")
+
+
+def test_the_python_client_keeps_its_local_cache_where_imagecache_cache_dir_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMAGECACHE_CACHE_DIR", str(tmp_path / "chosen"))
+    assert LocalCache().root == tmp_path / "chosen"

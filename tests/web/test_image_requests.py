@@ -9,7 +9,7 @@ import pytest
 
 from imagecache.domain.entry_record import EntryRecord
 
-QUERY = {"queries": [{"bucket": "Left +Y Axis"}], "imageType": "png"}
+QUERY = {"queries": [{"bucket": "Left +Y Axis", "query": {"metric": ["bytes"]}}], "imageType": "png"}
 
 
 def produce(components, entry_id: str, data: bytes) -> None:
@@ -30,6 +30,8 @@ def test_a_post_answers_at_once_and_the_image_follows(client, components):
     assert pending.status_code == 504 and pending.headers["Imagecache-Entry-Status"] == "pending"
 
     produce(components, entry_id, b"\x89PNG bytes")
+    settled = client.simulate_get(f"/requests/{entry_id}").json
+    assert settled["type"] == settled["content_type"] == "image/png"  # `type`, as /info and /events name it
     image = client.simulate_get(f"/image/{entry_id}")
     assert image.status_code == 200 and image.content == b"\x89PNG bytes"
     assert image.headers["Content-Type"] == "image/png" and "immutable" in image.headers["Cache-Control"]
@@ -57,6 +59,8 @@ def test_the_same_query_joins_the_same_entry(client, components):
         ({"api_query": QUERY, "tags": ["caf\u00e9"]}, "tags"),
         ({"api_query": QUERY, "tags": ["new\nline"]}, "tags"),
         ([QUERY], "body"),
+        ({"api_query": {"queries": [{"query": {"metric": ["buckets"]}}]}}, "api_query"),  # the chart kind's check
+        ({"api_query": {**QUERY, "imageType": "gif"}}, "api_query"),
     ],
 )
 def test_bad_bodies_are_400_and_change_nothing(client, components, body, loc):

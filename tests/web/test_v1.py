@@ -80,3 +80,14 @@ def test_refusals_come_in_kbases_shape(client, token):
         headers={**headers, "Authorization": token, "X-Content-SHA256": "0" * 64},
     )
     assert mismatch.status_code == 400 and mismatch.json["error"].startswith("Checksum mismatch")
+
+
+@pytest.mark.parametrize("sent", ["{token}", "Bearer {token}", "bearer  {token}"])
+def test_a_token_is_taken_bare_as_kbase_clients_send_it_or_as_a_bearer_token(client, token, sent):
+    answer = client.simulate_post("/v1/cache_id", json={"a": 1}, headers={"Authorization": sent.format(token=token)})
+    assert answer.status_code == 200 and len(answer.json["cache_id"]) == 128
+
+
+@pytest.mark.parametrize("sent", ["Bearer", "Bearer ", "Bearer nope"])
+def test_a_bearer_without_a_valid_token_is_refused_as_kbase_refuses(client, sent):
+    assert client.simulate_post("/v1/cache_id", json={"a": 1}, headers={"Authorization": sent}).status_code == 403

@@ -40,7 +40,9 @@ KEEP_RECENT = 10.0  # seconds a path just handed out is safe from eviction, so i
 
 
 def default_root() -> Path:
-    return Path(platformdirs.user_cache_dir("imagecache-client", appauthor=False))
+    """IMAGECACHE_CACHE_DIR, as the command line reads it, else the user's cache dir."""
+    chosen = os.environ.get("IMAGECACHE_CACHE_DIR")
+    return Path(chosen) if chosen else Path(platformdirs.user_cache_dir("imagecache-client", appauthor=False))
 
 
 class LocalCache:

@@ -46,26 +46,14 @@ _PROTOCOLS = ["TCP", "UDP", "ICMP", "GRE", "ESP", "SCTP", "IPv6-ICMP", "OSPF", "
 _COUNTRIES = ["US", "DE", "JP", "BR", "GB", "FR", "IN", "NL", "SG", "AU"]
 
 
+def check_query(query: Any) -> None:
+    """The chart kind's check at POST: a query it cannot draw is a 400 naming the member, before any job."""
+    _read(query)
+
+
 def chart_for(query: Any) -> Chart:
     """Validate the query as Kentik would and compute its series."""
-    if not isinstance(query, dict):
-        raise _invalid("query must be a JSON object")
-    image_type = str(query.get("imageType", "png")).lower()
-    if image_type not in MIME_TYPES:
-        raise _invalid(f"Invalid imageType: {image_type}")
-    queries = query.get("queries")
-    if (
-        not isinstance(queries, list)
-        or not queries
-        or not all(isinstance(q, dict) and isinstance(q.get("query"), dict) for q in queries)
-    ):
-        raise _invalid("queries must be a non-empty list of objects with a 'query'")
-    first = queries[0]["query"]
-    metrics = first.get("metric") or ["bytes"]
-    metrics = metrics if isinstance(metrics, list) else [metrics]
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown:
-        raise _invalid(f"Invalid metric: {unknown[0]}")
+    image_type, metrics, first = _read(query)
     topx = first.get("topx", 8)
     topx = max(1, min(int(topx) if isinstance(topx, int) else 8, len(PALETTE)))
     dimensions = [str(d) for d in first.get("dimension") or ["Traffic"]]
@@ -88,8 +76,32 @@ def chart_for(query: Any) -> Chart:
     )
 
 
+def _read(query: Any) -> tuple[str, list[str], dict[str, Any]]:
+    """The image type, the metrics and the first query, or a 400 naming what is wrong in Kentik's words (the
+    simulator answers with them as Kentik would)."""
+    if not isinstance(query, dict):
+        raise _invalid("query must be a JSON object")
+    image_type = str(query.get("imageType", "png")).lower()
+    if image_type not in MIME_TYPES:
+        raise _invalid(f"Invalid imageType: {image_type}")
+    queries = query.get("queries")
+    if (
+        not isinstance(queries, list)
+        or not queries
+        or not all(isinstance(q, dict) and isinstance(q.get("query"), dict) for q in queries)
+    ):
+        raise _invalid("queries must be a non-empty list of objects with a 'query'")
+    first = queries[0]["query"]
+    metrics = first.get("metric") or ["bytes"]
+    metrics = metrics if isinstance(metrics, list) else [metrics]
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise _invalid(f"Invalid metric: {unknown[0]}")
+    return image_type, metrics, first
+
+
 def _invalid(message: str) -> FetchError:
-    return FetchError(400, message, definitive=True)
+    return FetchError(400, message, kind="invalid chart query", definitive=True)
 
 
 def _walk(rng: random.Random, magnitude: float) -> list[float]:
@@ -129,6 +141,7 @@ def chart_job(config: Config) -> JobKind:
     """The `chart` job kind: what a deployment without Kentik credentials answers every request with."""
     return JobKind(
         run=LocalRenderer().run,
+        validate=check_query,
         timeout=60,
         concurrency=config.upstream_max_concurrency,
         default_ttl=config.default_ttl,

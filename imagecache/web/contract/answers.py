@@ -66,7 +66,8 @@ class EntryView(Answer):
     job: str = Field(description="the job kind that produces it")
     tags: list[str] | None = None
     purged_at: float | None = Field(None, description="when a soft purge marked it stale")
-    content_type: str | None = None
+    type: str | None = Field(None, description="the result's content type, as /info and /events name it")
+    content_type: str | None = Field(None, description="the same as `type`, under the name it first had")
     size: int | None = None
     etag: str | None = None
     completed_at: float | None = None
@@ -88,6 +89,7 @@ class EntryView(Answer):
             job=entry.job,
             tags=list(entry.tags) or None,
             purged_at=entry.purged_at or None,
+            type=entry.content_type if done else None,
             content_type=entry.content_type if done else None,
             size=entry.size if done else None,
             etag=entry.etag if done else None,

@@ -63,6 +63,9 @@ class Authenticator:
         token = req.get_header("Authorization")
         if not token:
             raise ApiError(400, "Missing header: Authorization")
+        scheme, _, credentials = token.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():  # as most clients send it; KBase's send it bare
+            token = credentials
         if not (token.isascii() and token.isprintable()):  # no token is; an auth service could not be asked
             raise ApiError(403, "Invalid token")
         try:
