@@ -7,7 +7,7 @@ SERVING := $(VENV)/.serving
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-faults lint bench compose-check wheels clean
+.PHONY: run test test-faults lint bench compose-check proxy-cert wheels clean
 
 # The server pulls in the client distribution (client/) as a copy; the second install makes it editable too.
 # The example job package (examples/) is installed too: the suite runs it through a live stack.
@@ -65,6 +65,16 @@ CLIENT_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' client/pyproject.to
 wheels: $(STAMP)
 	rm -rf dist
 	IMAGECACHE_CLIENT_REQUIREMENT="imagecache-client==$(CLIENT_VERSION)" $(BIN)/pip wheel --quiet --no-deps -w dist . ./client
+
+# A self-signed certificate for the compose proxy (deploy/nginx/certs), for trials; a real one goes in the same place.
+CERT_DIR ?= deploy/nginx/certs
+CERT_NAME ?= localhost
+proxy-cert:
+	mkdir -p $(CERT_DIR)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=$(CERT_NAME)" \
+		-addext "subjectAltName=DNS:$(CERT_NAME)" -keyout $(CERT_DIR)/key.pem -out $(CERT_DIR)/cert.pem 2>/dev/null
+	chmod 600 $(CERT_DIR)/key.pem
+	@echo "made $(CERT_DIR)/cert.pem for $(CERT_NAME), valid 365 days"
 
 compose-check:
 	docker-compose config --quiet

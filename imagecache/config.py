@@ -35,7 +35,7 @@ class ConfigError(Exception):
 
 
 class Config(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True)
 
     kt_auth_email: str = Field(
         "",

@@ -36,3 +36,52 @@ def test_the_sentinel_override_adds_a_replica_and_three_sentinels_that_every_pro
 def test_dockerfile_runs_as_non_root():
     text = (ROOT / "Dockerfile").read_text()
     assert "USER imagecache" in text and "python:3.11-slim" in text
+
+
+def compose_services() -> dict:
+    """The compose file as compose reads it (its anchors merged), or as YAML where compose is not installed."""
+    if shutil.which("docker-compose"):
+        result = subprocess.run(["docker-compose", "config"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return yaml.safe_load(result.stdout)["services"]
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+
+def test_every_setting_can_be_set_from_the_environment_or_dot_env():
+    from imagecache.config import Config
+
+    for name in ("web", "worker", "maintenance", "callbacks"):
+        given = set(compose_services()[name]["environment"])
+        assert {field.upper() for field in Config.model_fields} <= given, name
+
+
+def test_each_service_of_the_image_is_checked_as_its_role_is():
+    """The web over HTTP, the others by their heartbeat: a check for the web would fail every other part."""
+    for name, service in compose_services().items():
+        if service.get("image") != "imagecache:latest":
+            continue
+        test = service["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "imagecache", "health"] and test[3] == service["command"][0], name
+    assert (
+        'HEALTHCHECK --interval=15s --timeout=5s --start-period=30s CMD ["imagecache", "health"]'
+        in (ROOT / "Dockerfile").read_text()
+    )  # a container run from the image alone reads its role from its own command
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_one_command_makes_the_proxy_a_certificate(tmp_path):
+    made = subprocess.run(
+        ["make", "-s", "proxy-cert", f"CERT_DIR={tmp_path}", "CERT_NAME=cache.example.com"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    subject = subprocess.run(
+        ["openssl", "x509", "-noout", "-subject", "-ext", "subjectAltName", "-in", str(tmp_path / "cert.pem")],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "CN = cache.example.com" in subject and "DNS:cache.example.com" in subject
+    assert (tmp_path / "key.pem").stat().st_mode & 0o077 == 0

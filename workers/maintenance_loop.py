@@ -17,6 +17,7 @@ from redis.lock import Lock
 from imagecache.composition import Components
 from imagecache.domain.errors import StorageError
 from imagecache.domain.outages import is_outage
+from imagecache.ops.heartbeat import beat
 from workers.process import start_process
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ def run_maintenance(components: Components) -> None:
     warn_if_index_lost(components)
     log.info("maintenance: every %ss", period)
     while not stop.is_set():
-        run_locked_pass(components, lock)
+        if run_locked_pass(components, lock):
+            beat("maintenance")  # for the container's health check: alive and reaching Redis
         stop.wait(period)
 
 
@@ -50,10 +52,11 @@ def warn_if_index_lost(components: Components) -> None:
         log.warning("maintenance: cannot compare Redis with storage: %s", exc)
 
 
-def run_locked_pass(components: Components, lock: Lock) -> None:
+def run_locked_pass(components: Components, lock: Lock) -> bool:
+    """One pass, unless another process holds the lock; False when Redis could not be reached."""
     try:
         if not lock.acquire(blocking=False):
-            return
+            return True
         try:
             components.maintenance.run_pass()
         finally:
@@ -61,8 +64,9 @@ def run_locked_pass(components: Components, lock: Lock) -> None:
     except Exception as exc:  # the loop outlives any one pass: the next one may succeed
         if is_outage(exc) or isinstance(exc, LockError):
             log.warning("maintenance: pass skipped: %s", exc)
-        else:
-            log.exception("maintenance: pass failed: %s", exc)
+            return False
+        log.exception("maintenance: pass failed: %s", exc)
+    return True
 
 
 def main() -> int:

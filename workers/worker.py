@@ -24,6 +24,7 @@ from types import FrameType
 
 from imagecache.composition import Components
 from imagecache.domain.request_context import request_id
+from imagecache.ops.heartbeat import beat
 from imagecache.queueing.job_batches import FinishedJob, TakenJob
 from imagecache.queueing.presence import RqWorkerPresence, SlotReport
 from workers.completions import Completions
@@ -186,6 +187,7 @@ class EntryWorker:
 
     def _renew_lease(self) -> None:
         self._components.lease.renew()
+        beat("worker")  # for the container's health check: alive and reaching Redis
 
     def _recover(self) -> None:
         """Hand out again what this process dropped and what dead processes left."""

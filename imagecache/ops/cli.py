@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("maintenance", help="run the maintenance loop")
     commands.add_parser("callbacks", help="deliver callbacks (when CALLBACK_ALLOWED_HOSTS is set)")
 
+    health = commands.add_parser(
+        "health", help="exit 0 when this container's part is healthy (a container's health check)"
+    )
+    health.add_argument("role", nargs="?", help="web, worker, maintenance, callbacks; default: what PID 1 runs")
+    health.add_argument("--pid", type=int, default=1, help="the process to check (default 1: the container's)")
+    health.add_argument("--port", type=int, help="a web's port (default: PID 1's --port, else 8000)")
+
     admin = commands.add_parser("admin", help="operator commands").add_subparsers(dest="action", required=True)
     token = admin.add_parser("add-token", help="create a token for USER (AUTH_MODE=static); prints it once")
     token.add_argument("user")
@@ -92,6 +99,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         return Supervisor(config, args.host, args.port, args.data_dir).run()
     if args.command == "admin":
         return _admin(args, config)
+    if args.command == "health":
+        return _health(args, config)
     if args.command == "web":
         from imagecache.ops.web_server import Tls, run_web
 
@@ -122,6 +131,19 @@ def _become(program: str) -> None:
     sys.stderr.flush()
     command = [sys.executable, "-P", "-m", "workers", program]
     os.execve(sys.executable, command, {**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
+
+
+def _health(args: argparse.Namespace, config: Config) -> int:
+    from imagecache.ops.health_check import checked_process, problem
+
+    try:
+        found = problem(checked_process(args.role, args.pid, args.port), config)
+    except (OSError, ValueError) as exc:
+        found = str(exc)
+    if found:
+        print(f"imagecache: unhealthy: {found}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _admin(args: argparse.Namespace, config: Config) -> int:

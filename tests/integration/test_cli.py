@@ -153,3 +153,23 @@ def test_add_token_under_kbase_auth_is_refused_as_it_would_never_be_accepted(tmp
 def test_version():
     result = imagecache("--version")
     assert result.returncode == 0 and result.stdout.startswith("imagecache ")
+
+
+def test_the_health_command_checks_each_part_as_its_role_is(stack_factory):
+    stack = stack_factory()
+    web = stack.parts["web"]
+    assert imagecache("health", "web", "--pid", str(web.pid), "--port", stack.url.rpartition(":")[2]).returncode == 0
+    assert imagecache("health", "--pid", str(web.pid)).returncode == 0  # its role and port from its command line
+    worker = stack.parts["worker"]
+    wait_until(lambda: imagecache("health", "--pid", str(worker.pid)).returncode == 0, 10, "the worker's heartbeat")
+    maintenance = stack.parts["maintenance"]
+    wait_until(lambda: imagecache("health", "--pid", str(maintenance.pid)).returncode == 0, 10, "maintenance's")
+    stranger = imagecache("health", "worker", "--pid", str(os.getpid()))  # a process that never reached Redis
+    assert (
+        stranger.returncode == 1 and stranger.stderr.count("\n") == 1 and "has not yet reached Redis" in stranger.stderr
+    )
+    worker.popen.send_signal(signal.SIGSTOP)  # alive but stuck: its heartbeat ages
+    try:
+        wait_until(lambda: imagecache("health", "--pid", str(worker.pid)).returncode == 1, 20, "the stuck worker")
+    finally:
+        worker.popen.send_signal(signal.SIGCONT)
