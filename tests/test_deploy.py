@@ -85,3 +85,27 @@ def test_one_command_makes_the_proxy_a_certificate(tmp_path):
     ).stdout
     assert "CN = cache.example.com" in subject and "DNS:cache.example.com" in subject
     assert (tmp_path / "key.pem").stat().st_mode & 0o077 == 0
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool (apt's prometheus) is not installed")
+def test_the_alert_rules_are_valid_and_fire_on_what_should_page():
+    folder = ROOT / "deploy" / "prometheus"
+    for command in (["check", "rules", "alerts.yml"], ["test", "rules", "alerts.test.yml"]):
+        result = subprocess.run([PROMTOOL, *command], cwd=folder, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool (apt's prometheus) is not installed")
+def test_every_dashboard_query_is_valid_promql(tmp_path):
+    """promtool parses each panel's query as a recording rule would hold it."""
+    import json
+
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "imagecache.json").read_text())
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    rules = [{"record": f"imagecache:panel_{n}", "expr": query} for n, query in enumerate(queries)]
+    (tmp_path / "panels.yml").write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]}))
+    result = subprocess.run([PROMTOOL, "check", "rules", "panels.yml"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0 and f"{len(queries)} rules found" in result.stdout, result.stdout + result.stderr

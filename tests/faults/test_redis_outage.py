@@ -38,6 +38,8 @@ def test_redis_outage_answers_503_fast_and_recovers_with_aof(stack_factory, simu
         health = httpx.get(stack.url + "/health").json()
         assert health["down"] == ["redis"]
         assert httpx.get(stack.url + "/health/live").status_code == 200
+        scraped = httpx.get(stack.url + "/metrics", timeout=5)  # what the Redis alert reads: still answered
+        assert scraped.status_code == 200 and "imagecache_redis_up 0.0" in scraped.text
 
         time.sleep(3)  # the fetch finishes while Redis is away
         redis.start()

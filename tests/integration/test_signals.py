@@ -7,6 +7,7 @@ import re
 
 import httpx
 
+from testkit.processes import ROOT
 from testkit.upstream import make_query, simulate
 
 
@@ -42,6 +43,12 @@ def test_metrics_count_across_web_workers_and_from_redis(stack_factory, simulato
     assert metric(text, "imagecache_upstream_fetch_seconds_count") == 1
     assert metric(text, "imagecache_stored_bytes", kind="images") > 0
     assert "imagecache_queue_depth" in text and "imagecache_live_workers" in text
+    assert "imagecache_redis_up 1.0" in text
+    used = set()
+    for path in ("deploy/prometheus/alerts.yml", "deploy/grafana/imagecache.json"):
+        used |= set(re.findall(r"\bimagecache_[a-z_]+", (ROOT / path).read_text()))
+    exposed = set(re.findall(r"^(imagecache_[a-z_]+)", text, re.MULTILINE))
+    assert used - exposed == set(), "the dashboard or the alerts read figures /metrics does not give"
 
 
 def test_json_logs_carry_one_request_id_from_web_to_worker(stack_factory, simulator):

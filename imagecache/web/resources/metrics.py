@@ -10,12 +10,13 @@ Two sources, so the figures are right however many processes and hosts run:
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
 
 import falcon
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -26,7 +27,10 @@ from imagecache.domain.counter_fields import (
     UNREPLICATED_WRITES,
     cumulative_buckets,
 )
+from imagecache.domain.outages import is_outage
 from imagecache.services.statistics import CacheStatistics
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Histogram(
     "imagecache_http_request_duration_seconds",
@@ -107,8 +111,23 @@ class MetricsResource:
         self._cache_figures.register(CacheCollector(statistics))
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """This instance's request figures always; the cluster's cache figures while Redis answers, and
+        `imagecache_redis_up` saying whether it did (what an alert on a Redis outage reads)."""
         resp.content_type = CONTENT_TYPE_LATEST
-        resp.data = generate_latest(_request_figures()) + generate_latest(self._cache_figures)
+        try:
+            cache_figures, redis_up = generate_latest(self._cache_figures), 1
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("metrics: cache figures left out: Redis unavailable: %s", exc)
+            cache_figures, redis_up = b"", 0
+        resp.data = generate_latest(_request_figures()) + cache_figures + _redis_up(redis_up)
+
+
+def _redis_up(value: int) -> bytes:
+    registry = CollectorRegistry()
+    Gauge("imagecache_redis_up", "whether Redis answered this scrape", registry=registry).set(value)
+    return generate_latest(registry)
 
 
 def _request_figures() -> CollectorRegistry:
