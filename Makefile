@@ -7,14 +7,14 @@ SERVING := $(VENV)/.serving
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-faults lint bench compose-check proxy-cert wheels clean
+.PHONY: run test test-faults lint docs bench compose-check proxy-cert wheels clean
 
 # The server pulls in the client distribution (client/) as a copy; the second install makes it editable too.
 # The example job package (examples/) is installed too: the suite runs it through a live stack.
 $(STAMP): pyproject.toml client/pyproject.toml examples/mandelbrot-job/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,docs]'
 	$(BIN)/pip install --quiet --no-deps -e ./client -e ./examples/mandelbrot-job
 	touch $(STAMP)
 
@@ -40,12 +40,16 @@ test: $(STAMP)
 
 # ruff (lint and format), mypy and import-linter's layer contracts, all configured in pyproject.toml;
 # .ci/run runs it before the tests.
-LINTED := imagecache workers client tests testkit bench examples run_tests.py
+LINTED := imagecache workers client tests testkit bench examples docs run_tests.py
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The documentation site (docs/, mkdocs-material) into site/; --strict: a broken link or anchor fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # Slower: Redis outages, full disks, misbehaving upstreams (own redis-server processes, never the shared one).
 test-faults: $(STAMP)

@@ -1,6 +1,6 @@
 """What every benchmark needs: its own Redis database, the simulator and a stack.
 
-Figures are printed, never asserted: compare them with the aims in README.
+Figures are printed, never asserted: compare them with the aims in docs/explanation/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-from pathlib import Path
-
 import pytest
 
 from imagecache.config import Config, ConfigError, load_config
-from imagecache.ops.config_reference import section
 
 
 def test_seed_defaults(monkeypatch):
@@ -121,12 +118,6 @@ def test_the_default_job_kind_cannot_be_excluded():
     with pytest.raises(ConfigError, match="JOBS_EXCLUDE"):
         load_config(_env_file=None, jobs_exclude="chart")
     assert load_config(_env_file=None, jobs_exclude="kentik").excluded_jobs == {"kentik"}
-
-
-def test_the_readmes_configuration_reference_is_the_one_config_makes():
-    """Each setting's default and description live on its field; the README holds what they render to."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert section() in readme, "run `python -m imagecache.ops.config_reference` and paste its table into README.md"
 
 
 def test_every_setting_is_described():

@@ -38,7 +38,7 @@ USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = command_parser().parse_args(argv)
     logging.basicConfig(format="imagecache-client: warning: %(message)s", level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # the S3 SDK's retries: its failure is reported once
     try:
@@ -312,7 +312,7 @@ def _installed_version() -> str:
         return "(not installed)"
 
 
-def _parser() -> argparse.ArgumentParser:
+def command_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagecache-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -39,7 +39,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Extras:
-    """A request's options beyond ttl, max_age and refresh (the server's README says what each does)."""
+    """A request's options beyond ttl, max_age and refresh (docs/reference/http-api.md says what each does)."""
 
     job: str | None = None  # the job kind; None: the deployment's default
     tags: tuple[str, ...] = ()  # what POST /purge removes the result by

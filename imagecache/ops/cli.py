@@ -21,7 +21,7 @@ log = logging.getLogger("imagecache")
 EXIT_UNREACHABLE = 3  # a dependency (Redis, storage) could not be reached; 2 is a usage or configuration error
 
 
-def _parser() -> argparse.ArgumentParser:
+def command_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imagecache", description="Job-result cache service.")
     parser.add_argument("--version", action="version", version=f"imagecache {_installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,7 +77,7 @@ def _add_bind(parser: argparse.ArgumentParser, host: str, port: int = 8000) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = command_parser().parse_args(argv)
     if args.command == "simulate-upstream":
         return _simulate(args)
     try:

@@ -1,6 +1,5 @@
-"""The configuration reference, made from Config: each setting's name, default and description live on its field
-(config.py), and this renders them as the README's table. `python -m imagecache.ops.config_reference` prints it;
-tests/test_config.py fails when the README's copy differs."""
+"""The configuration reference, made from Config: each setting's name, default, bounds and description live on its
+field (config.py), and this renders them as the table the documentation shows (ops/docs_reference.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +7,6 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
 from imagecache.config import Config
-
-BEGIN = "<!-- configuration reference: made by `python -m imagecache.ops.config_reference`; do not edit -->"
-END = "<!-- end of the configuration reference -->"
 
 
 def reference_table() -> str:
@@ -45,12 +41,3 @@ def bounds(field: FieldInfo) -> str:
         if (value := getattr(item, name, None)) is not None
     ]
     return "; " + ", ".join(parts) if parts else ""
-
-
-def section() -> str:
-    """The table between the markers the README holds it in."""
-    return f"{BEGIN}\n{reference_table()}\n{END}"
-
-
-if __name__ == "__main__":
-    print(section())

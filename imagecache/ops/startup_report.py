@@ -28,7 +28,8 @@ def shown_url(url: str) -> str:
     if parts.password is None:
         return url
     user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urllib.parse.urlunsplit(parts._replace(netloc=user + parts.netloc.rpartition("@")[2]))
+    netloc = user + parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _redis(config: Config, embedded: bool) -> str:
