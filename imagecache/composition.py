@@ -32,6 +32,7 @@ from imagecache.index.job_directory import RedisJobDirectory
 from imagecache.index.leases import WorkerLease
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.index.recency import RedisRecency
+from imagecache.index.recent_figures import RedisRecentFigures
 from imagecache.index.replica_wait import RedisReplicaWait
 from imagecache.redis_access.connections import RedisConnector
 from imagecache.redis_access.keys import RedisKeys
@@ -258,7 +259,8 @@ class Components:
 
     @cached_property
     def statistics(self) -> CacheStatistics:
-        return CacheStatistics(self.entries, self.counters, self.jobs, self.config.cache_max_bytes)
+        recent = RedisRecentFigures(self.redis, self.config.redis_prefix)
+        return CacheStatistics(self.entries, self.counters, self.jobs, self.config.cache_max_bytes, recent)
 
     @cached_property
     def item_sweep(self) -> ItemSweep:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 
 from redis.exceptions import LockError, RedisError
@@ -59,6 +60,7 @@ def run_locked_pass(components: Components, lock: Lock) -> bool:
             return True
         try:
             components.maintenance.run_pass()
+            components.statistics.sample(time.time())  # the last hour's plots: one sample a pass, cluster-wide
         finally:
             lock.release()
     except Exception as exc:  # the loop outlives any one pass: the next one may succeed

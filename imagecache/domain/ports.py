@@ -319,6 +319,16 @@ class Counters(Protocol):
     def all(self) -> dict[str, float]: ...
 
 
+class RecentFigures(Protocol):
+    """A bounded record of the cluster's figures over the last hour (what /info plots)."""
+
+    def record(self, sample: Mapping[str, float]) -> None: ...
+
+    def recent(self) -> list[dict[str, float]]:
+        """The samples kept, oldest first."""
+        ...
+
+
 class EntryWatch(Protocol):
     """One waiter's view of one entry: set when it settles (or should be looked at again)."""
 

@@ -75,6 +75,11 @@ class RedisKeys:
         return self._named("stats")
 
     @property
+    def minutes(self) -> str:
+        """The last hour's figures, one sample a maintenance pass, newest first (a list of at most 60)."""
+        return self._named("minutes")
+
+    @property
     def gc(self) -> str:
         return self._named("gc")
 

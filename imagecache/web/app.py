@@ -31,7 +31,7 @@ from imagecache.web.resources.events import EventsResource
 from imagecache.web.resources.favicon import FaviconResource
 from imagecache.web.resources.health import HealthResource
 from imagecache.web.resources.image_requests import ImageResource, JobsResource, RequestsResource
-from imagecache.web.resources.info import InfoResource
+from imagecache.web.resources.info import InfoEntryResource, InfoResource
 from imagecache.web.resources.metrics import HttpMetricsMiddleware, MetricsResource
 from imagecache.web.resources.openapi import OpenApiResource
 from imagecache.web.resources.purge import PurgeResource
@@ -77,6 +77,7 @@ def create_app(services: WebServices) -> falcon.App:
     app.add_route("/purge", PurgeResource(services.purge, config.max_body_bytes))
     renderer = "kentik" if config.kentik_enabled else "local"
     app.add_route("/info", InfoResource(images, services.statistics, renderer))
+    app.add_route("/info/entries/{entry_id}", InfoEntryResource(images))
     app.add_route("/favicon.ico", FaviconResource())
     app.add_route("/metrics", MetricsResource(services.statistics))
     served = OpenApiResource(contract, config.callback_targets.enabled, lambda: [k.name for k in images.job_kinds()])

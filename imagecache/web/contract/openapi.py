@@ -214,6 +214,17 @@ class OpenApiDocument:
                     },
                 }
             },
+            "/info/entries/{entry_id}": {
+                "get": {
+                    "operationId": "getEntryPage",
+                    "summary": "one entry for people: status, kind, tags, size, query, times and a preview",
+                    "parameters": [entry_id],
+                    "responses": {
+                        "200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                        **self._errors(answers.KentikError, 401, 404, 503),
+                    },
+                }
+            },
             "/metrics": {
                 "get": {
                     "summary": "Prometheus metrics",

@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, create_model, model_validator
 
 from imagecache.config import Config
 from imagecache.domain.callback_targets import MAX_URL_LENGTH
-from imagecache.domain.entry_record import MAX_ENTRY_TAGS
+from imagecache.domain.entry_record import MAX_ENTRY_TAGS, EntryRecord
 from imagecache.domain.job_settings import JOB_NAME_PATTERN
 from imagecache.web.bodies.json_body import MAX_DEPTH
 from imagecache_client.ids import ENTRY_ID_PATTERN
@@ -143,10 +143,24 @@ class EventsWait(Query):
 
 
 class InfoQuery(Query):
-    """GET /info."""
+    """GET /info: a page of entries in id order, those on it that match the filters."""
 
     limit: int = Field(100, ge=1, le=MAX_INFO_PAGE, description="entries on the page")
     cursor: EntryIdText | None = Field(None, description="next_cursor of the page before")
+    status: Literal["active", "pending", "error"] | None = Field(None, description="only entries in this status")
+    kind: JobName | None = Field(None, description="only entries of this job kind")
+    tag: Tag | None = Field(None, description="only entries carrying this tag")
+
+    def matches(self, entry: EntryRecord) -> bool:
+        return (
+            (self.status is None or entry.status.value == self.status)
+            and (self.kind is None or entry.job == self.kind)
+            and (self.tag is None or self.tag in entry.tags)
+        )
+
+    def filters(self) -> dict[str, str]:
+        """The filters given, as a query string holds them (for the next page's link)."""
+        return {name: value for name in ("status", "kind", "tag") if (value := getattr(self, name)) is not None}
 
 
 class CacheIdParams(RootModel[Annotated[dict[str, Any], Field(min_length=1)]]):

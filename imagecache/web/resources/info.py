@@ -12,7 +12,10 @@ from imagecache.services.statistics import CacheStatistics
 from imagecache.web.contract.answers import Info, InfoEntry
 from imagecache.web.contract.reading import read_query
 from imagecache.web.contract.requests import InfoQuery
-from imagecache.web.resources.info_page import NEWEST, render_info_page
+from imagecache.web.error_responses import ApiError
+from imagecache.web.resources.info_page import Listing, render_entry_page, render_info_page
+
+PAGE_FOR_PEOPLE = 48  # entries a browser's page lists (JSON clients get `limit`, 100 by default)
 
 
 class InfoResource:
@@ -22,14 +25,18 @@ class InfoResource:
         self._renderer = renderer
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        if req.client_prefers([falcon.MEDIA_JSON, falcon.MEDIA_HTML]) == falcon.MEDIA_HTML:
-            resp.content_type = falcon.MEDIA_HTML
-            resp.text = render_info_page(self._statistics.summary(), self._cache.newest(NEWEST))
-            return
         asked = read_query(req, InfoQuery)
-        page = self._cache.page(asked.cursor, asked.limit)
+        for_people = req.client_prefers([falcon.MEDIA_JSON, falcon.MEDIA_HTML]) == falcon.MEDIA_HTML
+        limit = PAGE_FOR_PEOPLE if for_people and "limit" not in req.params else asked.limit
+        page = self._cache.page(asked.cursor, limit)
+        matching = [entry for entry in page.entries if asked.matches(entry)]
+        if for_people:
+            resp.content_type = falcon.MEDIA_HTML
+            listing = Listing(matching, asked.filters(), page.next_cursor)
+            resp.text = render_info_page(self._statistics.summary(), self._statistics.last_hour(), listing)
+            return
         listed: dict[str, list[InfoEntry]] = {f"{status.value}_entries": [] for status in Status}
-        for entry in page.entries:
+        for entry in matching:
             listed[f"{entry.status.value}_entries"].append(self._view(entry))
         info = Info.model_validate(
             {**self._statistics.summary(), "renderer": self._renderer, **listed, "next_cursor": page.next_cursor}
@@ -37,7 +44,7 @@ class InfoResource:
         resp.media = info.json_body()
 
     def _view(self, entry: EntryRecord) -> InfoEntry:
-        """The seed's entry fields (id, type, size, expiration) plus numbers."""
+        """The Kentik Image Cache's entry fields (id, type, size, expiration) plus numbers."""
         expiry = datetime.fromtimestamp(entry.expires_at, tz=UTC)
         kind = {Status.ACTIVE: entry.content_type, Status.PENDING: "request", Status.ERROR: "error"}[entry.status]
         return InfoEntry(
@@ -49,3 +56,17 @@ class InfoResource:
             expires_at=entry.expires_at,
             remaining=self._cache.remaining_life(entry),
         )
+
+
+class InfoEntryResource:
+    """GET /info/entries/<id>: one entry for people, its query and a preview included."""
+
+    def __init__(self, cache: ImageCache) -> None:
+        self._cache = cache
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
+        entry = self._cache.lookup(entry_id)
+        if entry is None:
+            raise ApiError(404, "Request not found", loc=entry_id)
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = render_entry_page(entry, self._cache.remaining_life(entry))
