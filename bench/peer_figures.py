@@ -1,4 +1,4 @@
-"""The figures of the services we replace, as issue 12 measured them on this machine class with the same probes.
+"""The figures of the services we replace, measured once on this machine class with the same probes.
 
 Neither peer runs here (the Kentik Image Cache and KBase's CachingService are not installable offline), so these are
 fixed references, not measured in the same run; each benchmark prints its ratio to them beside the same-run

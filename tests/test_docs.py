@@ -60,3 +60,11 @@ def test_no_word_of_how_it_was_made(site):
     words = re.compile(r"\bissue \d+|closing note|\bsession\b|\bthe seed\b", re.IGNORECASE)
     pages = [*ROOT.joinpath("docs").rglob("*.md"), ROOT / "README.md"]
     assert [str(page.relative_to(ROOT)) for page in pages if words.search(page.read_text())] == []
+
+
+def test_the_benchmarks_page_plots_each_figure_against_its_peer(site):
+    import json
+
+    figures = json.loads((ROOT / "docs" / "explanation" / "figures.json").read_text())["figures"]
+    page = (site / "explanation" / "benchmarks" / "index.html").read_text()
+    assert page.count("<rect ") == 2 * len(figures) and "the peer" in page
