@@ -344,10 +344,10 @@ def test_downloads_are_not_sniffed_and_long_names_are_capped(stack, token):
 # --- what our peers' clients do works --------------------------------------------------------------------------
 
 
-def test_a_reused_file_handle_uploads_a_thousand_files(stack, token):
+def test_a_reused_file_handle_uploads_hundreds_of_files_at_once(stack, token):
     """As `requests` sends `files={"file": handle}`: it reads the handle, and never rewinds it."""
     handle = io.BytesIO(b"only the first upload gets these bytes")
-    ids = [new_cache_id(stack, token) for _ in range(1000)]
+    ids = [new_cache_id(stack, token) for _ in range(400)]  # 50 at once, as the peer's stress test sends them
     with (
         httpx.Client(  # idle connections expire before the server's 5 s keep-alive can close one under a request
             base_url=stack.url,
@@ -367,7 +367,7 @@ def test_a_reused_file_handle_uploads_a_thousand_files(stack, token):
         ]
         assert statuses(lambda i: client.get(f"/v1/cache/{i}").status_code) == [200]
         assert statuses(lambda i: client.delete(f"/v1/cache/{i}").status_code) == [200]
-    assert {download(stack, token, i).status_code for i in ids[::50]} == {404}
+    assert {download(stack, token, i).status_code for i in ids[::20]} == {404}
 
 
 def test_an_empty_file_can_be_replaced_and_deleted(stack, token):
