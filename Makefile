@@ -30,7 +30,7 @@ $(SERVING): pyproject.toml client/pyproject.toml
 run: $(SERVING)
 	mkdir -p var
 	@test -s var/demo-token -a -s var/tokens || \
-		(umask 077; AUTH_TOKENS_FILE=var/tokens $(BIN)/imagecache admin add-token demo > var/demo-token)
+		(umask 077; AUTH_MODE=static AUTH_TOKENS_FILE=var/tokens $(BIN)/imagecache admin add-token demo > var/demo-token)
 	@echo "imagecache: demo token for the /v1 file cache: $$(cat var/demo-token)"
 	AUTH_MODE=$${AUTH_MODE:-static} AUTH_TOKENS_FILE=$${AUTH_TOKENS_FILE:-var/tokens} \
 		CACHE_PATH=$${CACHE_PATH:-./var/cache} $(BIN)/imagecache up --host $(HOST) --port $(PORT) --data-dir var

@@ -45,7 +45,8 @@ def problem(checked: Checked, config: Config) -> str | None:
     most = STALE_AFTER.get(checked.role, 3 * config.cache_maintenance_period + 30)
     seconds = age(checked.role, checked.pid)
     if seconds is None:
-        return f"{checked.role} (pid {checked.pid}) has not yet reached Redis"
+        where = " (the container's main process; outside a container give --pid)" if checked.pid == 1 else ""
+        return f"{checked.role} (pid {checked.pid}{where}) has not yet reached Redis"
     if seconds > most:
         return f"{checked.role} (pid {checked.pid}) last reached Redis {seconds:.0f} s ago (more than {most:.0f} s)"
     return None

@@ -12,7 +12,7 @@ from imagecache.jobs.catalog import JobCatalog
 def startup_lines(config: Config, url: str, *, embedded: bool) -> list[str]:
     kinds = JobCatalog.load(config)
     return [
-        f"serving {url}",
+        f"web: {url}",
         f"Redis: {_redis(config, embedded)}",
         f"blob store: {_store(config)}",
         f"auth (/v1): {_auth(config)}",

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from imagecache.config import Config
-from imagecache.ops.child_processes import start_child
+from imagecache.ops.child_processes import DataDirLock, start_child, wait_until_answering
 from imagecache.ops.embedded_redis import EmbeddedRedis, redis_answers
 from imagecache.ops.startup_report import startup_lines
 
@@ -48,12 +48,24 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
+        with DataDirLock(self._data_dir) as held:
+            if not held:
+                print(
+                    f"imagecache: {self._data_dir} is in use by another `imagecache up`; give --data-dir",
+                    file=sys.stderr,
+                )
+                return 2
+            return self._run()
+
+    def _run(self) -> int:
         self._ensure_redis()
         for line in startup_lines(self._config, self._url, embedded=self._redis is not None):
             log.info("up: %s", line)
         for name, args in self._parts.items():
             self._children[name] = start_child([sys.executable, "-m", "imagecache.cli", *args])
         log.info("up: %s", ", ".join(f"{n} (pid {p.pid})" for n, p in self._children.items()))
+        if wait_until_answering(self._url, self._children["web"]):
+            log.info("up: ready at %s", self._url)
         code = self._watch()
         self._stop_all()
         return code

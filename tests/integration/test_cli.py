@@ -74,6 +74,8 @@ def test_ctrl_c_stops_every_part_in_order_quietly_and_a_restart_counts_its_worke
     url = f"http://127.0.0.1:{port}"
     created = httpx.post(url + "/requests", json={"api_query": make_query()}).json()
     assert httpx.get(f"{url}/image/{created['id']}", timeout=60).status_code == 200
+    second = imagecache("up", "--port", str(free_port()), "--data-dir", str(tmp_path / "var"), **env)
+    assert second.returncode == 2 and "is in use by another `imagecache up`" in second.stderr  # its Redis's files
     pids = part_pids(up.log())
     started = time.monotonic()
     up.signal(signal.SIGINT)

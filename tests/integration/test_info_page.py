@@ -105,8 +105,10 @@ def browse(url: str, tmp_path) -> tuple[str, str]:
     return result.stdout, "\n".join(line for line in result.stderr.splitlines() if "CONSOLE" in line)
 
 
-def hrefs(dom: str, kind: str) -> list[str]:
-    return re.findall(rf'<a (?:class="{kind}" )?href="(/info[^"]*)"', dom)
+def hrefs(dom: str, kind: str = "") -> list[str]:
+    """The page's links to /info pages: those of a class, or every one."""
+    pattern = rf'<a class="{kind}" href="(/info[^"]*)"' if kind else r'<a (?:class="[^"]*" )?href="(/info[^"]*)"'
+    return re.findall(pattern, dom)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
@@ -129,8 +131,8 @@ def test_the_operator_page_plots_the_last_hour_and_links_every_entry_to_its_deta
     assert console == "", console  # no error, no warning: the page loads clean
     plots = re.findall(r'<polyline class="series" points="([^"]+)"', dom)
     assert len(plots) == 4 and all(len(points.split()) == 3 for points in plots), plots  # three minutes each
-    assert "hit ratio <b>97%</b>" in dom  # 30 hits of the last minute's 31 requests
-    details = [href for href in hrefs(dom, "") if href.startswith("/info/entries/")]
+    assert "hit ratio, last sample <b>97%</b>" in dom  # 30 hits of the last minute's 31 requests
+    details = [href for href in hrefs(dom) if href.startswith("/info/entries/")]
     assert sorted(href.rpartition("/")[2] for href in details) == sorted([*entry_ids, failed])
     error_page, console = browse(f"{quiet.url}/info/entries/{failed}", tmp_path)
     assert console == "" and "Query</h2>" in error_page and "Invalid metric: buckets" in error_page
@@ -143,7 +145,10 @@ def test_the_operator_page_pages_and_filters(stack, tmp_path):
     shown = set(re.findall(r'href="/info/entries/([^"]+)"', first))
     assert len(shown) == 2
     following, _ = browse(stack.url + hrefs(first, "next")[0].replace("&amp;", "&"), tmp_path)
-    assert set(re.findall(r'href="/info/entries/([^"]+)"', following)).isdisjoint(shown)  # the next page, not again
+    further = set(re.findall(r'href="/info/entries/([^"]+)"', following))
+    assert len(further) == 2 and further.isdisjoint(shown)  # the next page, as long, not the same again
+    tagged, _ = browse(stack.url + "/info?limit=1&status=error", tmp_path)  # on a later page: looked for
+    assert tagged.count('class="entry status-error"') == 1
     errors, _ = browse(stack.url + "/info?status=error", tmp_path)
     assert errors.count('class="entry status-error"') == 1 and 'class="entry status-active"' not in errors
     charts, _ = browse(stack.url + "/info?kind=nosuch", tmp_path)

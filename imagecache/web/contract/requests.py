@@ -162,6 +162,10 @@ class InfoQuery(Query):
         """The filters given, as a query string holds them (for the next page's link)."""
         return {name: value for name in ("status", "kind", "tag") if (value := getattr(self, name)) is not None}
 
+    @property
+    def filtering(self) -> bool:
+        return bool(self.filters())
+
 
 class CacheIdParams(RootModel[Annotated[dict[str, Any], Field(min_length=1)]]):
     """POST /v1/cache_id: any JSON object of at least one member names a file."""

@@ -16,6 +16,7 @@ from imagecache.web.error_responses import ApiError
 from imagecache.web.resources.info_page import Listing, render_entry_page, render_info_page
 
 PAGE_FOR_PEOPLE = 48  # entries a browser's page lists (JSON clients get `limit`, 100 by default)
+PAGES_SCANNED = 10  # pages a browser's filtered page looks through for a match before it shows none
 
 
 class InfoResource:
@@ -31,8 +32,14 @@ class InfoResource:
         page = self._cache.page(asked.cursor, limit)
         matching = [entry for entry in page.entries if asked.matches(entry)]
         if for_people:
+            for _ in range(PAGES_SCANNED - 1):  # a filter that matches nothing here: look further, within bounds
+                if matching or page.next_cursor is None or not asked.filtering:
+                    break
+                page = self._cache.page(page.next_cursor, limit)
+                matching = [entry for entry in page.entries if asked.matches(entry)]
             resp.content_type = falcon.MEDIA_HTML
-            listing = Listing(matching, asked.filters(), page.next_cursor)
+            kept = {**asked.filters(), **({"limit": str(limit)} if "limit" in req.params else {})}
+            listing = Listing(matching, kept, page.next_cursor)
             resp.text = render_info_page(self._statistics.summary(), self._statistics.last_hour(), listing)
             return
         listed: dict[str, list[InfoEntry]] = {f"{status.value}_entries": [] for status in Status}

@@ -52,7 +52,7 @@ def render_info_page(stats: Mapping[str, int], hour: LastHour, listing: Listing)
         ("active", stats["active_count"]),
         ("pending", stats["pending_count"]),
         ("errors", stats["error_count"]),
-        ("hit ratio", f"{100 * stats['hits'] / asked:.0f}%" if asked else "–"),
+        ("hit ratio, all told", f"{100 * stats['hits'] / asked:.0f}%" if asked else "–"),
         ("hits", stats["hits"]),
         ("misses", stats["misses"]),
         ("dedupes", stats["dedupes"]),
@@ -113,7 +113,7 @@ def _page(title: str, body: str) -> str:
 
 def _plots(hour: LastHour) -> str:
     plots: list[tuple[str, list[float | None], str]] = [
-        ("hit ratio", hour.hit_ratio, "{:.0%}"),
+        ("hit ratio, last sample", hour.hit_ratio, "{:.0%}"),
         ("fresh results a minute", list(hour.fresh_per_minute), "{:.1f}"),
         ("queue depth", list(hour.queue_depth), "{:.0f}"),
         ("seconds a fresh result took", hour.production_seconds, "{:.2f} s"),

@@ -8,6 +8,14 @@ from html import escape
 WIDTH, HEIGHT, PAD = 240, 60, 4
 
 
+def _drawn(run: list[str]) -> str:
+    """A run of points as a line; a lone point (one sample between gaps) as a dot."""
+    if len(run) == 1:
+        x, y = run[0].split(",")
+        return f'<circle class="series" cx="{x}" cy="{y}" r="2.5" fill="#1f77b4"/>'
+    return f'<polyline class="series" points="{" ".join(run)}" fill="none" stroke="#1f77b4" stroke-width="2"/>'
+
+
 def sparkline(title: str, values: Sequence[float | None], shown: str) -> str:
     """A titled plot of the values (None: no data there, a gap), with the last value as text in `shown`'s
     format."""
@@ -21,11 +29,7 @@ def sparkline(title: str, values: Sequence[float | None], shown: str) -> str:
             continue
         y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * value / top
         runs[-1].append(f"{PAD + n * step:.1f},{y:.1f}")
-    lines = "".join(
-        f'<polyline class="series" points="{" ".join(run)}" fill="none" stroke="#1f77b4" stroke-width="2"/>'
-        for run in runs
-        if run
-    )
+    lines = "".join(_drawn(run) for run in runs if run)
     empty = "" if known else f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no data yet</text>'
     latest = shown.format(known[-1]) if known else "–"
     return (
