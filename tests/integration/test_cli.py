@@ -89,7 +89,9 @@ def test_ctrl_c_stops_every_part_in_order_quietly_and_a_restart_counts_its_worke
 
     again = start_up(tmp_path, env, port, "again")
     try:
-        assert httpx.get(url + "/info").json()["live_workers"] == 2  # the first run's slots withdrew as it stopped
+        workers = lambda: httpx.get(url + "/info").json()["live_workers"]  # noqa: E731
+        wait_until(lambda: workers() > 0, 10, "the new worker to register its slots")
+        assert workers() == 2  # its own two slots only: the first run's withdrew as it stopped
         assert httpx.get(f"{url}/image/{created['id']}").status_code == 200  # kept by the embedded Redis
     finally:
         again.stop()
