@@ -23,6 +23,9 @@ from workers.process import start_process
 
 log = logging.getLogger(__name__)
 
+SAMPLE_EVERY = 60.0  # seconds between samples of the cluster's figures (what /info plots)
+_LAST_SAMPLE = [0.0]  # when this process last took one: the first pass takes one at once
+
 
 def run_maintenance(components: Components) -> None:
     stop = threading.Event()
@@ -40,6 +43,14 @@ def run_maintenance(components: Components) -> None:
         if run_locked_pass(components, lock):
             beat("maintenance")  # for the container's health check: alive and reaching Redis
         stop.wait(period)
+
+
+def sample_figures(components: Components, last: list[float]) -> None:
+    """The last hour's plots: a sample a minute at most, however short the pass period."""
+    now = time.time()
+    if now - last[0] >= SAMPLE_EVERY:
+        components.statistics.sample(now)
+        last[0] = now
 
 
 def warn_if_index_lost(components: Components) -> None:
@@ -60,7 +71,7 @@ def run_locked_pass(components: Components, lock: Lock) -> bool:
             return True
         try:
             components.maintenance.run_pass()
-            components.statistics.sample(time.time())  # the last hour's plots: one sample a pass, cluster-wide
+            sample_figures(components, _LAST_SAMPLE)
         finally:
             lock.release()
     except Exception as exc:  # the loop outlives any one pass: the next one may succeed
