@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import falcon
@@ -114,13 +115,6 @@ class ImageResource:
 
 
 def _ask(asked: ImageRequestBody) -> Ask:
-    return Ask(
-        ttl=asked.ttl,
-        max_age=asked.max_age,
-        refresh=asked.refresh,
-        job=asked.job,
-        stale_while_revalidate=asked.stale_while_revalidate,
-        stale_if_error=asked.stale_if_error,
-        tags=tuple(dict.fromkeys(asked.tags)),
-        callback_url=asked.callback_url or "",
-    )
+    """The body's options, by Ask's own field names; tags once each, no callback as ""."""
+    options = asked.model_dump(include={field.name for field in dataclasses.fields(Ask)})
+    return Ask(**{**options, "tags": tuple(dict.fromkeys(asked.tags)), "callback_url": asked.callback_url or ""})
