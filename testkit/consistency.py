@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from redis import Redis
 
+from imagecache.domain.entry_record import EntryRecord
 from imagecache.redis_access.keys import RedisKeys
 
 
@@ -13,12 +14,15 @@ def unknown_blobs(redis: Redis, prefix: str, stored: Iterable[str]) -> set[str]:
     """Stored blob keys that no entry or file points at and that are not garbage due for collection: orphans."""
     keys = RedisKeys(prefix)
     known = set(redis.zrange(keys.gc, 0, -1))
-    for pattern in (keys.entry("*"), keys.file("*")):
-        for key in redis.scan_iter(match=pattern, count=1000):
-            if redis.type(key) == "hash":
-                known.add(redis.hget(key, "blob_key") or "")
+    for key in redis.scan_iter(match=keys.entry("*"), count=1000):
+        if redis.type(key) == "hash":
+            entry_id = key.removeprefix(keys.entry(""))
+            known.add(EntryRecord.from_fields(entry_id, redis.hgetall(key)).blob_key)
+    for key in redis.scan_iter(match=keys.file("*"), count=1000):
+        if redis.type(key) == "hash":
+            known.add(redis.hget(key, "blob_key") or "")
     return {key for key in stored if key not in known}
 
 
 def pending_count(redis: Redis, prefix: str) -> int:
-    return int(redis.scard(RedisKeys(prefix).status("pending")))
+    return int(redis.hget(RedisKeys(prefix).stats, "pending_count") or 0)

@@ -63,9 +63,19 @@ class EntryRecord:
         return key.startswith(cls.result_prefix(entry_id) + ".")
 
     @classmethod
-    def from_fields(cls, fields: dict[str, str]) -> EntryRecord:
+    def result_suffix(cls, entry_id: str, key: str) -> str:
+        """What the index keeps of a result key: its attempt's own part. The rest is the entry's id, which the
+        index's key holds already, and leaving it out keeps the entry's hash a compact listpack in Redis."""
+        if not cls.is_result_key(entry_id, key):
+            raise ValueError(f"{key!r} is not a result key of entry {entry_id}")
+        return key[len(cls.result_prefix(entry_id)) + 1 :]
+
+    @classmethod
+    def from_fields(cls, entry_id: str, fields: dict[str, str]) -> EntryRecord:
+        """The entry from its index hash, which holds neither its id nor the entry's part of its result key."""
+        result = fields.get("result")
         return cls(
-            id=fields["id"],
+            id=entry_id,
             status=Status(fields["status"]),
             created_at=float(fields["created_at"]),
             expires_at=float(fields["expires_at"]),
@@ -79,7 +89,7 @@ class EntryRecord:
             error_status=int(fields.get("error_status", 0)),
             error_type=fields.get("error_type", ""),
             error_message=fields.get("error_message", ""),
-            blob_key=fields.get("blob_key", ""),
+            blob_key=f"{cls.result_prefix(entry_id)}.{result}" if result else "",
             job=fields["job"],
             tags=tuple(json.loads(fields["tags"])) if fields.get("tags") else (),
             purged_at=float(fields.get("purged_at", 0)),

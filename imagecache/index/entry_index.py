@@ -28,6 +28,9 @@ from imagecache.domain.entry_record import (
 from imagecache.domain.errors import TooManyTags
 from imagecache.redis_access import scripts
 from imagecache.redis_access.keys import RedisKeys
+from imagecache_client.ids import EntryId
+
+EXPIRY_ROUNDING = 1e-5  # an id says its expiry to the microsecond; the index's score is the exact float
 
 
 def _seconds_or_none(seconds: int | None) -> int:
@@ -45,9 +48,7 @@ class RedisEntryIndex:
         keys = self.keys = RedisKeys(prefix)
         self._channel = keys.done
         self._garbage = keys.gc
-        self._ids = keys.ids
         self._expiry = keys.expiry
-        self._created = keys.created
         self._lru = keys.lru
         self._stats = keys.stats
         self._running = keys.running
@@ -71,27 +72,23 @@ class RedisEntryIndex:
     def _query_key(self, digest: str) -> str:
         return self.keys.query(digest)
 
-    def _status_key(self, status: Status) -> str:
-        return self.keys.status(status.value)
-
     def request(self, asked: EntryRequest) -> RequestOutcome:
         """Decide a request in one step (entry_request.lua). Raises TooManyTags, changing nothing, when the tags
         would take an entry past MAX_ENTRY_TAGS."""
         keys = [
             self._query_key(asked.digest),
             self._key(asked.new_id),
-            self._ids,
             self._expiry,
-            self._status_key(Status.PENDING),
             self._stats,
-            self._created,
             self._due,
             self.keys.last_good(asked.digest),
         ]
-        _, reuse, started, *flat = self._request(keys=keys, args=self._request_args(asked))
+        answered, reuse, started, *flat = self._request(keys=keys, args=self._request_args(asked))
         if reuse == "tags_full":
             raise TooManyTags(int(started), MAX_ENTRY_TAGS)
-        return RequestOutcome(EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))), Reuse(reuse), started)
+        return RequestOutcome(
+            EntryRecord.from_fields(answered, dict(zip(flat[::2], flat[1::2]))), Reuse(reuse), started
+        )
 
     def _request_args(self, asked: EntryRequest) -> list[str | int]:
         """The script's ARGV, in the order its header names them: one list, each value by name."""
@@ -117,7 +114,7 @@ class RedisEntryIndex:
 
     def get(self, entry_id: str) -> EntryRecord | None:
         fields = cast(dict[str, str], self._redis.hgetall(self._key(entry_id)))
-        return EntryRecord.from_fields(fields) if fields else None
+        return EntryRecord.from_fields(entry_id, fields) if fields else None
 
     def get_many(self, entry_ids: list[str]) -> list[EntryRecord | None]:
         """Each entry (None where there is none), in one round trip."""
@@ -125,7 +122,7 @@ class RedisEntryIndex:
             for entry_id in entry_ids:
                 pipe.hgetall(self._key(entry_id))
             found = pipe.execute()
-        return [EntryRecord.from_fields(fields) if fields else None for fields in found]
+        return [EntryRecord.from_fields(i, fields) if fields else None for i, fields in zip(entry_ids, found)]
 
     def complete(
         self,
@@ -145,8 +142,6 @@ class RedisEntryIndex:
             self._complete(
                 keys=[
                     self._key(entry_id),
-                    self._status_key(Status.PENDING),
-                    self._status_key(Status.ACTIVE),
                     self._stats,
                     self._lru,
                     self._running,
@@ -163,6 +158,7 @@ class RedisEntryIndex:
                     etag,
                     self._channel,
                     blob_key,
+                    EntryRecord.result_suffix(entry_id, blob_key),
                     *_pairs(counts),
                 ],
             )
@@ -184,8 +180,6 @@ class RedisEntryIndex:
             self._fail(
                 keys=[
                     self._key(entry_id),
-                    self._status_key(Status.PENDING),
-                    self._status_key(Status.ERROR),
                     self._running,
                     self._due,
                     self._stats,
@@ -203,14 +197,9 @@ class RedisEntryIndex:
     def _delete_keys(self, entry_id: str) -> list[str]:
         return [
             self._key(entry_id),
-            self._ids,
             self._expiry,
-            self._status_key(Status.PENDING),
-            self._status_key(Status.ACTIVE),
-            self._status_key(Status.ERROR),
             self._stats,
             self._garbage,
-            self._created,
             self._lru,
             self._running,
             self._due,
@@ -227,6 +216,7 @@ class RedisEntryIndex:
             self.keys.tag_prefix,
             self.keys.callbacks_prefix + entry_id,
             self.keys.callbacks_due,
+            EntryRecord.result_prefix(entry_id),
         ]
 
     def tagged(self, tag: str, cursor: int, count: int) -> tuple[int, list[str]]:
@@ -263,7 +253,7 @@ class RedisEntryIndex:
             keys=[self._key(entry_id), self._running, self._due, self._garbage],
             args=[entry_id, repr(now), lease, self._lease_prefix, result_key, repr(result_due)],
         )
-        return EntryRecord.from_fields(dict(zip(flat[::2], flat[1::2]))) if flat else None
+        return EntryRecord.from_fields(entry_id, dict(zip(flat[::2], flat[1::2]))) if flat else None
 
     def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> str | None:
         """Note a new job for the entry, to be checked on at check_pickup_at, and give its job kind; None (and no
@@ -300,17 +290,31 @@ class RedisEntryIndex:
         return cast(list[str], self._redis.zrangebyscore(self._expiry, "-inf", now, start=skip, num=limit))
 
     def page(self, cursor: str | None, limit: int) -> EntryPage:
-        low = f"({cursor}" if cursor else "-"
-        ids = cast(list[str], self._redis.zrangebylex(self._ids, low, "+", start=0, num=limit + 1))
+        """Entries by expiry, the last to expire first (the newest, where TTLs are alike), from just after `cursor`
+        (the last id of the page before). The expiry index serves the listing too: no index of ids alone costs
+        memory per entry."""
+        start = 0 if cursor is None else self._after(cursor)
+        ids = cast(list[str], self._redis.zrevrange(self._expiry, start, start + limit))
         more = len(ids) > limit
         ids = ids[:limit]
         found = [entry for entry in self.get_many(ids) if entry is not None]
         return EntryPage(found, ids[-1] if more and ids else None)
 
+    def _after(self, cursor: str) -> int:
+        """Where the page after `cursor` starts: past its place while it is indexed; once it is gone, at the
+        first entry expiring with it (EntryId: an id carries its expiry), so a page may repeat a few but skips
+        none."""
+        rank = cast(int | None, self._redis.zrevrank(self._expiry, cursor))
+        if rank is not None:
+            return rank + 1
+        parsed = EntryId.parse(cursor)
+        if parsed is None:
+            return 0
+        return int(self._redis.zcount(self._expiry, f"({parsed.expires_at + EXPIRY_ROUNDING}", "+inf"))
+
     def adopt(self, entry: EntryRecord) -> bool:
         """Index an active entry rebuilt from its blob, unless the id is already known."""
         fields: dict[str, str | int] = {
-            "id": entry.id,
             "status": Status.ACTIVE.value,
             "created_at": repr(entry.created_at),
             "expires_at": repr(entry.expires_at),
@@ -320,7 +324,7 @@ class RedisEntryIndex:
             "etag": entry.etag,
             "completed_at": repr(entry.completed_at),
             "attempts": 1,
-            "blob_key": entry.blob_key,
+            "result": EntryRecord.result_suffix(entry.id, entry.blob_key),
             "job": entry.job,
         }
         flat: list[str | int | float] = [item for pair in fields.items() for item in pair]
@@ -328,10 +332,7 @@ class RedisEntryIndex:
             self._adopt(
                 keys=[
                     self._key(entry.id),
-                    self._ids,
                     self._expiry,
-                    self._created,
-                    self._status_key(Status.ACTIVE),
                     self._stats,
                     self._lru,
                     self._query_key(entry.id[:64]),
@@ -351,16 +352,10 @@ class RedisEntryIndex:
         """Mark a stored result as used now (only if it is still stored)."""
         self._redis.zadd(self._lru, {"i:" + entry_id: now}, xx=True)
 
-    def newest(self, limit: int) -> list[EntryRecord]:
-        ids = cast(list[str], self._redis.zrevrange(self._created, 0, limit - 1))
-        return [entry for entry in self.get_many(ids) if entry is not None]
-
     def counts(self) -> dict[str, int]:
-        with self._redis.pipeline(transaction=False) as pipe:
-            for status in Status:
-                pipe.scard(self._status_key(status))
-            pipe.hgetall(self._stats)
-            *sizes, stats = pipe.execute()
-        counts = {f"{status.value}_count": size for status, size in zip(Status, sizes)}
+        """The counters, each status's count of entries among them (kept by the scripts that change a status:
+        a counter costs no memory per entry, as a set of ids would)."""
+        stats = cast(dict[str, str], self._redis.hgetall(self._stats))
+        counts = {f"{status.value}_count": 0 for status in Status}
         counts.update({name: int(float(value)) for name, value in stats.items()})
         return counts

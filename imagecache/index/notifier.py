@@ -181,7 +181,7 @@ class RedisEntryNotifier:
         with self._lock:
             events = list(self._waiters.get(entry_id, ()))
         if events:
-            settled = _settled(fields)
+            settled = _settled(entry_id, fields)
             for event in events:
                 event.deliver(settled)
 
@@ -194,12 +194,12 @@ class RedisEntryNotifier:
             event.deliver(None)
 
 
-def _settled(fields: str) -> EntryRecord | None:
+def _settled(entry_id: str, fields: str) -> EntryRecord | None:
     """The entry an announcement carries; None for a bare id, or one this version cannot read (then the waiter
     reads the entry itself)."""
     if not fields:
         return None
     try:
-        return EntryRecord.from_fields(json.loads(fields))
+        return EntryRecord.from_fields(entry_id, json.loads(fields))
     except (ValueError, KeyError, TypeError):
         return None

@@ -1,10 +1,13 @@
 """RedisKeys: every Redis key and channel the cache uses, spelled in one place, under one prefix.
 
-Per entry:  entry:<id> (hash), query:<digest> (the id serving a query), last:<digest> (the query's last good
-            result while a newer entry replaces it), status:<s> (a set per status)
-Index:      ids, expiry, created (sorted sets), lru (stored results by last use: i:<id>, f:<cache id>)
+Per entry:  entry:<id> (hash; neither its id nor the entry's part of its result key, so it stays a listpack),
+            query:<digest> (the id serving a query), last:<digest> (the query's last good result while a newer
+            entry replaces it); both hold the id's rest after '<digest>_', its expiry
+Index:      expiry (sorted set: every entry by when it expires; /info pages through it too), lru (stored
+            results by last use: i:<id>, f:<cache id>)
 Files:      file:<cache id> (hash), files:expiry (sorted set)
-Shared:     stats (hash of counters), gc (blob keys to delete, by when), done (pub/sub channel)
+Shared:     stats (hash of counters, <status>_count among them), gc (blob keys to delete, by when), done
+            (pub/sub channel)
 Recovery:   running (hash: entry -> lease), due (sorted set: pickup checks), lease:<id>, lease_missing
 Tags:       tag:<tag> (a set of the entries carrying it)
 Callbacks:  callbacks:<id> (the URLs to call when it settles), callbacks_due (settled entries whose callbacks
@@ -45,9 +48,6 @@ class RedisKeys:
     def last_good(self, digest: str) -> str:
         return f"{self.prefix}last:{digest}"
 
-    def status(self, status: str) -> str:
-        return f"{self.prefix}status:{status}"
-
     def file(self, cache_id: str) -> str:
         return f"{self.prefix}file:{cache_id}"
 
@@ -55,16 +55,8 @@ class RedisKeys:
         return self.prefix + name
 
     @property
-    def ids(self) -> str:
-        return self._named("ids")
-
-    @property
     def expiry(self) -> str:
         return self._named("expiry")
-
-    @property
-    def created(self) -> str:
-        return self._named("created")
 
     @property
     def lru(self) -> str:

@@ -229,8 +229,5 @@ class ImageCache:
         """Entries in id order from after `cursor` (what /info lists, a page at a time)."""
         return self._entries.page(cursor, limit)
 
-    def newest(self, limit: int) -> list[EntryRecord]:
-        return self._entries.newest(limit)
-
     def remaining_life(self, entry: EntryRecord) -> int:
         return max(0, int(entry.expires_at - self._clock()))

@@ -83,26 +83,35 @@ def test_settling_happens_once(store):
     activate(store, entry_id)
     assert not store.fail(entry_id, now=NOW, status=500, kind="x", message="late", until=NOW)
     assert not store.complete(
-        entry_id, now=NOW, content_type="image/png", size=1, etag="x", blob_key="images/another-attempt"
+        entry_id, now=NOW, content_type="image/png", size=1, etag="x", blob_key=EntryRecord.attempt_key(entry_id)
     )
     assert store.counts()["bytes"] == 10
 
 
 def test_a_completion_retried_after_a_lost_reply_is_recognised(store):
     entry_id, _ = ask(store)
+    key = EntryRecord.attempt_key(entry_id)
     for _ in range(2):  # the second call is the same write again: it went through the first time
-        assert store.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e", blob_key="images/k.1")
-    assert store.counts()["bytes"] == 3 and store.get(entry_id).blob_key == "images/k.1"
+        assert store.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e", blob_key=key)
+    assert store.counts()["bytes"] == 3 and store.get(entry_id).blob_key == key
+
+
+def test_a_result_key_of_another_entry_is_refused(store):
+    entry_id, _ = ask(store)
+    with pytest.raises(ValueError, match="not a result key"):
+        store.complete(entry_id, now=NOW, content_type="image/png", size=3, etag="e", blob_key="images/k.1")
+    assert store.get(entry_id).status is Status.PENDING
 
 
 def test_delete_removes_every_trace_and_queues_the_blob(store, redis, prefix):
     entry_id, _ = ask(store)
-    activate(store, entry_id, size=123, blob_key="images/x")
+    key = EntryRecord.result_prefix(entry_id) + ".x"
+    activate(store, entry_id, size=123, blob_key=key)
     assert store.delete(entry_id, NOW)
     assert store.get(entry_id) is None
     counts = store.counts()
     assert counts["active_count"] == 0 and counts["bytes"] == 0
-    assert RedisBlobGarbage(redis, prefix).due(NOW) == ["images/x"]
+    assert RedisBlobGarbage(redis, prefix).due(NOW) == [key]
     leftovers = {key for key in redis.scan_iter(match=prefix + "*")}
     assert leftovers == {prefix + "stats", prefix + "gc"}
 
@@ -121,11 +130,12 @@ def test_attempts_count_only_while_pending(store):
 def test_an_attempts_result_key_is_garbage_from_its_claim_until_indexed(store, redis, prefix):
     garbage = RedisBlobGarbage(redis, prefix)
     entry_id, _ = ask(store)
-    store.claim(entry_id, "lease-a", NOW, "images/attempt-1", NOW + 90)
-    assert garbage.due(NOW + 89) == [] and garbage.due(NOW + 90) == ["images/attempt-1"]
-    activate(store, entry_id, blob_key="images/attempt-1")
+    first, second = (EntryRecord.attempt_key(entry_id) for _ in range(2))
+    store.claim(entry_id, "lease-a", NOW, first, NOW + 90)
+    assert garbage.due(NOW + 89) == [] and garbage.due(NOW + 90) == [first]
+    activate(store, entry_id, blob_key=first)
     assert garbage.due(NOW + 90) == []
-    assert store.claim(entry_id, "lease-a", NOW, "images/attempt-2", NOW + 90) is None
+    assert store.claim(entry_id, "lease-a", NOW, second, NOW + 90) is None
     assert garbage.due(NOW + 90) == []  # a refused claim marks nothing
 
 
@@ -134,7 +144,8 @@ def test_settling_adds_what_producing_cost_once(store, redis):
     failed, _ = ask(store, digest="f" * 64)
     costs = {"upstream_calls": 2, "upstream_seconds_sum": 0.25}
     for _ in range(2):  # the second is a retry after a lost reply: counted once
-        store.complete(done, now=NOW, content_type="image/png", size=3, etag="e", blob_key="images/d", counts=costs)
+        key = EntryRecord.result_prefix(done) + ".d"
+        store.complete(done, now=NOW, content_type="image/png", size=3, etag="e", blob_key=key, counts=costs)
         store.fail(failed, now=NOW, status=502, kind="error", message="m", until=NOW + 30, counts=costs)
     counts = store.counts()
     assert (counts["upstream_calls"], counts["upstream_seconds_sum"]) == (4, 0)  # counts() gives whole numbers
@@ -152,6 +163,18 @@ def test_pages_walk_every_entry_once(store):
         if cursor is None:
             break
     assert sorted(seen) == sorted(ids)
+
+
+def test_pages_go_by_expiry_and_skip_none_when_their_cursor_goes(store):
+    """A cursor deleted between two pages: the next page starts with the entries expiring with it."""
+    ids = [ask(store, digest=f"{n:064x}", ttl=100 + n // 2)[0] for n in range(12)]  # ties of two
+    first = store.page(None, 5)
+    by_expiry = sorted(ids, key=lambda i: (i.split("_")[1], i), reverse=True)  # the last to expire first
+    assert [entry.id for entry in first.entries] == by_expiry[:5]
+    assert store.delete(first.next_cursor, NOW)
+    rest = store.page(first.next_cursor, 100)
+    assert {entry.id for entry in first.entries + rest.entries} == set(ids)  # the cursor was on the first page
+    assert len(rest.entries) <= 8 and rest.next_cursor is None  # at most its tie repeated
 
 
 def test_expired_ids_are_found_by_time(store):

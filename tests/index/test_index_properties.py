@@ -242,14 +242,17 @@ class IndexMachine(RuleBasedStateMachine):
 
     def _live(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         """Every entry and file record present in Redis (the machine knows every id it could have made)."""
-        ids = set(self.ids)
+        ids = list(set(self.ids))
         with self.redis.pipeline(transaction=False) as pipe:
             for entry_id in ids:
                 pipe.hgetall(f"{self.prefix}entry:{entry_id}")
             for params in range(5):
                 pipe.hgetall(f"{self.prefix}file:{self._cache_id(params)}")
             found = pipe.execute()
-        return [f for f in found[: len(ids)] if f], [f for f in found[len(ids) :] if f]
+        entries = [  # a hash holds neither its id nor the entry's part of its result key: the record says them
+            {**f, "id": i, "blob_key": EntryRecord.from_fields(i, f).blob_key} for i, f in zip(ids, found) if f
+        ]
+        return entries, [f for f in found[len(ids) :] if f]
 
     @invariant()
     def a_query_has_at_most_one_live_pending_entry(self) -> None:
@@ -270,6 +273,9 @@ class IndexMachine(RuleBasedStateMachine):
         assert int(stats.get("file_bytes", 0)) == sum(stored.values())
         lru = set(self.redis.zrange(self.prefix + "lru", 0, -1))
         assert lru == {f"i:{i}" for i in active} | {f"f:{c}" for c in stored}
+        counts = self.entries.counts()
+        for status in Status:
+            assert counts[f"{status.value}_count"] == sum(f["status"] == status.value for f in entries), status
 
     @invariant()
     def every_blob_is_referenced_once_or_is_garbage(self) -> None:

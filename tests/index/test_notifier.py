@@ -8,7 +8,7 @@ import time
 import pytest
 from redis import Redis
 
-from imagecache.domain.entry_record import Status
+from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.redis_access.keys import RedisKeys
@@ -66,7 +66,8 @@ def test_a_settled_entry_reaches_its_waiters_with_its_fields(redis, redis_url, c
         subscribed(redis, channel)
         watch.clear()
         if outcome == "complete":
-            entries.complete(entry_id, now=1e9 + 1, content_type="image/png", size=3, etag="e", blob_key="images/k")
+            key = EntryRecord.result_prefix(entry_id) + ".k"
+            entries.complete(entry_id, now=1e9 + 1, content_type="image/png", size=3, etag="e", blob_key=key)
         else:
             entries.fail(entry_id, now=1e9 + 1, status=502, kind="error", message="no", until=1e9 + 31)
         assert watch.wait(5)

@@ -126,9 +126,8 @@ def test_use_is_recorded_once_an_interval(entries, jobs, redis_url, redis, prefi
     assert redis.zscore(lru, "i:" + entry.id) == NOW + 2 * TOUCH_INTERVAL
 
 
-def test_pages_and_newest_list_what_the_index_holds(cache):
+def test_pages_list_what_the_index_holds(cache):
     ids = {cache.request({"n": n}).entry.id for n in range(5)}
     first = cache.page(None, 3)
     rest = cache.page(first.next_cursor, 3)
     assert {e.id for e in first.entries + rest.entries} == ids and rest.next_cursor is None
-    assert {e.id for e in cache.newest(10)} == ids

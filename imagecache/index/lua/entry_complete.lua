@@ -1,23 +1,25 @@
 -- Pending -> active: the result at ARGV[7]; wakes every waiter with the entry's fields, and makes its callbacks
 -- due.
--- KEYS[1] entry:<id>   KEYS[2] status:pending   KEYS[3] status:active   KEYS[4] stats   KEYS[5] lru
--- KEYS[6] running      KEYS[7] due              KEYS[8] gc   KEYS[9] callbacks:<id>   KEYS[10] callbacks_due
+-- KEYS[1] entry:<id>   KEYS[2] stats   KEYS[3] lru   KEYS[4] running   KEYS[5] due   KEYS[6] gc
+-- KEYS[7] callbacks:<id>   KEYS[8] callbacks_due
 -- ARGV[1] id   ARGV[2] now   ARGV[3] content type   ARGV[4] size   ARGV[5] etag   ARGV[6] channel   ARGV[7] blob key
--- ARGV[8..] counters to add to stats with it, as name, amount pairs (what producing it cost)
+-- ARGV[8] the blob key's own part, which the entry keeps as `result` (domain/entry_record.py: result_suffix)
+-- ARGV[9..] counters to add to stats with it, as name, amount pairs (what producing it cost)
 -- Uses checks.lua
 -- Returns 1 (settled now, or by an earlier try of this same call), 0 (gone or settled otherwise).
-local f = redis.call('HMGET', KEYS[1], 'status', 'blob_key')
-if f[1] == 'active' and f[2] == ARGV[7] then return 1 end  -- this result, stored by an earlier try of this call
+local f = redis.call('HMGET', KEYS[1], 'status', 'result')
+if f[1] == 'active' and f[2] == ARGV[8] then return 1 end  -- this result, stored by an earlier try of this call
 if f[1] ~= 'pending' then return 0 end
-redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[4])
-add_counts(KEYS[4], 8)
-redis.call('HDEL', KEYS[6], ARGV[1])
-redis.call('ZREM', KEYS[7], ARGV[1])
-redis.call('ZREM', KEYS[8], ARGV[7])  -- the result was garbage until now (services/blob_lifecycle.py)
+redis.call('HINCRBY', KEYS[2], 'bytes', ARGV[4])
+add_counts(KEYS[2], 9)
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[7])  -- the result was garbage until now (services/blob_lifecycle.py)
 redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
-  'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'blob_key', ARGV[7])
-redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[2], 'i:' .. ARGV[1])
-if redis.call('EXISTS', KEYS[9]) == 1 then redis.call('ZADD', KEYS[10], ARGV[2], ARGV[1]) end
+  'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'result', ARGV[8])
+redis.call('HINCRBY', KEYS[2], 'pending_count', -1)
+redis.call('HINCRBY', KEYS[2], 'active_count', 1)
+redis.call('ZADD', KEYS[3], ARGV[2], 'i:' .. ARGV[1])
+if redis.call('EXISTS', KEYS[7]) == 1 then redis.call('ZADD', KEYS[8], ARGV[2], ARGV[1]) end
 announce(ARGV[6], ARGV[1], KEYS[1])
 return 1

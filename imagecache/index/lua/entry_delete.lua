@@ -1,17 +1,18 @@
 -- Drops an entry from every index and queues its result for collection.
--- KEYS[1] entry:<id>   KEYS[2] ids   KEYS[3] expiry   KEYS[4] status:pending   KEYS[5] status:active
--- KEYS[6] status:error   KEYS[7] stats   KEYS[8] gc   KEYS[9] created   KEYS[10] lru   KEYS[11] running   KEYS[12] due
+-- KEYS[1] entry:<id>   KEYS[2] expiry   KEYS[3] stats   KEYS[4] gc   KEYS[5] lru   KEYS[6] running   KEYS[7] due
 -- ARGV[1] id   ARGV[2] query:<digest> key   ARGV[3] now
 -- ARGV[4] channel   ARGV[5] last:<digest> key   ARGV[6] the tag key prefix ("<prefix>tag:")
 -- ARGV[7] callbacks:<id>   ARGV[8] callbacks_due (a deleted entry's callbacks are dropped)
+-- ARGV[9] the entry's result prefix: its result's key is this, a dot and the entry's `result`
 -- Returns 1 when the entry existed.
 -- Uses checks.lua (valid_size, finite, uncount).
-local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'blob_key', 'tags')
+local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'result', 'tags')
 if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
-if f[1] == 'active' then uncount(KEYS[7], 'bytes', f[2]) end
-if f[1] then uncount(KEYS[7], 'query_bytes', redis.call('HSTRLEN', KEYS[1], 'query')) end
-if redis.call('GET', ARGV[2]) == ARGV[1] then redis.call('DEL', ARGV[2]) end
-if redis.call('GET', ARGV[5]) == ARGV[1] then redis.call('DEL', ARGV[5]) end
+if f[1] == 'active' then uncount(KEYS[3], 'bytes', f[2]) end
+if f[1] then uncount(KEYS[3], 'query_bytes', redis.call('HSTRLEN', KEYS[1], 'query')) end
+local rest = string.sub(ARGV[1], 66)  -- query:<digest> and last:<digest> hold what follows '<digest>_'
+if redis.call('GET', ARGV[2]) == rest then redis.call('DEL', ARGV[2]) end
+if redis.call('GET', ARGV[5]) == rest then redis.call('DEL', ARGV[5]) end
 redis.call('DEL', ARGV[7])
 redis.call('ZREM', ARGV[8], ARGV[1])
 if f[4] then
@@ -19,15 +20,11 @@ if f[4] then
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('SREM', KEYS[4], ARGV[1])
-redis.call('SREM', KEYS[5], ARGV[1])
-redis.call('SREM', KEYS[6], ARGV[1])
-redis.call('ZREM', KEYS[9], ARGV[1])
-redis.call('ZREM', KEYS[10], 'i:' .. ARGV[1])
-redis.call('HDEL', KEYS[11], ARGV[1])
-redis.call('ZREM', KEYS[12], ARGV[1])
-if f[3] then redis.call('ZADD', KEYS[8], ARGV[3], f[3]) end  -- its result, if it has one
+if f[1] then redis.call('HINCRBY', KEYS[3], f[1] .. '_count', -1) end
+redis.call('ZREM', KEYS[5], 'i:' .. ARGV[1])
+redis.call('HDEL', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[7], ARGV[1])
+if f[3] then redis.call('ZADD', KEYS[4], ARGV[3], ARGV[9] .. '.' .. f[3]) end  -- its result, if it has one
 if f[1] then
   redis.call('PUBLISH', ARGV[4], ARGV[1])
   return 1

@@ -1,7 +1,7 @@
 -- Join the live entry for a query, or create a new pending one (single flight); answer with a stale result
 -- where the request allows one (stale-while-revalidate, stale-if-error).
--- KEYS[1] query:<digest>   KEYS[2] entry:<new id>   KEYS[3] ids   KEYS[4] expiry   KEYS[5] status:pending
--- KEYS[6] stats            KEYS[7] created           KEYS[8] due   KEYS[9] last:<digest> (its last good result)
+-- KEYS[1] query:<digest>   KEYS[2] entry:<new id>   KEYS[3] expiry   KEYS[4] stats (<status>_count: entries in each)
+-- KEYS[5] due              KEYS[6] last:<digest> (its last good result)
 -- ARGV[1] the entry key prefix ("<prefix>entry:")   ARGV[2] new id   ARGV[3] now   ARGV[4] expires_at
 -- ARGV[5] max_age (-1: any)   ARGV[6] refresh (1/0)   ARGV[7] canonical query   ARGV[8] when to check its pickup
 -- ARGV[9] its job kind   ARGV[10] stale_while_revalidate seconds (-1: none)   ARGV[11] stale_if_error (-1: none)
@@ -19,6 +19,16 @@
 -- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them; or '', 'tags_full', the
 -- number of tags the fullest entry would carry.
 local now, max_age = tonumber(ARGV[3]), tonumber(ARGV[5])
+
+-- query:<digest> and last:<digest> hold the rest of an id after '<digest>_' (its expiry): the key says the digest.
+local ID_HEAD = string.sub(ARGV[2], 1, 65)
+local function id_at(key)
+  local rest = redis.call('GET', key)
+  return rest and ID_HEAD .. rest
+end
+local function point(key, id, expires_at)
+  redis.call('SET', key, string.sub(id, 66), 'PXAT', math.floor(tonumber(expires_at) * 1000) + 1)
+end
 local swr, sie = tonumber(ARGV[10]), tonumber(ARGV[11])
 local MAX_TAGS = tonumber(ARGV[15])
 
@@ -63,8 +73,8 @@ for i = 17, #ARGV do table.insert(asked, ARGV[i]) end
 -- stale answer, its last good result (a new entry takes the tags of the query's one). Checked before any change.
 if #asked > 0 then
   local fullest = 0
-  local candidates = {redis.call('GET', KEYS[1]), ARGV[2]}
-  if swr >= 0 or sie >= 0 then table.insert(candidates, redis.call('GET', KEYS[9])) end
+  local candidates = {id_at(KEYS[1]), ARGV[2]}
+  if swr >= 0 or sie >= 0 then table.insert(candidates, id_at(KEYS[6])) end
   for _, id in ipairs(candidates) do
     if id then fullest = math.max(fullest, count_with(id, asked)) end
   end
@@ -72,7 +82,7 @@ if #asked > 0 then
 end
 
 local function answer(id, reuse, stat, started, refreshing)
-  if stat then redis.call('HINCRBY', KEYS[6], stat, 1) end
+  if stat then redis.call('HINCRBY', KEYS[4], stat, 1) end
   tag_with(id, asked)
   if started ~= id then tag_with(started, asked) end
   tag_with(refreshing, asked)
@@ -107,7 +117,7 @@ end
 -- The query's last good result, if it may answer within `window` seconds of going stale.
 local function last_good(window)
   if window < 0 then return nil end
-  local id = redis.call('GET', KEYS[9])
+  local id = id_at(KEYS[6])
   if not id then return nil end
   local entry = look(id)
   if entry.status ~= 'active' or not entry.live or entry.job ~= ARGV[9] then return nil end
@@ -117,24 +127,22 @@ local function last_good(window)
 end
 
 local function create(stat, replaced)
-  redis.call('HINCRBY', KEYS[6], stat, 1)
-  redis.call('HINCRBY', KEYS[6], 'query_bytes', #ARGV[7])  -- what the index holds for queries (/info)
-  redis.call('HSET', KEYS[2], 'id', ARGV[2], 'status', 'pending', 'created_at', ARGV[3],
+  redis.call('HINCRBY', KEYS[4], stat, 1)
+  redis.call('HINCRBY', KEYS[4], 'query_bytes', #ARGV[7])  -- what the index holds for queries (/info)
+  redis.call('HSET', KEYS[2], 'status', 'pending', 'created_at', ARGV[3],
     'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3], 'job', ARGV[9])
-  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.floor(tonumber(ARGV[4]) * 1000) + 1)
-  redis.call('ZADD', KEYS[3], 0, ARGV[2])
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
-  redis.call('ZADD', KEYS[7], ARGV[3], ARGV[2])
-  redis.call('SADD', KEYS[5], ARGV[2])
-  redis.call('ZADD', KEYS[8], ARGV[8], ARGV[2])
+  point(KEYS[1], ARGV[2], ARGV[4])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+  redis.call('HINCRBY', KEYS[4], 'pending_count', 1)
+  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[2])
   if replaced then tag_with(ARGV[2], replaced.tags) end  -- the query's result, produced anew, keeps its tags
 end
 
 local function remember_good(id, entry)
-  redis.call('SET', KEYS[9], id, 'PXAT', math.floor(tonumber(entry.expires_at) * 1000) + 1)
+  point(KEYS[6], id, entry.expires_at)
 end
 
-local cur = redis.call('GET', KEYS[1])
+local cur = id_at(KEYS[1])
 local replaced = nil
 if cur then
   local entry = look(cur)
