@@ -77,6 +77,7 @@ FOREIGN_PRIVATE = {
     "client/imagecache_client/object_store.py": "minio's SDK has no public call for a conditional multipart upload",
     "client/imagecache_client/versioned_cli.py": "argparse names its subparsers' type only privately",
     "imagecache/ops/docs_reference.py": "argparse lists a parser's subcommands only privately",
+    "imagecache/redis_access/readiness.py": "redis-py's readiness check under gevent is replaceable only privately",
 }
 
 

@@ -18,6 +18,8 @@ from redis.connection import ConnectionInterface, parse_url
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
+from imagecache.redis_access.readiness import check_readiness_without_waiting
+
 POOL_WAIT = 1.0  # seconds a request waits for a pooled connection before it is an outage
 SENTINEL_TIMEOUT = 0.5
 
@@ -44,6 +46,7 @@ class RedisConnector:
         sentinel_password: str = "",
     ) -> None:
         """With sentinels, REDIS_URL's host and port are not used; its database, user and password still are."""
+        check_readiness_without_waiting()
         self._url = url
         self._master = master
         self._sentinel = None

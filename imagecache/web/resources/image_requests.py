@@ -114,7 +114,10 @@ class ImageResource:
         return entry
 
 
+_ASK_FIELDS = frozenset(field.name for field in dataclasses.fields(Ask))
+
+
 def _ask(asked: ImageRequestBody) -> Ask:
     """The body's options, by Ask's own field names; tags once each, no callback as ""."""
-    options = asked.model_dump(include={field.name for field in dataclasses.fields(Ask)})
+    options = asked.model_dump(include=set(_ASK_FIELDS))
     return Ask(**{**options, "tags": tuple(dict.fromkeys(asked.tags)), "callback_url": asked.callback_url or ""})
