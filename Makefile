@@ -36,7 +36,7 @@ run: $(SERVING)
 		CACHE_PATH=$${CACHE_PATH:-./var/cache} $(BIN)/imagecache up --host $(HOST) --port $(PORT) --data-dir var
 
 test: $(STAMP)
-	$(BIN)/pytest -q --ignore=tests/faults
+	$(BIN)/pytest -q --durations=15 --ignore=tests/faults
 
 # ruff (lint and format), mypy and import-linter's layer contracts, all configured in pyproject.toml;
 # .ci/run runs it before the tests.

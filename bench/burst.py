@@ -12,7 +12,6 @@ import time
 import aiohttp
 
 from bench.harness import environment, figure
-from bench.peer_figures import KENTIK_BURST_S, versus
 from testkit.upstream import make_query, simulate, upstream_stats
 
 QUERIES, LATENCY_MS, CONCURRENCY = 200, 1000, 64
@@ -44,7 +43,6 @@ def main() -> None:
         f"{QUERIES} new queries at once, upstream {LATENCY_MS} ms", f"{wall:.2f} s wall (aim <= {floor * 1.1:.1f} s)"
     )
     figure(f"  floor at {CONCURRENCY} in flight (reference)", f"{floor:.1f} s; wall/floor {wall / floor:.2f}")
-    figure("  against the peer", versus(wall, KENTIK_BURST_S, lower_is_better=True))
     figure("  answered 200", f"{statuses.count(200)}/{QUERIES}")
     figure("  upstream calls, peak in flight", f"{stats['calls']}, {stats['peak_concurrency']}")
 

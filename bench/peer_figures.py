@@ -1,18 +1,12 @@
-"""The figures of the services we replace, measured once on this machine class with the same probes.
+"""KBase's CachingService figures, measured once on this machine class with the same probes.
 
-Neither peer runs here (the Kentik Image Cache and KBase's CachingService are not installable offline), so these are
-fixed references, not measured in the same run; each benchmark prints its ratio to them beside the same-run
-references (nginx, a direct upstream call, the physical floor).
+It does not run here, so these are fixed references, not measured in the same run; each /v1 benchmark prints its
+ratio to them beside the same-run references. The Kentik Image Cache does run here: bench/versus_kentik.py measures
+it beside imagecache, and no figure of it is kept.
 """
 
 from __future__ import annotations
 
-KENTIK_CPU_MS_PER_RESULT = 10.7
-KENTIK_RESULTS_PER_S = 85.0
-KENTIK_OVERHEAD_P50_MS = 12.1
-KENTIK_BURST_S = 10.4
-KENTIK_CACHED_GET_OVER_NGINX = 0.041
-KENTIK_CACHED_GET_P99_MS = 48.0
 KBASE_STRESS_REQ_PER_S = {"cache ids": 72.0, "uploads (1 KiB)": 122.0, "downloads": 62.0, "deletes": 114.0}
 KBASE_BIG_UPLOAD_MB_S = 32.0
 KBASE_BIG_DOWNLOAD_MB_S = 514.0

@@ -2,7 +2,8 @@
 
 The load is bench/fresh_results.py's (16 clients, each POST a new query then GET its image, the simulator answering
 at once), kept up for LOAD_SECONDS; py-spy samples only while a thread holds the GIL (`--gil`), so the shares are
-of CPU, not of waiting. Prints, per process, the functions holding the most samples, their callees included.
+of CPU, not of waiting. Prints, per process, the functions holding the most samples, their callees included,
+and beside them the functions running when sampled (own). `python -m bench.profile FOLDER` keeps the folded stacks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -36,20 +38,22 @@ def record(pid: int, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def inclusive_shares(folded: Path) -> tuple[int, Counter[str]]:
-    """Samples in all, and per function the samples of stacks it is on (py-spy's folded stacks)."""
-    total, shares = 0, Counter[str]()
+def shares(folded: Path) -> tuple[int, Counter[str], Counter[str]]:
+    """Samples in all; per function the samples of stacks it is on (inclusive), and of stacks it tops (own)."""
+    total, inclusive, own = 0, Counter[str](), Counter[str]()
     for line in folded.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         total += int(count)
-        functions = set()
+        functions = []
         for frame in stack.split(";"):
             match = _FRAME.match(frame.strip())
             if match and not any(part in match["file"] for part in _PLUMBING):
-                functions.add(f"{match['function']} ({Path(match['file']).name})")
-        for function in functions:
-            shares[function] += int(count)
-    return total, shares
+                functions.append(f"{match['function']} ({Path(match['file']).name})")
+        for function in set(functions):
+            inclusive[function] += int(count)
+        if functions:
+            own[functions[-1]] += int(count)
+    return total, inclusive, own
 
 
 def main() -> None:
@@ -70,16 +74,18 @@ def main() -> None:
         with ThreadPoolExecutor(CLIENTS) as pool:
             loads = [pool.submit(keep_producing) for _ in range(CLIENTS)]
             time.sleep(3)  # past the start: connections made, scripts loaded
-            outputs = {name: bench.workdir / f"profile-{pid}.txt" for name, pid in targets.items()}
+            folder = Path(sys.argv[1]) if len(sys.argv) > 1 else bench.workdir  # to keep the folded stacks
+            folder.mkdir(parents=True, exist_ok=True)
+            outputs = {name: folder / f"profile-{name.replace(' ', '-')}.txt" for name in targets}
             for recorder in [record(targets[name], out) for name, out in outputs.items()]:
                 recorder.wait()
             produced = sum(load.result() for load in loads)
         figure("fresh results during the profile", f"{produced / LOAD_SECONDS:.0f}/s")
         for name, out in outputs.items():
-            total, shares = inclusive_shares(out)
-            print(f"-- {name}: {total} samples holding the GIL")
-            for function, samples in shares.most_common(TOP):
-                print(f"   {100 * samples / total:5.1f}%  {function}")
+            total, inclusive, own = shares(out)
+            print(f"-- {name}: {total} samples holding the GIL; inclusive | own")
+            for (function, samples), (mine, alone) in zip(inclusive.most_common(TOP), own.most_common(TOP)):
+                print(f"   {100 * samples / total:5.1f}%  {function:<60.60} | {100 * alone / total:5.1f}%  {mine}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """mkdocs hook: a page's `<!-- generated: NAME -->` is replaced by what the code makes of it at build time: the HTTP
 API, the configuration and the commands (imagecache.ops.docs_reference), and the benchmark plot (the figures in
-docs/explanation/figures.json against the peers' in bench/peer_figures.py)."""
+docs/explanation/figures.json: ours and the peer's from one run, or the peer's named in bench/peer_figures.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def benchmark_plot() -> str:
     data = json.loads(FIGURES.read_text())
     rows = []
     for n, figure in enumerate(data["figures"]):
-        peer = float(getattr(peer_figures, figure["peer"]))
+        named = figure["peer"]
+        peer = float(getattr(peer_figures, named) if isinstance(named, str) else named)
         ours, lower = float(figure["ours"]), figure.get("lower_is_better", False)
         top, y = max(ours, peer), n * ROW
         ratio = peer / ours if lower else ours / peer

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -38,6 +39,11 @@ def http_ok(url: str) -> bool:
         return False
 
 
+def spawn(command: list[str | Path], env: Mapping[str, str], log: IO[bytes], cwd: Path) -> subprocess.Popen[bytes]:
+    """`command` in a process group of its own (stopped as one), its output into `log`; `env` is all it sees."""
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 class Process:
     """One `imagecache ...` process in its own process group, logging to a file."""
 
@@ -45,14 +51,8 @@ class Process:
         self.args = args
         self.log_path = log_path
         self._log = open(log_path, "ab")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "imagecache.cli", *args],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        command: list[str | Path] = [sys.executable, "-m", "imagecache.cli", *args]
+        self.popen = spawn(command, {**os.environ, **env}, self._log, ROOT)
 
     @property
     def pid(self) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testkit.processes import ROOT, free_port, http_ok, wait_until
+from testkit.processes import ROOT, free_port, http_ok, spawn, wait_until
 
 
 def run(args: list[str | Path], **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -48,14 +48,7 @@ def test_the_wheel_without_extras_serves_every_example(installed: Path, tmp_path
         "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
     }  # nothing there: `up` embeds a Redis
     log = open(tmp_path / "up.log", "wb")
-    up = subprocess.Popen(
-        [installed / "imagecache", "up", "--port", str(port)],
-        cwd=home,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    up = spawn([installed / "imagecache", "up", "--port", str(port)], env, log, home)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: http_ok(url + "/health") or up.poll() is not None, 60, "the installed stack")

@@ -1,0 +1,228 @@
+"""imagecache and the Kentik Image Cache side by side: the same workloads, rounds alternating, in one run.
+
+The peer runs from its git repository (https://github.com/kentik/kentik_image_cache): set KENTIK_IMAGE_CACHE to
+a checkout whose `venv/` holds its requirements (or KENTIK_IMAGE_CACHE_PYTHON to the Python to run it with).
+Both ask the same stand-in upstream; ratios hold for this run only, so no peer figure is kept anywhere.
+
+    KENTIK_IMAGE_CACHE=/path/to/kentik_image_cache .venv/bin/python -m bench.versus_kentik [rounds]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import httpx
+from redis import Redis
+
+from bench.cached_get import nginx_load, wrk
+from bench.fresh_results import group_cpu_seconds, redis_cpu_seconds
+from bench.harness import REDIS_URL, environment, figure, percentile
+from testkit.processes import free_port, http_ok, spawn, wait_until
+from testkit.upstream import kentik_env, make_query, simulate, start_simulator, upstream_stats
+
+FRESH, FRESH_CLIENTS = 300, 16
+OVERHEAD_MS, OVERHEAD_SAMPLES = 300, 30
+BURST, BURST_MS = 200, 1000
+IDENTICAL = 20
+IMAGE_SIZE = 64 * 1024
+SLOTS = 64  # imagecache's worker slots and upstream cap: the peer has no cap at all
+AUTH = {"X-CH-Auth-Email": "bench@example.com", "X-CH-Auth-API-Token": "bench"}
+
+
+@dataclass
+class Target:
+    """One cache under test: where it answers, its process groups, and whether Redis works for it."""
+
+    name: str
+    url: str
+    simulator: str
+    groups: list[int]
+    uses_redis: bool
+
+    def cpu_seconds(self, redis: Redis) -> float:
+        own = sum(group_cpu_seconds(pgid) for pgid in self.groups)
+        return own + (redis_cpu_seconds(redis) if self.uses_redis else 0.0)
+
+
+@contextmanager
+def imagecache() -> Iterator[Target]:
+    env = {"WORKER_CONCURRENCY": str(SLOTS), "UPSTREAM_MAX_CONCURRENCY": str(SLOTS), "LOG_LEVEL": "WARNING"}
+    with environment(**env) as bench:
+        groups = [process.pid for process in bench.stack.parts.values()]
+        yield Target("imagecache", bench.stack.url, bench.simulator, groups, uses_redis=True)
+
+
+@contextmanager
+def kentik_image_cache(checkout: Path, python: str) -> Iterator[Target]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-kentik-"))
+    simulator, sim_url = start_simulator(workdir / "simulator.log")
+    port = free_port()
+    env = {
+        **os.environ,
+        **kentik_env(REDIS_URL, sim_url + "/api/v5"),
+        "CACHE_PATH": str(workdir / "cache"),
+        "PYTHONPATH": str(checkout),
+    }
+    (workdir / "cache").mkdir()
+    with open(workdir / "peer.log", "ab") as log:
+        peer = spawn(
+            [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)], env, log, checkout
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: http_ok(url + "/info"), 30, "the Kentik Image Cache")
+        yield Target("Kentik Image Cache", url, sim_url, [peer.pid], uses_redis=False)
+    finally:
+        peer.terminate()
+        peer.wait(10)
+        simulator.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def produce(url: str, client: httpx.Client) -> int:
+    """POST a new query and GET its image, as a service calling a cache does."""
+    entry_id = client.post(url + "/requests", json={"api_query": make_query()}).json()["id"]
+    return client.get(f"{url}/image/{entry_id}").status_code
+
+
+def fresh_results(target: Target, redis: Redis) -> dict[str, float]:
+    """CPU of every server process (and Redis, for imagecache) per fresh result, and results per second."""
+    simulate(target.simulator, latency_ms=0)
+    clients = [httpx.Client(timeout=60) for _ in range(FRESH_CLIENTS)]
+    produce(target.url, clients[0])  # warm: connections, the first render
+    before = target.cpu_seconds(redis)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(FRESH_CLIENTS) as pool:
+        statuses = list(pool.map(lambda n: produce(target.url, clients[n % FRESH_CLIENTS]), range(FRESH)))
+    wall = time.perf_counter() - started
+    cpu = target.cpu_seconds(redis) - before
+    for client in clients:
+        client.close()
+    assert statuses.count(200) == FRESH, statuses
+    return {"CPU ms per fresh result": cpu * 1000 / FRESH, "fresh results/s": FRESH / wall}
+
+
+def overhead(target: Target, redis: Redis) -> dict[str, float]:
+    """POST to image, sequential, beyond a direct upstream call (both at 300 ms), p50."""
+    simulate(target.simulator, latency_ms=OVERHEAD_MS)
+    with httpx.Client(timeout=30) as client:
+
+        def direct() -> None:
+            client.post(target.simulator + "/query/topxchart", json=make_query(), headers=AUTH).raise_for_status()
+
+        def cached() -> None:
+            assert produce(target.url, client) == 200
+
+        for _ in range(3):
+            direct()
+            cached()
+        directly = [_timed(direct) for _ in range(OVERHEAD_SAMPLES)]
+        through = [_timed(cached) for _ in range(OVERHEAD_SAMPLES)]
+    return {"overhead p50 ms": percentile(through, 50) - percentile(directly, 50)}
+
+
+def _timed(call: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def burst(target: Target, redis: Redis) -> dict[str, float]:
+    """200 new queries at once, upstream at 1 s: wall time until every image is in."""
+    simulate(target.simulator, latency_ms=BURST_MS)
+
+    async def all_at_once() -> list[int]:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+            async def one() -> int:
+                async with session.post(target.url + "/requests", json={"api_query": make_query()}) as created:
+                    entry_id = (await created.json())["id"]
+                async with session.get(f"{target.url}/image/{entry_id}") as image:
+                    await image.read()
+                    return image.status
+
+            return await asyncio.gather(*(one() for _ in range(BURST)))
+
+    started = time.perf_counter()
+    statuses = asyncio.run(all_at_once())
+    assert statuses.count(200) == BURST, statuses
+    return {"200 at once, upstream 1 s: s": time.perf_counter() - started}
+
+
+def cached_get(target: Target, redis: Redis) -> dict[str, float]:
+    """wrk -c16 on one cached 64 KiB image."""
+    simulate(target.simulator, pad_to=IMAGE_SIZE)
+    with httpx.Client(timeout=30) as client:
+        entry_id = client.post(target.url + "/requests", json={"api_query": make_query()}).json()["id"]
+        assert len(client.get(f"{target.url}/image/{entry_id}").content) == IMAGE_SIZE
+    load = wrk(f"{target.url}/image/{entry_id}")
+    return {"cached GET 64 KiB req/s": load.rps, "cached GET p99 ms": load.p99_ms}
+
+
+def identical(target: Target, redis: Redis) -> dict[str, float]:
+    """20 identical queries at once: upstream calls made."""
+    simulate(target.simulator, latency_ms=OVERHEAD_MS)
+    query = make_query()
+    with httpx.Client(timeout=30) as client, ThreadPoolExecutor(IDENTICAL) as pool:
+        ids = list(pool.map(lambda _: client.post(target.url + "/requests", json={"api_query": query}), range(20)))
+        assert client.get(f"{target.url}/image/{ids[0].json()['id']}").status_code == 200
+    return {"identical queries at once: upstream calls": float(upstream_stats(target.simulator)["calls"])}
+
+
+WORKLOADS = (fresh_results, overhead, burst, cached_get, identical)
+
+
+def report(ours: dict[str, list[float]], peer: dict[str, list[float]], nginx_rps: float) -> None:
+    figure("figure", "imagecache (min-max) | Kentik Image Cache | ratio of medians (below 1: ours smaller)")
+    for name, values in ours.items():
+        mine, theirs = statistics.median(values), statistics.median(peer[name])
+        ratio = f"{mine / theirs:.2f}x" if theirs else "-"
+        figure(name, f"{_span(values)} | {_span(peer[name])} | {ratio}")
+    figure(
+        "cached GET against nginx, the same file",
+        f"{statistics.median(ours['cached GET 64 KiB req/s']) / nginx_rps:.2f}",
+    )
+
+
+def _span(values: list[float]) -> str:
+    return f"{min(values):.1f}-{max(values):.1f}" if len(values) > 1 else f"{values[0]:.1f}"
+
+
+def main() -> None:
+    checkout = os.environ.get("KENTIK_IMAGE_CACHE")
+    if not checkout or not (Path(checkout) / "app" / "main.py").exists():
+        print(
+            "versus_kentik: skipped: set KENTIK_IMAGE_CACHE to a checkout of github.com/kentik/kentik_image_cache\n"
+            "  with its requirements in <checkout>/venv (or KENTIK_IMAGE_CACHE_PYTHON); see docs/explanation/"
+            "benchmarks.md"
+        )
+        return
+    python = os.environ.get("KENTIK_IMAGE_CACHE_PYTHON", str(Path(checkout) / "venv" / "bin" / "python"))
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    redis = Redis.from_url(REDIS_URL)
+    figures: dict[str, dict[str, list[float]]] = {"imagecache": {}, "Kentik Image Cache": {}}
+    for number in range(rounds):
+        for start in (imagecache, lambda: kentik_image_cache(Path(checkout), python)):
+            with start() as target:
+                for workload in WORKLOADS:
+                    for name, value in workload(target, redis).items():
+                        figures[target.name].setdefault(name, []).append(value)
+            print(f"round {number + 1}/{rounds}: {target.name} measured", flush=True)
+    nginx = nginx_load(b"\x89PNG" + bytes(IMAGE_SIZE - 4))
+    report(figures["imagecache"], figures["Kentik Image Cache"], nginx.rps)
+
+
+if __name__ == "__main__":
+    main()
