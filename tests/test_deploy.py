@@ -6,6 +6,7 @@ import subprocess
 import pytest
 import yaml
 
+from imagecache.ops.embedded_redis import LISTPACK_VALUE_BYTES
 from testkit.processes import ROOT
 
 
@@ -31,6 +32,15 @@ def test_the_sentinel_override_adds_a_replica_and_three_sentinels_that_every_pro
         assert any(volume.endswith(":/data:rw") for volume in services[name]["volumes"]), name  # roles outlive restarts
     for name in ("web", "worker", "maintenance", "callbacks"):
         assert services[name]["environment"]["REDIS_SENTINELS"].count(":26379") == 3, name
+    for name in ("redis", "redis-replica"):  # the data servers keep the index's hashes compact, as the embedded one
+        assert f"hash-max-listpack-value {LISTPACK_VALUE_BYTES}" in services[name]["command"][-1], name
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose is not installed")
+def test_the_compose_redis_keeps_the_index_hashes_compact():
+    result = subprocess.run(["docker-compose", "config"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    command = yaml.safe_load(result.stdout)["services"]["redis"]["command"]
+    assert command[command.index("--hash-max-listpack-value") + 1] == str(LISTPACK_VALUE_BYTES)
 
 
 def test_dockerfile_runs_as_non_root():
