@@ -110,6 +110,8 @@ def stack_factory(redis_url: str, simulator: str, tmp_path_factory: pytest.TempP
 
     yield start
     for stack in stacks:
+        stack.terminate()
+    for stack in stacks:
         stack.stop()
 
 
