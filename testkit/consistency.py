@@ -15,9 +15,9 @@ def unknown_blobs(redis: Redis, prefix: str, stored: Iterable[str]) -> set[str]:
     keys = RedisKeys(prefix)
     known = set(redis.zrange(keys.gc, 0, -1))
     for key in redis.scan_iter(match=keys.entry("*"), count=1000):
-        if redis.type(key) == "hash":
-            entry_id = key.removeprefix(keys.entry(""))
-            known.add(EntryRecord.from_fields(entry_id, redis.hgetall(key)).blob_key)
+        fields = redis.hgetall(key) if redis.type(key) == "hash" else {}
+        if fields:  # gone meanwhile (maintenance deleted it): nothing of it to know
+            known.add(EntryRecord.from_fields(key.removeprefix(keys.entry("")), fields).blob_key)
     for key in redis.scan_iter(match=keys.file("*"), count=1000):
         if redis.type(key) == "hash":
             known.add(redis.hget(key, "blob_key") or "")

@@ -151,7 +151,7 @@ class RequestOutcome:
 
 @dataclass(frozen=True)
 class EntryPage:
-    """A page of entries in id order, and the cursor of the next one (None at the end)."""
+    """A page of entries, the last to expire first, and the cursor of the next one (None at the end)."""
 
     entries: list[EntryRecord]
     next_cursor: str | None

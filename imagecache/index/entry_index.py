@@ -59,6 +59,7 @@ class RedisEntryIndex:
         self._complete = scripts.register(redis, "entry_complete")
         self._fail = scripts.register(redis, "entry_fail")
         self._delete = scripts.register(redis, "entry_delete")
+        self._page = scripts.register(redis, "entry_page")
         self._claim = scripts.register(redis, "entry_claim")
         self._requeue = scripts.register(redis, "entry_requeue")
         self._lost_by_leases = scripts.register(redis, "leases_lost")
@@ -293,24 +294,13 @@ class RedisEntryIndex:
         """Entries by expiry, the last to expire first (the newest, where TTLs are alike), from just after `cursor`
         (the last id of the page before). The expiry index serves the listing too: no index of ids alone costs
         memory per entry."""
-        start = 0 if cursor is None else self._after(cursor)
-        ids = cast(list[str], self._redis.zrevrange(self._expiry, start, start + limit))
+        parsed = EntryId.parse(cursor) if cursor else None
+        resume = repr(parsed.expires_at + EXPIRY_ROUNDING) if parsed else ""
+        ids = cast(list[str], self._page(keys=[self._expiry], args=[limit + 1, cursor or "", resume]))
         more = len(ids) > limit
         ids = ids[:limit]
         found = [entry for entry in self.get_many(ids) if entry is not None]
         return EntryPage(found, ids[-1] if more and ids else None)
-
-    def _after(self, cursor: str) -> int:
-        """Where the page after `cursor` starts: past its place while it is indexed; once it is gone, at the
-        first entry expiring with it (EntryId: an id carries its expiry), so a page may repeat a few but skips
-        none."""
-        rank = cast(int | None, self._redis.zrevrank(self._expiry, cursor))
-        if rank is not None:
-            return rank + 1
-        parsed = EntryId.parse(cursor)
-        if parsed is None:
-            return 0
-        return int(self._redis.zcount(self._expiry, f"({parsed.expires_at + EXPIRY_ROUNDING}", "+inf"))
 
     def adopt(self, entry: EntryRecord) -> bool:
         """Index an active entry rebuilt from its blob, unless the id is already known."""

@@ -226,7 +226,7 @@ class ImageCache:
         return self._blobs.open(entry.blob_key, start, length)
 
     def page(self, cursor: str | None, limit: int) -> EntryPage:
-        """Entries in id order from after `cursor` (what /info lists, a page at a time)."""
+        """Entries by expiry, the last to expire first, from after `cursor` (what /info lists, a page at a time)."""
         return self._entries.page(cursor, limit)
 
     def remaining_life(self, entry: EntryRecord) -> int:

@@ -143,7 +143,7 @@ class EventsWait(Query):
 
 
 class InfoQuery(Query):
-    """GET /info: a page of entries in id order, those on it that match the filters."""
+    """GET /info: a page of entries, the last to expire first, those on it that match the filters."""
 
     limit: int = Field(100, ge=1, le=MAX_INFO_PAGE, description="entries on the page")
     cursor: EntryIdText | None = Field(None, description="next_cursor of the page before")
