@@ -5,6 +5,8 @@
 -- HINCRBY, anything else by HINCRBYFLOAT).
 -- announce(channel, id, key): tells waiters the entry settled, with its fields: '<id> <JSON object>'
 -- (index/notifier.py), so no waiter reads it again.
+-- id_rest(id), id_head(id): query:<digest> and last:<digest> keep what follows '<digest>_' in an id (its expiry),
+-- the key saying the digest; an id is its head ('<digest>_') and that rest.
 local function valid_size(value)
   return value ~= nil and value ~= false and string.match(value, '^%d+$') ~= nil
 end
@@ -28,4 +30,10 @@ local function announce(channel, id, key)
   local flat, fields = redis.call('HGETALL', key), {}
   for i = 1, #flat, 2 do fields[flat[i]] = flat[i + 1] end
   redis.call('PUBLISH', channel, id .. ' ' .. cjson.encode(fields))
+end
+local function id_rest(id)
+  return string.sub(id, 66)
+end
+local function id_head(id)
+  return string.sub(id, 1, 65)
 end

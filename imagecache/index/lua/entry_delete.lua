@@ -5,12 +5,12 @@
 -- ARGV[7] callbacks:<id>   ARGV[8] callbacks_due (a deleted entry's callbacks are dropped)
 -- ARGV[9] the entry's result prefix: its result's key is this, a dot and the entry's `result`
 -- Returns 1 when the entry existed.
--- Uses checks.lua (valid_size, finite, uncount).
+-- Uses checks.lua (valid_size, finite, uncount, id_rest).
 local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'result', 'tags')
 if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
 if f[1] == 'active' then uncount(KEYS[3], 'bytes', f[2]) end
 if f[1] then uncount(KEYS[3], 'query_bytes', redis.call('HSTRLEN', KEYS[1], 'query')) end
-local rest = string.sub(ARGV[1], 66)  -- query:<digest> and last:<digest> hold what follows '<digest>_'
+local rest = id_rest(ARGV[1])
 if redis.call('GET', ARGV[2]) == rest then redis.call('DEL', ARGV[2]) end
 if redis.call('GET', ARGV[5]) == rest then redis.call('DEL', ARGV[5]) end
 redis.call('DEL', ARGV[7])

@@ -18,16 +18,16 @@
 -- Returns: the id answered, how (created/joined/hit/error/stale), the id of an entry created now whose job is to
 -- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them; or '', 'tags_full', the
 -- number of tags the fullest entry would carry.
+-- Uses checks.lua (id_head, id_rest).
 local now, max_age = tonumber(ARGV[3]), tonumber(ARGV[5])
 
--- query:<digest> and last:<digest> hold the rest of an id after '<digest>_' (its expiry): the key says the digest.
-local ID_HEAD = string.sub(ARGV[2], 1, 65)
+local ID_HEAD = id_head(ARGV[2])
 local function id_at(key)
   local rest = redis.call('GET', key)
   return rest and ID_HEAD .. rest
 end
 local function point(key, id, expires_at)
-  redis.call('SET', key, string.sub(id, 66), 'PXAT', math.floor(tonumber(expires_at) * 1000) + 1)
+  redis.call('SET', key, id_rest(id), 'PXAT', math.floor(tonumber(expires_at) * 1000) + 1)
 end
 local swr, sie = tonumber(ARGV[10]), tonumber(ARGV[11])
 local MAX_TAGS = tonumber(ARGV[15])
