@@ -35,8 +35,10 @@ run: $(SERVING)
 	AUTH_MODE=$${AUTH_MODE:-static} AUTH_TOKENS_FILE=$${AUTH_TOKENS_FILE:-var/tokens} \
 		CACHE_PATH=$${CACHE_PATH:-./var/cache} $(BIN)/imagecache up --host $(HOST) --port $(PORT) --data-dir var
 
+# Test files spread over up to 4 processes (a module's stacks stay in one); each uses its own Redis database,
+# 13 and down (IMAGECACHE_TEST_REDIS_URL names the first).
 test: $(STAMP)
-	$(BIN)/pytest -q --durations=15 --ignore=tests/faults
+	$(BIN)/pytest -q --durations=15 --ignore=tests/faults --numprocesses=auto --maxprocesses=4 --dist=loadfile
 
 # ruff (lint and format), mypy and import-linter's layer contracts, all configured in pyproject.toml;
 # .ci/run runs it before the tests.

@@ -15,8 +15,9 @@ import httpx
 
 from testkit.hosts import WEBS, Deployment
 from testkit.processes import wait_until
-from testkit.upstream import make_query, simulate, upstream_stats
+from testkit.upstream import behave, make_query, simulate, upstream_stats
 
+HELD_FETCH_SECONDS = 30  # longer than any start of a host; the simulator's sleeps outlive the lost host harmlessly
 CLIENT_TRIES = 3  # what a client with retries does: the same request again on a 5xx or a broken connection
 
 
@@ -52,12 +53,16 @@ class WorkerHostLost:
 
 def worker_host_lost(deployment: Deployment, cap: int, latency_ms: int = 1500) -> WorkerHostLost:
     """worker1 takes the first fetches of a burst of 2 x cap alone; worker2 comes back, then worker1 is lost
-    mid-fetch (link cut, every process SIGKILLed); worker1 is restored after."""
-    simulate(deployment.simulator, latency_ms=latency_ms)
+    mid-fetch (link cut, every process SIGKILLed); worker1 is restored after.
+
+    worker1's fetches take HELD_FETCH_SECONDS, so it is still in them when it is lost however long worker2
+    takes to start; every fetch after them takes `latency_ms`."""
+    simulate(deployment.simulator, latency_ms=HELD_FETCH_SECONDS * 1000)
     deployment.network["worker2"].stop()
     webs, prefix = web_urls(deployment), deployment.env["REDIS_PREFIX"]
     ids = [post(webs[n % 2], make_query()) for n in range(2 * cap)]
     wait_until(lambda: upstream_stats(deployment.simulator)["calls"] == cap, 10, "worker1 to fetch")
+    behave(deployment.simulator, latency_ms=latency_ms)
     leases = set(deployment.redis.scan_iter(match=prefix + "lease:*"))  # worker1's alone
     deployment.start_worker("worker2")
     deployment.lose("worker1")

@@ -48,6 +48,11 @@ def simulate(simulator: str, **behaviour: object) -> None:
     httpx.post(simulator + "/_sim/reset", json=settings).raise_for_status()
 
 
+def behave(simulator: str, **behaviour: object) -> None:
+    """Change the simulator's behaviour from the next call on, its counters kept."""
+    httpx.post(simulator + "/_sim/behaviour", json=behaviour).raise_for_status()
+
+
 def upstream_stats(simulator: str) -> dict:
     return httpx.get(simulator + "/_sim/stats").json()
 

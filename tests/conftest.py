@@ -22,7 +22,11 @@ from testkit.upstream import kentik_env, start_simulator
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    url = os.environ.get("IMAGECACHE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    """A database of this test process's own: each of pytest-xdist's workers takes the one below the last's."""
+    base = os.environ.get("IMAGECACHE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    head, _, database = base.rpartition("/")
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    url = f"{head}/{int(database) - worker}"
     client = Redis.from_url(url)
     client.ping()
     client.flushdb()

