@@ -49,6 +49,15 @@ def test_the_api_page_lists_every_operation_the_server_serves(site):
     assert missing == []
 
 
+def test_the_api_page_says_what_each_cache_status_means(site):
+    from html import escape
+
+    from imagecache.web import cache_status
+
+    page = (site / "reference" / "http-api" / "index.html").read_text()
+    assert [value for value, meaning in cache_status.ANSWERS.items() if escape(meaning, quote=False) not in page] == []
+
+
 def test_the_commands_page_has_every_subcommand(site):
     page = (site / "reference" / "commands" / "index.html").read_text()
     for command in ("up", "web", "worker", "maintenance", "callbacks", "health", "admin"):

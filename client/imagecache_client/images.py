@@ -35,6 +35,7 @@ class Entry:
     id: str
     status: str  # pending, active, error, or stale (a stale result answered, as the request allowed)
     expires_at: float
+    cache_status: str = ""  # how the server answered: its Cache-Status (RFC 9211), e.g. "imagecache; hit"
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,10 @@ class ImageCacheClient(Session):
         body.update({k: v for k, v in (("ttl", ttl), ("max_age", max_age)) if v is not None})
         if refresh:
             body["refresh"] = True
-        answer = self._conn.call_json("POST", "/requests", ("id", "status", "expires_at"), json=body)
-        return Entry(answer["id"], answer["status"], float(answer["expires_at"]))
+        response = self._conn.call("POST", "/requests", json=body)
+        answer = self._conn.json_of(response, "/requests", ("id", "status", "expires_at"))
+        cache_status = response.headers.get("Cache-Status", "")
+        return Entry(answer["id"], answer["status"], float(answer["expires_at"]), cache_status)
 
     def image(self, entry_id: str) -> bytes:
         """The image's bytes, waiting while it is produced (kept locally until its expiry)."""

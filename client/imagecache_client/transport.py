@@ -61,7 +61,10 @@ class Connection:
 
     def call_json(self, method: str, path: str, required: tuple[str, ...] = (), **kwargs: Any) -> dict[str, Any]:
         """A JSON object answer holding the `required` fields; anything else is a bad answer, not a crash."""
-        response = self.call(method, path, **kwargs)
+        return self.json_of(self.call(method, path, **kwargs), path, required)
+
+    def json_of(self, response: httpx.Response, path: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The response's JSON object, holding the `required` fields; anything else is a bad answer."""
         try:
             answer = response.json()
         except ValueError:

@@ -11,6 +11,7 @@ from typing import Any
 
 from imagecache.config import load_config
 from imagecache.ops.config_reference import reference_table
+from imagecache.web import cache_status
 from imagecache.web.contract.openapi import OpenApiDocument
 from imagecache.web.contract.requests import Contract
 
@@ -87,4 +88,15 @@ def _help(name: str, make: Callable[[], argparse.ArgumentParser]) -> str:
     return "\n".join(sections)
 
 
-GENERATED = {"http-api": http_api, "configuration": configuration, "commands": commands}
+def cache_status_values() -> str:
+    """What each Cache-Status member this cache sends means."""
+    rows = [f"| `{value}` | {meaning} |" for value, meaning in cache_status.ANSWERS.items()]
+    return "\n".join(["| value | meaning |", "| --- | --- |", *rows]) + "\n"
+
+
+GENERATED = {
+    "http-api": http_api,
+    "configuration": configuration,
+    "commands": commands,
+    "cache-status": cache_status_values,
+}

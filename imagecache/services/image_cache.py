@@ -55,6 +55,15 @@ PLAIN = Ask()
 
 
 @dataclass(frozen=True)
+class Settling:
+    """What a wait for an entry found: the entry (None: unknown, malformed or expired) and whether it was still
+    pending at the first look, so that the request waited for a production under way."""
+
+    entry: EntryRecord | None
+    waited: bool = False
+
+
+@dataclass(frozen=True)
 class Limits:
     max_ttl: int
     error_ttl: int
@@ -157,24 +166,25 @@ class ImageCache:
         """The entry if this process knows it settled and live, without a round trip; else None."""
         return self._settled.get(entry_id) if self._live_id(entry_id) else None
 
-    def wait_settled(self, entry_id: str, timeout: float) -> EntryRecord | None:
+    def wait_settled(self, entry_id: str, timeout: float) -> Settling:
         """The live entry for a client-supplied id once it leaves pending, or still pending after timeout; None if
         malformed, unknown or expired. Watching starts before the first look, so a result that lands in between
         is never missed; one waited for arrives with its announcement: one round trip either way."""
         if not self._live_id(entry_id):
-            return None
+            return Settling(None)
         known = self._settled.get(entry_id)
         if known is not None:
-            return known
+            return Settling(known)
         deadline = self._clock() + timeout
         with self._notifier.watching(entry_id) as watch:
             current = self._entries.get(entry_id)
+            waited = current is not None and current.status is Status.PENDING
             while True:
                 if current is not None:
                     self._settled.remember(current)
                 remaining = deadline - self._clock()
                 if current is None or current.status is not Status.PENDING or remaining <= 0:
-                    return current
+                    return Settling(current, waited)
                 woken = watch.wait(min(remaining, RECHECK_SECONDS))
                 current = watch.settled if woken and watch.settled else self._entries.get(entry_id)
                 watch.clear()

@@ -19,8 +19,9 @@ def test_request_answers_at_once_with_the_entry(images):
     query = make_query()
     entry = images.request(query, ttl=120)
     assert entry.id.startswith(query_digest(query) + "_")
-    assert entry.status == "pending"
-    assert images.request(query, ttl=120).id == entry.id
+    assert (entry.status, entry.cache_status) == ("pending", "imagecache; fwd=miss; stored")
+    again = images.request(query, ttl=120)
+    assert again.id == entry.id and again.cache_status.startswith("imagecache; hit")  # joined, or a hit by now
 
 
 def test_fetch_returns_a_local_file_and_then_asks_nobody(stack, images, calls):

@@ -16,6 +16,7 @@ import pytest
 
 from imagecache.auth.hashed_secrets import HashedSecrets
 from imagecache.auth.static_tokens import StaticTokens
+from imagecache.web import cache_status
 from testkit.proxy import Proxy
 from testkit.tls import self_signed
 from testkit.upstream import make_query, simulate
@@ -61,9 +62,13 @@ def test_a_repeat_image_request_is_answered_by_the_proxy_never_the_app(front, si
         entry_id = client.post("/requests", json={"api_query": make_query()}).json()["id"]
         first = client.get(f"/image/{entry_id}")
         assert first.status_code == 200 and first.headers["x-cache-status"] == "MISS"
+        app_said, proxy_said = first.headers.get_list("cache-status", split_commas=True)
+        assert app_said in (cache_status.HIT, cache_status.COALESCED) and proxy_said == "nginx; fwd=miss"
         before = image_gets(front)
         repeats = [client.get(f"/image/{entry_id}") for _ in range(20)]
         assert {r.headers["x-cache-status"] for r in repeats} == {"HIT"} and repeats[0].content == first.content
+        # the origin's member first, then the proxy's
+        assert repeats[0].headers.get_list("cache-status", split_commas=True) == [app_said, "nginx; hit"]
         assert image_gets(front) == before  # none of the twenty reached the app
 
 

@@ -88,16 +88,19 @@ def test_waiting_returns_the_moment_the_entry_settles(live_cache, entries):
     )
     started = time.monotonic()
     settle.start()
-    settled = cache.wait_settled(entry.id, timeout=10)
+    settling = cache.wait_settled(entry.id, timeout=10)
     assert time.monotonic() - started < 3  # woken by the notifier, not by the 5 s recheck
+    settled = settling.entry
     assert settled is not None and settled.status is Status.ACTIVE and settled.size == 3
+    assert settling.waited  # pending at the first look
+    assert not cache.wait_settled(entry.id, timeout=10).waited  # settled at the first look
 
 
 def test_waiting_gives_up_pending_after_its_timeout(live_cache):
     cache = live_cache
     entry = cache.request(QUERY).entry
     started = time.monotonic()
-    still = cache.wait_settled(entry.id, timeout=0.2)
+    still = cache.wait_settled(entry.id, timeout=0.2).entry
     assert still is not None and still.status is Status.PENDING
     assert 0.2 <= time.monotonic() - started < 2
 

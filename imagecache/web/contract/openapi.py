@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 
 from imagecache.domain.file_record import CACHE_ID_PATTERN
 from imagecache.jobs.kinds.image_types import MIME_TYPES
+from imagecache.web import cache_status
 from imagecache.web.contract import answers
 from imagecache.web.contract.requests import CacheIdParams, Contract, EventIds, InfoQuery, PurgeRequest
 from imagecache_client.ids import ENTRY_ID_PATTERN
@@ -72,6 +73,11 @@ def _binary(types: Sequence[str], description: str) -> dict[str, Any]:
         "description": description,
         "content": {kind: {"schema": BINARY} for kind in types},
     }
+
+
+def _with_cache_status(response: dict[str, Any]) -> dict[str, Any]:
+    header = {"description": cache_status.described(), "schema": {"type": "string"}}
+    return {**response, "headers": {cache_status.HEADER: header}}
 
 
 def _path(name: str, pattern: str, description: str) -> dict[str, Any]:
@@ -138,10 +144,12 @@ class OpenApiDocument:
             "settles, then `event: done`",
             "content": {"text/event-stream": {"schema": event}},
         }
-        created = {
-            **self._answer(answers.Created, "the entry serving this query"),
-            "links": _links("entry_id", "$response.body#/id", "getImage", "headImage", "getRequest"),
-        }
+        created = _with_cache_status(
+            {
+                **self._answer(answers.Created, "the entry serving this query"),
+                "links": _links("entry_id", "$response.body#/id", "getImage", "headImage", "getRequest"),
+            }
+        )
         return {
             "/requests": {
                 "post": {
@@ -242,13 +250,15 @@ class OpenApiDocument:
             "summary": summary,
             "parameters": [entry_id],
             "responses": {
-                "200": _binary(IMAGE_TYPES, "the image"),
-                "206": _binary(IMAGE_TYPES, "a byte range of the image"),
-                "304": {"description": "not modified (If-None-Match)"},
-                "default": _json(
-                    self._book.ref(answers.KentikError),
-                    "an error entry answers with the upstream's status; 404 unknown or expired id, 416 bad range, "
-                    "429 too many waits, 502/504 upstream, 503/507 storage",
+                "200": _with_cache_status(_binary(IMAGE_TYPES, "the image")),
+                "206": _with_cache_status(_binary(IMAGE_TYPES, "a byte range of the image")),
+                "304": _with_cache_status({"description": "not modified (If-None-Match)"}),
+                "default": _with_cache_status(
+                    _json(
+                        self._book.ref(answers.KentikError),
+                        "an error entry answers with the upstream's status; 404 unknown or expired id, 416 bad "
+                        "range, 429 too many waits, 502/504 upstream, 503/507 storage",
+                    )
                 ),
             },
         }

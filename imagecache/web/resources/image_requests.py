@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import falcon
 
-from imagecache.domain.entry_record import EntryRecord, Status
+from imagecache.domain.entry_record import Status
 from imagecache.domain.errors import FetchError, InvalidCallback, QueryTooLarge, TooManyTags, UnknownJob
-from imagecache.services.image_cache import Ask, ImageCache
+from imagecache.services.image_cache import Ask, ImageCache, Settling
+from imagecache.web import cache_status
 from imagecache.web.admission import WaitAdmission
 from imagecache.web.bodies.json_body import INVALID
 from imagecache.web.contract.answers import Created, EntryView, Jobs
@@ -44,6 +45,7 @@ class RequestsResource:
             raise ApiError(413, str(exc), loc="api_query", kind=INVALID) from None
         except FetchError as exc:  # the job kind's own check of the query
             raise ApiError(exc.status, exc.message, loc="api_query", kind=INVALID) from None
+        resp.set_header(cache_status.HEADER, cache_status.of_request(outcome.reuse, asked.refresh))
         resp.media = Created.of(outcome.entry, outcome.reuse).json_body()
 
     def on_get_entry(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
@@ -52,7 +54,7 @@ class RequestsResource:
         wait = read_query(req, self._contract.entry_query).wait
         if wait:
             with self._waits.hold(req):
-                entry = self._cache.wait_settled(entry_id, wait)
+                entry = self._cache.wait_settled(entry_id, wait).entry
         else:
             entry = self._cache.lookup(entry_id)
         if entry is None:
@@ -77,16 +79,19 @@ class ImageResource:
         self._waits = waits
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
-        entry = self._settled(req, entry_id)
+        settling = self._settled(req, entry_id)
+        entry = settling.entry
+        assert entry is not None  # _settled answers 404 for none
         if entry.status is Status.ERROR:
             raise ApiError(
                 entry.error_status,
                 entry.error_message,
                 loc=entry_id,
                 kind=entry.error_type,
-                headers={ENTRY_STATUS: "error"},
+                headers={ENTRY_STATUS: "error", cache_status.HEADER: cache_status.ERROR},
             )
         self._cache.record_use(entry)
+        resp.set_header(cache_status.HEADER, cache_status.of_image(settling.waited))
         remaining = self._cache.remaining_life(entry)
         resp.cache_control = [f"max-age={remaining}", "immutable"]
         resp.last_modified = datetime.fromtimestamp(entry.completed_at, UTC)  # what max_age measures
@@ -94,24 +99,25 @@ class ImageResource:
 
     on_head = on_get
 
-    def _settled(self, req: falcon.Request, entry_id: str) -> EntryRecord:
+    def _settled(self, req: falcon.Request, entry_id: str) -> Settling:
         """The entry once settled. One this process remembers as settled is served at once; any other may be
         pending and waited for (ENTRY_WAIT_TIMEOUT at most), so it is admitted (a wait slot taken) before anything
         else is done for it: a burst of waits past the caps costs no round trip to Redis."""
-        entry = self._cache.remembered(entry_id)
-        if entry is None:
-            with self._waits.hold(req):
-                entry = self._cache.wait_settled(entry_id, self._wait_timeout)
-        if entry is None:
+        remembered = self._cache.remembered(entry_id)
+        if remembered is not None:
+            return Settling(remembered)
+        with self._waits.hold(req):
+            settling = self._cache.wait_settled(entry_id, self._wait_timeout)
+        if settling.entry is None:
             raise ApiError(404, "Image not found", loc=entry_id)
-        if entry.status is Status.PENDING:
+        if settling.entry.status is Status.PENDING:
             raise ApiError(
                 504,
                 "image is still being produced; try again",
                 loc=entry_id,
-                headers={"Retry-After": "5", ENTRY_STATUS: "pending"},
+                headers={"Retry-After": "5", ENTRY_STATUS: "pending", cache_status.HEADER: cache_status.PENDING},
             )
-        return entry
+        return settling
 
 
 _ASK_FIELDS = frozenset(field.name for field in dataclasses.fields(Ask))
