@@ -287,7 +287,7 @@ class Components:
     def producer(self) -> Producer:
         rules = ProductionRules(
             attempt_seconds=max(kind.timeout for kind in self.job_catalog.settings().values()),
-            error_ttl=self.config.error_ttl,
+            error_backoff=self.config.error_backoff,
             max_attempts=self.config.max_fetch_attempts,
             hold_seconds=self.config.wait_timeout,
         )

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from imagecache.domain.callback_targets import CallbackTargets
+from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.networks import IpNetwork, parse_networks
 from imagecache_client.sizes import parse_size
 
@@ -109,7 +110,15 @@ class Config(BaseSettings):
     upstream_max_concurrency: int = Field(
         16, ge=1, description="cap on `kentik` (and `chart`) runs in flight across all workers on all hosts"
     )
-    error_ttl: int = Field(30, ge=0, description="seconds a transient error is reused")
+    error_ttl: int = Field(
+        30, ge=0, description="seconds a transient error is reused; doubled at each consecutive failure of its query"
+    )
+    error_ttl_max: int = Field(
+        3600,
+        ge=0,
+        description="most seconds a transient error is reused, however often its query has failed (unset: at least "
+        "ERROR_TTL)",
+    )
     max_ttl: int = Field(30 * DAY, gt=0, description="largest `ttl` accepted, in seconds")
     max_body_bytes: Size = Field(1024 * 1024, gt=0, examples=["1M"], description="largest POST body")
     query_max_bytes: Size = Field(
@@ -245,6 +254,20 @@ class Config(BaseSettings):
         if self.default_ttl > self.max_ttl:
             raise ValueError("DEFAULT_TTL must not exceed MAX_TTL")
         return self
+
+    @model_validator(mode="after")
+    def _error_ttl_within_max(self) -> Config:
+        if self.error_ttl > self.error_ttl_max and "error_ttl_max" in self.model_fields_set:
+            raise ValueError("ERROR_TTL must not exceed ERROR_TTL_MAX")
+        return self
+
+    @property
+    def error_backoff(self) -> ErrorBackoff:
+        """ERROR_TTL doubled up to ERROR_TTL_MAX; a long ERROR_TTL with ERROR_TTL_MAX unset stays as it is."""
+        most = self.error_ttl_max
+        if "error_ttl_max" not in self.model_fields_set:
+            most = max(most, self.error_ttl)
+        return ErrorBackoff(self.error_ttl, most)
 
     @model_validator(mode="after")
     def _default_job_kept(self) -> Config:

@@ -1,6 +1,7 @@
 import pytest
 
 from imagecache.config import Config, ConfigError, load_config
+from imagecache.domain.error_backoff import ErrorBackoff
 
 
 def test_seed_defaults(monkeypatch):
@@ -39,6 +40,7 @@ BAD = {
     "worker_concurrency": "-1",
     "upstream_max_concurrency": "0",
     "error_ttl": "-5",
+    "error_ttl_max": "10",  # below ERROR_TTL's 30
     "max_ttl": "0",
     "max_body_bytes": "1MB2",
     "query_max_bytes": "0",
@@ -118,6 +120,11 @@ def test_the_default_job_kind_cannot_be_excluded():
     with pytest.raises(ConfigError, match="JOBS_EXCLUDE"):
         load_config(_env_file=None, jobs_exclude="chart")
     assert load_config(_env_file=None, jobs_exclude="kentik").excluded_jobs == {"kentik"}
+
+
+def test_a_long_error_ttl_lifts_an_unset_error_ttl_max_to_it():
+    assert load_config(_env_file=None, error_ttl=7200).error_backoff == ErrorBackoff(7200, 7200)
+    assert load_config(_env_file=None, error_ttl=5, error_ttl_max=40).error_backoff == ErrorBackoff(5, 40)
 
 
 def test_every_setting_is_described():

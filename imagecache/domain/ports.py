@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from imagecache.domain.entry_record import EntryPage, EntryRecord, EntryRequest, RequestOutcome
+from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.file_record import FileRecord, Replaced
 from imagecache.domain.identity import Identity
 from imagecache.domain.job_settings import JobSettings
@@ -214,6 +215,7 @@ class EntryProduction(EntryLookup, Protocol):
         message: str,
         until: float,
         counts: Mapping[str, float] | None = None,
+        backoff: ErrorBackoff | None = None,
     ) -> bool: ...
 
 

@@ -25,6 +25,7 @@ from imagecache.domain.entry_record import (
     Reuse,
     Status,
 )
+from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.errors import TooManyTags
 from imagecache.redis_access import scripts
 from imagecache.redis_access.keys import RedisKeys
@@ -150,6 +151,7 @@ class RedisEntryIndex:
                     self._garbage,
                     self.keys.callbacks_prefix + entry_id,
                     self.keys.callbacks_due,
+                    self.keys.failures_of(entry_id),
                 ],
                 args=[
                     entry_id,
@@ -175,8 +177,11 @@ class RedisEntryIndex:
         message: str,
         until: float,
         counts: Mapping[str, float] | None = None,
+        backoff: ErrorBackoff | None = None,
     ) -> bool:
-        """Pending -> error, reused by new requests until `until`, `counts` added to the counters."""
+        """Pending -> error, reused by new requests until `until`, `counts` added to the counters. With `backoff`,
+        until the life it gives this consecutive failure of the query instead."""
+        first, most = (str(backoff.first), str(backoff.most)) if backoff else ("", "")
         return bool(
             self._fail(
                 keys=[
@@ -186,8 +191,20 @@ class RedisEntryIndex:
                     self._stats,
                     self.keys.callbacks_prefix + entry_id,
                     self.keys.callbacks_due,
+                    self.keys.failures_of(entry_id),
                 ],
-                args=[entry_id, repr(now), status, kind, message, repr(until), self._channel, *_pairs(counts)],
+                args=[
+                    entry_id,
+                    repr(now),
+                    status,
+                    kind,
+                    message,
+                    repr(until),
+                    self._channel,
+                    first,
+                    most,
+                    *_pairs(counts),
+                ],
             )
         )
 

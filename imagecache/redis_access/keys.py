@@ -2,7 +2,8 @@
 
 Per entry:  entry:<id> (hash; neither its id nor the entry's part of its result key, so it stays a listpack),
             query:<digest> (the id serving a query), last:<digest> (the query's last good result while a newer
-            entry replaces it); both hold the id's rest after '<digest>_', its expiry
+            entry replaces it); both hold the id's rest after '<digest>_', its expiry; failures:<digest> (the
+            query's consecutive transient failures, until a success or until it lapses)
 Index:      expiry (sorted set: every entry by when it expires; /info pages through it too), lru (stored
             results by last use: i:<id>, f:<cache id>)
 Files:      file:<cache id> (hash), files:expiry (sorted set)
@@ -47,6 +48,10 @@ class RedisKeys:
 
     def last_good(self, digest: str) -> str:
         return f"{self.prefix}last:{digest}"
+
+    def failures_of(self, entry_id: str) -> str:
+        """The consecutive failures of the entry's query (its id's digest): how long its next error answers."""
+        return f"{self.prefix}failures:{entry_id.partition('_')[0]}"
 
     def file(self, cache_id: str) -> str:
         return f"{self.prefix}file:{cache_id}"

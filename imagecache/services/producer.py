@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from imagecache.domain.blob_metadata import image_metadata
 from imagecache.domain.counter_fields import fetch_increments
 from imagecache.domain.entry_record import EntryRecord
+from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.errors import FetchError, StorageError
 from imagecache.domain.outages import is_outage, through_outage
 from imagecache.domain.ports import (
@@ -39,12 +40,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ProductionRules:
     """How results are produced. `attempt_seconds`: the longest a run may take (the longest kind's timeout);
-    `error_ttl`: seconds a transient error answers before the query is tried again; `max_attempts`: runs of
+    `error_backoff`: how long a transient error answers before the query is tried again; `max_attempts`: runs of
     one entry before its error stands; `hold_seconds` (ENTRY_WAIT_TIMEOUT): how long a result in hand waits out
     an index outage."""
 
     attempt_seconds: float
-    error_ttl: int
+    error_backoff: ErrorBackoff
     max_attempts: int
     hold_seconds: float
 
@@ -70,7 +71,7 @@ class Producer:
         self._jobs = jobs
         self.lease = lease
         self._attempt_seconds = rules.attempt_seconds
-        self._error_ttl = rules.error_ttl
+        self._error_backoff = rules.error_backoff
         self._max_attempts = rules.max_attempts
         self._hold_seconds = rules.hold_seconds
         self._clock = clock
@@ -176,7 +177,8 @@ class Producer:
         self, entry_id: str, error: FetchError, expires_at: float = 0.0, counts: Mapping[str, float] | None = None
     ) -> None:
         now = self._clock()
-        until = expires_at if error.definitive else now + self._error_ttl
+        backoff = None if error.definitive else self._error_backoff  # a refusal stands for the entry's life
+        until = expires_at if backoff is None else now + backoff.first
         settled = through_outage(
             lambda: self._entries.fail(
                 entry_id,
@@ -186,6 +188,7 @@ class Producer:
                 message=error.message,
                 until=until,
                 counts=counts,
+                backoff=backoff,
             ),
             self._hold_seconds,
         )

@@ -1,8 +1,12 @@
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imagecache.domain.entry_record import EntryRecord, Reuse, Status
+from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from testkit.index import claim, request
@@ -76,6 +80,55 @@ def test_error_entry_is_reused_only_while_fresh(store):
     retry_id, reuse = ask(store, now=NOW + 32)
     assert reuse is Reuse.CREATED and retry_id != entry_id
     assert store.get(entry_id).error_status == 503  # the old id keeps its answer
+
+
+def error_until(redis, store, entry_id):
+    return float(redis.hget(store.keys.entry(entry_id), "error_until"))
+
+
+def fail_again(redis, store, now, backoff):
+    """The query's next attempt, failed transiently at `now`: the id it got, and how long its error answers."""
+    entry_id, reuse = ask(store, now=now)
+    assert reuse is Reuse.CREATED
+    assert store.fail(
+        entry_id, now=now, status=503, kind="e", message="down", until=now + backoff.first, backoff=backoff
+    )
+    return entry_id, error_until(redis, store, entry_id) - now
+
+
+@given(first=st.integers(0, 3600), extra=st.integers(0, 10**6), failures=st.integers(1, 80))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_each_consecutive_failure_doubles_the_errors_life_up_to_its_most(redis, first, extra, failures):
+    store, backoff = RedisEntryIndex(redis, f"b{uuid.uuid4().hex[:8]}:"), ErrorBackoff(first, first + extra)
+    try:
+        now, lives = NOW, []
+        for _ in range(failures):
+            _, life = fail_again(redis, store, now, backoff)
+            lives.append(life)
+            now += life + 1  # asked again once the error has lapsed
+        assert lives == pytest.approx([backoff.seconds(n) for n in range(1, failures + 1)], abs=1e-5)
+        assert all(life <= backoff.most for life in lives)
+    finally:
+        keys = list(redis.scan_iter(match=store.keys.prefix + "*"))
+        redis.delete(*keys)
+
+
+def test_a_success_starts_the_backoff_over_and_a_definitive_refusal_leaves_it(store, redis):
+    backoff = ErrorBackoff(10, 1000)
+    assert [fail_again(redis, store, NOW + n * 100, backoff)[1] for n in range(3)] == [10, 20, 40]
+    entry_id, _ = ask(store, now=NOW + 300)
+    store.fail(entry_id, now=NOW + 300, status=400, kind="e", message="refused", until=NOW + 600)  # no backoff
+    assert error_until(redis, store, entry_id) == NOW + 600
+    assert fail_again(redis, store, NOW + 700, backoff)[1] == 80  # the refusal neither counted nor reset
+    entry_id, _ = ask(store, now=NOW + 800)
+    activate(store, entry_id, now=NOW + 801)
+    assert fail_again(redis, store, NOW + 1200, backoff)[1] == 10
+
+
+def test_a_querys_failures_lapse_when_it_is_not_asked_for(store, redis):
+    backoff = ErrorBackoff(10, 50)
+    fail_again(redis, store, NOW, backoff)
+    assert 0 < redis.ttl(store.keys.failures_of(DIGEST + "_1")) <= 10 + 50 + 1
 
 
 def test_settling_happens_once(store):

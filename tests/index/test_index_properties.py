@@ -22,6 +22,7 @@ from redis import Redis
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.entry_record import EntryRecord, EntryRequest, Reuse, Status
+from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.errors import CacheNotFound, CannotFit, FetchError
 from imagecache.domain.file_record import cache_id_for
 from imagecache.domain.identity import Identity
@@ -110,7 +111,7 @@ class IndexMachine(RuleBasedStateMachine):
         self.files = FileCache(self.index, self.blobs, self.capacity, 1024, garbage=garbage, clock=self.clock)
         self.fetcher = ScriptedFetcher()
         keeping = BlobKeeping(self.blobs, garbage, self.capacity)
-        rules = ProductionRules(attempt_seconds=60, error_ttl=30, max_attempts=3, hold_seconds=1)
+        rules = ProductionRules(attempt_seconds=60, error_backoff=ErrorBackoff(30, 30), max_attempts=3, hold_seconds=1)
         self.producer = Producer(self.entries, keeping, {"chart": self.fetcher}, "lease-1", rules, clock=self.clock)
         jobs = RecordedJobs()
         recovery = Recovery(

@@ -4,6 +4,7 @@ import pytest
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.entry_record import EntryRecord, Status
+from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.errors import FetchError, StorageFull
 from imagecache.domain.ports import FetchResult
 from imagecache.index.file_index import RedisFileIndex
@@ -40,7 +41,7 @@ class FullStore(FilesystemBlobStore):
         raise StorageFull("storage is full")
 
 
-RULES = ProductionRules(attempt_seconds=60, error_ttl=30, max_attempts=3, hold_seconds=1)
+RULES = ProductionRules(attempt_seconds=60, error_backoff=ErrorBackoff(30, 30), max_attempts=3, hold_seconds=1)
 
 
 def pending(entries, digest="a" * 64, ttl=300):

@@ -1,7 +1,7 @@
 -- Pending -> active: the result at ARGV[7]; wakes every waiter with the entry's fields, and makes its callbacks
 -- due.
 -- KEYS[1] entry:<id>   KEYS[2] stats   KEYS[3] lru   KEYS[4] running   KEYS[5] due   KEYS[6] gc
--- KEYS[7] callbacks:<id>   KEYS[8] callbacks_due
+-- KEYS[7] callbacks:<id>   KEYS[8] callbacks_due   KEYS[9] failures:<digest> (a success starts its count over)
 -- ARGV[1] id   ARGV[2] now   ARGV[3] content type   ARGV[4] size   ARGV[5] etag   ARGV[6] channel   ARGV[7] blob key
 -- ARGV[8] the blob key's own part, which the entry keeps as `result` (domain/entry_record.py: result_suffix)
 -- ARGV[9..] counters to add to stats with it, as name, amount pairs (what producing it cost)
@@ -19,6 +19,7 @@ redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],
   'content_type', ARGV[3], 'size', ARGV[4], 'etag', ARGV[5], 'result', ARGV[8])
 redis.call('HINCRBY', KEYS[2], 'pending_count', -1)
 redis.call('HINCRBY', KEYS[2], 'active_count', 1)
+redis.call('DEL', KEYS[9])
 redis.call('ZADD', KEYS[3], ARGV[2], 'i:' .. ARGV[1])
 if redis.call('EXISTS', KEYS[7]) == 1 then redis.call('ZADD', KEYS[8], ARGV[2], ARGV[1]) end
 announce(ARGV[6], ARGV[1], KEYS[1])

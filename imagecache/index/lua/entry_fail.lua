@@ -1,16 +1,27 @@
--- Pending -> error, reused by new requests until ARGV[6]; wakes every waiter with the entry's fields.
+-- Pending -> error, reused by new requests until ARGV[6], or, backing off (ARGV[8] not ''), for ARGV[8] seconds
+-- doubled at each consecutive failure of its query, at most ARGV[9] (domain/error_backoff.py); wakes every waiter
+-- with the entry's fields.
 -- KEYS[1] entry:<id>   KEYS[2] running   KEYS[3] due   KEYS[4] stats
 -- KEYS[5] callbacks:<id>   KEYS[6] callbacks_due (its callbacks are due now, if it has any)
+-- KEYS[7] failures:<digest> (the query's consecutive failures: it lapses ARGV[9] seconds after its error does)
 -- ARGV[1] id   ARGV[2] now   ARGV[3] status   ARGV[4] kind   ARGV[5] message   ARGV[6] until   ARGV[7] channel
--- ARGV[8..] counters to add to stats with it, as name, amount pairs (what the failed attempt cost)
+-- ARGV[8] first seconds ('' for a fixed until)   ARGV[9] most seconds
+-- ARGV[10..] counters to add to stats with it, as name, amount pairs (what the failed attempt cost)
 -- Uses checks.lua
 -- Returns 1 when settled, 0 when the entry was not pending.
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
-add_counts(KEYS[4], 8)
+add_counts(KEYS[4], 10)
+local error_until = ARGV[6]
+if ARGV[8] ~= '' then
+  local failures, most = redis.call('INCR', KEYS[7]), tonumber(ARGV[9])
+  local seconds = math.min(tonumber(ARGV[8]) * 2 ^ math.min(failures - 1, 62), most)
+  error_until = string.format('%.6f', tonumber(ARGV[2]) + seconds)
+  redis.call('EXPIRE', KEYS[7], math.ceil(seconds + most) + 1)
+end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'error', 'completed_at', ARGV[2], 'error_status', ARGV[3],
-  'error_type', ARGV[4], 'error_message', ARGV[5], 'error_until', ARGV[6])
+  'error_type', ARGV[4], 'error_message', ARGV[5], 'error_until', error_until)
 redis.call('HINCRBY', KEYS[4], 'pending_count', -1)
 redis.call('HINCRBY', KEYS[4], 'error_count', 1)
 if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1]) end
