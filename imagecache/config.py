@@ -226,6 +226,12 @@ class Config(BaseSettings):
     callback_retry_seconds: str = Field(
         "30,60,120,300,600,1200,1200", description="seconds before each retry of a failed callback"
     )
+    signed_url_secret: SecretStr = Field(
+        SecretStr(""),
+        examples=["new-secret,old-secret"],
+        description="HMAC keys of signed /image URLs, comma-separated, newest first (it signs; any verifies, so keys "
+        "rotate); empty: requests cannot ask for `signed_url_ttl`",
+    )
 
     @field_validator("redis_url")
     @classmethod
@@ -312,6 +318,12 @@ class Config(BaseSettings):
         if self.redis_wait_replicas is not None:
             return self.redis_wait_replicas
         return 1 if self.sentinel_addresses else 0
+
+    @property
+    def signed_url_keys(self) -> tuple[bytes, ...]:
+        """SIGNED_URL_SECRET's keys, the newest (the one that signs) first."""
+        keys = self.signed_url_secret.get_secret_value().split(",")
+        return tuple(key.strip().encode() for key in keys if key.strip())
 
     @property
     def callback_targets(self) -> CallbackTargets:

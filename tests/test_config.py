@@ -65,7 +65,7 @@ BAD = {
 ANY_TEXT = {
     "kt_auth_email", "kt_auth_token", "cache_path", "redis_prefix", "redis_sentinel_master",
     "redis_sentinel_password", "minio_access_key", "minio_secret_key", "minio_bucket_name", "auth_tokens_file",
-    "api_keys_file", "cors_allow_origins", "jobs_exclude", "callback_secret",
+    "api_keys_file", "cors_allow_origins", "jobs_exclude", "callback_secret", "signed_url_secret",
 }  # fmt: skip
 
 

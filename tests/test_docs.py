@@ -38,10 +38,10 @@ def test_the_configuration_page_lists_every_setting(site):
 
 def test_the_api_page_lists_every_operation_the_server_serves(site):
     from imagecache.config import load_config
-    from imagecache.web.contract.openapi import OpenApiDocument
+    from imagecache.web.contract.openapi import OpenApiDocument, SwitchedOn
     from imagecache.web.contract.requests import Contract
 
-    document = OpenApiDocument(Contract.of(load_config(_env_file=None)), callbacks_on=True, kinds=["chart"]).build()
+    document = OpenApiDocument(Contract.of(load_config(_env_file=None)), SwitchedOn(), kinds=["chart"]).build()
     page = (site / "reference" / "http-api" / "index.html").read_text()
     missing = [
         f"{m.upper()} {p}" for p, item in document["paths"].items() for m in item if f"{m.upper()} {p}" not in page

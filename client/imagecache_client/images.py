@@ -36,6 +36,7 @@ class Entry:
     status: str  # pending, active, error, or stale (a stale result answered, as the request allowed)
     expires_at: float
     cache_status: str = ""  # how the server answered: its Cache-Status (RFC 9211), e.g. "imagecache; hit"
+    signed_url: str = ""  # with Extras.signed_url_ttl: the result's URL anyone may GET, without a key, until it expires
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Extras:
     stale_while_revalidate: int | None = None  # seconds past max_age a stale result may answer meanwhile
     stale_if_error: int | None = None  # seconds past max_age the last good result answers a failed refresh
     callback_url: str | None = None  # POSTed to, signed, when the entry settles
+    signed_url_ttl: int | None = None  # ask for Entry.signed_url, good this many seconds (the server's secret signs)
 
     def body(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -54,6 +56,7 @@ class Extras:
             "stale_while_revalidate": self.stale_while_revalidate,
             "stale_if_error": self.stale_if_error,
             "callback_url": self.callback_url,
+            "signed_url_ttl": self.signed_url_ttl,
         }
         if self.tags:
             fields["tags"] = list(self.tags)
@@ -117,7 +120,8 @@ class ImageCacheClient(Session):
         response = self._conn.call("POST", "/requests", json=body)
         answer = self._conn.json_of(response, "/requests", ("id", "status", "expires_at"))
         cache_status = response.headers.get("Cache-Status", "")
-        return Entry(answer["id"], answer["status"], float(answer["expires_at"]), cache_status)
+        signed_url = self.server + answer["signed_url"] if isinstance(answer.get("signed_url"), str) else ""
+        return Entry(answer["id"], answer["status"], float(answer["expires_at"]), cache_status, signed_url)
 
     def image(self, entry_id: str) -> bytes:
         """The image's bytes, waiting while it is produced (kept locally until its expiry)."""

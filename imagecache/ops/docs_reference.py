@@ -12,14 +12,14 @@ from typing import Any
 from imagecache.config import load_config
 from imagecache.ops.config_reference import reference_table
 from imagecache.web import cache_status
-from imagecache.web.contract.openapi import OpenApiDocument
+from imagecache.web.contract.openapi import OpenApiDocument, SwitchedOn
 from imagecache.web.contract.requests import Contract
 
 
 def http_api() -> str:
     """Every operation: its parameters, body and answers, with the schemas they name."""
     config = load_config(_env_file=None)
-    document = OpenApiDocument(Contract.of(config), callbacks_on=True, kinds=["chart", "kentik"]).build()
+    document = OpenApiDocument(Contract.of(config), SwitchedOn(), kinds=["chart", "kentik"]).build()
     parts = []
     for path, item in document["paths"].items():
         for method, operation in item.items():

@@ -23,6 +23,7 @@ from imagecache.services.tag_purge import TagPurge
 from imagecache.web import error_responses
 from imagecache.web.admission import WaitAdmission, WaitLimits
 from imagecache.web.bodies.stall_guard import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
+from imagecache.web.contract.openapi import SwitchedOn
 from imagecache.web.contract.requests import Contract
 from imagecache.web.middleware.api_keys import ApiKeyMiddleware
 from imagecache.web.middleware.cors import Cors
@@ -42,6 +43,7 @@ from imagecache.web.resources.v1 import (
     RoutesResource,
     VersionsResource,
 )
+from imagecache.web.signed_urls import SignedUrlMiddleware, UrlSigner
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ class WebServices:
 
 def create_app(services: WebServices) -> falcon.App:
     config = services.config
-    app = falcon.App(middleware=_middleware(services))
+    signer = UrlSigner(config.signed_url_keys) if config.signed_url_keys else None  # None: signed URLs are off
+    app = falcon.App(middleware=_middleware(services, signer))
     error_responses.install(app)
     app.add_error_handler(BodyStalled, body_stalled)
     app.add_error_handler(SourceInterrupted, body_broke_off)
@@ -68,7 +71,7 @@ def create_app(services: WebServices) -> falcon.App:
     images = services.images
     waits = WaitAdmission(WaitLimits(config.waits_per_process, config.waits_per_client, config.trusted_proxy_networks))
     contract = Contract.of(config)
-    requests = RequestsResource(images, contract, config.max_body_bytes, waits)
+    requests = RequestsResource(images, contract, config.max_body_bytes, waits, signer)
     app.add_route("/requests", requests)
     app.add_route("/requests/{entry_id}", requests, suffix="entry")
     app.add_route("/image/{entry_id}", ImageResource(images, config.wait_timeout, waits))
@@ -80,7 +83,8 @@ def create_app(services: WebServices) -> falcon.App:
     app.add_route("/info/entries/{entry_id}", InfoEntryResource(images))
     app.add_route("/favicon.ico", FaviconResource())
     app.add_route("/metrics", MetricsResource(services.statistics))
-    served = OpenApiResource(contract, config.callback_targets.enabled, lambda: [k.name for k in images.job_kinds()])
+    switched_on = SwitchedOn(callbacks=config.callback_targets.enabled, signed_urls=signer is not None)
+    served = OpenApiResource(contract, switched_on, lambda: [k.name for k in images.job_kinds()])
     app.add_route("/openapi.json", served)
     auth = Authenticator(services.authority)
     app.add_route("/", VersionsResource())
@@ -93,13 +97,15 @@ def create_app(services: WebServices) -> falcon.App:
     return app
 
 
-def _middleware(services: WebServices) -> list[Any]:
+def _middleware(services: WebServices, signer: UrlSigner | None) -> list[Any]:
     config = services.config
     middleware: list[Any] = [
         RequestIdMiddleware(),
         HttpMetricsMiddleware(),
         GuardedBodyMiddleware(config.body_stall_timeout),
     ]
+    if signer is not None:  # before the API-key guard: a signed request is judged by its signature alone
+        middleware.append(SignedUrlMiddleware(signer))
     if services.api_keys is not None:
         middleware.append(ApiKeyMiddleware(services.api_keys))
     if config.cors_origins:

@@ -14,7 +14,7 @@ from imagecache.auth.static_tokens import StaticTokens
 from imagecache.composition import Components
 from imagecache.config import load_config
 from imagecache.web.app import create_app
-from imagecache.web.contract.openapi import OpenApiDocument
+from imagecache.web.contract.openapi import OpenApiDocument, SwitchedOn
 from imagecache.web.contract.requests import Contract
 
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
@@ -39,7 +39,9 @@ def spec_routes(spec) -> set[tuple[str, str]]:
 
 def test_the_spec_and_the_app_have_the_same_routes(redis_url):
     config = load_config(redis_url=redis_url, _env_file=None)
-    document = OpenApiDocument(Contract.of(config), callbacks_on=False, kinds=["chart"]).build()
+    document = OpenApiDocument(
+        Contract.of(config), SwitchedOn(callbacks=False, signed_urls=False), kinds=["chart"]
+    ).build()
     assert spec_routes(document) == app_routes(create_app(Components(config).web_services()))
 
 

@@ -35,7 +35,10 @@ def front(stack_factory, tmp_path_factory):
     key = HashedSecrets(secrets / "keys").add("proxy-test")
     token = StaticTokens(secrets / "tokens").add("proxy-user")
     stack = stack_factory(
-        API_KEYS_FILE=str(secrets / "keys"), AUTH_MODE="static", AUTH_TOKENS_FILE=str(secrets / "tokens")
+        API_KEYS_FILE=str(secrets / "keys"),
+        AUTH_MODE="static",
+        AUTH_TOKENS_FILE=str(secrets / "tokens"),
+        SIGNED_URL_SECRET="proxy-signing-secret",
     )
     webs = [stack.url, stack.start_web()]
     directory = tmp_path_factory.mktemp("nginx")
@@ -70,6 +73,22 @@ def test_a_repeat_image_request_is_answered_by_the_proxy_never_the_app(front, si
         # the origin's member first, then the proxy's
         assert repeats[0].headers.get_list("cache-status", split_commas=True) == [app_said, "nginx; hit"]
         assert image_gets(front) == before  # none of the twenty reached the app
+
+
+def test_a_signed_url_is_cached_for_anyone_holding_it_and_never_past_its_expiry(front, simulator):
+    proxy, key, *_ = front
+    simulate(simulator)
+    with proxy.client(headers={"Authorization": f"Bearer {key}"}) as client:
+        signed_url = client.post("/requests", json={"api_query": make_query(), "signed_url_ttl": 2}).json()[
+            "signed_url"
+        ]
+    with proxy.client() as anonymous:
+        first, again = anonymous.get(signed_url), anonymous.get(signed_url)
+        assert (first.status_code, again.status_code, again.headers["x-cache-status"]) == (200, 200, "HIT")
+        assert anonymous.get(signed_url.partition("?")[0]).status_code == 401  # the copy is the signed URL's alone
+        time.sleep(2.1)
+        expired = anonymous.get(signed_url)
+        assert expired.status_code == 403 and expired.headers["x-cache-status"] != "HIT"
 
 
 def test_a_cold_miss_reaches_the_app_once(front, simulator):

@@ -42,12 +42,14 @@ class Created(Answer):
     id: str = Field(description="sha256(query)_expiry")
     status: EntryStatus | Literal["stale"]
     expires_at: float
+    signed_url: str | None = Field(
+        None, description="with `signed_url_ttl`: /image/<id>?expires=<unix>&sig=<hmac>, served without an API key"
+    )
 
     @classmethod
-    def of(cls, entry: EntryRecord, reuse: Reuse) -> Created:
-        if reuse is Reuse.STALE:
-            return cls(id=entry.id, status="stale", expires_at=entry.expires_at)
-        return cls(id=entry.id, status=entry.status.value, expires_at=entry.expires_at)
+    def of(cls, entry: EntryRecord, reuse: Reuse, signed_url: str | None = None) -> Created:
+        status: EntryStatus | Literal["stale"] = "stale" if reuse is Reuse.STALE else entry.status.value
+        return cls(id=entry.id, status=status, expires_at=entry.expires_at, signed_url=signed_url)
 
 
 class EntryFailure(Answer):

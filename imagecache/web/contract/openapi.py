@@ -10,6 +10,7 @@ callbacks are off.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
@@ -90,12 +91,20 @@ def _links(parameter: str, source: str, *operations: str) -> dict[str, Any]:
     return {operation: {"operationId": operation, "parameters": {parameter: source}} for operation in operations}
 
 
-class OpenApiDocument:
-    """The document for one deployment (its Contract) and the job kinds served at the time."""
+@dataclass(frozen=True)
+class SwitchedOn:
+    """The optional features a deployment has on; a request field of one that is off is described as null."""
 
-    def __init__(self, contract: Contract, callbacks_on: bool, kinds: Sequence[str]) -> None:
+    callbacks: bool = True  # CALLBACK_ALLOWED_HOSTS
+    signed_urls: bool = True  # SIGNED_URL_SECRET
+
+
+class OpenApiDocument:
+    """The document for one deployment (its Contract, what it has switched on) and the job kinds served."""
+
+    def __init__(self, contract: Contract, switched_on: SwitchedOn, kinds: Sequence[str]) -> None:
         self._contract = contract
-        self._callbacks_on = callbacks_on
+        self._switched_on = switched_on
         self._kinds = list(kinds)
         self._book = SchemaBook()
 
@@ -118,8 +127,10 @@ class OpenApiDocument:
     def _live_state(self, request: dict[str, Any]) -> None:
         job = request["job"]
         job["anyOf"] = [{"enum": self._kinds}, {"type": "null"}]
-        if not self._callbacks_on:
+        if not self._switched_on.callbacks:
             request["callback_url"] = {"type": "null", "description": "callbacks are off here (CALLBACK_ALLOWED_HOSTS)"}
+        if not self._switched_on.signed_urls:
+            request["signed_url_ttl"] = {"type": "null", "description": "signed URLs are off here (SIGNED_URL_SECRET)"}
 
     def _errors(self, model: type[BaseModel], *statuses: int) -> dict[str, Any]:
         schema = self._book.ref(model)

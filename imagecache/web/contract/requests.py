@@ -104,6 +104,12 @@ class ImageRequestBody(Body):
         description="the job kind (GET /jobs lists those served now; one no live worker runs is refused with "
         "400); omitted: the deployment's default",
     )
+    signed_url_ttl: int | None = Field(
+        None,
+        ge=1,
+        description="seconds the answer's `signed_url` serves the result without an API key (never past the "
+        "entry's expiry); refused (400) where SIGNED_URL_SECRET is empty",
+    )
 
 
 class PurgeRequest(Body):
@@ -200,7 +206,7 @@ class Contract:
         wait = config.wait_timeout
         return cls(
             max_wait=wait,
-            image_request=bounded(ImageRequestBody, ttl=config.max_ttl),
+            image_request=bounded(ImageRequestBody, ttl=config.max_ttl, signed_url_ttl=config.max_ttl),
             entry_query=bounded(EntryQuery, wait=wait),
             events_query=bounded(EventsQuery, wait=wait),
             events_wait=bounded(EventsWait, wait=wait),

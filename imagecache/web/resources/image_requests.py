@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import time
 from datetime import UTC, datetime
 
 import falcon
@@ -18,6 +20,7 @@ from imagecache.web.contract.reading import read_body, read_query
 from imagecache.web.contract.requests import Contract, ImageRequestBody
 from imagecache.web.error_responses import ApiError
 from imagecache.web.serving import serve_blob
+from imagecache.web.signed_urls import UrlSigner, signed_until
 
 # On /image failures: "error" (the result could not be produced: the upstream's or storage's status)
 # or "pending" (not ready yet: ask again), told apart from the server's own refusals (404, 401, 503).
@@ -25,14 +28,25 @@ ENTRY_STATUS = "Imagecache-Entry-Status"
 
 
 class RequestsResource:
-    def __init__(self, cache: ImageCache, contract: Contract, max_body_bytes: int, waits: WaitAdmission) -> None:
+    def __init__(
+        self,
+        cache: ImageCache,
+        contract: Contract,
+        max_body_bytes: int,
+        waits: WaitAdmission,
+        signer: UrlSigner | None = None,  # None: signed URLs are off
+    ) -> None:
         self._cache = cache
         self._contract = contract
         self._max_body = max_body_bytes
         self._waits = waits
+        self._signer = signer
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         asked = read_body(req, self._contract.image_request, self._max_body)
+        if asked.signed_url_ttl and self._signer is None:
+            message = "signed URLs are off here (SIGNED_URL_SECRET is empty)"
+            raise ApiError(400, message, loc="signed_url_ttl", kind=INVALID)
         try:
             outcome = self._cache.request(asked.api_query, _ask(asked))
         except UnknownJob as exc:
@@ -46,7 +60,10 @@ class RequestsResource:
         except FetchError as exc:  # the job kind's own check of the query
             raise ApiError(exc.status, exc.message, loc="api_query", kind=INVALID) from None
         resp.set_header(cache_status.HEADER, cache_status.of_request(outcome.reuse, asked.refresh))
-        resp.media = Created.of(outcome.entry, outcome.reuse).json_body()
+        entry, signed_url = outcome.entry, None
+        if asked.signed_url_ttl and self._signer is not None:
+            signed_url = self._signer.url_for(entry.id, entry.expires_at, asked.signed_url_ttl)
+        resp.media = Created.of(entry, outcome.reuse, signed_url).json_body()
 
     def on_get_entry(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
         """At once, or with `?wait=S` as soon as the entry settles or after S seconds: a long poll, admitted (a
@@ -93,6 +110,8 @@ class ImageResource:
         self._cache.record_use(entry)
         resp.set_header(cache_status.HEADER, cache_status.of_image(settling.waited))
         remaining = self._cache.remaining_life(entry)
+        if (until := signed_until(req)) is not None:  # a cache in front keeps it no longer than its URL is good
+            remaining = max(0, min(remaining, math.floor(until - time.time())))
         resp.cache_control = [f"max-age={remaining}", "immutable"]
         resp.last_modified = datetime.fromtimestamp(entry.completed_at, UTC)  # what max_age measures
         serve_blob(req, resp, entry, lambda start, length: self._cache.open(entry, start, length))

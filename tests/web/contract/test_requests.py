@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from imagecache.config import load_config
-from imagecache.web.contract.openapi import OpenApiDocument
+from imagecache.web.contract.openapi import OpenApiDocument, SwitchedOn
 from imagecache.web.contract.requests import MAX_TAGS, CacheIdParams, Contract, EventIds, PurgeRequest
 
 CONFIG = load_config(redis_url="redis://127.0.0.1:6379/13", max_ttl=86400, _env_file=None)
 CONTRACT = Contract.of(CONFIG)
 KINDS = ["chart", "kentik"]
-DOCUMENT = OpenApiDocument(CONTRACT, callbacks_on=True, kinds=KINDS).build()
+DOCUMENT = OpenApiDocument(CONTRACT, SwitchedOn(), kinds=KINDS).build()
 
 scalars = st.one_of(
     st.none(),
