@@ -2,6 +2,8 @@
 
 - a local hit (`fetch(query)`, `fetch(cache_id)` within a day) vs a keep-alive GET of the same
   bytes from the server: the local cache must be the faster way to a result;
+- 1,000 `fetch` calls of cached results at once from one event loop (AsyncImageCacheClient) vs the same
+  1,000 GETs of the server at once, and vs the sync client's 1,000 in a row;
 - revalidating a /v1 file (a 304) vs downloading it again (a 200), 1 MiB;
 - `prefill` of 200 new queries with the simulator at 1 s vs the floor the server allows
   (ceil(200 / WORKER_CONCURRENCY) times the simulator's latency), then the same list again (all hits);
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -23,15 +26,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 from bench.harness import describe, environment, figure, percentile
-from imagecache_client import FileCacheClient, ImageCacheClient
+from imagecache_client import AsyncImageCacheClient, FileCacheClient, ImageCacheClient
 from imagecache_client.images import ImageRequest
 from imagecache_client.prefill import prefill as prefill_items
 from testkit.upstream import make_query, simulate
 
 HITS = 2000
+ASYNC_HITS, ASYNC_DISTINCT = 1000, 50
 PREFILL, LATENCY_MS, CONCURRENCY = 200, 1000, 64
 BIG = 256 * 1024 * 1024
 
@@ -74,6 +79,45 @@ def hits(bench_url: str, token: str, local: Path) -> None:
     figure("/v1 1 MiB: local copy within a day", describe(fresh))
     figure("/v1 1 MiB: revalidated, 304", describe(revalidated))
     figure("/v1 1 MiB: downloaded again, 200", describe(reloaded))
+
+
+def async_hits(bench_url: str, local: Path) -> None:
+    """1,000 fetches of cached results at once from one event loop, against the same 1,000 asked of the server at
+    once (keep-alive, aiohttp: httpx's pool stalls for seconds when a thousand requests queue on it cold) and the
+    sync client's 1,000 in a row."""
+    queries = [make_query() for _ in range(ASYNC_DISTINCT)]
+    asks = [queries[n % ASYNC_DISTINCT] for n in range(ASYNC_HITS)]
+
+    async def measured() -> tuple[float, float]:
+        async with AsyncImageCacheClient(bench_url, cache_dir=local) as images, aiohttp.ClientSession() as http:
+            ids = [(await images.request(query)).id for query in queries]
+            await asyncio.gather(*(images.fetch(query) for query in queries))
+            started = time.perf_counter()
+            await asyncio.gather(*(images.fetch(query) for query in asks))
+            local_ms = (time.perf_counter() - started) * 1000
+
+            async def served(n: int) -> bytes:
+                async with http.get(f"{bench_url}/image/{ids[n % ASYNC_DISTINCT]}") as response:
+                    return await response.read()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(served(n) for n in range(ASYNC_HITS)))
+            return local_ms, (time.perf_counter() - started) * 1000
+
+    local_ms, server_ms = asyncio.run(measured())
+    with ImageCacheClient(bench_url, cache_dir=local) as images:
+        started = time.perf_counter()
+        for query in asks:
+            images.fetch(query)
+        sync_ms = (time.perf_counter() - started) * 1000
+    figure(
+        f"async: {ASYNC_HITS} fetch(query) at once, local hits",
+        f"{local_ms:.0f} ms ({ASYNC_HITS / local_ms * 1000:.0f}/s)",
+    )
+    figure(
+        f"  the same {ASYNC_HITS} GETs of the server at once", f"{server_ms:.0f} ms; ratio {local_ms / server_ms:.2f}"
+    )
+    figure(f"  the sync client's {ASYNC_HITS} in a row", f"{sync_ms:.0f} ms; ratio {local_ms / sync_ms:.2f}")
 
 
 def cli_hit(bench_url: str, query: dict, local: Path) -> None:
@@ -170,6 +214,7 @@ def main() -> None:
         big_file(bench.stack.url, bench.token, Path(in_memory) / "local")
         local = Path(scratch) / "local"
         hits(bench.stack.url, bench.token, local)
+        async_hits(bench.stack.url, local)
         prefill(bench.stack.url, bench.simulator, local)
 
 

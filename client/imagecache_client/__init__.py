@@ -5,6 +5,9 @@ from imagecache_client import ImageCacheClient, FileCacheClient
 images = ImageCacheClient("http://127.0.0.1:8000")
 chart = images.fetch({"queries": [...], "imageType": "png"})   # a local Path
 
+async with AsyncImageCacheClient("http://127.0.0.1:8000") as images:   # the same, for asyncio
+    chart = await images.fetch({"queries": [...], "imageType": "png"})
+
 files = FileCacheClient("http://127.0.0.1:8000", token)
 contigs = files.cached({"method": "assemble", "k": 31}, produce=assemble_into)
 
@@ -16,6 +19,7 @@ table = vc("/foo/bar.csv")                                   # the version the m
 """
 
 from imagecache_client.assets import AssetCache, AssetConfig
+from imagecache_client.async_images import AsyncImageCacheClient
 from imagecache_client.errors import (
     AlreadyExists,
     BadManifest,
@@ -38,6 +42,7 @@ __all__ = [
     "BadManifest",
     "AssetCache",
     "AssetConfig",
+    "AsyncImageCacheClient",
     "ClientError",
     "Entry",
     "Extras",

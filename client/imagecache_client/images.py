@@ -23,7 +23,7 @@ from imagecache_client.local import DEFAULT_MAX_BYTES, Fetched, LocalImage, offl
 from imagecache_client.progress import Progress
 from imagecache_client.session import Session
 from imagecache_client.transfer import content_length, receive
-from imagecache_client.transport import DEFAULT_TIMEOUT, error_for, error_message
+from imagecache_client.transport import DEFAULT_TIMEOUT, error_for, error_message, json_answer
 
 ENTRY_STATUS = "Imagecache-Entry-Status"  # the server's marker: "error" (an error entry) or "pending"
 FAILURES = tuple(range(400, 600))
@@ -113,15 +113,8 @@ class ImageCacheClient(Session):
         extras: Extras = PLAIN,
     ) -> Entry:
         """Ask for a result; answers at once with the entry that will hold it."""
-        body: dict[str, Any] = {"api_query": query, **extras.body()}
-        body.update({k: v for k, v in (("ttl", ttl), ("max_age", max_age)) if v is not None})
-        if refresh:
-            body["refresh"] = True
-        response = self._conn.call("POST", "/requests", json=body)
-        answer = self._conn.json_of(response, "/requests", ("id", "status", "expires_at"))
-        cache_status = response.headers.get("Cache-Status", "")
-        signed_url = self.server + answer["signed_url"] if isinstance(answer.get("signed_url"), str) else ""
-        return Entry(answer["id"], answer["status"], float(answer["expires_at"]), cache_status, signed_url)
+        body = request_body(ImageRequest(query, ttl, max_age), refresh, extras)
+        return entry_of(self.server, self._conn.call("POST", "/requests", json=body))
 
     def image(self, entry_id: str) -> bytes:
         """The image's bytes, waiting while it is produced (kept locally until its expiry)."""
@@ -163,8 +156,7 @@ class ImageCacheClient(Session):
 
     def status(self, entry_id: str, wait: float | None = None) -> dict[str, Any]:
         """The entry's status at once, or (`wait`) as soon as it settles or after that many seconds."""
-        params = {"wait": wait} if wait is not None else {}
-        timeout = httpx.Timeout(DEFAULT_TIMEOUT.connect, read=(wait or 0) + READ_TIMEOUT)
+        params, timeout = status_options(wait)
         return self._conn.call_json("GET", f"/requests/{entry_id}", ("id", "status"), params=params, timeout=timeout)
 
     def events(self, entry_ids: list[str], wait: float | None = None) -> Iterator[dict[str, Any]]:
@@ -173,12 +165,10 @@ class ImageCacheClient(Session):
         params = {"wait": wait} if wait is not None else {}
         timeout = httpx.Timeout(DEFAULT_TIMEOUT.connect, read=None)
         with self._conn.stream("POST", "/events", json={"ids": entry_ids}, params=params, timeout=timeout) as stream:
-            event = ""
+            events = EntryEvents()
             for line in stream.iter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: ") and event == "entry":
-                    yield json.loads(line[6:])
+                if (entry := events.read(line)) is not None:
+                    yield entry
 
     def purge(self, tags: list[str], soft: bool = False) -> int:
         """Remove (or, soft, mark stale) every result carrying any of the tags; how many."""
@@ -202,7 +192,7 @@ class ImageCacheClient(Session):
     def info(self, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
         """The server's /info: counts, bytes, hit ratio, a page of entries."""
         params = {k: v for k, v in (("limit", limit), ("cursor", cursor)) if v is not None}
-        return self._conn.call_json("GET", "/info", params=params, headers={"Accept": "application/json"})
+        return self._conn.call_json("GET", "/info", params=params, headers=INFO_HEADERS)
 
     def _download(self, entry_id: str) -> LocalImage:
         """Ask until the server stops saying "still pending", within wait_timeout in all."""
@@ -214,8 +204,8 @@ class ImageCacheClient(Session):
                     if response.is_success:
                         return self._store(response, entry_id)
                     response.read()
-                    if not _still_pending(response):
-                        raise _image_error(response)
+                    if not still_pending(response):
+                        raise image_error(response)
             except Timeout:
                 if time.monotonic() < deadline:
                     raise  # the server did not answer (connect, a stalled body): not a wait that ran out
@@ -227,10 +217,51 @@ class ImageCacheClient(Session):
         content_type = response.headers.get("Content-Type", "application/octet-stream")
         with self.local.writer() as writer, self.progress.transfer(entry_id[:12], content_length(response)) as advance:
             receive(response, writer, advance)
-            return self.local.store_image(self.server, entry_id, _produced_at(response), content_type, writer)
+            return self.local.store_image(self.server, entry_id, produced_at(response), content_type, writer)
 
 
-def _produced_at(response: httpx.Response) -> float:
+INFO_HEADERS = {"Accept": "application/json"}  # /info answers browsers with a page
+
+
+def request_body(asked: ImageRequest, refresh: bool, extras: Extras) -> dict[str, Any]:
+    """A POST /requests body: only what is asked for, so the server's defaults hold for the rest."""
+    body: dict[str, Any] = {"api_query": asked.api_query, **extras.body()}
+    body.update({k: v for k, v in (("ttl", asked.ttl), ("max_age", asked.max_age)) if v is not None})
+    if refresh:
+        body["refresh"] = True
+    return body
+
+
+def entry_of(server: str, response: httpx.Response) -> Entry:
+    """The Entry a POST /requests answered with."""
+    answer = json_answer(server, response, "/requests", ("id", "status", "expires_at"))
+    signed_url = server + answer["signed_url"] if isinstance(answer.get("signed_url"), str) else ""
+    cache_status = response.headers.get("Cache-Status", "")
+    return Entry(answer["id"], answer["status"], float(answer["expires_at"]), cache_status, signed_url)
+
+
+def status_options(wait: float | None) -> tuple[dict[str, float], httpx.Timeout]:
+    """GET /requests/<id>'s parameters, and a read timeout that outlasts the wait."""
+    params = {"wait": wait} if wait is not None else {}
+    return params, httpx.Timeout(DEFAULT_TIMEOUT.connect, read=(wait or 0) + READ_TIMEOUT)
+
+
+class EntryEvents:
+    """Reads /events' server-sent lines: each settled entry's fields, once its `data:` line comes."""
+
+    def __init__(self) -> None:
+        self._event = ""
+
+    def read(self, line: str) -> dict[str, Any] | None:
+        if line.startswith("event: "):
+            self._event = line[7:]
+        elif line.startswith("data: ") and self._event == "entry":
+            entry: dict[str, Any] = json.loads(line[6:])
+            return entry
+        return None
+
+
+def produced_at(response: httpx.Response) -> float:
     """The server's Last-Modified (when it produced the result); now, if it does not say."""
     try:
         return parsedate_to_datetime(response.headers["Last-Modified"]).timestamp()
@@ -238,12 +269,12 @@ def _produced_at(response: httpx.Response) -> float:
         return time.time()
 
 
-def _still_pending(response: httpx.Response) -> bool:
+def still_pending(response: httpx.Response) -> bool:
     """The server gave up waiting for a pending entry (not an upstream timeout): ask again."""
     return response.headers.get(ENTRY_STATUS) == "pending"
 
 
-def _image_error(response: httpx.Response) -> ClientError:
+def image_error(response: httpx.Response) -> ClientError:
     """An error entry carries the upstream's own status; anything else is the server's (or a proxy's)."""
     if response.headers.get(ENTRY_STATUS) == "error":
         return UpstreamError(response.status_code, error_message(response))

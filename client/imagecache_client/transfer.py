@@ -27,6 +27,11 @@ def receive(response: httpx.Response, writer: BlobWriter, advance: Advance) -> N
     for chunk in response.iter_bytes(CHUNK):
         writer.write(chunk)
         advance(len(chunk))
+    check_received(response, writer)
+
+
+def check_received(response: httpx.Response, writer: BlobWriter) -> None:
+    """Refuse a body whose sha256 is not the server's ETag."""
     expected = content_sha256(response.headers.get("ETag", ""))
     if expected and expected != writer.sha256:
         raise ClientError(

@@ -65,30 +65,42 @@ class Connection:
 
     def json_of(self, response: httpx.Response, path: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
         """The response's JSON object, holding the `required` fields; anything else is a bad answer."""
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict) or any(name not in answer for name in required):
-            raise ClientError(f"bad answer from {self.server}{path}: {response.text[:200]!r}", response.status_code)
-        return answer
+        return json_answer(self.server, response, path, required)
 
     @contextmanager
     def stream(self, method: str, path: str, ok: tuple[int, ...] = (), **kwargs: Any) -> Iterator[httpx.Response]:
         """A streamed response; statuses in `ok` (besides 2xx) are handed back, not raised."""
         headers = {**self._headers, **kwargs.pop("headers", {})}
-        try:
-            with self._http.stream(method, self.server + path, headers=headers, **kwargs) as response:
-                if not (response.is_success or response.status_code in ok):
-                    response.read()
-                    raise error_for(response)
-                yield response
-        except httpx.TimeoutException as exc:
-            raise Timeout(f"{self.server} did not answer in time ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise Unavailable(f"cannot reach {self.server}: {exc or type(exc).__name__}") from exc
-        except httpx.HTTPError as exc:  # undecodable body, redirect loop
-            raise ClientError(f"bad answer from {self.server}: {exc or type(exc).__name__}") from exc
+        with translated(self.server), self._http.stream(method, self.server + path, headers=headers, **kwargs) as got:
+            if not (got.is_success or got.status_code in ok):
+                got.read()
+                raise error_for(got)
+            yield got
+
+
+def json_answer(server: str, response: httpx.Response, path: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The response's JSON object, holding the `required` fields; anything else is a bad answer, not a crash."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or any(name not in answer for name in required):
+        raise ClientError(f"bad answer from {server}{path}: {response.text[:200]!r}", response.status_code)
+    return answer
+
+
+@contextmanager
+def translated(server: str) -> Iterator[None]:
+    """httpx's errors as the client's own: the server did not answer in time, could not be reached, or answered
+    something that is not HTTP it can read."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise Timeout(f"{server} did not answer in time ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise Unavailable(f"cannot reach {server}: {exc or type(exc).__name__}") from exc
+    except httpx.HTTPError as exc:  # undecodable body, redirect loop
+        raise ClientError(f"bad answer from {server}: {exc or type(exc).__name__}") from exc
 
 
 def error_for(response: httpx.Response) -> ClientError:
