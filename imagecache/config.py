@@ -111,13 +111,17 @@ class Config(BaseSettings):
         16, ge=1, description="cap on `kentik` (and `chart`) runs in flight across all workers on all hosts"
     )
     error_ttl: int = Field(
-        30, ge=0, description="seconds a transient error is reused; doubled at each consecutive failure of its query"
+        30,
+        ge=0,
+        le=365 * DAY,
+        description="seconds a transient error is reused; doubled at each consecutive upstream failure of its query",
     )
     error_ttl_max: int = Field(
         3600,
         ge=0,
-        description="most seconds a transient error is reused, however often its query has failed (unset: at least "
-        "ERROR_TTL)",
+        le=365 * DAY,
+        description="most seconds a transient error is reused, however often its query has failed, and never past "
+        "the entry's own expiry (unset: at least ERROR_TTL)",
     )
     max_ttl: int = Field(30 * DAY, gt=0, description="largest `ttl` accepted, in seconds")
     max_body_bytes: Size = Field(1024 * 1024, gt=0, examples=["1M"], description="largest POST body")

@@ -17,7 +17,7 @@ from testkit.kbase_auth import StandInAuth
 from testkit.processes import free_port, http_ok, wait_until
 from testkit.receiver import Receiver
 from testkit.stack import Stack
-from testkit.upstream import kentik_env, start_simulator
+from testkit.upstream import kentik_env, simulate, start_simulator
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +70,16 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def simulator_at_its_defaults(request: pytest.FixtureRequest) -> None:
+    """Each test file meets the simulator as it starts (no latency, no failures), whatever the file run before it
+    in this process left it doing: which files share a process depends on how pytest-xdist spreads them. It runs
+    before the file's own fixtures, so a file-wide behaviour they set holds for the whole file."""
+    here = [item for item in request.session.items if item.nodeid.startswith(request.node.nodeid + "::")]
+    if any({"simulator", "stack", "stack_factory"} & set(getattr(item, "fixturenames", ())) for item in here):
+        simulate(request.getfixturevalue("simulator"))
 
 
 @pytest.fixture(scope="session")

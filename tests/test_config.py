@@ -40,7 +40,7 @@ BAD = {
     "worker_concurrency": "-1",
     "upstream_max_concurrency": "0",
     "error_ttl": "-5",
-    "error_ttl_max": "10",  # below ERROR_TTL's 30
+    "error_ttl_max": "9007199254740992",  # 2**53 seconds: past what Redis can keep a key for
     "max_ttl": "0",
     "max_body_bytes": "1MB2",
     "query_max_bytes": "0",
@@ -120,6 +120,11 @@ def test_the_default_job_kind_cannot_be_excluded():
     with pytest.raises(ConfigError, match="JOBS_EXCLUDE"):
         load_config(_env_file=None, jobs_exclude="chart")
     assert load_config(_env_file=None, jobs_exclude="kentik").excluded_jobs == {"kentik"}
+
+
+def test_error_ttl_may_not_exceed_an_error_ttl_max_that_is_set():
+    with pytest.raises(ConfigError, match="ERROR_TTL must not exceed ERROR_TTL_MAX"):
+        load_config(_env_file=None, error_ttl=60, error_ttl_max=10)
 
 
 def test_a_long_error_ttl_lifts_an_unset_error_ttl_max_to_it():

@@ -186,7 +186,7 @@ class AsyncImageCacheClient:
             async for chunk in response.aiter_bytes(CHUNK):
                 await asyncio.to_thread(writer.write, chunk)
                 advance(len(chunk))
-            check_received(response, writer)
+            await asyncio.to_thread(check_received, response, writer)  # waits on the hashing thread
             return await asyncio.to_thread(
                 self.local.store_image, self.server, entry_id, produced_at(response), content_type, writer
             )

@@ -174,11 +174,21 @@ class Producer:
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
 
     def _fail(
-        self, entry_id: str, error: FetchError, expires_at: float = 0.0, counts: Mapping[str, float] | None = None
+        self,
+        entry_id: str,
+        error: FetchError,
+        expires_at: float | None = None,
+        counts: Mapping[str, float] | None = None,
     ) -> None:
+        """`expires_at` comes with the job's own failure (the upstream's): a refusal stands until then, a transient
+        one backs off. The cache's own failures (storage, capacity, a lost run) answer for ERROR_TTL, uncounted, so
+        an outage of ours never leaves a query backing off after it."""
         now = self._clock()
-        backoff = None if error.definitive else self._error_backoff  # a refusal stands for the entry's life
-        until = expires_at if backoff is None else now + backoff.first
+        backoff = self._error_backoff if expires_at is not None and not error.definitive else None
+        if expires_at is not None and error.definitive:
+            until = expires_at
+        else:
+            until = now + self._error_backoff.first
         settled = through_outage(
             lambda: self._entries.fail(
                 entry_id,

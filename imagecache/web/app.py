@@ -20,7 +20,7 @@ from imagecache.services.file_cache import FileCache
 from imagecache.services.image_cache import ImageCache
 from imagecache.services.statistics import CacheStatistics
 from imagecache.services.tag_purge import TagPurge
-from imagecache.web import error_responses
+from imagecache.web import cache_status, error_responses
 from imagecache.web.admission import WaitAdmission, WaitLimits
 from imagecache.web.bodies.stall_guard import BodyStalled, GuardedBodyMiddleware, body_broke_off, body_stalled
 from imagecache.web.contract.openapi import SwitchedOn
@@ -110,5 +110,5 @@ def _middleware(services: WebServices, signer: UrlSigner | None) -> list[Any]:
         middleware.append(ApiKeyMiddleware(services.api_keys))
     if config.cors_origins:
         origins = "*" if config.cors_origins == ["*"] else config.cors_origins
-        middleware.append(Cors(allow_origins=origins, expose_headers=["ETag", "Content-Range"]))
+        middleware.append(Cors(allow_origins=origins, expose_headers=["ETag", "Content-Range", cache_status.HEADER]))
     return middleware

@@ -38,7 +38,17 @@ class ApiError(falcon.HTTPError):
         return obj_type(KentikError(type=self.title, loc=self.loc, msg=self.description or self.title).json_body())
 
 
+# What a resource says of a result it was about to serve; an error raised after (storage failing as the blob is
+# opened, say) must not carry them, or a cache in front would keep the error for the result's life.
+RESULT_HEADERS = ("Cache-Control", "ETag", "Last-Modified", "Accept-Ranges", "Cache-Status")
+
+
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
+    given = error.headers or {}
+    own = {name.lower() for name in (given.keys() if isinstance(given, dict) else (pair[0] for pair in given))}
+    for name in RESULT_HEADERS:
+        if name.lower() not in own:
+            resp.delete_header(name)
     message = error.description or error.title
     if req.path == "/v1" or req.path.startswith("/v1/"):
         body = FileError(status="error", error=message).json_body()

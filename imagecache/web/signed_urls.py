@@ -44,7 +44,10 @@ class UrlSigner:
         if not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
             raise _refused(f"{EXPIRES} must be a Unix time in seconds")
         until = int(expires)
-        if not any(hmac.compare_digest(_sign(key, entry_id, until), signature) for key in self._keys):
+        matches = signature.isascii() and any(
+            hmac.compare_digest(_sign(key, entry_id, until), signature) for key in self._keys
+        )
+        if not matches:
             raise _refused("the signature does not match this URL: changed, or signed with a key no longer kept")
         if until <= self._clock():
             raise _refused(f"the signed URL expired at {datetime.fromtimestamp(until, UTC).isoformat()}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -150,3 +151,19 @@ def test_offline_a_local_copy_is_used_with_a_warning(stack, tmp_path, simulator,
     with caplog.at_level(logging.WARNING, logger="imagecache.client"):
         assert asyncio.run(offline()) == path
     assert "cannot reach" in caplog.text and "local copy" in caplog.text
+
+
+def test_closing_the_client_closes_every_connection_its_threads_opened(stack, tmp_path, simulator):
+    simulate(simulator)
+    index = str((tmp_path / "local" / "index.sqlite3").resolve())
+
+    def open_on_index() -> int:
+        return sum(os.path.realpath(f"/proc/self/fd/{fd}") == index for fd in os.listdir("/proc/self/fd"))
+
+    async def body(client: AsyncImageCacheClient, asked: list[str]) -> int:
+        queries = [make_query() for _ in range(5)]
+        await asyncio.gather(*(client.fetch(query) for query in queries * 20))
+        return open_on_index()
+
+    assert run(stack, tmp_path, body) > 1  # several threads' connections while it ran
+    assert open_on_index() == 0

@@ -327,6 +327,8 @@ def test_cors_when_configured(stack_factory):
     open_stack = stack_factory(parts=("web",), CORS_ALLOW_ORIGINS="https://dash.example.com")
     response = httpx.get(open_stack.url + "/health/live", headers={"Origin": "https://dash.example.com"})
     assert response.headers["access-control-allow-origin"] == "https://dash.example.com"
+    exposed = {name.strip().lower() for name in response.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "content-range", "cache-status"} <= exposed  # what a page's script may read of an answer
     assert (
         "access-control-allow-origin"
         not in httpx.get(

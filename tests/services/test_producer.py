@@ -90,6 +90,16 @@ def test_transient_error_lives_error_ttl(entries, tmp_path, redis, make_producer
     make_producer(FilesystemBlobStore(tmp_path), fetcher).produce(entry_id)
     assert float(redis.hget(entries.keys.entry(entry_id), "error_until")) == NOW + 1 + 30
     assert entries.counts()["upstream_failures"] == 3
+    assert redis.get(entries.keys.failures_of(entry_id)) == "1"  # the upstream's failure: its query backs off
+
+
+def test_the_caches_own_failure_answers_error_ttl_and_is_not_counted_against_the_query(
+    entries, tmp_path, redis, make_producer
+):
+    entry_id = pending(entries)
+    make_producer(FullStore(tmp_path), ScriptedFetcher(FetchResult("image/png", b"x"))).produce(entry_id)
+    assert float(redis.hget(entries.keys.entry(entry_id), "error_until")) == NOW + 1 + 30
+    assert redis.get(entries.keys.failures_of(entry_id)) is None
 
 
 def results_stored(root, entry_id):

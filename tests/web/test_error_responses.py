@@ -7,9 +7,11 @@ import pytest
 from falcon import testing
 from redis.exceptions import ConnectionError, ResponseError
 
+from imagecache.domain.errors import BlobNotFound, StorageUnavailable
 from imagecache.domain.outages import recognise
 from imagecache.redis_access.outages import redis_outage
 from imagecache.web import error_responses
+from imagecache.web.error_responses import ApiError
 from imagecache.web.middleware.request_ids import RequestIdMiddleware
 
 recognise(redis_outage)  # as the composition root does in every process
@@ -50,3 +52,32 @@ def test_v1_errors_come_in_kbases_shape():
         "status": "error",
         "error": "cache index (Redis) is unavailable",
     }
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"), [(StorageUnavailable("store down"), 503), (BlobNotFound("gone"), 404), (ValueError(), 500)]
+)
+def test_an_error_after_a_result_was_described_carries_none_of_its_cache_headers(exc, status):
+    """As when storage fails while the blob is opened: a cache in front must not keep the error for the result's
+    life."""
+
+    class Serving:
+        def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+            resp.cache_control = ["max-age=3600", "immutable"]
+            resp.etag, resp.accept_ranges = "abc", "bytes"
+            resp.set_header("Cache-Status", "imagecache; hit")
+            raise exc
+
+    app = falcon.App()
+    error_responses.install(app)
+    app.add_route("/image/x", Serving())
+    answer = testing.TestClient(app).simulate_get("/image/x")
+    assert answer.status_code == status
+    assert not {"cache-control", "etag", "accept-ranges", "cache-status"} & {name.lower() for name in answer.headers}
+
+
+def test_an_errors_own_cache_status_stays():
+    answer = client_raising(ApiError(504, "pending", headers={"Cache-Status": "imagecache; fwd=miss"})).simulate_get(
+        "/info"
+    )
+    assert answer.headers["Cache-Status"] == "imagecache; fwd=miss"

@@ -54,6 +54,13 @@ def test_another_id_or_expiry_does_not_match(key, other, later):
         assert "does not match" in refusal(signer(key), entry_id, until, sig)
 
 
+@given(sig=st.text(min_size=1, max_size=64))
+def test_any_other_signature_does_not_match_whatever_its_characters(sig):
+    _, expires, right = parts(signer(b"k").url_for(ENTRY_ID, 1_800_086_400.5, 3600))
+    if sig != right:
+        assert "does not match" in refusal(signer(b"k"), ENTRY_ID, expires, sig)
+
+
 def test_keys_rotate_newest_first_and_a_dropped_key_no_longer_verifies():
     _, expires, old_sig = parts(signer(b"old").url_for(ENTRY_ID, 1_800_086_400.5, 3600))
     rotated = signer(b"new", b"old")

@@ -64,7 +64,7 @@ class LocalCache:
             self._create()
 
     def close(self) -> None:
-        """Close this thread's connection (other threads' close as their threads end)."""
+        """Close the index's connections, every thread's."""
         self.store.close()
 
     # --- blobs -----------------------------------------------------------------

@@ -19,7 +19,9 @@ from imagecache_client.local.schema import HOLDERS
 class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._local = threading.local()  # a connection per thread, closed when its thread ends
+        self._local = threading.local()  # a connection per thread
+        self._opened: list[sqlite3.Connection] = []  # every thread's, so close() closes them all
+        self._opening = threading.Lock()
         self._write_lock = threading.Lock()  # threads queue here, not in SQLite's sleeping busy handler
 
     def blob_path(self, sha256: str) -> Path:
@@ -29,18 +31,23 @@ class LocalStore:
         """This thread's connection to the index, for reads outside a writing transaction."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.root / "index.sqlite3", timeout=60, isolation_level=None)
+            # Used by its own thread only; close() may close it from another, once nothing uses the store.
+            db = sqlite3.connect(self.root / "index.sqlite3", timeout=60, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
+            with self._opening:
+                self._opened.append(db)
         return db
 
     def close(self) -> None:
-        """Close this thread's connection (other threads' close as their threads end)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
+        """Close every thread's connection (the async client's worker threads' too); a thread that asks again
+        later opens a new one."""
+        with self._opening:
+            opened, self._opened = self._opened, []
+            self._local = threading.local()
+        for db in opened:
             db.close()
-            self._local.db = None
 
     @contextmanager
     def writing(self) -> Iterator[sqlite3.Connection]:

@@ -12,11 +12,11 @@
 if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
 add_counts(KEYS[4], 10)
 local error_until = ARGV[6]
-if ARGV[8] ~= '' then
-  local failures, most = redis.call('INCR', KEYS[7]), tonumber(ARGV[9])
+if ARGV[8] ~= '' then  -- worked out whole before the first write: a refused write must leave nothing half done
+  local failures, most = (tonumber(redis.call('GET', KEYS[7])) or 0) + 1, tonumber(ARGV[9])
   local seconds = math.min(tonumber(ARGV[8]) * 2 ^ math.min(failures - 1, 62), most)
   error_until = string.format('%.6f', tonumber(ARGV[2]) + seconds)
-  redis.call('EXPIRE', KEYS[7], math.ceil(seconds + most) + 1)
+  redis.call('SET', KEYS[7], failures, 'EX', math.ceil(seconds + most) + 1)
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])

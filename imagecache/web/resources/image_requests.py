@@ -110,9 +110,12 @@ class ImageResource:
         self._cache.record_use(entry)
         resp.set_header(cache_status.HEADER, cache_status.of_image(settling.waited))
         remaining = self._cache.remaining_life(entry)
-        if (until := signed_until(req)) is not None:  # a cache in front keeps it no longer than its URL is good
-            remaining = max(0, min(remaining, math.floor(until - time.time())))
-        resp.cache_control = [f"max-age={remaining}", "immutable"]
+        if (until := signed_until(req)) is None:
+            resp.cache_control = [f"max-age={remaining}", "immutable"]
+        else:  # shared caches keep it no longer than the URL is good; browsers ask again each time (a 304 by ETag),
+            # as a cache in front resends the max-age it stored with no Age to count it down
+            shared = max(0, min(remaining, math.floor(until - time.time())))
+            resp.cache_control = ["public", "max-age=0", f"s-maxage={shared}"]
         resp.last_modified = datetime.fromtimestamp(entry.completed_at, UTC)  # what max_age measures
         serve_blob(req, resp, entry, lambda start, length: self._cache.open(entry, start, length))
 
