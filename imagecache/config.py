@@ -274,10 +274,8 @@ class Config(BaseSettings):
     @property
     def error_backoff(self) -> ErrorBackoff:
         """ERROR_TTL doubled up to ERROR_TTL_MAX; a long ERROR_TTL with ERROR_TTL_MAX unset stays as it is."""
-        most = self.error_ttl_max
-        if "error_ttl_max" not in self.model_fields_set:
-            most = max(most, self.error_ttl)
-        return ErrorBackoff(self.error_ttl, most)
+        unset = "error_ttl_max" not in self.model_fields_set
+        return ErrorBackoff(self.error_ttl, max(self.error_ttl_max, self.error_ttl) if unset else self.error_ttl_max)
 
     @model_validator(mode="after")
     def _default_job_kept(self) -> Config:

@@ -6,7 +6,7 @@ images = ImageCacheClient("http://127.0.0.1:8000")
 chart = images.fetch({"queries": [...], "imageType": "png"})   # a local Path
 
 async with AsyncImageCacheClient("http://127.0.0.1:8000") as images:   # the same, for asyncio
-    chart = await images.fetch({"queries": [...], "imageType": "png"})
+    chart = await images.fetch({"queries": [...], "imageType": "png"})  # (and AsyncFileCacheClient)
 
 files = FileCacheClient("http://127.0.0.1:8000", token)
 contigs = files.cached({"method": "assemble", "k": 31}, produce=assemble_into)
@@ -19,6 +19,7 @@ table = vc("/foo/bar.csv")                                   # the version the m
 """
 
 from imagecache_client.assets import AssetCache, AssetConfig
+from imagecache_client.async_files import AsyncFileCacheClient
 from imagecache_client.async_images import AsyncImageCacheClient
 from imagecache_client.errors import (
     AlreadyExists,
@@ -42,6 +43,7 @@ __all__ = [
     "BadManifest",
     "AssetCache",
     "AssetConfig",
+    "AsyncFileCacheClient",
     "AsyncImageCacheClient",
     "ClientError",
     "Entry",

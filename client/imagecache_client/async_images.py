@@ -10,11 +10,11 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from imagecache_client.async_transport import AsyncConnection
+from imagecache_client.async_session import AsyncSession
 from imagecache_client.errors import NotFound, Timeout, Unavailable
 from imagecache_client.ids import EntryId, query_digest
 from imagecache_client.images import (
@@ -32,13 +32,13 @@ from imagecache_client.images import (
     status_options,
     still_pending,
 )
-from imagecache_client.local import DEFAULT_MAX_BYTES, Fetched, LocalCache, LocalImage, offline_copy
-from imagecache_client.progress import Progress, Silent
+from imagecache_client.local import DEFAULT_MAX_BYTES, Fetched, LocalImage, offline_copy
+from imagecache_client.progress import Progress
 from imagecache_client.transfer import CHUNK, check_received, content_length
 from imagecache_client.transport import DEFAULT_TIMEOUT
 
 
-class AsyncImageCacheClient:
+class AsyncImageCacheClient(AsyncSession):
     def __init__(
         self,
         url: str,
@@ -51,21 +51,8 @@ class AsyncImageCacheClient:
         progress: Progress | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._conn = AsyncConnection(url, headers, http)
-        self.server = self._conn.server
-        self.local = LocalCache(cache_dir, max_bytes)
-        self.progress = progress or Silent()
+        super().__init__(url, headers, cache_dir, max_bytes, http, progress)
         self.wait_timeout = wait_timeout
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._conn.aclose()
-        self.local.close()
 
     async def request(
         self,

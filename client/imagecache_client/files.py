@@ -60,7 +60,7 @@ class FileCacheClient(Session):
         progress: Progress | None = None,
     ) -> None:
         super().__init__(url, {"Authorization": token}, cache_dir, max_bytes, http, progress)
-        self.owner = hashlib.sha256(token.encode()).hexdigest()  # local records are per token
+        self.owner = owner_of(token)
         self.revalidate_after = revalidate_after
 
     def cache_id(self, params: dict[str, Any]) -> str:
@@ -100,7 +100,7 @@ class FileCacheClient(Session):
     def fetch_file(self, cache_id: str) -> Fetched:
         copy = self._copy(cache_id)
         if copy is not None and self._fresh(copy):
-            return _fetched(copy)
+            return fetched_copy(copy)
         try:
             return self._revalidate(cache_id, copy)
         except NotFound:
@@ -114,7 +114,7 @@ class FileCacheClient(Session):
         remembered = self.local.cache_id(self.server, self._params_key(params))
         copy = self._copy(remembered) if remembered else None
         if copy is not None and self._fresh(copy):
-            return _fetched(copy)
+            return fetched_copy(copy)
         try:
             cache_id = self.cache_id(params)
         except (Unavailable, Timeout) as exc:
@@ -174,7 +174,7 @@ class FileCacheClient(Session):
         except (Unavailable, Timeout) as exc:
             log.warning("%s; using the result produced here, %s, not uploaded yet", exc.message, unsent.path)
             return unsent.path
-        content_type = mimetypes.guess_type(kept_as)[0] or "application/octet-stream"
+        content_type = guessed_type(kept_as)
         self.local.unsent.sent(unsent, cache_id, kept_as, content_type)
         log.info("uploaded the result produced here while the server was away as %s", cache_id)
         return unsent.path
@@ -184,27 +184,18 @@ class FileCacheClient(Session):
 
         The parameters are the function's name and its other arguments, which must be JSON values.
         """
-        signature = inspect.signature(func)
-        where = signature.parameters.get("path")
-        if where is None or where.kind is not inspect.Parameter.KEYWORD_ONLY:
-            raise TypeError(f"{func.__qualname__} needs a keyword-only 'path' parameter to write its result to")
-        name = f"{func.__module__}.{func.__qualname__}"
+        name, signature = memoizable(func)
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Path:
-            if "path" in kwargs:
-                raise TypeError(f"{name}: the cache gives 'path'; call it without")
-            bound = signature.bind(*args, **kwargs, path=None)  # a missing argument fails here, not later
-            bound.apply_defaults()
-            params = {"function": name, "arguments": {k: v for k, v in bound.arguments.items() if k != "path"}}
-            canonical_json(params)  # a TypeError here names the argument that is not JSON
+            params = memoized_params(name, signature, args, kwargs)
             return self.cached(params, lambda path: func(*args, **kwargs, path=path), filename=func.__name__)
 
         return wrapper
 
     def _send(self, cache_id: str, source: Path, sha256: str, filename: str) -> str:
         """POST the file (the server refuses it unless its sha256 matches); the filename the server kept."""
-        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        content_type = guessed_type(filename)
         with self.progress.transfer(f"put {filename}", source.stat().st_size) as advance:
             headers, body = multipart(source, filename, content_type, advance)
             answer = self._conn.call_json(
@@ -213,7 +204,7 @@ class FileCacheClient(Session):
         return answer.get("filename", filename)
 
     def _keep(self, cache_id: str, blob: BlobWriter, filename: str) -> LocalFile:
-        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        content_type = guessed_type(filename)
         return self.local.store_file(
             self.server, self.owner, cache_id, f'"{blob.sha256}"', filename, content_type, blob
         )
@@ -227,7 +218,7 @@ class FileCacheClient(Session):
         confirmed = self.local.mark_validated(self.server, self.owner, cache_id)
         if confirmed is None:  # evicted while the server was asked: get it whole
             return self._revalidate(cache_id, None)
-        return _fetched(confirmed)
+        return fetched_copy(confirmed)
 
     def _receive(self, cache_id: str, response: httpx.Response) -> Fetched:
         with (
@@ -240,7 +231,7 @@ class FileCacheClient(Session):
                 self.owner,
                 cache_id,
                 response.headers.get("ETag", f'"{writer.sha256}"'),
-                _filename(response),
+                filename_of(response),
                 response.headers.get("Content-Type", "application/octet-stream"),
                 writer,
             )
@@ -249,7 +240,7 @@ class FileCacheClient(Session):
     def _offline(self, exc: ClientError, cache_id: str | None, missing: str) -> Fetched:
         """The local copy as it is now (not as it was before the server was asked), with a warning."""
         copy = self._copy(cache_id) if cache_id else None
-        return offline_copy(exc, _fetched(copy) if copy else None, missing)
+        return offline_copy(exc, fetched_copy(copy) if copy else None, missing)
 
     def _copy(self, cache_id: str) -> LocalFile | None:
         return self.local.file(self.server, self.owner, cache_id)
@@ -258,19 +249,57 @@ class FileCacheClient(Session):
         return time.time() - copy.validated_at < self.revalidate_after
 
     def _params_key(self, params: dict[str, Any]) -> str:
-        """Local name of (token, params): the token itself is never stored."""
-        return hashlib.sha256(f"{self.owner}\n{canonical_json(params)}".encode()).hexdigest()
+        return params_key(self.owner, params)
 
     @staticmethod
     def _path(cache_id: str) -> str:
-        return f"/v1/cache/{quote(cache_id, safe='')}"
+        return file_path(cache_id)
 
 
-def _fetched(copy: LocalFile) -> Fetched:
+def owner_of(token: str) -> str:
+    """Local records are per token, named by its hash: the token itself is never stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def params_key(owner: str, params: dict[str, Any]) -> str:
+    """Local name of (token, params)."""
+    return hashlib.sha256(f"{owner}\n{canonical_json(params)}".encode()).hexdigest()
+
+
+def file_path(cache_id: str) -> str:
+    return f"/v1/cache/{quote(cache_id, safe='')}"
+
+
+def guessed_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def memoized_params(name: str, signature: inspect.Signature, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A memoized call's parameters: the function's name and its arguments but `path`, which must be JSON."""
+    if "path" in kwargs:
+        raise TypeError(f"{name}: the cache gives 'path'; call it without")
+    bound = signature.bind(*args, **kwargs, path=None)  # a missing argument fails here, not later
+    bound.apply_defaults()
+    params = {"function": name, "arguments": {k: v for k, v in bound.arguments.items() if k != "path"}}
+    canonical_json(params)  # a TypeError here names the argument that is not JSON
+    return params
+
+
+def memoizable(func: Callable[..., Any]) -> tuple[str, inspect.Signature]:
+    """The name a memoized function's results are kept under, and its signature; it must take a keyword-only
+    `path` to write its result to."""
+    signature = inspect.signature(func)
+    where = signature.parameters.get("path")
+    if where is None or where.kind is not inspect.Parameter.KEYWORD_ONLY:
+        raise TypeError(f"{func.__qualname__} needs a keyword-only 'path' parameter to write its result to")
+    return f"{func.__module__}.{func.__qualname__}", signature
+
+
+def fetched_copy(copy: LocalFile) -> Fetched:
     return Fetched(copy.path, copy.size, True)
 
 
-def _filename(response: httpx.Response) -> str:
+def filename_of(response: httpx.Response) -> str:
     message = Message()
     message["Content-Disposition"] = response.headers.get("Content-Disposition", "")
     return message.get_filename() or "file"

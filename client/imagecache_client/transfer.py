@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -50,11 +51,16 @@ def content_length(response: httpx.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def multipart(path: Path, filename: str, content_type: str, advance: Advance) -> tuple[dict[str, str], Iterator[bytes]]:
-    """A one-file multipart/form-data body (field `file`), streamed from disk with its exact length.
+@dataclass(frozen=True)
+class Form:
+    """A one-file multipart/form-data body (field `file`): its headers, and what comes before and after the file."""
 
-    httpx's own multipart encoder reads 64 KiB at a time; this one reads 1 MiB and is a quarter faster.
-    """
+    headers: dict[str, str]
+    head: bytes
+    tail: bytes
+
+
+def form(path: Path, filename: str, content_type: str) -> Form:
     boundary = uuid.uuid4().hex
     quoted = filename.translate(_FORM_ESCAPES)
     head = (
@@ -66,13 +72,22 @@ def multipart(path: Path, filename: str, content_type: str, advance: Advance) ->
         "Content-Type": f"multipart/form-data; boundary={boundary}",
         "Content-Length": str(len(head) + path.stat().st_size + len(tail)),
     }
+    return Form(headers, head, tail)
+
+
+def multipart(path: Path, filename: str, content_type: str, advance: Advance) -> tuple[dict[str, str], Iterator[bytes]]:
+    """The form's body, streamed from disk with its exact length.
+
+    httpx's own multipart encoder reads 64 KiB at a time; this one reads 1 MiB and is a quarter faster.
+    """
+    parts = form(path, filename, content_type)
 
     def body() -> Iterator[bytes]:
-        yield head
+        yield parts.head
         with open(path, "rb") as file:
             while chunk := file.read(CHUNK):
                 advance(len(chunk))
                 yield chunk
-        yield tail
+        yield parts.tail
 
-    return headers, body()
+    return parts.headers, body()

@@ -222,8 +222,10 @@ class LocalCache:
         return row[0] if row else None
 
     def lock(self, name: str) -> FileLock:
-        """A lock shared by every process using this cache, named by any text (a digest, a URL, a path)."""
-        return FileLock(self.root / "locks" / f"{hashlib.sha256(name.encode()).hexdigest()}.lock", mode=0o600)
+        """A lock shared by every process using this cache, named by any text (a digest, a URL, a path). Not tied to
+        a thread: the async client takes and gives it back in whichever worker thread runs each step."""
+        path = self.root / "locks" / f"{hashlib.sha256(name.encode()).hexdigest()}.lock"
+        return FileLock(path, mode=0o600, thread_local=False)
 
     # --- housekeeping ------------------------------------------------------------
 

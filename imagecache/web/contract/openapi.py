@@ -19,13 +19,27 @@ from pydantic.json_schema import models_json_schema
 
 from imagecache.domain.file_record import CACHE_ID_PATTERN
 from imagecache.jobs.kinds.image_types import MIME_TYPES
-from imagecache.web import cache_status
+from imagecache.web import cache_status, signed_urls
 from imagecache.web.contract import answers
 from imagecache.web.contract.requests import CacheIdParams, Contract, EventIds, InfoQuery, PurgeRequest
 from imagecache_client.ids import ENTRY_ID_PATTERN
 
 IMAGE_TYPES = sorted(set(MIME_TYPES.values()))  # the built-in kinds'; another kind's are its own
 KENTIK_REFUSALS = (400, 401, 503)
+SIGNED_URL_PARAMETERS = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": f"with SIGNED_URL_SECRET set: {meaning}, as a request's `signed_url` gives it; then no API key "
+        "is needed, and a changed or expired one is a 403",
+    }
+    for name, meaning in (
+        (signed_urls.EXPIRES, "when the signed URL ends, Unix seconds"),
+        (signed_urls.SIG, "its signature"),
+    )
+]
 JSON = falcon.MEDIA_JSON
 BINARY = {"type": "string", "format": "binary"}
 
@@ -177,7 +191,7 @@ class OpenApiDocument:
                     "parameters": [entry_id, *query_parameters(contract.entry_query)],
                     "responses": {
                         "200": self._answer(answers.EntryView, "the entry"),
-                        **self._errors(answers.KentikError, *KENTIK_REFUSALS, 404, 429),
+                        **self._errors(answers.KentikError, *KENTIK_REFUSALS, 404, 414, 429),
                     },
                 }
             },
@@ -229,7 +243,7 @@ class OpenApiDocument:
                                 "text/html": {"schema": {"type": "string"}},
                             },
                         },
-                        **self._errors(answers.KentikError, *KENTIK_REFUSALS),
+                        **self._errors(answers.KentikError, *KENTIK_REFUSALS, 414),
                     },
                 }
             },
@@ -259,7 +273,7 @@ class OpenApiDocument:
         return {
             "operationId": operation_id,
             "summary": summary,
-            "parameters": [entry_id],
+            "parameters": [entry_id, *SIGNED_URL_PARAMETERS],
             "responses": {
                 "200": _with_cache_status(_binary(IMAGE_TYPES, "the image")),
                 "206": _with_cache_status(_binary(IMAGE_TYPES, "a byte range of the image")),
@@ -267,8 +281,9 @@ class OpenApiDocument:
                 "default": _with_cache_status(
                     _json(
                         self._book.ref(answers.KentikError),
-                        "an error entry answers with the upstream's status; 404 unknown or expired id, 416 bad "
-                        "range, 429 too many waits, 502/504 upstream, 503/507 storage",
+                        "an error entry answers with the upstream's status; 403 a signed URL changed or expired, "
+                        "404 unknown or expired id, 414 URL too long, 416 bad range, 429 too many waits, 502/504 "
+                        "upstream, 503/507 storage",
                     )
                 ),
             },
