@@ -152,6 +152,7 @@ class RedisEntryIndex:
                     self.keys.callbacks_prefix + entry_id,
                     self.keys.callbacks_due,
                     self.keys.failures_of(entry_id),
+                    self.keys.durations,
                 ],
                 args=[
                     entry_id,
@@ -354,6 +355,11 @@ class RedisEntryIndex:
                 ],
             )
         )
+
+    def recent_duration(self, job: str) -> float | None:
+        """How long the kind's runs have taken lately (seconds, recent runs weighing most); None before its first."""
+        value = self._redis.hget(self.keys.durations, job)
+        return float(cast(str, value)) if value is not None else None
 
     def touch(self, entry_id: str, now: float) -> None:
         """Mark a stored result as used now (only if it is still stored)."""

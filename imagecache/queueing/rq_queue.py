@@ -8,6 +8,7 @@ replaces its lost job instead of adding a second one.
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from redis import Redis
 from rq import Queue, Worker
@@ -113,6 +114,13 @@ class RqJobQueue:
             return set()
         flags = self._waiting(args=[Job.redis_job_namespace_prefix, self._lease_prefix, *map(job_id_for, entry_ids)])
         return {entry_id for entry_id, live in zip(entry_ids, flags) if live}
+
+    def ahead_of(self, entry_id: str, job: JobSettings) -> int | None:
+        """How many of the kind's jobs wait for a slot before the entry's (its rank in the cap's rate_limited set,
+        by when each was enqueued); None when it waits for none: it has a slot, or it is gone."""
+        waiting = self.registry(self.rate_limit(job.name, job.concurrency).key).rate_limited_key
+        rank = self._connection.zrank(waiting, job_id_for(entry_id))
+        return int(cast(int, rank)) if rank is not None else None
 
     def clean(self) -> None:
         """What RQ's own workers do from time to time: mark jobs whose worker died as failed (freeing their upstream

@@ -8,7 +8,7 @@ Index:      expiry (sorted set: every entry by when it expires; /info pages thro
             results by last use: i:<id>, f:<cache id>)
 Files:      file:<cache id> (hash), files:expiry (sorted set)
 Shared:     stats (hash of counters, <status>_count among them), gc (blob keys to delete, by when), done
-            (pub/sub channel)
+            (pub/sub channel), durations (hash: job kind -> how long its runs take lately)
 Recovery:   running (hash: entry -> lease), due (sorted set: pickup checks), lease:<id>, lease_missing
 Tags:       tag:<tag> (a set of the entries carrying it)
 Callbacks:  callbacks:<id> (the URLs to call when it settles), callbacks_due (settled entries whose callbacks
@@ -66,6 +66,10 @@ class RedisKeys:
     @property
     def lru(self) -> str:
         return self._named("lru")
+
+    @property
+    def durations(self) -> str:
+        return self._named("durations")
 
     @property
     def stats(self) -> str:

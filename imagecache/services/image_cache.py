@@ -14,6 +14,7 @@ from typing import Any
 
 from imagecache.domain.entry_record import EntryPage, EntryRecord, EntryRequest, RequestOutcome, Reuse, Status
 from imagecache.domain.errors import InvalidCallback, QueryTooLarge
+from imagecache.domain.estimates import Estimate, estimate
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import (
     BlobReader,
@@ -219,6 +220,15 @@ class ImageCache:
                     del waiting[entry_id]
                     yield entry_id, entry
             yield from waiting.items()
+
+    def estimate(self, entry: EntryRecord) -> Estimate | None:
+        """Where a pending entry stands in its kind's line, and when it should be done; None once settled."""
+        if entry.status is not Status.PENDING:
+            return None
+        kind = self._kinds.settings_for(entry.job)
+        running_for = self._clock() - entry.started_at if entry.started_at else 0.0
+        ahead = self._jobs.ahead_of(entry.id, kind)
+        return estimate(ahead, kind.concurrency, self._entries.recent_duration(kind.name), running_for)
 
     def _live_id(self, entry_id: str) -> bool:
         """Whether a client-supplied id is well formed and not yet past the expiry it carries."""

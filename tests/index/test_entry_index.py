@@ -234,3 +234,14 @@ def test_expired_ids_are_found_by_time(store):
     short, _ = ask(store, digest="1" * 64, ttl=10)
     ask(store, digest="2" * 64, ttl=1000)
     assert store.expired_ids(NOW + 11) == [short]
+
+
+def test_a_kinds_recent_duration_weighs_recent_runs_most(store):
+    assert store.recent_duration("kentik") is None
+    durations = []
+    for n, took in enumerate((4.0, 9.0, 9.0)):
+        entry_id, _ = ask(store, now=NOW + 100 * n, digest=f"{n}" * 64)
+        claim(store, entry_id, "lease", NOW + 100 * n)
+        activate(store, entry_id, now=NOW + 100 * n + took)
+        durations.append(store.recent_duration(store.get(entry_id).job))
+    assert durations == pytest.approx([4.0, 5.0, 5.8])  # each run weighs a fifth

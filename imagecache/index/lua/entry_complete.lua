@@ -2,14 +2,22 @@
 -- due.
 -- KEYS[1] entry:<id>   KEYS[2] stats   KEYS[3] lru   KEYS[4] running   KEYS[5] due   KEYS[6] gc
 -- KEYS[7] callbacks:<id>   KEYS[8] callbacks_due   KEYS[9] failures:<digest> (a success starts its count over)
+-- KEYS[10] durations (hash: job kind -> its runs' recent duration in seconds, each run weighing DURATION_WEIGHT)
 -- ARGV[1] id   ARGV[2] now   ARGV[3] content type   ARGV[4] size   ARGV[5] etag   ARGV[6] channel   ARGV[7] blob key
 -- ARGV[8] the blob key's own part, which the entry keeps as `result` (domain/entry_record.py: result_suffix)
 -- ARGV[9..] counters to add to stats with it, as name, amount pairs (what producing it cost)
 -- Uses checks.lua
 -- Returns 1 (settled now, or by an earlier try of this same call), 0 (gone or settled otherwise).
-local f = redis.call('HMGET', KEYS[1], 'status', 'result')
+local f = redis.call('HMGET', KEYS[1], 'status', 'result', 'job', 'started_at')
 if f[1] == 'active' and f[2] == ARGV[8] then return 1 end  -- this result, stored by an earlier try of this call
 if f[1] ~= 'pending' then return 0 end
+local DURATION_WEIGHT = 0.2
+if f[3] and tonumber(f[4]) then
+  local took = math.max(0, tonumber(ARGV[2]) - tonumber(f[4]))
+  local before = tonumber(redis.call('HGET', KEYS[10], f[3]))
+  local recent = before and (before * (1 - DURATION_WEIGHT) + took * DURATION_WEIGHT) or took
+  redis.call('HSET', KEYS[10], f[3], string.format('%.3f', recent))
+end
 redis.call('HINCRBY', KEYS[2], 'bytes', ARGV[4])
 add_counts(KEYS[2], 9)
 redis.call('HDEL', KEYS[4], ARGV[1])

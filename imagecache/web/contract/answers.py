@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from imagecache.domain.entry_record import EntryRecord, Reuse, Status
+from imagecache.domain.estimates import Estimate
 from imagecache.domain.file_record import CACHE_ID_PATTERN
 from imagecache.domain.job_settings import JobSettings
 
@@ -74,9 +75,19 @@ class EntryView(Answer):
     etag: str | None = None
     completed_at: float | None = None
     error: EntryFailure | None = None
+    queue_position: int | None = Field(
+        None,
+        description="while pending: 0 once it has a slot (queued to run, or running), n: the n-th of its kind "
+        "in line for one",
+    )
+    eta_seconds: float | None = Field(
+        None,
+        description="while pending: when it should be done, from the work ahead of it and how long its kind's "
+        "runs take lately (absent before any was timed)",
+    )
 
     @classmethod
-    def of(cls, entry: EntryRecord) -> EntryView:
+    def of(cls, entry: EntryRecord, estimate: Estimate | None = None) -> EntryView:
         done = entry.status is Status.ACTIVE
         failure = (
             EntryFailure(status=entry.error_status, type=entry.error_type, msg=entry.error_message)
@@ -97,6 +108,8 @@ class EntryView(Answer):
             etag=entry.etag if done else None,
             completed_at=entry.completed_at if done else None,
             error=failure,
+            queue_position=estimate.queue_position if estimate else None,
+            eta_seconds=estimate.eta_seconds if estimate else None,
         )
 
 

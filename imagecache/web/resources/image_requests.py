@@ -76,7 +76,10 @@ class RequestsResource:
             entry = self._cache.lookup(entry_id)
         if entry is None:
             raise ApiError(404, "Request not found", loc=entry_id)
-        resp.media = EntryView.of(entry).json_body()
+        estimate = self._cache.estimate(entry)
+        if estimate is not None:  # still pending: when to ask again
+            resp.set_header("Retry-After", str(estimate.retry_after()))
+        resp.media = EntryView.of(entry, estimate).json_body()
 
 
 class JobsResource:
@@ -133,11 +136,17 @@ class ImageResource:
         if settling.entry is None:
             raise ApiError(404, "Image not found", loc=entry_id)
         if settling.entry.status is Status.PENDING:
+            estimate = self._cache.estimate(settling.entry)
+            retry_after = str(estimate.retry_after() if estimate else 5)
             raise ApiError(
                 504,
                 "image is still being produced; try again",
                 loc=entry_id,
-                headers={"Retry-After": "5", ENTRY_STATUS: "pending", cache_status.HEADER: cache_status.PENDING},
+                headers={
+                    "Retry-After": retry_after,
+                    ENTRY_STATUS: "pending",
+                    cache_status.HEADER: cache_status.PENDING,
+                },
             )
         return settling
 
