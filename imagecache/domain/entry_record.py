@@ -7,6 +7,8 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from imagecache.domain.progress import Progress
+
 MAX_ENTRY_TAGS = 64  # what one entry carries, from every request that tagged it
 
 
@@ -46,6 +48,7 @@ class EntryRecord:
     job: str = ""  # its job kind
     tags: tuple[str, ...] = ()  # what POST /purge may remove it by
     purged_at: float = 0.0  # when a soft purge marked it stale (0: never)
+    progress: Progress | None = None  # what its running job last reported, while pending
 
     @staticmethod
     def result_prefix(entry_id: str) -> str:
@@ -93,6 +96,9 @@ class EntryRecord:
             job=fields["job"],
             tags=tuple(json.loads(fields["tags"])) if fields.get("tags") else (),
             purged_at=float(fields.get("purged_at", 0)),
+            progress=Progress(float(fields["progress"]), fields.get("progress_message", ""))
+            if "progress" in fields
+            else None,
         )
 
     def notice(self) -> dict[str, object]:

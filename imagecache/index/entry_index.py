@@ -27,6 +27,7 @@ from imagecache.domain.entry_record import (
 )
 from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.errors import TooManyTags
+from imagecache.domain.progress import Progress
 from imagecache.redis_access import scripts
 from imagecache.redis_access.keys import RedisKeys
 from imagecache_client.ids import EntryId
@@ -59,6 +60,7 @@ class RedisEntryIndex:
         self._request = scripts.register(redis, "entry_request")
         self._complete = scripts.register(redis, "entry_complete")
         self._fail = scripts.register(redis, "entry_fail")
+        self._progress = scripts.register(redis, "entry_progress")
         self._delete = scripts.register(redis, "entry_delete")
         self._page = scripts.register(redis, "entry_page")
         self._claim = scripts.register(redis, "entry_claim")
@@ -355,6 +357,11 @@ class RedisEntryIndex:
                 ],
             )
         )
+
+    def progress(self, entry_id: str, progress: Progress) -> bool:
+        """Note a running job's progress on its pending entry and wake its waiters; False once it has settled."""
+        args = [entry_id, repr(progress.fraction), progress.message, self._channel]
+        return bool(self._progress(keys=[self._key(entry_id)], args=args))
 
     def recent_duration(self, job: str) -> float | None:
         """How long the kind's runs have taken lately (seconds, recent runs weighing most); None before its first."""

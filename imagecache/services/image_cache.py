@@ -23,6 +23,7 @@ from imagecache.domain.ports import (
     EntryRequests,
     JobQueue,
 )
+from imagecache.domain.progress import Progress
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.followups import Followups
 from imagecache.services.job_kinds import JobKinds
@@ -53,6 +54,14 @@ class Ask:
 
 
 PLAIN = Ask()
+
+
+@dataclass(frozen=True)
+class Progressed:
+    """News of an entry still pending: what its job reported last."""
+
+    entry_id: str
+    progress: Progress
 
 
 @dataclass(frozen=True)
@@ -192,11 +201,11 @@ class ImageCache:
 
     def settle_events(
         self, entry_ids: list[str], timeout: float, tick: float
-    ) -> Iterator[tuple[str, EntryRecord | None] | None]:
+    ) -> Iterator[tuple[str, EntryRecord | None] | Progressed | None]:
         """Each entry, once: as soon as it has left pending (None: unknown, malformed or expired), or as it stands
-        when `timeout` runs out; a None between them every `tick` seconds without news (an event stream's
-        keep-alive). Everything arrives on this process's one pub/sub connection: one round trip to start, none
-        per entry that settles with its announcement."""
+        when `timeout` runs out; meanwhile each progress its job reports (Progressed); a None between them every
+        `tick` seconds without news (an event stream's keep-alive). Everything arrives on this process's one
+        pub/sub connection: one round trip to start, none per entry that settles with its announcement."""
         live = [entry_id for entry_id in entry_ids if self._live_id(entry_id)]
         for entry_id in entry_ids:
             if entry_id not in live:
@@ -219,6 +228,9 @@ class ImageCache:
                 if entry_id in waiting and (entry is None or entry.status is not Status.PENDING):
                     del waiting[entry_id]
                     yield entry_id, entry
+                elif entry is not None and _progressed(waiting.get(entry_id), entry):
+                    waiting[entry_id] = entry
+                    yield Progressed(entry_id, entry.progress or Progress(0.0))
             yield from waiting.items()
 
     def estimate(self, entry: EntryRecord) -> Estimate | None:
@@ -251,3 +263,8 @@ class ImageCache:
 
     def remaining_life(self, entry: EntryRecord) -> int:
         return max(0, int(entry.expires_at - self._clock()))
+
+
+def _progressed(before: EntryRecord | None, now: EntryRecord) -> bool:
+    """Whether a still pending entry that is waited for has new progress to tell."""
+    return before is not None and now.progress is not None and now.progress != before.progress

@@ -31,6 +31,7 @@ from imagecache.domain.ports import (
     FetchResult,
     Readable,
 )
+from imagecache.domain.progress import Progress, reporting
 from imagecache.services.blob_lifecycle import ORPHAN_GRACE, BlobKeeping, discard
 from imagecache.services.followups import Followups
 
@@ -125,7 +126,8 @@ class Producer:
             return
         started = time.monotonic()
         try:
-            fetched = job.fetch(json.loads(entry.query))
+            with reporting(lambda progress: self._note_progress(entry.id, progress)):
+                fetched = job.fetch(json.loads(entry.query))
         except FetchError as exc:
             counts = fetch_increments(calls=exc.attempts, failures=exc.attempts, seconds=time.monotonic() - started)
             self._fail(entry.id, exc, expires_at=entry.expires_at, counts=counts)
@@ -214,6 +216,13 @@ class Producer:
 
     def _enforce_capacity(self) -> None:
         self._unless_outage("eviction (maintenance does it)", self._capacity.enforce)
+
+    def _note_progress(self, entry_id: str, progress: Progress) -> None:
+        """A report the job made: for the entry's waiters, never a reason for the job to fail."""
+        try:
+            self._entries.progress(entry_id, progress)
+        except Exception as exc:
+            log.warning("produce %s: progress not noted: %s: %s", entry_id, type(exc).__name__, exc)
 
     @staticmethod
     def _unless_outage(what: str, call: Callable[[], object]) -> None:

@@ -4,6 +4,7 @@ run by a real worker, chosen per request; today's requests and ids unchanged."""
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import httpx
@@ -97,3 +98,26 @@ def test_a_kind_installed_on_the_web_host_but_on_no_worker_is_refused_not_left_p
     refused = post(partial, {"job": "mandelbrot", "api_query": VIEW})
     assert refused.status_code == 400 and "served: chart, kentik" in refused.json()["msg"]
     assert "mandelbrot" not in {kind["name"] for kind in httpx.get(partial.url + "/jobs", timeout=10).json()["jobs"]}
+
+
+def test_a_job_reports_its_progress_to_those_waiting_for_it(stack):
+    view = {"width": 1200, "height": 1200, "quality": 3000, "zoom": 1 + time.time() % 1}  # about 2 s of drawing
+    entry_id = post(stack, {"job": "mandelbrot", "api_query": view}).json()["id"]
+    progress, views, settled = [], [], None
+    with httpx.stream("GET", f"{stack.url}/events", params={"id": entry_id, "wait": 10}, timeout=60) as stream:
+        event = ""
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event == "progress":
+                progress.append(json.loads(line[6:]))
+                views.append(httpx.get(f"{stack.url}/requests/{entry_id}", timeout=10).json())
+            elif line.startswith("data: ") and event == "entry":
+                settled = json.loads(line[6:])
+    assert settled is not None and settled["status"] == "active"
+    fractions = [report["fraction"] for report in progress]
+    assert len(fractions) >= 2 and fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] <= 1
+    assert all(report["id"] == entry_id and report["message"].endswith("of 1200 drawn") for report in progress)
+    pending = [view for view in views if view["status"] == "pending"]
+    assert pending and all(0 < view["progress"]["fraction"] <= 1 for view in pending)
+    assert "progress" not in httpx.get(f"{stack.url}/requests/{entry_id}", timeout=10).json()  # settled: gone

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
+from imagecache.domain.progress import reporting
 from imagecache.jobs import JobError
-from mandelbrot_job import job
+from mandelbrot_job import draw, job
 
 
 def test_a_view_is_a_png_file_of_its_size_handed_over_by_path():
@@ -19,9 +22,34 @@ def test_a_view_is_a_png_file_of_its_size_handed_over_by_path():
     os.unlink(result.path)
 
 
+@given(width=st.integers(1, 80), height=st.integers(1, 80), quality=st.integers(2, 60))
+@settings(max_examples=40, deadline=None)
+def test_drawn_in_bands_it_is_the_image_one_call_draws(width, height, quality):
+    extent = (-2.0, -1.2, 1.0, 1.1)
+    whole = Image.effect_mandelbrot((width, height), extent, quality)
+    assert draw((width, height), extent, quality).tobytes() == whole.tobytes()
+
+
+def test_it_reports_its_progress_band_by_band_to_the_end():
+    reports = []
+    with reporting(reports.append, clock=iter(range(0, 1000, 10)).__next__):  # far apart: none held back
+        draw((32, 64), (-2.0, -1.0, 1.0, 1.0), 20)
+    assert [r.fraction for r in reports] == [n / 8 for n in range(1, 9)] and reports[-1].message.endswith("of 64 drawn")
+
+
 @pytest.mark.parametrize(
     "query",
-    [[], {"width": 0}, {"width": 5000}, {"height": "9"}, {"zoom": 0}, {"center": [1]}, {"quality": True}, {"x": 1}],
+    [
+        [],
+        {"width": 0},
+        {"width": 5000},
+        {"height": "9"},
+        {"zoom": 0},
+        {"center": [1]},
+        {"quality": True},
+        {"quality": 1},
+        {"x": 1},
+    ],
 )
 def test_a_query_it_cannot_draw_is_a_definitive_400(query):
     with pytest.raises(JobError) as raised:

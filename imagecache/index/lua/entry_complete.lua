@@ -21,6 +21,7 @@ end
 redis.call('HINCRBY', KEYS[2], 'bytes', ARGV[4])
 add_counts(KEYS[2], 9)
 redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('HDEL', KEYS[1], 'progress', 'progress_message')  -- kept while pending only
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[7])  -- the result was garbage until now (services/blob_lifecycle.py)
 redis.call('HSET', KEYS[1], 'status', 'active', 'completed_at', ARGV[2],

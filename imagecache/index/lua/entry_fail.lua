@@ -19,6 +19,7 @@ if ARGV[8] ~= '' then  -- worked out whole before the first write: a refused wri
   redis.call('SET', KEYS[7], failures, 'EX', math.ceil(seconds + most) + 1)
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[1], 'progress', 'progress_message')  -- kept while pending only
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'error', 'completed_at', ARGV[2], 'error_status', ARGV[3],
   'error_type', ARGV[4], 'error_message', ARGV[5], 'error_until', error_until)

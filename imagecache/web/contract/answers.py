@@ -59,6 +59,11 @@ class EntryFailure(Answer):
     msg: str
 
 
+class EntryProgress(Answer):
+    fraction: float = Field(description="how far along, from 0 to 1")
+    message: str = Field(description="what it is doing, in a few words")
+
+
 class EntryView(Answer):
     """GET /requests/{entry_id}: everything but the query and internals."""
 
@@ -80,6 +85,7 @@ class EntryView(Answer):
         description="while pending: 0 once it has a slot (queued to run, or running), n: the n-th of its kind "
         "in line for one",
     )
+    progress: EntryProgress | None = Field(None, description="while pending: what its running job reported last")
     eta_seconds: float | None = Field(
         None,
         description="while pending: when it should be done, from the work ahead of it and how long its kind's "
@@ -110,6 +116,9 @@ class EntryView(Answer):
             error=failure,
             queue_position=estimate.queue_position if estimate else None,
             eta_seconds=estimate.eta_seconds if estimate else None,
+            progress=EntryProgress(fraction=entry.progress.fraction, message=entry.progress.message)
+            if entry.progress and entry.status is Status.PENDING
+            else None,
         )
 
 

@@ -162,11 +162,12 @@ class OpenApiDocument:
         event = {
             "type": "object",
             "required": ["event", "data"],
-            "properties": {"event": {"enum": ["entry", "done"]}, "data": {"type": "string"}},
+            "properties": {"event": {"enum": ["entry", "progress", "done"]}, "data": {"type": "string"}},
         }
         event_stream = {
             "description": "text/event-stream: `event: entry` with {id, status, size, type} per entry as it "
-            "settles, then `event: done`",
+            "settles (`event: progress` with {id, fraction, message} meanwhile, from a job that reports it), then "
+            "`event: done`",
             "content": {"text/event-stream": {"schema": event}},
         }
         created = _with_cache_status(

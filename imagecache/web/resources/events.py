@@ -16,7 +16,7 @@ from typing import Any
 import falcon
 
 from imagecache.domain.entry_record import EntryRecord
-from imagecache.services.image_cache import ImageCache
+from imagecache.services.image_cache import ImageCache, Progressed
 from imagecache.web.admission import WaitAdmission
 from imagecache.web.contract.reading import read_body, read_query
 from imagecache.web.contract.requests import Contract, EventIds
@@ -54,7 +54,7 @@ def event_fields(entry_id: str, entry: EntryRecord | None) -> dict[str, Any]:
     return {"id": entry_id, "status": "not_found"} if entry is None else entry.notice()
 
 
-def _events(news: Iterator[tuple[str, EntryRecord | None] | None]) -> Iterator[bytes]:
+def _events(news: Iterator[tuple[str, EntryRecord | None] | Progressed | None]) -> Iterator[bytes]:
     """The stream: at once a line that opens it (the server sends its headers with its first bytes, and a
     client's EventSource is open once they arrive), then the events."""
     yield b": open\n\n"
@@ -62,6 +62,10 @@ def _events(news: Iterator[tuple[str, EntryRecord | None] | None]) -> Iterator[b
     for item in news:
         if item is None:
             yield b": keep-alive\n\n"
+            continue
+        if isinstance(item, Progressed):
+            progress = {"id": item.entry_id, "fraction": item.progress.fraction, "message": item.progress.message}
+            yield f"event: progress\ndata: {json.dumps(progress)}\n\n".encode()
             continue
         sent += 1
         yield f"event: entry\ndata: {json.dumps(event_fields(*item))}\n\n".encode()
