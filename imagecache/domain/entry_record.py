@@ -7,7 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from imagecache.domain.progress import Progress
+from imagecache.domain.progress import JobProgress
 
 MAX_ENTRY_TAGS = 64  # what one entry carries, from every request that tagged it
 
@@ -48,7 +48,7 @@ class EntryRecord:
     job: str = ""  # its job kind
     tags: tuple[str, ...] = ()  # what POST /purge may remove it by
     purged_at: float = 0.0  # when a soft purge marked it stale (0: never)
-    progress: Progress | None = None  # what its running job last reported, while pending
+    progress: JobProgress | None = None  # what its running job last reported, while pending
 
     @staticmethod
     def result_prefix(entry_id: str) -> str:
@@ -96,7 +96,7 @@ class EntryRecord:
             job=fields["job"],
             tags=tuple(json.loads(fields["tags"])) if fields.get("tags") else (),
             purged_at=float(fields.get("purged_at", 0)),
-            progress=Progress(float(fields["progress"]), fields.get("progress_message", ""))
+            progress=JobProgress(float(fields["progress"]), fields.get("progress_message", ""))
             if "progress" in fields
             else None,
         )

@@ -17,7 +17,7 @@ from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.file_record import FileRecord, Replaced
 from imagecache.domain.identity import Identity
 from imagecache.domain.job_settings import JobSettings
-from imagecache.domain.progress import Progress
+from imagecache.domain.progress import JobProgress
 
 # Blobs
 
@@ -198,7 +198,7 @@ class EntryRequests(EntryLookup, Protocol):
 class EntryProduction(EntryLookup, Protocol):
     """What producing a result does (the producer): an entry moves pending -> active|error exactly once."""
 
-    def progress(self, entry_id: str, progress: Progress) -> bool:
+    def progress(self, entry_id: str, progress: JobProgress) -> bool:
         """Note a running job's progress on its pending entry, for its waiters."""
         ...
 

@@ -1,4 +1,4 @@
-"""Progress a running job reports (`imagecache.jobs.report_progress`): how far along it is, and what it is doing.
+"""JobProgress a running job reports (`imagecache.jobs.report_progress`): how far along it is, and what it is doing.
 
 The producer sets where reports go for the job it runs (a context variable, so a job's `run(query)` keeps its
 shape); reports reach the index at most every REPORT_EVERY seconds, the last one (1.0) always, so a job that
@@ -19,12 +19,12 @@ MAX_MESSAGE = 60
 
 
 @dataclass(frozen=True)
-class Progress:
+class JobProgress:
     fraction: float  # 0.0 to 1.0
     message: str = ""
 
 
-_sink: ContextVar[Callable[[Progress], object] | None] = ContextVar("imagecache_progress_sink", default=None)
+_sink: ContextVar[Callable[[JobProgress], object] | None] = ContextVar("imagecache_progress_sink", default=None)
 
 
 def report_progress(fraction: float, message: str = "") -> None:
@@ -33,15 +33,15 @@ def report_progress(fraction: float, message: str = "") -> None:
     sink = _sink.get()
     if sink is not None:
         cut = str(message).encode()[:MAX_MESSAGE].decode(errors="ignore")
-        sink(Progress(min(1.0, max(0.0, float(fraction))), cut))
+        sink(JobProgress(min(1.0, max(0.0, float(fraction))), cut))
 
 
 @contextmanager
-def reporting(send: Callable[[Progress], object], clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+def reporting(send: Callable[[JobProgress], object], clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
     """Within the block, the job's reports go to `send`, at most every REPORT_EVERY seconds (the last always)."""
     last = [float("-inf")]
 
-    def throttled(progress: Progress) -> None:
+    def throttled(progress: JobProgress) -> None:
         now = clock()
         if progress.fraction >= 1.0 or now - last[0] >= REPORT_EVERY:
             last[0] = now

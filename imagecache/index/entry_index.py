@@ -27,7 +27,7 @@ from imagecache.domain.entry_record import (
 )
 from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.errors import TooManyTags
-from imagecache.domain.progress import Progress
+from imagecache.domain.progress import JobProgress
 from imagecache.redis_access import scripts
 from imagecache.redis_access.keys import RedisKeys
 from imagecache_client.ids import EntryId
@@ -358,7 +358,7 @@ class RedisEntryIndex:
             )
         )
 
-    def progress(self, entry_id: str, progress: Progress) -> bool:
+    def progress(self, entry_id: str, progress: JobProgress) -> bool:
         """Note a running job's progress on its pending entry and wake its waiters; False once it has settled."""
         args = [entry_id, repr(progress.fraction), progress.message, self._channel]
         return bool(self._progress(keys=[self._key(entry_id)], args=args))

@@ -23,7 +23,7 @@ from imagecache.domain.ports import (
     EntryRequests,
     JobQueue,
 )
-from imagecache.domain.progress import Progress
+from imagecache.domain.progress import JobProgress
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.followups import Followups
 from imagecache.services.job_kinds import JobKinds
@@ -61,7 +61,7 @@ class Progressed:
     """News of an entry still pending: what its job reported last."""
 
     entry_id: str
-    progress: Progress
+    progress: JobProgress
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,7 @@ class ImageCache:
                     yield entry_id, entry
                 elif entry is not None and _progressed(waiting.get(entry_id), entry):
                     waiting[entry_id] = entry
-                    yield Progressed(entry_id, entry.progress or Progress(0.0))
+                    yield Progressed(entry_id, entry.progress or JobProgress(0.0))
             yield from waiting.items()
 
     def estimate(self, entry: EntryRecord) -> Estimate | None:

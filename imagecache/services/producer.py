@@ -31,7 +31,7 @@ from imagecache.domain.ports import (
     FetchResult,
     Readable,
 )
-from imagecache.domain.progress import Progress, reporting
+from imagecache.domain.progress import JobProgress, reporting
 from imagecache.services.blob_lifecycle import ORPHAN_GRACE, BlobKeeping, discard
 from imagecache.services.followups import Followups
 
@@ -217,7 +217,7 @@ class Producer:
     def _enforce_capacity(self) -> None:
         self._unless_outage("eviction (maintenance does it)", self._capacity.enforce)
 
-    def _note_progress(self, entry_id: str, progress: Progress) -> None:
+    def _note_progress(self, entry_id: str, progress: JobProgress) -> None:
         """A report the job made: for the entry's waiters, never a reason for the job to fail."""
         try:
             self._entries.progress(entry_id, progress)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imagecache.domain.progress import MAX_MESSAGE, REPORT_EVERY, Progress, report_progress, reporting
+from imagecache.domain.progress import MAX_MESSAGE, REPORT_EVERY, JobProgress, report_progress, reporting
 
 
 @given(fraction=st.floats(-1e9, 1e9, allow_nan=False), message=st.text(max_size=500))
 def test_a_report_is_a_fraction_from_0_to_1_and_a_message_of_at_most_max_bytes(fraction, message):
-    sent: list[Progress] = []
+    sent: list[JobProgress] = []
     with reporting(sent.append):
         report_progress(fraction, message)
     assert 0.0 <= sent[0].fraction <= 1.0 and len(sent[0].message.encode()) <= MAX_MESSAGE
@@ -19,7 +19,7 @@ def test_a_report_is_a_fraction_from_0_to_1_and_a_message_of_at_most_max_bytes(f
 
 
 def test_reports_in_a_tight_loop_reach_the_index_at_most_every_report_every_seconds_and_the_last_always():
-    sent: list[Progress] = []
+    sent: list[JobProgress] = []
     ticks = iter([0.0, 0.1, 0.2, REPORT_EVERY + 0.1, REPORT_EVERY + 0.2, REPORT_EVERY + 0.3])
     with reporting(sent.append, clock=ticks.__next__):
         for n in range(1, 6):
@@ -30,7 +30,7 @@ def test_reports_in_a_tight_loop_reach_the_index_at_most_every_report_every_seco
 
 def test_outside_a_run_a_report_goes_nowhere():
     report_progress(0.5, "nobody listens")  # no error, nothing kept
-    sent: list[Progress] = []
+    sent: list[JobProgress] = []
     with reporting(sent.append):
         pass
     report_progress(0.5)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from imagecache.domain.entry_record import EntryRecord, Reuse, Status
 from imagecache.domain.error_backoff import ErrorBackoff
-from imagecache.domain.progress import Progress
+from imagecache.domain.progress import JobProgress
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from testkit.index import claim, request
@@ -250,11 +250,11 @@ def test_a_kinds_recent_duration_weighs_recent_runs_most(store):
 
 def test_progress_is_kept_while_pending_only(store, redis):
     entry_id, _ = ask(store)
-    assert store.progress(entry_id, Progress(0.25, "a quarter"))
-    assert store.get(entry_id).progress == Progress(0.25, "a quarter")
+    assert store.progress(entry_id, JobProgress(0.25, "a quarter"))
+    assert store.get(entry_id).progress == JobProgress(0.25, "a quarter")
     activate(store, entry_id)
     assert store.get(entry_id).progress is None and not redis.hexists(store.keys.entry(entry_id), "progress")
-    assert not store.progress(entry_id, Progress(0.5, "late"))  # settled: nothing is added to it
+    assert not store.progress(entry_id, JobProgress(0.5, "late"))  # settled: nothing is added to it
     assert store.get(entry_id).progress is None
-    assert not store.progress("e" * 64 + "_1", Progress(0.5))  # gone: no key is made
+    assert not store.progress("e" * 64 + "_1", JobProgress(0.5))  # gone: no key is made
     assert not redis.exists(store.keys.entry("e" * 64 + "_1"))
