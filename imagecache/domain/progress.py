@@ -1,4 +1,4 @@
-"""JobProgress a running job reports (`imagecache.jobs.report_progress`): how far along it is, and what it is doing.
+"""What a running job reports (`imagecache.jobs.report_progress`): how far along it is, and what it is doing.
 
 The producer sets where reports go for the job it runs (a context variable, so a job's `run(query)` keeps its
 shape); reports reach the index at most every REPORT_EVERY seconds, the last one (1.0) always, so a job that
