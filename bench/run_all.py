@@ -11,6 +11,7 @@ BENCHMARKS = [
     "single_flight",
     "overhead",
     "burst",
+    "fairness",
     "waiters",
     "event_streams",
     "held_connections",

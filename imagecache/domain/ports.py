@@ -102,7 +102,8 @@ class Fetcher(Protocol):
 class JobQueue(Protocol):
     """Where new and lost entries are handed to a worker, each under its job kind's timeout and cap."""
 
-    def enqueue(self, entry_id: str, job: JobSettings) -> None: ...
+    def enqueue(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
+        """A job for the entry, in its kind's line, taking turns with other tenants' jobs."""
 
     def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
         """A new job for an entry whose job was lost."""

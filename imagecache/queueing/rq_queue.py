@@ -57,9 +57,10 @@ class RqJobQueue:
             found = self._registries[limit_key] = RateLimitRegistry(limit_key, self._connection)
         return found
 
-    def enqueue(self, entry_id: str, job: JobSettings) -> None:
+    def enqueue(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
         """The job carries the current request id, so the worker logs under it too, and its kind. One round trip:
-        RQ's rate-limited enqueue as one script (a pipeline holding RQ's script would cost a SCRIPT EXISTS first)."""
+        RQ's rate-limited enqueue as one script (a pipeline holding RQ's script would cost a SCRIPT EXISTS first),
+        its place in line taking turns with other tenants' (jobs_enqueue.lua)."""
         limit = self.rate_limit(job.name, job.concurrency)
         rq_job = self.queue.create_job(
             JOB_FUNCTION,
@@ -81,6 +82,7 @@ class RqJobQueue:
                 limits.rate_limited_key,
                 limits.config_key,
                 RateLimitRegistry.rl_keys_key,
+                self._keys.fair_share(job.name),
             ],
             args=[
                 rq_job.id,
@@ -90,6 +92,7 @@ class RqJobQueue:
                 limit.concurrency,
                 Job.redis_job_namespace_prefix,
                 Queue.redis_queue_namespace_prefix,
+                tenant,
                 *fields,
             ],
         )

@@ -13,7 +13,8 @@ Recovery:   running (hash: entry -> lease), due (sorted set: pickup checks), lea
 Tags:       tag:<tag> (a set of the entries carrying it)
 Callbacks:  callbacks:<id> (the URLs to call when it settles), callbacks_due (settled entries whose callbacks
             are yet to be handed to the callback queue, by when they settled)
-Jobs:       jobs (hash: worker -> the job kinds it runs, until when)
+Jobs:       jobs (hash: worker -> the job kinds it runs, until when), fair:<kind> (hash: each tenant's last tag in
+            the kind's line, so tenants take turns)
 Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and each job kind's
             upstream limit take the prefix without its colon: <prefix>-produce, <prefix>-callbacks,
             <prefix>-upstream:<kind>.
@@ -127,6 +128,10 @@ class RedisKeys:
     @property
     def jobs(self) -> str:
         return self._named("jobs")
+
+    def fair_share(self, job: str) -> str:
+        """The tags that make a job kind's line take turns across tenants (queueing/lua/jobs_enqueue.lua)."""
+        return f"{self.prefix}fair:{job}"
 
     def rq_upstream_limit(self, job: str) -> str:
         return f"{self.prefix.rstrip(':')}-upstream:{job}"

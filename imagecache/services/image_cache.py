@@ -51,6 +51,7 @@ class Ask:
     stale_if_error: int | None = None
     tags: tuple[str, ...] = ()  # given to the entry that answers (and to the one the request starts)
     callback_url: str = ""  # POSTed to when the entry that answers settles (at once if it has)
+    tenant: str = ""  # who asks (its API key's name; '' without keys): tenants' jobs take turns in line
 
 
 PLAIN = Ask()
@@ -143,7 +144,7 @@ class ImageCache:
         if outcome.started:
             why = "refreshing a stale result" if outcome.reuse is Reuse.STALE else "new"
             log.info("request %s: %s, %s job enqueued", outcome.started, why, kind.name)
-            self._jobs.enqueue(outcome.started, kind)
+            self._jobs.enqueue(outcome.started, kind, ask.tenant)
         if outcome.started or outcome.entry.status is Status.PENDING:  # a promised result outlives a failover
             self._replication.confirm()
         if ask.callback_url and outcome.entry.status is not Status.PENDING:

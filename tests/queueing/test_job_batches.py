@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from redis import Redis
 from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimitRegistry
@@ -175,3 +177,48 @@ def test_a_job_whose_data_cannot_be_read_fails_alone(jobs):
     taken, refused = batches_for(jobs).take(5, "worker-a")
     assert [job.entry_id for job in taken] == [readable]
     assert [job.job_id for job in refused] == [job_id_for(broken)] and refused[0].failure
+
+
+@given(backlogs=st.lists(st.integers(1, 12), min_size=1, max_size=4))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_tenants_take_turns_in_line_whatever_their_backlogs(one_slot, prefix, backlogs):
+    """Each tenant posts its backlog after the one before (the first job takes the one slot): the line has each
+    tenant's n-th job among every tenant's n-th, so a late tenant's handful waits one turn per job, not a backlog."""
+    tenant_of: dict[str, str] = {}
+    for tenant, count in enumerate(backlogs):
+        for _ in range(count):
+            entry_id = entry()
+            tenant_of[job_id_for(entry_id)] = str(tenant)
+            one_slot.enqueue(entry_id, ONE_SLOT, str(tenant))
+    line = RateLimitRegistry(one_slot.rate_limit("chart", 1).key, one_slot.queue.connection).rate_limited_key
+    waiting = [
+        (tenant_of[job.decode()], score)
+        for job, score in one_slot.queue.connection.zrange(line, 0, -1, withscores=True)
+    ]
+    turns: dict[float, list[str]] = {}
+    for tenant, score in waiting:
+        turns.setdefault(score, []).append(tenant)
+    assert all(len(set(tenants)) == len(tenants) for tenants in turns.values())  # one job per tenant per turn
+    for tenant, count in enumerate(backlogs[1:], start=1):  # a later tenant's last job: within its count of turns
+        last = max(position for position, (owner, _) in enumerate(waiting) if owner == str(tenant))
+        assert last < count * len(backlogs)
+    one_slot.queue.connection.delete(line, RedisKeys(prefix).fair_share("chart"))
+    one_slot.queue.empty()
+
+
+def test_a_tenant_new_to_the_line_takes_the_next_round_of_slots(jobs, prefix):
+    """A's runs in flight were its round: B's handful goes before A's backlog (a cap of CHART.concurrency)."""
+    tenant_of: dict[str, str] = {}
+    for tenant, count in (("a", CHART.concurrency + 10), ("b", CHART.concurrency)):
+        for _ in range(count):
+            entry_id = entry()
+            tenant_of[job_id_for(entry_id)] = tenant
+            jobs.enqueue(entry_id, CHART, tenant)
+    limits = RateLimitRegistry(jobs.rate_limit("chart", CHART.concurrency).key, jobs.queue.connection)
+    line = limits.rate_limited_key
+    waiting = [tenant_of[job.decode()] for job in jobs.queue.connection.zrange(line, 0, -1)]
+    assert (
+        waiting[: CHART.concurrency - 1] == ["b"] * (CHART.concurrency - 1) and waiting.count("b") == CHART.concurrency
+    )
+    assert waiting.index("b", CHART.concurrency - 1) <= CHART.concurrency  # the last ties with A's head at most
+    jobs.queue.connection.delete(line, limits.allowed_key, limits.config_key, RedisKeys(prefix).fair_share("chart"))

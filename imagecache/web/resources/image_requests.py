@@ -48,7 +48,7 @@ class RequestsResource:
             message = "signed URLs are off here (SIGNED_URL_SECRET is empty)"
             raise ApiError(400, message, loc="signed_url_ttl", kind=INVALID)
         try:
-            outcome = self._cache.request(asked.api_query, _ask(asked))
+            outcome = self._cache.request(asked.api_query, _ask(asked, str(req.context.get("api_key_name") or "")))
         except UnknownJob as exc:
             raise ApiError(400, str(exc), loc="job", kind=INVALID) from None
         except InvalidCallback as exc:
@@ -154,7 +154,8 @@ class ImageResource:
 _ASK_FIELDS = frozenset(field.name for field in dataclasses.fields(Ask))
 
 
-def _ask(asked: ImageRequestBody) -> Ask:
-    """The body's options, by Ask's own field names; tags once each, no callback as ""."""
+def _ask(asked: ImageRequestBody, tenant: str) -> Ask:
+    """The body's options, by Ask's own field names; tags once each, no callback as ""; who asks."""
     options = asked.model_dump(include=set(_ASK_FIELDS))
-    return Ask(**{**options, "tags": tuple(dict.fromkeys(asked.tags)), "callback_url": asked.callback_url or ""})
+    extra = {"tags": tuple(dict.fromkeys(asked.tags)), "callback_url": asked.callback_url or "", "tenant": tenant}
+    return Ask(**{**options, **extra})
