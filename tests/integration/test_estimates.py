@@ -3,6 +3,7 @@ stands in its kind's line and when it should be done, and Retry-After says when 
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -60,4 +61,7 @@ def test_a_line_of_pending_entries_says_where_each_stands_and_when_it_should_be_
     assert timed_out.status_code == 504 and 1 <= int(timed_out.headers["retry-after"]) <= 60
     polled = status(stack, last_id, wait=0.5)
     assert polled.json()["status"] == "pending" and "retry-after" in polled.headers
+    streamed = httpx.get(f"{stack.url}/events", params={"id": last_id, "wait": 0.5}, timeout=30).text
+    event = json.loads(streamed.split("event: entry\ndata: ")[1].split("\n")[0])
+    assert event["status"] == "pending" and event["queue_position"] >= 0 and event["eta_seconds"] > 0
     assert all(produced(stack, entry_id) for entry_id in ids)

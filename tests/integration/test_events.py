@@ -71,7 +71,15 @@ def test_a_stream_posted_with_a_list_ends_at_its_wait_with_what_is_still_pending
     body = {"ids": [entry_id]}
     with httpx.stream("POST", f"{stack.url}/events", params={"wait": 0.5}, json=body, timeout=30) as response:
         events = read_events(response)
-    assert events == [("entry", {"id": entry_id, "status": "pending", "size": 0, "type": ""}), ("done", {"entries": 1})]
+    (kind, pending), done = events
+    assert kind == "entry" and done == ("done", {"entries": 1})
+    assert {k: pending[k] for k in ("id", "status", "size", "type")} == {
+        "id": entry_id,
+        "status": "pending",
+        "size": 0,
+        "type": "",
+    }
+    assert pending["queue_position"] == 0  # it has a slot: where it stands, and (once a run was timed) its eta
 
 
 def test_a_stream_with_wait_zero_tells_how_things_stand_at_once(stack, simulator):

@@ -10,17 +10,19 @@ it holds one of the process's wait slots until it ends (web/admission.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import falcon
 
 from imagecache.domain.entry_record import EntryRecord
+from imagecache.domain.estimates import Estimate
 from imagecache.services.image_cache import ImageCache, Progressed
 from imagecache.web.admission import WaitAdmission
 from imagecache.web.contract.reading import read_body, read_query
 from imagecache.web.contract.requests import Contract, EventIds
 
+Estimator = Callable[[EntryRecord], Estimate | None]
 KEEPALIVE_SECONDS = 15.0  # a comment line this often, so proxies and clients see a live stream
 
 
@@ -46,7 +48,7 @@ class EventsResource:
         resp.content_type = "text/event-stream"
         resp.cache_control = ["no-cache"]
         resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
-        resp.stream = self._waits.hold_stream(req, _events(settling))
+        resp.stream = self._waits.hold_stream(req, _events(settling, self._cache.estimate))
 
 
 def event_fields(entry_id: str, entry: EntryRecord | None) -> dict[str, Any]:
@@ -54,7 +56,18 @@ def event_fields(entry_id: str, entry: EntryRecord | None) -> dict[str, Any]:
     return {"id": entry_id, "status": "not_found"} if entry is None else entry.notice()
 
 
-def _events(news: Iterator[tuple[str, EntryRecord | None] | Progressed | None]) -> Iterator[bytes]:
+def _with_estimate(fields: dict[str, Any], entry: EntryRecord | None, estimated: Estimator) -> dict[str, Any]:
+    """An entry still pending when the stream's wait ran out says where it stands and when it should be done."""
+    found = estimated(entry) if entry is not None else None
+    if found is None:
+        return fields
+    eta = {"eta_seconds": found.eta_seconds} if found.eta_seconds is not None else {}
+    return {**fields, "queue_position": found.queue_position, **eta}
+
+
+def _events(
+    news: Iterator[tuple[str, EntryRecord | None] | Progressed | None], estimated: Estimator
+) -> Iterator[bytes]:
     """The stream: at once a line that opens it (the server sends its headers with its first bytes, and a
     client's EventSource is open once they arrive), then the events."""
     yield b": open\n\n"
@@ -68,5 +81,6 @@ def _events(news: Iterator[tuple[str, EntryRecord | None] | Progressed | None]) 
             yield f"event: progress\ndata: {json.dumps(progress)}\n\n".encode()
             continue
         sent += 1
-        yield f"event: entry\ndata: {json.dumps(event_fields(*item))}\n\n".encode()
+        fields = _with_estimate(event_fields(*item), item[1], estimated)
+        yield f"event: entry\ndata: {json.dumps(fields)}\n\n".encode()
     yield f"event: done\ndata: {json.dumps({'entries': sent})}\n\n".encode()
