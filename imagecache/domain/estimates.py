@@ -20,8 +20,10 @@ class Estimate:
     eta_seconds: float | None  # seconds until it should be done; None before any run of its kind was timed
 
     def retry_after(self) -> int:
-        """Seconds a client should wait before asking again: when it should be done, within 1 and a minute."""
-        if self.eta_seconds is None:
+        """Seconds a client should wait before asking again: when it should be done, within 1 and a minute; the
+        default when that is unknown, or already past (a run taking longer than its kind's, or one being
+        recovered), so that an overdue run is not polled every second."""
+        if not self.eta_seconds:
             return RETRY_AFTER_DEFAULT
         return max(1, min(RETRY_AFTER_MOST, math.ceil(self.eta_seconds)))
 

@@ -31,20 +31,28 @@ def report_progress(fraction: float, message: str = "") -> None:
     """Tell whoever waits for this job's result how far along it is (0.0 to 1.0) and, in a few words, what it is
     doing. Outside a job run it does nothing."""
     sink = _sink.get()
-    if sink is not None:
-        cut = str(message).encode()[:MAX_MESSAGE].decode(errors="ignore")
-        sink(JobProgress(min(1.0, max(0.0, float(fraction))), cut))
+    if sink is None:
+        return
+    try:
+        value = float(fraction)
+        cut = str(message).encode(errors="replace")[:MAX_MESSAGE].decode(errors="ignore")
+    except (TypeError, ValueError):  # a report that makes no sense is dropped: it never breaks the job
+        return
+    if value == value:  # NaN says nothing
+        sink(JobProgress(min(1.0, max(0.0, value)), cut))
 
 
 @contextmanager
 def reporting(send: Callable[[JobProgress], object], clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
     """Within the block, the job's reports go to `send`, at most every REPORT_EVERY seconds (the last always)."""
     last = [float("-inf")]
+    finished = [False]
 
     def throttled(progress: JobProgress) -> None:
         now = clock()
-        if progress.fraction >= 1.0 or now - last[0] >= REPORT_EVERY:
-            last[0] = now
+        done = progress.fraction >= 1.0
+        if (done and not finished[0]) or now - last[0] >= REPORT_EVERY:
+            last[0], finished[0] = now, done
             send(progress)
 
     token = _sink.set(throttled)

@@ -238,7 +238,7 @@ class ImageCache:
         """Where a pending entry stands in its kind's line, and when it should be done; None once settled."""
         if entry.status is not Status.PENDING:
             return None
-        kind = self._kinds.settings_for(entry.job)
+        kind = self._kinds.served().get(entry.job) or self._kinds.settings_for(entry.job)  # the workers' own cap
         running_for = self._clock() - entry.started_at if entry.started_at else 0.0
         ahead = self._jobs.ahead_of(entry.id, kind)
         return estimate(ahead, kind.concurrency, self._entries.recent_duration(kind.name), running_for)

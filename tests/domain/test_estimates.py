@@ -38,6 +38,11 @@ def test_retry_after_is_within_a_second_and_a_minute(ahead, slots, run):
         assert found.eta_seconds is None and found.retry_after() == RETRY_AFTER_DEFAULT
 
 
+@given(run=runs, over=st.floats(0, 10**6, allow_nan=False))
+def test_an_overdue_run_is_asked_after_the_default_not_every_second(run, over):
+    assert estimate(None, 4, run, run + over).retry_after() == RETRY_AFTER_DEFAULT
+
+
 def test_a_line_starts_in_rounds_of_the_cap():
     assert estimate(0, 4, 2.0, 0.0) == Estimate(1, 3.0)  # the runs under way end in half a run, then its own
     assert estimate(3, 4, 2.0, 0.0) == Estimate(4, 3.0)  # the same round

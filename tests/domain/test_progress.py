@@ -35,3 +35,15 @@ def test_outside_a_run_a_report_goes_nowhere():
         pass
     report_progress(0.5)
     assert sent == []
+
+
+def test_a_report_that_makes_no_sense_never_breaks_the_job_and_a_finished_one_is_sent_once():
+    sent: list[JobProgress] = []
+    ticks = iter([0.0, 0.1, 0.2, 0.3, 0.4])
+    with reporting(sent.append, clock=ticks.__next__):
+        report_progress(None, "none")  # type: ignore[arg-type]
+        report_progress(float("nan"), "nan")
+        report_progress(0.5, "\udcff lone surrogate")
+        for _ in range(3):
+            report_progress(1.0, "done")
+    assert [(p.fraction, p.message.startswith("?")) for p in sent] == [(0.5, True), (1.0, False)]

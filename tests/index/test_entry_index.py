@@ -250,6 +250,9 @@ def test_a_kinds_recent_duration_weighs_recent_runs_most(store):
 
 def test_progress_is_kept_while_pending_only(store, redis):
     entry_id, _ = ask(store)
+    assert store.progress(entry_id, JobProgress(0.9, "a lost run's"))
+    claim(store, entry_id, "lease", NOW)
+    assert store.get(entry_id).progress is None  # a new run starts with nothing reported
     assert store.progress(entry_id, JobProgress(0.25, "a quarter"))
     assert store.get(entry_id).progress == JobProgress(0.25, "a quarter")
     activate(store, entry_id)

@@ -222,3 +222,22 @@ def test_a_tenant_new_to_the_line_takes_the_next_round_of_slots(jobs, prefix):
     )
     assert waiting.index("b", CHART.concurrency - 1) <= CHART.concurrency  # the last ties with A's head at most
     jobs.queue.connection.delete(line, limits.allowed_key, limits.config_key, RedisKeys(prefix).fair_share("chart"))
+
+
+def test_newcomers_share_the_next_round_in_turn_none_jumping_an_earlier_one(jobs, prefix):
+    """A has a backlog; B, C, D, E and F arrive one after another with a handful each: each newcomer's first job is
+    in the first round, and no later newcomer's whole handful goes before an earlier one's."""
+    limits = RateLimitRegistry(jobs.rate_limit("chart", CHART.concurrency).key, jobs.queue.connection)
+    tenant_of: dict[str, str] = {}
+    for tenant, count in (("a", CHART.concurrency + 20), *((t, 4) for t in "bcdef")):
+        for _ in range(count):
+            entry_id = entry()
+            tenant_of[job_id_for(entry_id)] = tenant
+            jobs.enqueue(entry_id, CHART, tenant)
+    waiting = [tenant_of[job.decode()] for job in jobs.queue.connection.zrange(limits.rate_limited_key, 0, -1)]
+    assert set(waiting[:5]) == set("bcdef")  # each newcomer's first job in the first turn
+    assert waiting.index("a") >= 5  # A's backlog after the newcomers' first turn
+    last = {tenant: max(i for i, owner in enumerate(waiting) if owner == tenant) for tenant in "bcdef"}
+    assert max(last.values()) - min(last.values()) <= 4  # none served a whole round before another
+    keys = (limits.rate_limited_key, limits.allowed_key, limits.config_key, RedisKeys(prefix).fair_share("chart"))
+    jobs.queue.connection.delete(*keys)

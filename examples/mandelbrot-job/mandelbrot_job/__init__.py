@@ -51,8 +51,9 @@ def run(query: dict[str, Any]) -> JobResult:
 
 
 def draw(size: tuple[int, int], extent: tuple[float, float, float, float], quality: int) -> Image.Image:
-    """The view in STRIPS bands of rows, reporting progress after each; the same pixels as one call draws (Pillow
-    samples rows at y0 + (y1 - y0) * row / (height - 1), so each band's extent is its first and last row's)."""
+    """The view in STRIPS bands of rows, reporting progress after each. Pillow samples rows at y0 + (y1 - y0) * row /
+    (height - 1), so each band's extent is its first and last row's: the picture one call draws, but for the odd
+    pixel on the set's edge where float rounding of a band's extent tips its iteration count."""
     width, height = size
     x0, y0, x1, y1 = extent
     strips = max(1, min(STRIPS, height // 2))  # each band at least two rows: one row has no (height - 1)

@@ -3,8 +3,9 @@
 -- uncount(hash, field, size): subtracts a stored size exactly (never HINCRBY by -0, exact past 2^53).
 -- add_counts(hash, first): adds ARGV[first], ARGV[first + 1], ... as name, amount pairs (an integer by
 -- HINCRBY, anything else by HINCRBYFLOAT).
--- announce(channel, id, key): tells waiters the entry settled, with its fields: '<id> <JSON object>'
--- (index/notifier.py), so no waiter reads it again.
+-- announce(channel, id, key, without): tells waiters the entry settled, with its fields: '<id> <JSON object>'
+-- (index/notifier.py), so no waiter reads it again; `without` names a field left out (progress leaves out the
+-- query, up to 64 KiB, which no waiter of a pending entry needs).
 -- id_rest(id), id_head(id): query:<digest> and last:<digest> keep what follows '<digest>_' in an id (its expiry),
 -- the key saying the digest; an id is its head ('<digest>_') and that rest.
 local function valid_size(value)
@@ -26,9 +27,11 @@ local function add_counts(hash, first)
     end
   end
 end
-local function announce(channel, id, key)
+local function announce(channel, id, key, without)
   local flat, fields = redis.call('HGETALL', key), {}
-  for i = 1, #flat, 2 do fields[flat[i]] = flat[i + 1] end
+  for i = 1, #flat, 2 do
+    if flat[i] ~= without then fields[flat[i]] = flat[i + 1] end
+  end
   redis.call('PUBLISH', channel, id .. ' ' .. cjson.encode(fields))
 end
 local function id_rest(id)

@@ -12,5 +12,6 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
 redis.call('HSET', KEYS[1], 'started_at', ARGV[2])
+redis.call('HDEL', KEYS[1], 'progress', 'progress_message')  -- a lost run's reports are not this run's
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return redis.call('HGETALL', KEYS[1])

@@ -17,6 +17,7 @@ import falcon
 
 from imagecache.domain.entry_record import EntryRecord
 from imagecache.domain.estimates import Estimate
+from imagecache.domain.outages import is_outage
 from imagecache.services.image_cache import ImageCache, Progressed
 from imagecache.web.admission import WaitAdmission
 from imagecache.web.contract.reading import read_body, read_query
@@ -58,7 +59,12 @@ def event_fields(entry_id: str, entry: EntryRecord | None) -> dict[str, Any]:
 
 def _with_estimate(fields: dict[str, Any], entry: EntryRecord | None, estimated: Estimator) -> dict[str, Any]:
     """An entry still pending when the stream's wait ran out says where it stands and when it should be done."""
-    found = estimated(entry) if entry is not None else None
+    try:
+        found = estimated(entry) if entry is not None else None
+    except Exception as exc:  # the index away as the stream ends: the entry as it stands, and `done`, still go out
+        if not is_outage(exc):
+            raise
+        found = None
     if found is None:
         return fields
     eta = {"eta_seconds": found.eta_seconds} if found.eta_seconds is not None else {}
