@@ -229,16 +229,16 @@ class ImageCache:
                 if entry_id in waiting and (entry is None or entry.status is not Status.PENDING):
                     del waiting[entry_id]
                     yield entry_id, entry
-                elif entry is not None and _progressed(waiting.get(entry_id), entry):
+                elif entry is not None and (progress := _new_progress(waiting.get(entry_id), entry)):
                     waiting[entry_id] = entry
-                    yield Progressed(entry_id, entry.progress or JobProgress(0.0))
+                    yield Progressed(entry_id, progress)
             yield from waiting.items()
 
     def estimate(self, entry: EntryRecord) -> Estimate | None:
         """Where a pending entry stands in its kind's line, and when it should be done; None once settled."""
         if entry.status is not Status.PENDING:
             return None
-        kind = self._kinds.served().get(entry.job) or self._kinds.settings_for(entry.job)  # the workers' own cap
+        kind = self._kinds.settings_for(entry.job)
         running_for = self._clock() - entry.started_at if entry.started_at else 0.0
         ahead = self._jobs.ahead_of(entry.id, kind)
         return estimate(ahead, kind.concurrency, self._entries.recent_duration(kind.name), running_for)
@@ -266,6 +266,6 @@ class ImageCache:
         return max(0, int(entry.expires_at - self._clock()))
 
 
-def _progressed(before: EntryRecord | None, now: EntryRecord) -> bool:
-    """Whether a still pending entry that is waited for has new progress to tell."""
-    return before is not None and now.progress is not None and now.progress != before.progress
+def _new_progress(before: EntryRecord | None, now: EntryRecord) -> JobProgress | None:
+    """What a still pending entry that is waited for has newly reported, if anything."""
+    return now.progress if before is not None and now.progress != before.progress else None

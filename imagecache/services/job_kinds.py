@@ -68,8 +68,9 @@ class JobKinds:
 
     def settings_for(self, name: str) -> JobSettings:
         """A kind's settings for work already accepted (lost work is enqueued again whether or not a worker runs
-        it now): the workers', else this host's, else the default kind's under its name."""
-        known = self._served.get(name) or self._local.get(name)
+        it now): the workers' (read again once they are SERVED_FOR old), else this host's, else the default kind's
+        under its name."""
+        known = self.served().get(name) or self._local.get(name)
         if known is not None:
             return known
         return dataclasses.replace(self._local[self.default], name=name)

@@ -72,6 +72,12 @@ class SignedUrlMiddleware:
         req.context.signed_until = self._signer.verify(str(params.get("entry_id", "")), expires, signature)
 
 
+def cache_control(until: int, remaining: int, now: float) -> list[str]:
+    """A signed answer's caching: shared caches keep it no longer than the URL is good (and the result lives);
+    browsers ask again each time (a 304 by ETag), as a cache in front resends the age it stored with no Age."""
+    return ["public", "max-age=0", f"s-maxage={max(0, min(remaining, math.floor(until - now)))}"]
+
+
 def signed_until(req: falcon.Request) -> int | None:
     """When the request's signed URL expires; None for a request that was not signed."""
     until: int | None = req.context.get("signed_until")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from datetime import UTC, datetime
 
@@ -11,8 +10,9 @@ import falcon
 
 from imagecache.domain.entry_record import Status
 from imagecache.domain.errors import FetchError, InvalidCallback, QueryTooLarge, TooManyTags, UnknownJob
+from imagecache.domain.estimates import RETRY_AFTER_DEFAULT
 from imagecache.services.image_cache import Ask, ImageCache, Settling
-from imagecache.web import cache_status
+from imagecache.web import cache_status, signed_urls
 from imagecache.web.admission import WaitAdmission
 from imagecache.web.bodies.json_body import INVALID
 from imagecache.web.contract.answers import Created, EntryView, Jobs
@@ -113,12 +113,9 @@ class ImageResource:
         self._cache.record_use(entry)
         resp.set_header(cache_status.HEADER, cache_status.of_image(settling.waited))
         remaining = self._cache.remaining_life(entry)
-        if (until := signed_until(req)) is None:
-            resp.cache_control = [f"max-age={remaining}", "immutable"]
-        else:  # shared caches keep it no longer than the URL is good; browsers ask again each time (a 304 by ETag),
-            # as a cache in front resends the max-age it stored with no Age to count it down
-            shared = max(0, min(remaining, math.floor(until - time.time())))
-            resp.cache_control = ["public", "max-age=0", f"s-maxage={shared}"]
+        until = signed_until(req)
+        immutable = [f"max-age={remaining}", "immutable"]
+        resp.cache_control = immutable if until is None else signed_urls.cache_control(until, remaining, time.time())
         resp.last_modified = datetime.fromtimestamp(entry.completed_at, UTC)  # what max_age measures
         serve_blob(req, resp, entry, lambda start, length: self._cache.open(entry, start, length))
 
@@ -137,7 +134,7 @@ class ImageResource:
             raise ApiError(404, "Image not found", loc=entry_id)
         if settling.entry.status is Status.PENDING:
             estimate = self._cache.estimate(settling.entry)
-            retry_after = str(estimate.retry_after() if estimate else 5)
+            retry_after = str(estimate.retry_after() if estimate else RETRY_AFTER_DEFAULT)
             raise ApiError(
                 504,
                 "image is still being produced; try again",
