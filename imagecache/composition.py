@@ -34,12 +34,13 @@ from imagecache.index.notifier import RedisEntryNotifier
 from imagecache.index.recency import RedisRecency
 from imagecache.index.recent_figures import RedisRecentFigures
 from imagecache.index.replica_wait import RedisReplicaWait
+from imagecache.index.tenant_accounts import RedisTenantAccounts
 from imagecache.redis_access.connections import RedisConnector
 from imagecache.redis_access.keys import RedisKeys
 from imagecache.redis_access.outages import redis_outage
 from imagecache.services.blob_lifecycle import BlobKeeping
 from imagecache.services.callbacks import CallbackDispatch
-from imagecache.services.capacity import Capacity
+from imagecache.services.capacity import Capacity, TenantBudgets
 from imagecache.services.file_cache import FileCache
 from imagecache.services.followups import Followups
 from imagecache.services.image_cache import ImageCache, Limits
@@ -51,6 +52,7 @@ from imagecache.services.recovery import Recovery
 from imagecache.services.reindex import Reindexer
 from imagecache.services.statistics import CacheStatistics
 from imagecache.services.tag_purge import TagPurge
+from imagecache.services.tenant_report import TenantReport
 
 if TYPE_CHECKING:
     from imagecache.jobs.catalog import JobCatalog
@@ -238,6 +240,7 @@ class Components:
             error_ttl=config.error_ttl,
             pickup_grace=config.pickup_grace,
             query_max_bytes=config.query_max_bytes,
+            tenants=config.tenant_quotas,
         )
         return ImageCache(
             self.entries,
@@ -260,16 +263,24 @@ class Components:
     @cached_property
     def statistics(self) -> CacheStatistics:
         recent = RedisRecentFigures(self.redis, self.config.redis_prefix)
-        return CacheStatistics(self.entries, self.counters, self.jobs, self.config.cache_max_bytes, recent)
+        report = TenantReport(self.config.tenant_quotas, self.tenant_accounts)
+        return CacheStatistics(self.entries, self.counters, self.jobs, self.config.cache_max_bytes, recent, report)
 
     @cached_property
     def item_sweep(self) -> ItemSweep:
         return ItemSweep(lambda: self.counters.increment(MAINTENANCE_ERRORS))
 
     @cached_property
+    def tenant_accounts(self) -> RedisTenantAccounts:
+        return RedisTenantAccounts(self.redis, self.config.redis_prefix)
+
+    @cached_property
     def capacity(self) -> Capacity:
         recency = RedisRecency(self.redis, self.config.redis_prefix)
-        return Capacity(recency, self.entries, self.file_index, self.config.cache_max_bytes, self.item_sweep)
+        budgets = TenantBudgets(self.config.tenant_quotas, self.tenant_accounts)
+        return Capacity(
+            recency, self.entries, self.file_index, self.config.cache_max_bytes, self.item_sweep, budgets=budgets
+        )
 
     @cached_property
     def files(self) -> FileCache:

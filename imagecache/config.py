@@ -13,7 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from imagecache.domain.callback_targets import CallbackTargets
 from imagecache.domain.error_backoff import ErrorBackoff
-from imagecache.domain.networks import IpNetwork, parse_networks
+from imagecache.domain.networks import IpNetwork, parse_host_ports, parse_networks
+from imagecache.domain.tenants import Tenants
 from imagecache_client.sizes import parse_size
 
 DAY = 24 * 3600
@@ -230,6 +231,12 @@ class Config(BaseSettings):
     callback_retry_seconds: str = Field(
         "30,60,120,300,600,1200,1200", description="seconds before each retry of a failed callback"
     )
+    tenants: str = Field(
+        "",
+        examples=["alice: fresh_per_minute=600, pending=100, stored_bytes=5G; bob; *: pending=20"],
+        description="the tenants (API key names) /info and /metrics show, `;`-separated, each with optional quotas "
+        "(`fresh_per_minute`, `pending`, `stored_bytes`); `*`: every other tenant's quotas; empty: none",
+    )
     signed_url_secret: SecretStr = Field(
         SecretStr(""),
         examples=["new-secret,old-secret"],
@@ -294,25 +301,14 @@ class Config(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _proxies_are_cidrs(self) -> Config:
-        self.trusted_proxy_networks  # noqa: B018  (parsing is the check; callback_targets' is in _callbacks_are_signed)
-        return self
-
-    @model_validator(mode="after")
-    def _sentinels_are_addresses(self) -> Config:
-        self.sentinel_addresses  # noqa: B018  (parsing is the check)
+    def _lists_parse(self) -> Config:  # parsing is the check (callback_targets' is in _callbacks_are_signed)
+        self.trusted_proxy_networks, self.sentinel_addresses, self.tenant_quotas  # noqa: B018
         return self
 
     @property
     def sentinel_addresses(self) -> list[tuple[str, int]]:
         """The Sentinels to ask for the Redis primary (REDIS_SENTINELS); empty: REDIS_URL names the server."""
-        found = []
-        for address in filter(None, (part.strip() for part in self.redis_sentinels.split(","))):
-            host, _, port = address.rpartition(":")
-            if not (host and port.isdigit()):
-                raise ValueError(f"REDIS_SENTINELS must be comma-separated host:port, not {address!r}")
-            found.append((host.strip("[]"), int(port)))
-        return found
+        return parse_host_ports(self.redis_sentinels, "REDIS_SENTINELS")
 
     @property
     def wait_replicas(self) -> int:
@@ -326,6 +322,11 @@ class Config(BaseSettings):
         """SIGNED_URL_SECRET's keys, the newest (the one that signs) first."""
         keys = self.signed_url_secret.get_secret_value().split(",")
         return tuple(key.strip().encode() for key in keys if key.strip())
+
+    @property
+    def tenant_quotas(self) -> Tenants:
+        """TENANTS: who is shown, and who may start and keep how much (domain/tenants.py)."""
+        return Tenants.parse(self.tenants, "TENANTS")
 
     @property
     def callback_targets(self) -> CallbackTargets:

@@ -61,6 +61,7 @@ BAD = {
     "callback_allowed_hosts": "https://hooks.example.com",
     "callback_allowed_networks": "not-a-network",
     "callback_retry_seconds": "30,soon",
+    "tenants": "alice: speed=3",
 }
 ANY_TEXT = {
     "kt_auth_email", "kt_auth_token", "cache_path", "redis_prefix", "redis_sentinel_master",

@@ -22,6 +22,16 @@ class Refused(ClientError):
     """The server refused the call as made (bad input, bad token or key, too large)."""
 
 
+class OverQuota(Refused):
+    """The tenant (the API key's name) has no room left in a quota for a new result now (429): `quota` names it
+    (`fresh_per_minute` or `pending`), `retry_after` says in how many seconds to ask again."""
+
+    def __init__(self, message: str, quota: str, retry_after: int) -> None:
+        super().__init__(message, 429)
+        self.quota = quota
+        self.retry_after = retry_after
+
+
 class AlreadyExists(Refused):
     """A write that may only create met an object already there (a published version is never written over)."""
 

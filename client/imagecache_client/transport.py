@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from imagecache_client.errors import ClientError, NotFound, Refused, Timeout, Unavailable
+from imagecache_client.errors import ClientError, NotFound, OverQuota, Refused, Timeout, Unavailable
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, read=120.0)
 
@@ -110,7 +110,26 @@ def error_for(response: httpx.Response) -> ClientError:
         return NotFound(message, status)
     if status in (502, 503, 504):  # the server, or a gateway in front of it, cannot serve now
         return Unavailable(f"{message} ({status})", status)
+    quota = _over_quota(response)
+    if quota is not None:
+        return OverQuota(f"{message} ({status})", quota, _seconds(response.headers.get("Retry-After")))
     return Refused(f"{message} ({status})", status)
+
+
+def _over_quota(response: httpx.Response) -> str | None:
+    """The quota a 429 names when the tenant's quota refused the request (its type `over_quota`); else None."""
+    if response.status_code != 429:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("loc")) if isinstance(body, dict) and body.get("type") == "over_quota" else None
+
+
+def _seconds(value: str | None) -> int:
+    """Retry-After as delta-seconds (what imagecache sends); 1 for anything else."""
+    return int(value) if value and value.isdigit() else 1
 
 
 def error_message(response: httpx.Response) -> str:

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from imagecache.domain.progress import JobProgress
+from imagecache.domain.tenants import NO_QUOTA, Quota
 
 MAX_ENTRY_TAGS = 64  # what one entry carries, from every request that tagged it
 
@@ -49,6 +50,7 @@ class EntryRecord:
     tags: tuple[str, ...] = ()  # what POST /purge may remove it by
     purged_at: float = 0.0  # when a soft purge marked it stale (0: never)
     progress: JobProgress | None = None  # what its running job last reported, while pending
+    tenant: str | None = None  # who started it, where tenants are accounted (domain/tenants.py); None: nobody
 
     @staticmethod
     def result_prefix(entry_id: str) -> str:
@@ -99,6 +101,7 @@ class EntryRecord:
             progress=JobProgress(float(fields["progress"]), fields.get("progress_message", ""))
             if "progress" in fields
             else None,
+            tenant=fields.get("tenant"),
         )
 
     def notice(self) -> dict[str, object]:
@@ -143,6 +146,8 @@ class EntryRequest:
     stale_if_error: int | None = None
     tags: tuple[str, ...] = ()
     callback_url: str = ""
+    tenant: str | None = None  # who asks, where tenants are accounted; None: nobody
+    quota: Quota = NO_QUOTA  # what a new production of theirs must fit in
 
 
 @dataclass(frozen=True)

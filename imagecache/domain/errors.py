@@ -86,6 +86,16 @@ class QueryTooLarge(Exception):
         super().__init__(f"the query is {size} bytes as canonical JSON; QUERY_MAX_BYTES is {most}")
 
 
+class QuotaExceeded(Exception):
+    """A request that would start a production its tenant's quota has no room for; nothing was changed."""
+
+    def __init__(self, tenant: str, quota: str, limit: int, retry_after: int) -> None:
+        who = f"tenant {tenant!r}" if tenant else "this service"
+        super().__init__(f"{who} is at its {quota} quota ({limit}); try again in {retry_after} s")
+        self.quota = quota
+        self.retry_after = retry_after
+
+
 class InvalidToken(Exception):
     pass
 

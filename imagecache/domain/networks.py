@@ -1,4 +1,5 @@
-"""Address networks named in settings (CALLBACK_ALLOWED_NETWORKS, TRUSTED_PROXIES): comma lists of CIDRs."""
+"""Addresses named in settings: comma lists of CIDRs (CALLBACK_ALLOWED_NETWORKS, TRUSTED_PROXIES) and of
+host:port (REDIS_SENTINELS)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ def parse_networks(text: str, setting: str) -> tuple[IpNetwork, ...]:
         except ValueError:
             raise ValueError(f"{setting}: {entry!r} is not a CIDR (such as 10.0.0.0/8)") from None
     return tuple(found)
+
+
+def parse_host_ports(text: str, setting: str) -> list[tuple[str, int]]:
+    """Each host:port of a comma list (an IPv6 host in brackets); ValueError naming the setting and entry."""
+    found = []
+    for address in filter(None, (part.strip() for part in text.split(","))):
+        host, _, port = address.rpartition(":")
+        if not (host and port.isdigit()):
+            raise ValueError(f"{setting} must be comma-separated host:port, not {address!r}")
+        found.append((host.strip("[]"), int(port)))
+    return found
 
 
 def address_in(address: str, networks: tuple[IpNetwork, ...]) -> bool:

@@ -189,7 +189,7 @@ class EntryRequests(EntryLookup, Protocol):
 
     def request(self, asked: EntryRequest) -> RequestOutcome: ...
 
-    def touch(self, entry_id: str, now: float) -> None: ...
+    def touch(self, entry: EntryRecord, now: float) -> None: ...
 
     def recent_duration(self, job: str) -> float | None:
         """How long the kind's runs have taken lately, in seconds; None before its first."""
@@ -321,6 +321,28 @@ class Recency(Protocol):
         ...
 
     def forget(self, member: str) -> None: ...
+
+
+class TenantAccounts(Protocol):
+    """Each tenant's figures and its stored results by last use, kept exact by the index scripts as its entries
+    are created, settled and removed (domain/tenants.py)."""
+
+    def seen(self) -> list[str]:
+        """Every tenant that has started a production (what eviction by tenant looks at)."""
+        ...
+
+    def stored_bytes(self, tenant: str) -> int: ...
+
+    def least_recent(self, tenant: str, skip: int) -> list[str]:
+        """The tenant's least recently used result past `skip` (`i:<entry id>`), or none."""
+        ...
+
+    def note_evicted(self, tenant: str, count: int) -> None: ...
+
+    def figures(self, tenants: list[str]) -> list[dict[str, int]]:
+        """Each tenant's counters as stored (pending, bytes, hits, misses, refused_<quota>, ...), in one round
+        trip."""
+        ...
 
 
 class Counters(Protocol):

@@ -26,7 +26,7 @@ from imagecache.domain.entry_record import (
     Status,
 )
 from imagecache.domain.error_backoff import ErrorBackoff
-from imagecache.domain.errors import TooManyTags
+from imagecache.domain.errors import QuotaExceeded, TooManyTags
 from imagecache.domain.progress import JobProgress
 from imagecache.redis_access import scripts
 from imagecache.redis_access.keys import RedisKeys
@@ -35,8 +35,8 @@ from imagecache_client.ids import EntryId
 EXPIRY_ROUNDING = 1e-5  # an id says its expiry to the microsecond; the index's score is the exact float
 
 
-def _seconds_or_none(seconds: int | None) -> int:
-    return -1 if seconds is None else seconds
+def _or_minus_one(value: int | None) -> int:
+    return -1 if value is None else value
 
 
 def _pairs(counts: Mapping[str, float] | None) -> list[str]:
@@ -86,10 +86,16 @@ class RedisEntryIndex:
             self._stats,
             self._due,
             self.keys.last_good(asked.digest),
+            "" if asked.tenant is None else self.keys.tenant_prefix + asked.tenant,
+            self.keys.durations,
+            self.keys.tenants,
         ]
         answered, reuse, started, *flat = self._request(keys=keys, args=self._request_args(asked))
         if reuse == "tags_full":
             raise TooManyTags(int(started), MAX_ENTRY_TAGS)
+        if reuse == "quota":
+            quota = str(started)
+            raise QuotaExceeded(asked.tenant or "", quota, getattr(asked.quota, quota), int(flat[0]))
         return RequestOutcome(
             EntryRecord.from_fields(answered, dict(zip(flat[::2], flat[1::2]))), Reuse(reuse), started
         )
@@ -101,18 +107,21 @@ class RedisEntryIndex:
             "new id": asked.new_id,
             "now": repr(asked.now),
             "expires_at": repr(asked.expires_at),
-            "max_age": _seconds_or_none(asked.max_age),
+            "max_age": _or_minus_one(asked.max_age),
             "refresh": int(asked.refresh),
             "canonical query": asked.query,
             "pickup check at": repr(asked.check_pickup_at),
             "job kind": asked.job,
-            "stale_while_revalidate": _seconds_or_none(asked.stale_while_revalidate),
-            "stale_if_error": _seconds_or_none(asked.stale_if_error),
+            "stale_while_revalidate": _or_minus_one(asked.stale_while_revalidate),
+            "stale_if_error": _or_minus_one(asked.stale_if_error),
             "callback URL": asked.callback_url,
             "callbacks key prefix": self.keys.callbacks_prefix,
             "tag key prefix": self.keys.tag_prefix,
             "most tags an entry carries": MAX_ENTRY_TAGS,
             "change channel": self._channel,
+            "tenant": asked.tenant or "",
+            "fresh_per_minute": _or_minus_one(asked.quota.fresh_per_minute),
+            "pending": _or_minus_one(asked.quota.pending),
         }
         return [*named.values(), *asked.tags]
 
@@ -165,6 +174,8 @@ class RedisEntryIndex:
                     self._channel,
                     blob_key,
                     EntryRecord.result_suffix(entry_id, blob_key),
+                    self.keys.tenant_prefix,
+                    self.keys.tenant_lru_prefix,
                     *_pairs(counts),
                 ],
             )
@@ -206,6 +217,7 @@ class RedisEntryIndex:
                     self._channel,
                     first,
                     most,
+                    self.keys.tenant_prefix,
                     *_pairs(counts),
                 ],
             )
@@ -238,6 +250,8 @@ class RedisEntryIndex:
             self.keys.callbacks_prefix + entry_id,
             self.keys.callbacks_due,
             EntryRecord.result_prefix(entry_id),
+            self.keys.tenant_prefix,
+            self.keys.tenant_lru_prefix,
         ]
 
     def tagged(self, tag: str, cursor: int, count: int) -> tuple[int, list[str]]:
@@ -368,9 +382,13 @@ class RedisEntryIndex:
         value = self._redis.hget(self.keys.durations, job)
         return float(cast(str, value)) if value is not None else None
 
-    def touch(self, entry_id: str, now: float) -> None:
-        """Mark a stored result as used now (only if it is still stored)."""
-        self._redis.zadd(self._lru, {"i:" + entry_id: now}, xx=True)
+    def touch(self, entry: EntryRecord, now: float) -> None:
+        """Mark a stored result as used now (only if it is still stored), for its tenant's eviction too."""
+        lrus = [self._lru] if entry.tenant is None else [self._lru, self.keys.tenant_lru_prefix + entry.tenant]
+        with self._redis.pipeline(transaction=False) as pipe:
+            for lru in lrus:
+                pipe.zadd(lru, {"i:" + entry.id: now}, xx=True)
+            pipe.execute()
 
     def counts(self) -> dict[str, int]:
         """The counters, each status's count of entries among them (kept by the scripts that change a status:

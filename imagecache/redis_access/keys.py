@@ -13,6 +13,8 @@ Recovery:   running (hash: entry -> lease), due (sorted set: pickup checks), lea
 Tags:       tag:<tag> (a set of the entries carrying it)
 Callbacks:  callbacks:<id> (the URLs to call when it settles), callbacks_due (settled entries whose callbacks
             are yet to be handed to the callback queue, by when they settled)
+Tenants:    tenant:<name> (hash: its figures, pending entries and stored bytes among them, and its rate's `tat`),
+            tenant_lru:<name> (its stored results by last use), tenants (the names seen: what eviction looks at)
 Jobs:       jobs (hash: worker -> the job kinds it runs, until when), fair:<kind> (hash: each tenant's last tag in
             the kind's line, so tenants take turns)
 Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and each job kind's
@@ -59,6 +61,18 @@ class RedisKeys:
 
     def _named(self, name: str) -> str:
         return self.prefix + name
+
+    @property
+    def tenant_prefix(self) -> str:
+        return self._named("tenant:")
+
+    @property
+    def tenant_lru_prefix(self) -> str:
+        return self._named("tenant_lru:")
+
+    @property
+    def tenants(self) -> str:
+        return self._named("tenants")
 
     @property
     def expiry(self) -> str:

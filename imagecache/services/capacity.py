@@ -5,6 +5,10 @@ across restarts and hosts); when it passes the bound the least recently used
 stored results go first, images and files alike. Eviction makes an expiry
 an upper bound, not a promise. A single result larger than the bound can
 never fit and is refused with 507.
+
+A tenant with a `stored_bytes` quota (TENANTS, domain/tenants.py) has a bound of its own over the results it
+started: past it, its own least recently used results go first, before the shared bound is looked at, so one
+tenant filling the cache evicts its own results, not another's.
 """
 
 from __future__ import annotations
@@ -12,11 +16,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from imagecache.domain.ports import EntryUpkeep, FileIndex, Recency
+from imagecache.domain.ports import EntryUpkeep, FileIndex, Recency, TenantAccounts
+from imagecache.domain.tenants import Tenants
 from imagecache.services.item_sweep import ItemSweep, one_by_one
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TenantBudgets:
+    """Each tenant's stored_bytes quota, and where what it stores is counted."""
+
+    tenants: Tenants
+    accounts: TenantAccounts
 
 
 class Capacity:
@@ -28,6 +42,7 @@ class Capacity:
         max_bytes: int,
         sweep: ItemSweep,
         clock: Callable[[], float] = time.time,
+        budgets: TenantBudgets | None = None,
     ) -> None:
         self._recency = recency
         self._entries = entries
@@ -35,6 +50,7 @@ class Capacity:
         self.max_bytes = max_bytes
         self._sweep = sweep
         self._clock = clock
+        self._budgets = budgets
 
     def used(self) -> int:
         return self._recency.used_bytes()
@@ -43,8 +59,47 @@ class Capacity:
         """Whether a result of this size can be stored at all (after evicting everything else)."""
         return not self.max_bytes or size <= self.max_bytes
 
+    def too_large(self, size: int, tenant: str | None) -> str | None:
+        """Why a result of this size can never be kept for the tenant that started it (a 507's message), or
+        None."""
+        if not self.fits(size):
+            return f"result of {size} bytes exceeds CACHE_MAX_BYTES ({self.max_bytes})"
+        budget = self._budget(tenant)
+        if budget is not None and size > budget:
+            return f"result of {size} bytes exceeds the stored_bytes quota of tenant {tenant!r} ({budget})"
+        return None
+
     def enforce(self) -> int:
-        """Evict least recently used results until usage is under the bound; the number evicted."""
+        """Evict least recently used results until every tenant is within its budget and usage is under the
+        bound; the number evicted."""
+        seen = self._budgets.accounts.seen() if self._budgets and self._budgets.tenants.budgeted else []
+        return sum(self._enforce_tenant(tenant) for tenant in seen) + self._enforce_shared()
+
+    def enforce_for(self, tenant: str | None) -> int:
+        """As enforce, of the budgets a result the tenant just stored may have passed: its own and the shared."""
+        return (self._enforce_tenant(tenant) if tenant is not None else 0) + self._enforce_shared()
+
+    def _budget(self, tenant: str | None) -> int | None:
+        if self._budgets is None or tenant is None:
+            return None
+        return self._budgets.tenants.quota(tenant).stored_bytes
+
+    def _enforce_tenant(self, tenant: str) -> int:
+        budget, budgets = self._budget(tenant), self._budgets
+        if budget is None or budgets is None:
+            return 0
+        accounts = budgets.accounts
+
+        def next_victim(skip: int) -> list[str]:
+            return accounts.least_recent(tenant, skip) if accounts.stored_bytes(tenant) > budget else []
+
+        evicted = self._sweep.run(f"tenant {tenant}: evicting", next_victim, one_by_one(self._evict))
+        if evicted:
+            accounts.note_evicted(tenant, evicted)
+            log.info("capacity: evicted %d of tenant %r's results to stay under %d bytes", evicted, tenant, budget)
+        return evicted
+
+    def _enforce_shared(self) -> int:
         if not self.max_bytes:
             return 0
         evicted = self._sweep.run("capacity: evicting", self._next_victim, one_by_one(self._evict))

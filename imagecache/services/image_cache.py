@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from imagecache.domain.entry_record import EntryPage, EntryRecord, EntryRequest, RequestOutcome, Reuse, Status
@@ -24,6 +24,7 @@ from imagecache.domain.ports import (
     JobQueue,
 )
 from imagecache.domain.progress import JobProgress
+from imagecache.domain.tenants import Tenants
 from imagecache.services.callbacks import CallbackDispatch
 from imagecache.services.followups import Followups
 from imagecache.services.job_kinds import JobKinds
@@ -80,6 +81,7 @@ class Limits:
     error_ttl: int
     pickup_grace: float  # how long a new entry's job may wait before recovery checks that it still exists
     query_max_bytes: int  # the largest canonical query, in bytes, an entry keeps (QUERY_MAX_BYTES)
+    tenants: Tenants = field(default_factory=Tenants)  # who may start how much (TENANTS)
 
 
 class ImageCache:
@@ -112,7 +114,8 @@ class ImageCache:
         a new pending one; or, where `stale` allows, a result past max_age while one background refresh runs
         (single flight holds for refreshes too: one script decides). Raises UnknownJob for a kind no live
         worker runs, FetchError for a query its kind refuses, QueryTooLarge past QUERY_MAX_BYTES, TooManyTags when
-        the tags would take an entry past its cap. The default kind's ids are the query's digest alone."""
+        the tags would take an entry past its cap, QuotaExceeded when a production it would start has no room in its
+        tenant's quotas. The default kind's ids are the query's digest alone."""
         kind = self._kinds.resolve(ask.job)
         canonical = canonical_json(query)
         encoded = canonical.encode()
@@ -123,6 +126,7 @@ class ImageCache:
             self._callbacks_or_refuse().check(ask.callback_url)
         now = self._clock()
         digest = canonical_digest(encoded, None if kind.name == self._kinds.default else kind.name)
+        quota = self.limits.tenants.quota(ask.tenant)
         expires_at = round(now + (ask.ttl or min(kind.default_ttl, self.limits.max_ttl)), 6)
         outcome = self._entries.request(
             EntryRequest(
@@ -139,6 +143,8 @@ class ImageCache:
                 stale_if_error=ask.stale_if_error,
                 tags=ask.tags,
                 callback_url=ask.callback_url,
+                tenant=ask.tenant if ask.tenant or quota.named() else None,
+                quota=quota,
             )
         )
         if outcome.started:
@@ -253,7 +259,7 @@ class ImageCache:
         it is stored)."""
         now = self._clock()
         if self._settled.touch_due(entry.id, now, TOUCH_INTERVAL, last=entry.completed_at):
-            self._entries.touch(entry.id, now)
+            self._entries.touch(entry, now)
 
     def open(self, entry: EntryRecord, start: int = 0, length: int | None = None) -> BlobReader:
         return self._blobs.open(entry.blob_key, start, length)

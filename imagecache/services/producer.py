@@ -136,9 +136,9 @@ class Producer:
             calls=fetched.attempts, failures=fetched.attempts - 1, seconds=time.monotonic() - started
         )
         with _result_stream(fetched) as (stream, size):
-            if not self._capacity.fits(size):
-                message = f"result of {size} bytes exceeds CACHE_MAX_BYTES ({self._capacity.max_bytes})"
-                self._fail(entry.id, FetchError(507, message, kind="error"), counts=counts)
+            too_large = self._capacity.too_large(size, entry.tenant)
+            if too_large:
+                self._fail(entry.id, FetchError(507, too_large, kind="error"), counts=counts)
                 return
             self._store(entry, key, fetched.content_type, stream, counts)
 
@@ -172,7 +172,7 @@ class Producer:
         else:
             self._unless_outage("confirm the result on a replica", self._replication.confirm)
             self._call_back(entry.id)
-        self._enforce_capacity()
+        self._unless_outage("eviction (maintenance does it)", lambda: self._capacity.enforce_for(entry.tenant))
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
 
     def _fail(
@@ -213,9 +213,6 @@ class Producer:
         callbacks = self._callbacks
         if callbacks is not None:
             self._unless_outage("callbacks (maintenance hands them on)", lambda: callbacks.dispatch(entry_id))
-
-    def _enforce_capacity(self) -> None:
-        self._unless_outage("eviction (maintenance does it)", self._capacity.enforce)
 
     def _note_progress(self, entry_id: str, progress: JobProgress) -> None:
         """A report the job made: for the entry's waiters, never a reason for the job to fail."""

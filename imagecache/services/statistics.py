@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imagecache.domain.ports import Counters, EntryLookup, JobQueue, RecentFigures
+from imagecache.services.tenant_report import TenantReport, TenantRow
 
 _SUMMARY = (
     "active_count",
@@ -45,13 +46,24 @@ class LastHour:
 
 class CacheStatistics:
     def __init__(
-        self, entries: EntryLookup, counters: Counters, jobs: JobQueue, max_bytes: int, recent: RecentFigures
+        self,
+        entries: EntryLookup,
+        counters: Counters,
+        jobs: JobQueue,
+        max_bytes: int,
+        recent: RecentFigures,
+        tenants: TenantReport | None = None,
     ) -> None:
         self._entries = entries
         self._counters = counters
         self._jobs = jobs
         self._max_bytes = max_bytes
         self._recent = recent
+        self._tenants = tenants
+
+    def tenants(self) -> list[TenantRow]:
+        """Each tenant TENANTS names: its quotas and figures."""
+        return self._tenants.rows() if self._tenants else []
 
     def sample(self, now: float) -> None:
         """Keep this moment's figures for the last hour's plots (maintenance, at each pass)."""

@@ -3,8 +3,9 @@
 A hypothesis state machine drives image requests, results of every size (0
 included, up to 2^53 through the index scripts), failures, deletes, /v1
 ensure/upload/replace/download/delete, the clock, eviction under
-CACHE_MAX_BYTES and maintenance passes; after every step the invariants
-below must hold. "Live" means present in Redis.
+CACHE_MAX_BYTES and maintenance passes, requests by tenants with and without
+quotas; after every step the invariants below must hold. "Live" means present
+in Redis.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from redis import Redis
@@ -23,18 +24,20 @@ from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.entry_record import EntryRecord, EntryRequest, Reuse, Status
 from imagecache.domain.error_backoff import ErrorBackoff
-from imagecache.domain.errors import CacheNotFound, CannotFit, FetchError
+from imagecache.domain.errors import CacheNotFound, CannotFit, FetchError, QuotaExceeded
 from imagecache.domain.file_record import cache_id_for
 from imagecache.domain.identity import Identity
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import FetchResult
+from imagecache.domain.tenants import Tenants
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
+from imagecache.index.tenant_accounts import RedisTenantAccounts
 from imagecache.services.blob_lifecycle import BlobKeeping
-from imagecache.services.capacity import Capacity
+from imagecache.services.capacity import Capacity, TenantBudgets
 from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.maintenance import Maintenance
@@ -48,6 +51,8 @@ START = 1_800_000_000.0
 OWNER = Identity("alice", "static:alice")
 SMALL = st.sampled_from([0, 0, 1, 7, 40])
 HUGE = st.sampled_from([2**31 - 1, 2**31, 2**32 + 5, 2**40, 2**53])
+TENANTS = Tenants.parse("a: pending=2, fresh_per_minute=5, stored_bytes=50; b", "TENANTS")
+WHO = st.sampled_from([None, "a", "b", "c"])  # None: nobody accounted; c: a tenant TENANTS does not name
 
 
 class Clock:
@@ -107,7 +112,9 @@ class IndexMachine(RuleBasedStateMachine):
         counters = RedisCounters(redis, prefix)
         sweep = ItemSweep(lambda: counters.increment(MAINTENANCE_ERRORS))
         recency = RedisRecency(redis, prefix)
-        self.capacity = Capacity(recency, self.entries, self.index, 0, sweep, clock=self.clock)
+        self.accounts = RedisTenantAccounts(redis, prefix)
+        budgets = TenantBudgets(TENANTS, self.accounts)
+        self.capacity = Capacity(recency, self.entries, self.index, 0, sweep, clock=self.clock, budgets=budgets)
         self.files = FileCache(self.index, self.blobs, self.capacity, 1024, garbage=garbage, clock=self.clock)
         self.fetcher = ScriptedFetcher()
         keeping = BlobKeeping(self.blobs, garbage, self.capacity)
@@ -139,27 +146,44 @@ class IndexMachine(RuleBasedStateMachine):
         max_age=st.sampled_from([None, 0, 30]),
         stale=st.sampled_from([None, 100]),
         stale_if_error=st.sampled_from([None, 100]),
+        tenant=WHO,
     )
-    def request_image(
-        self, query: int, ttl: int, refresh: bool, max_age: int | None, stale: int | None, stale_if_error: int | None
+    def request_image(  # noqa: PLR0913  (hypothesis draws each argument)
+        self,
+        query: int,
+        ttl: int,
+        refresh: bool,
+        max_age: int | None,
+        stale: int | None,
+        stale_if_error: int | None,
+        tenant: str | None,
     ) -> None:
         digest = query_digest({"q": query})
         expires_at = round(self.clock.now + ttl, 6)
-        outcome = self.entries.request(
-            EntryRequest(
-                digest=digest,
-                new_id=str(EntryId(digest, expires_at)),
-                now=self.clock.now,
-                expires_at=expires_at,
-                query=canonical_json({"q": query}),
-                job="chart",
-                check_pickup_at=self.clock.now + 5,
-                max_age=max_age,
-                refresh=refresh,
-                stale_while_revalidate=stale,
-                stale_if_error=stale_if_error,
+        before = self._everything() if tenant == "a" else None  # only a has quotas that refuse
+        try:
+            outcome = self.entries.request(
+                EntryRequest(
+                    digest=digest,
+                    new_id=str(EntryId(digest, expires_at)),
+                    now=self.clock.now,
+                    expires_at=expires_at,
+                    query=canonical_json({"q": query}),
+                    job="chart",
+                    check_pickup_at=self.clock.now + 5,
+                    max_age=max_age,
+                    refresh=refresh,
+                    stale_while_revalidate=stale,
+                    stale_if_error=stale_if_error,
+                    tenant=tenant,
+                    quota=TENANTS.quota(tenant or ""),
+                )
             )
-        )
+        except QuotaExceeded as refused:  # changes nothing but the refusals' counts
+            assert tenant == "a" and refused.quota in ("pending", "fresh_per_minute")
+            assert self._everything() == before
+            event(f"refused: {refused.quota}")
+            return
         self.ids.append(outcome.entry.id)
         if outcome.started:
             self.ids.append(outcome.started)
@@ -167,6 +191,12 @@ class IndexMachine(RuleBasedStateMachine):
             answered = outcome.entry
             assert answered.status is Status.ACTIVE and answered.expires_at > self.clock.now
             assert answered.id.startswith(digest)
+
+    @rule(tenant=WHO, refresh=st.booleans())
+    def rush(self, tenant: str | None, refresh: bool) -> None:
+        """Every query at once from one tenant: past a's quotas at the third."""
+        for query in range(5):
+            self.request_image(query, 100, refresh, None, None, None, tenant)
 
     @rule(data=st.data(), size=SMALL)
     def produce(self, data: st.DataObject, size: int) -> None:
@@ -236,6 +266,22 @@ class IndexMachine(RuleBasedStateMachine):
         report = self.maintenance.run_pass()
         assert report.errors == 0, report
 
+    def _everything(self) -> dict[str, object]:
+        """Every key under the prefix and what it holds, less the counts of refusals."""
+        found: dict[str, object] = {}
+        for key in self.redis.scan_iter(match=self.prefix + "*"):
+            kind = self.redis.type(key)
+            if kind == "hash":
+                fields = self.redis.hgetall(key)
+                found[key] = {k: v for k, v in fields.items() if "refus" not in k}
+            elif kind == "zset":
+                found[key] = self.redis.zrange(key, 0, -1, withscores=True)
+            elif kind == "set":
+                found[key] = self.redis.smembers(key)
+            else:
+                found[key] = self.redis.get(key)
+        return found
+
     def _cache_id(self, params: int) -> str:
         return cache_id_for(OWNER.token_id, {"p": params})
 
@@ -277,6 +323,20 @@ class IndexMachine(RuleBasedStateMachine):
         counts = self.entries.counts()
         for status in Status:
             assert counts[f"{status.value}_count"] == sum(f["status"] == status.value for f in entries), status
+
+    @invariant()
+    def each_tenant_s_figures_match_its_live_entries(self) -> None:
+        entries, _ = self._live()
+        for tenant in ("a", "b", "c"):
+            own = [f for f in entries if f.get("tenant") == tenant]
+            figures = self.redis.hgetall(f"{self.prefix}tenant:{tenant}")
+            pending = sum(f["status"] == "pending" for f in own)
+            active = {f["id"]: int(f["size"]) for f in own if f["status"] == "active"}
+            assert int(figures.get("pending", 0)) == pending, tenant
+            assert int(figures.get("bytes", 0)) == sum(active.values()), tenant
+            assert set(self.redis.zrange(f"{self.prefix}tenant_lru:{tenant}", 0, -1)) == {f"i:{i}" for i in active}
+        assert int(self.redis.hget(f"{self.prefix}tenant:a", "pending") or 0) <= 2
+        assert int(self.redis.hget(f"{self.prefix}tenant:a", "bytes") or 0) <= 50
 
     @invariant()
     def every_blob_is_referenced_once_or_is_garbage(self) -> None:

@@ -7,14 +7,16 @@ import pytest
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.errors import CannotFit
 from imagecache.domain.identity import Identity
+from imagecache.domain.tenants import Tenants
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
-from imagecache.services.capacity import Capacity
+from imagecache.index.tenant_accounts import RedisTenantAccounts
+from imagecache.services.capacity import Capacity, TenantBudgets
 from imagecache.services.file_cache import FileCache
 from imagecache.services.item_sweep import ItemSweep
-from testkit.index import activate, new_pending
+from testkit.index import activate, new_pending, request
 
 NOW = 1_800_000_000.0
 ALICE = Identity("alice", "static:alice")
@@ -56,7 +58,7 @@ def test_least_recently_used_go_first_until_under_the_bound(parts):
     old = image(entries, 1, 400, NOW - 30)
     used = image(entries, 2, 400, NOW - 20)
     young = image(entries, 3, 400, NOW - 10)
-    entries.touch(used, NOW - 5)  # served recently: now the youngest
+    entries.touch(entries.get(used), NOW - 5)  # served recently: now the youngest
     assert capacity.enforce() == 1
     assert entries.get(old) is None
     assert entries.get(used) is not None and entries.get(young) is not None
@@ -92,12 +94,58 @@ def test_what_can_never_fit_is_refused(parts):
 
 def test_unbounded_by_default(redis, prefix):
     entries = RedisEntryIndex(redis, prefix)
+    capacity = Capacity(RedisRecency(redis, prefix), entries, RedisFileIndex(redis, prefix), 0, ItemSweep(lambda: None))
+    image(entries, 1, 10**9, NOW)
+    assert capacity.fits(10**12) and capacity.enforce() == 0
+
+
+@pytest.fixture
+def budgeted(redis, prefix):
+    entries = RedisEntryIndex(redis, prefix)
+    accounts = RedisTenantAccounts(redis, prefix)
+    budgets = TenantBudgets(Tenants.parse("alice: stored_bytes=1000; bob", "TENANTS"), accounts)
     capacity = Capacity(
         RedisRecency(redis, prefix),
         entries,
         RedisFileIndex(redis, prefix),
-        max_bytes=0,
+        max_bytes=5000,
         sweep=ItemSweep(lambda: None),
+        clock=lambda: NOW,
+        budgets=budgets,
     )
-    image(entries, 1, 10**9, NOW)
-    assert capacity.fits(10**12) and capacity.enforce() == 0
+    return entries, accounts, capacity
+
+
+def tenant_image(entries, n, size, at, tenant):
+    entry_id = request(entries, f"{n:064x}", now=at, ttl=NOW + 1000 - at, tenant=tenant).entry.id
+    activate(entries, entry_id, now=at, size=size)
+    return entry_id
+
+
+def test_a_tenant_past_its_budget_loses_its_own_least_recent_results_not_another_s(budgeted):
+    entries, accounts, capacity = budgeted
+    bobs = [tenant_image(entries, n, 400, NOW - 100 + n, "bob") for n in range(3)]  # the oldest of all
+    old, used, young = (tenant_image(entries, 10 + n, 400, NOW - 50 + n, "alice") for n in range(3))
+    entries.touch(entries.get(old), NOW - 1)  # served lately: now alice's youngest
+    assert capacity.enforce_for("alice") == 1
+    assert entries.get(used) is None and entries.get(old) and entries.get(young)
+    assert all(entries.get(entry_id) for entry_id in bobs)  # under the shared bound: bob's stay
+    assert accounts.stored_bytes("alice") == 800 and accounts.figures(["alice"])[0]["evicted"] == 1
+    assert capacity.used() == 2000
+
+
+def test_maintenance_s_pass_holds_every_tenant_to_its_budget(budgeted, redis, prefix):
+    entries, accounts, capacity = budgeted
+    for n in range(4):
+        tenant_image(entries, n, 300, NOW - 10 + n, "alice")  # the producer's eviction was skipped (an outage)
+    assert accounts.stored_bytes("alice") == 1200
+    assert capacity.enforce() == 1 and accounts.stored_bytes("alice") == 900
+    assert accounts.seen() == ["alice"]
+
+
+def test_a_result_larger_than_its_tenant_s_budget_is_never_kept(budgeted):
+    _, _, capacity = budgeted
+    said = capacity.too_large(1001, "alice")
+    assert said == "result of 1001 bytes exceeds the stored_bytes quota of tenant 'alice' (1000)"
+    assert capacity.too_large(1001, "bob") is None and capacity.too_large(1001, None) is None
+    assert capacity.too_large(5001, None) == "result of 5001 bytes exceeds CACHE_MAX_BYTES (5000)"

@@ -4,11 +4,18 @@
 -- ARGV[4] channel   ARGV[5] last:<digest> key   ARGV[6] the tag key prefix ("<prefix>tag:")
 -- ARGV[7] callbacks:<id>   ARGV[8] callbacks_due (a deleted entry's callbacks are dropped)
 -- ARGV[9] the entry's result prefix: its result's key is this, a dot and the entry's `result`
+-- ARGV[10] the tenant key prefix   ARGV[11] the tenant LRU key prefix (a tenant's entry leaves its figures)
 -- Returns 1 when the entry existed.
 -- Uses checks.lua (valid_size, finite, uncount, id_rest).
-local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'result', 'tags')
+local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'result', 'tags', 'tenant')
 if f[1] == 'active' and not valid_size(f[2]) then return redis.error_reply('entry has no valid size: ' .. ARGV[1]) end
 if f[1] == 'active' then uncount(KEYS[3], 'bytes', f[2]) end
+if f[5] and f[1] == 'active' then
+  uncount(ARGV[10] .. f[5], 'bytes', f[2])
+  redis.call('ZREM', ARGV[11] .. f[5], 'i:' .. ARGV[1])
+elseif f[5] and f[1] == 'pending' then
+  redis.call('HINCRBY', ARGV[10] .. f[5], 'pending', -1)
+end
 if f[1] then uncount(KEYS[3], 'query_bytes', redis.call('HSTRLEN', KEYS[1], 'query')) end
 local rest = id_rest(ARGV[1])
 if redis.call('GET', ARGV[2]) == rest then redis.call('DEL', ARGV[2]) end

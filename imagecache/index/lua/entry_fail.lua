@@ -6,11 +6,13 @@
 -- KEYS[7] failures:<digest> (the query's consecutive failures: it lapses ARGV[9] seconds after its error does)
 -- ARGV[1] id   ARGV[2] now   ARGV[3] status   ARGV[4] kind   ARGV[5] message   ARGV[6] until   ARGV[7] channel
 -- ARGV[8] first seconds ('' for a fixed until)   ARGV[9] most seconds
--- ARGV[10..] counters to add to stats with it, as name, amount pairs (what the failed attempt cost)
+-- ARGV[10] the tenant key prefix ("<prefix>tenant:"): an entry a tenant started leaves its pending count
+-- ARGV[11..] counters to add to stats with it, as name, amount pairs (what the failed attempt cost)
 -- Uses checks.lua
 -- Returns 1 when settled, 0 when the entry was not pending.
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
-add_counts(KEYS[4], 10)
+local f = redis.call('HMGET', KEYS[1], 'status', 'tenant')
+if f[1] ~= 'pending' then return 0 end
+add_counts(KEYS[4], 11)
 local error_until = ARGV[6]
 if ARGV[8] ~= '' then  -- worked out whole before the first write: a refused write must leave nothing half done
   local failures, most = (tonumber(redis.call('GET', KEYS[7])) or 0) + 1, tonumber(ARGV[9])
@@ -24,6 +26,7 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'error', 'completed_at', ARGV[2], 'error_status', ARGV[3],
   'error_type', ARGV[4], 'error_message', ARGV[5], 'error_until', error_until)
 redis.call('HINCRBY', KEYS[4], 'pending_count', -1)
+if f[2] then redis.call('HINCRBY', ARGV[10] .. f[2], 'pending', -1) end
 redis.call('HINCRBY', KEYS[4], 'error_count', 1)
 if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1]) end
 announce(ARGV[7], ARGV[1], KEYS[1])

@@ -2,6 +2,8 @@
 -- where the request allows one (stale-while-revalidate, stale-if-error).
 -- KEYS[1] query:<digest>   KEYS[2] entry:<new id>   KEYS[3] expiry   KEYS[4] stats (<status>_count: entries in each)
 -- KEYS[5] due              KEYS[6] last:<digest> (its last good result)
+-- KEYS[7] tenant:<name> of who asks ('' when nobody is accounted: no API keys and no quota)
+-- KEYS[8] durations (how long the kind's runs take: when a pending quota frees)   KEYS[9] tenants (names seen)
 -- ARGV[1] the entry key prefix ("<prefix>entry:")   ARGV[2] new id   ARGV[3] now   ARGV[4] expires_at
 -- ARGV[5] max_age (-1: any)   ARGV[6] refresh (1/0)   ARGV[7] canonical query   ARGV[8] when to check its pickup
 -- ARGV[9] its job kind   ARGV[10] stale_while_revalidate seconds (-1: none)   ARGV[11] stale_if_error (-1: none)
@@ -9,15 +11,18 @@
 -- (entry_complete.lua and entry_fail.lua hand it on when it settles; a settled one is the caller's to call)
 -- ARGV[13] the callbacks key prefix ("<prefix>callbacks:")   ARGV[14] the tag key prefix ("<prefix>tag:")
 -- ARGV[15] the most tags an entry carries   ARGV[16] the channel that tells every process an entry changed
--- ARGV[17..] the request's tags: given to the entry that answers, to the one it started, and to the refresh
+-- ARGV[17] who asks (the tenant)   ARGV[18] its fresh_per_minute quota   ARGV[19] its pending quota (-1: none)
+-- ARGV[20..] the request's tags: given to the entry that answers, to the one it started, and to the refresh
 -- under way when a stale result answers; a new entry of the query also takes the tags of the one it replaces
 -- (each entry's tags in its `tags` field, as JSON; each tag's entries in tag:<tag>). A request whose tags
 -- would take any of those entries past ARGV[15] changes nothing: every tag accepted is one a purge finds.
 -- An entry of another job kind is never reused, nor answers as a stale result (a deployment's default kind
 -- may change while the query's entries live: the default kind's digest is the query's alone, ids.py).
+-- A production the tenant's quotas have no room for is refused, changing nothing but its refusal count; a stale
+-- result that would start a refresh answers without one. Each answer counts toward the tenant's figures too.
 -- Returns: the id answered, how (created/joined/hit/error/stale), the id of an entry created now whose job is to
 -- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them; or '', 'tags_full', the
--- number of tags the fullest entry would carry.
+-- number of tags the fullest entry would carry; or '', 'quota', the quota's name, seconds until it has room.
 -- Uses checks.lua (id_head, id_rest).
 local now, max_age = tonumber(ARGV[3]), tonumber(ARGV[5])
 
@@ -67,7 +72,37 @@ local function tag_with(id, names)
 end
 
 local asked = {}
-for i = 17, #ARGV do table.insert(asked, ARGV[i]) end
+for i = 20, #ARGV do table.insert(asked, ARGV[i]) end
+
+local TENANT, RATE, MOST_PENDING = KEYS[7], tonumber(ARGV[18]), tonumber(ARGV[19])
+local function count(stat)
+  redis.call('HINCRBY', KEYS[4], stat, 1)
+  if TENANT ~= '' then redis.call('HINCRBY', TENANT, stat, 1) end
+end
+
+-- The tenant's quota a new production would pass, and the whole seconds (1 to 60) until it has room; nil if none.
+-- fresh_per_minute is a GCRA: `tat` is when the tenant's productions so far would be paid off at its rate, and a
+-- production fits while that is at most a minute ahead (so a minute's worth may come at once).
+local function over_quota()
+  if TENANT == '' then return nil end
+  if MOST_PENDING >= 0 and (tonumber(redis.call('HGET', TENANT, 'pending')) or 0) >= MOST_PENDING then
+    local recent = tonumber(redis.call('HGET', KEYS[8], ARGV[9]))  -- one of its runs should end within about this
+    return 'pending', recent and math.min(math.max(math.ceil(recent), 1), 60) or 5
+  end
+  if RATE == 0 then return 'fresh_per_minute', 60 end
+  if RATE > 0 then
+    local tat = math.max(tonumber(redis.call('HGET', TENANT, 'tat')) or 0, now)
+    local wait = tat + 60 / RATE - now - 60
+    if wait > 0 then return 'fresh_per_minute', math.min(math.max(math.ceil(wait), 1), 60) end
+  end
+  return nil
+end
+
+local function refusal(quota, seconds)
+  redis.call('HINCRBY', KEYS[4], 'quota_refusals', 1)
+  redis.call('HINCRBY', TENANT, 'refused_' .. quota, 1)
+  return {'', 'quota', quota, seconds}
+end
 
 -- The entries a request may tag: the query's, the new id's (joined when it exists) and, when the request allows a
 -- stale answer, its last good result (a new entry takes the tags of the query's one). Checked before any change.
@@ -82,7 +117,7 @@ if #asked > 0 then
 end
 
 local function answer(id, reuse, stat, started, refreshing)
-  if stat then redis.call('HINCRBY', KEYS[4], stat, 1) end
+  if stat then count(stat) end
   tag_with(id, asked)
   if started ~= id then tag_with(started, asked) end
   tag_with(refreshing, asked)
@@ -126,11 +161,24 @@ local function last_good(window)
   return nil
 end
 
+-- The tenant's part of a new production: one more pending, its rate paid; the entry says whose it is.
+local function charge()
+  if TENANT == '' then return end
+  redis.call('HSET', KEYS[2], 'tenant', ARGV[17])
+  redis.call('HINCRBY', TENANT, 'pending', 1)
+  redis.call('SADD', KEYS[9], ARGV[17])
+  if RATE > 0 then
+    local tat = math.max(tonumber(redis.call('HGET', TENANT, 'tat')) or 0, now)
+    redis.call('HSET', TENANT, 'tat', string.format('%.6f', tat + 60 / RATE))
+  end
+end
+
 local function create(stat, replaced)
-  redis.call('HINCRBY', KEYS[4], stat, 1)
+  count(stat)
   redis.call('HINCRBY', KEYS[4], 'query_bytes', #ARGV[7])  -- what the index holds for queries (/info)
   redis.call('HSET', KEYS[2], 'status', 'pending', 'created_at', ARGV[3],
     'expires_at', ARGV[4], 'query', ARGV[7], 'attempts', 0, 'enqueued_at', ARGV[3], 'job', ARGV[9])
+  charge()
   point(KEYS[1], ARGV[2], ARGV[4])
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
   redis.call('HINCRBY', KEYS[4], 'pending_count', 1)
@@ -159,6 +207,7 @@ if cur then
         local stale = staleness(entry)
         if stale == nil or stale <= 0 then return answer(cur, 'hit', 'hits') end
         if swr >= 0 and stale <= swr and redis.call('EXISTS', KEYS[2]) == 0 then  -- serve it, refresh it once
+          if over_quota() then return answer(cur, 'stale', 'stale_hits') end  -- the refresh waits for room
           remember_good(cur, entry)
           create('refreshes', entry)
           return answer(cur, 'stale', 'stale_hits', ARGV[2])
@@ -170,9 +219,13 @@ if cur then
         return answer(cur, 'error', 'error_hits')
       end
     end
-    if entry.status == 'active' then remember_good(cur, entry) end  -- superseded: still good until it expires
   end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return answer(ARGV[2], 'joined', 'dedupes') end
+local quota, seconds = over_quota()
+if quota then return refusal(quota, seconds) end
+if replaced and replaced.live and replaced.status == 'active' then  -- superseded: still good until it expires
+  remember_good(cur, replaced)
+end
 create('misses', replaced)
 return answer(ARGV[2], 'created', nil, ARGV[2])

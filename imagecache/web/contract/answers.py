@@ -150,6 +150,21 @@ class InfoEntry(Answer):
     remaining: int = Field(description="seconds it still lives")
 
 
+class TenantFigures(Answer):
+    """One tenant TENANTS names: its quotas and what it has asked for, started and kept."""
+
+    name: str
+    quotas: dict[str, int] = Field(description="the bounds set: fresh_per_minute, pending, stored_bytes")
+    pending: int = Field(description="entries it started that are still pending")
+    stored_bytes: int = Field(description="bytes of the results it started that are kept")
+    evicted: int = Field(description="of its results, evicted to keep within its stored_bytes quota")
+    requests: dict[str, int] = Field(
+        description="its requests by how each was answered: hits, misses, refreshes, dedupes (joined a fetch under "
+        "way, another tenant's included), stale_hits, error_hits"
+    )
+    refused: dict[str, int] = Field(description="its requests refused with 429, by quota")
+
+
 class Info(Answer):
     """GET /info (JSON): the cluster's figures (every counter of /metrics' summary) and a page of entries."""
 
@@ -162,6 +177,7 @@ class Info(Answer):
     active_entries: list[InfoEntry]
     pending_entries: list[InfoEntry]
     error_entries: list[InfoEntry]
+    tenants: list[TenantFigures] = Field(description="each tenant TENANTS names")
     next_cursor: str | None = Field(description="the cursor of the next page; null on the last")
 
     def json_body(self) -> dict[str, Any]:

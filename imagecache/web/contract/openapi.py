@@ -182,7 +182,15 @@ class OpenApiDocument:
                     "operationId": "createRequest",
                     "summary": "ask for a result; answers at once with its entry",
                     "requestBody": self._body(contract.image_request),
-                    "responses": {"200": created, **self._errors(answers.KentikError, *KENTIK_REFUSALS, 413)},
+                    "responses": {
+                        "200": created,
+                        **self._errors(answers.KentikError, *KENTIK_REFUSALS, 413),
+                        "429": _json(
+                            self._book.ref(answers.KentikError),
+                            "the tenant's quota has no room for a new production: type `over_quota`, loc the quota"
+                            " (`fresh_per_minute` or `pending`), with Retry-After",
+                        ),
+                    },
                 }
             },
             "/requests/{entry_id}": {

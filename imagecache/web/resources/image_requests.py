@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import falcon
 
 from imagecache.domain.entry_record import Status
-from imagecache.domain.errors import FetchError, InvalidCallback, QueryTooLarge, TooManyTags, UnknownJob
+from imagecache.domain.errors import FetchError, InvalidCallback, QueryTooLarge, QuotaExceeded, TooManyTags, UnknownJob
 from imagecache.domain.estimates import RETRY_AFTER_DEFAULT
 from imagecache.services.image_cache import Ask, ImageCache, Settling
 from imagecache.web import cache_status, signed_urls
@@ -25,6 +25,7 @@ from imagecache.web.signed_urls import UrlSigner, signed_until
 # On /image failures: "error" (the result could not be produced: the upstream's or storage's status)
 # or "pending" (not ready yet: ask again), told apart from the server's own refusals (404, 401, 503).
 ENTRY_STATUS = "Imagecache-Entry-Status"
+OVER_QUOTA = "over_quota"  # a 429's type when the tenant's quota refused it (its loc names the quota)
 
 
 class RequestsResource:
@@ -59,6 +60,9 @@ class RequestsResource:
             raise ApiError(413, str(exc), loc="api_query", kind=INVALID) from None
         except FetchError as exc:  # the job kind's own check of the query
             raise ApiError(exc.status, exc.message, loc="api_query", kind=INVALID) from None
+        except QuotaExceeded as exc:
+            headers = {"Retry-After": str(exc.retry_after)}
+            raise ApiError(429, str(exc), loc=exc.quota, kind=OVER_QUOTA, headers=headers) from None
         resp.set_header(cache_status.HEADER, cache_status.of_request(outcome.reuse, asked.refresh))
         entry, signed_url = outcome.entry, None
         if asked.signed_url_ttl and self._signer is not None:

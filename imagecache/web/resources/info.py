@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import falcon
@@ -40,14 +41,15 @@ class InfoResource:
             resp.content_type = falcon.MEDIA_HTML
             kept = {**asked.filters(), **({"limit": str(limit)} if "limit" in req.params else {})}
             listing = Listing(matching, kept, page.next_cursor)
-            resp.text = render_info_page(self._statistics.summary(), self._statistics.last_hour(), listing)
+            statistics = self._statistics
+            resp.text = render_info_page(statistics.summary(), statistics.last_hour(), listing, statistics.tenants())
             return
         listed: dict[str, list[InfoEntry]] = {f"{status.value}_entries": [] for status in Status}
         for entry in matching:
             listed[f"{entry.status.value}_entries"].append(self._view(entry))
-        info = Info.model_validate(
-            {**self._statistics.summary(), "renderer": self._renderer, **listed, "next_cursor": page.next_cursor}
-        )
+        tenants = [dataclasses.asdict(row) for row in self._statistics.tenants()]
+        summary = {**self._statistics.summary(), "renderer": self._renderer, "tenants": tenants}
+        info = Info.model_validate({**summary, **listed, "next_cursor": page.next_cursor})
         resp.media = info.json_body()
 
     def _view(self, entry: EntryRecord) -> InfoEntry:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from imagecache.domain.entry_record import EntryRecord, Status
 from imagecache.services.statistics import LastHour
+from imagecache.services.tenant_report import TenantRow
 from imagecache.web.resources.sparklines import sparkline
 from imagecache_client.sizes import human_bytes
 
@@ -33,6 +34,8 @@ a { color: #1f5fa8; }
 .status-error { border-color: #d62728; } .status-error .none { color: #d62728; }
 .status-pending { border-style: dashed; }
 form { margin-bottom: 1rem; } code, pre { word-break: break-all; white-space: pre-wrap; }
+table { border-collapse: collapse; background: #fff; margin-bottom: 1.2rem; font-size: .85rem; }
+th, td { border: 1px solid #ddd; padding: .3rem .6rem; text-align: right; } th:first-child { text-align: left; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; } dt { color: #666; }
 """
 
@@ -46,7 +49,7 @@ class Listing:
     next_cursor: str | None
 
 
-def render_info_page(stats: Mapping[str, int], hour: LastHour, listing: Listing) -> str:
+def render_info_page(stats: Mapping[str, int], hour: LastHour, listing: Listing, tenants: list[TenantRow]) -> str:
     asked = stats["hits"] + stats["misses"] + stats["dedupes"]
     figures = [
         ("active", stats["active_count"]),
@@ -66,6 +69,7 @@ def render_info_page(stats: Mapping[str, int], hour: LastHour, listing: Listing)
         + "".join(f'<div class="figure"><b>{escape(str(v))}</b><span>{escape(k)}</span></div>' for k, v in figures)
         + "</div><h2>The last hour</h2>"
         + _plots(hour)
+        + _tenants(tenants)
         + "<h2>Entries</h2>"
         + _filters(listing.filters)
         + '<div class="entries">'
@@ -74,6 +78,24 @@ def render_info_page(stats: Mapping[str, int], hour: LastHour, listing: Listing)
         + _paging(listing)
     )
     return _page("imagecache", body)
+
+
+def _tenants(rows: list[TenantRow]) -> str:
+    """A row per tenant TENANTS names: what it holds, how its requests were answered, what its quotas refused."""
+    if not rows:
+        return ""
+    head = ["tenant", "pending", "stored", "requests", "hits", "misses", "dedupes", "refused", "evicted", "quotas"]
+    lines = []
+    for row in rows:
+        quotas = ", ".join(
+            f"{name} {human_bytes(value) if name == 'stored_bytes' else value}" for name, value in row.quotas.items()
+        )
+        cells = [row.name, row.pending, human_bytes(row.stored_bytes), sum(row.requests.values()),
+                 row.requests["hits"], row.requests["misses"] + row.requests["refreshes"], row.requests["dedupes"],
+                 sum(row.refused.values()), row.evicted, quotas or "none"]  # fmt: skip
+        lines.append("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in cells) + "</tr>")
+    header = "<tr>" + "".join(f"<th>{name}</th>" for name in head) + "</tr>"
+    return f"<h2>Tenants</h2><table>{header}{''.join(lines)}</table>"
 
 
 def render_entry_page(entry: EntryRecord, remaining: int) -> str:

@@ -29,6 +29,7 @@ from imagecache.domain.counter_fields import (
 )
 from imagecache.domain.outages import is_outage
 from imagecache.services.statistics import CacheStatistics
+from imagecache.services.tenant_report import TenantRow
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ _COUNTERS = {
     REPLICA_WAIT_TIMEOUTS: "waits for a Redis replica that timed out (REDIS_WAIT_TIMEOUT_MS)",
     UNREPLICATED_WRITES: "acknowledged writes not waited for while no Redis replica answered",
     MAINTENANCE_ERRORS: "entries, files and blobs that maintenance or eviction could not handle (see the logs)",
+    "quota_refusals": "requests refused with 429 by their tenant's quota (TENANTS)",
 }
 
 
@@ -103,6 +105,34 @@ class CacheCollector(Collector):
             buckets=buckets,
             sum_value=raw.get("upstream_seconds_sum", 0),
         )
+        yield from _tenant_figures(self._statistics.tenants())
+
+
+def _tenant_figures(rows: list[TenantRow]) -> Iterator[Metric]:
+    """Each tenant TENANTS names, labelled by its name (the configuration bounds how many)."""
+    requests = CounterMetricFamily(
+        "imagecache_tenant_requests", "a tenant's requests by how each was answered", labels=["tenant", "answer"]
+    )
+    refused = CounterMetricFamily(
+        "imagecache_tenant_refused", "a tenant's requests refused with 429, by quota", labels=["tenant", "quota"]
+    )
+    evicted = CounterMetricFamily(
+        "imagecache_tenant_evicted", "a tenant's results evicted to keep within stored_bytes", labels=["tenant"]
+    )
+    pending = GaugeMetricFamily("imagecache_tenant_pending", "entries a tenant started, pending", labels=["tenant"])
+    stored = GaugeMetricFamily("imagecache_tenant_stored_bytes", "bytes of a tenant's kept results", labels=["tenant"])
+    quotas = GaugeMetricFamily("imagecache_tenant_quota", "a tenant's quotas (TENANTS)", labels=["tenant", "quota"])
+    for row in rows:
+        for answer, count in row.requests.items():
+            requests.add_metric([row.name, answer], count)
+        for quota, count in row.refused.items():
+            refused.add_metric([row.name, quota], count)
+        for quota, bound in row.quotas.items():
+            quotas.add_metric([row.name, quota], bound)
+        evicted.add_metric([row.name], row.evicted)
+        pending.add_metric([row.name], row.pending)
+        stored.add_metric([row.name], row.stored_bytes)
+    yield from (requests, refused, evicted, pending, stored, quotas)
 
 
 class MetricsResource:
