@@ -111,7 +111,12 @@ class Components:
 
     @cached_property
     def entries(self) -> RedisEntryIndex:
-        return RedisEntryIndex(self.redis, self.config.redis_prefix)
+        return RedisEntryIndex(self.redis, self.config.redis_prefix, self.longest_attempt + self.config.wait_timeout)
+
+    @cached_property
+    def longest_attempt(self) -> int:
+        """The most seconds one attempt at a job may take: the longest timeout of the kinds installed here."""
+        return max(kind.timeout for kind in self.job_catalog.settings().values())
 
     @cached_property
     def file_index(self) -> RedisFileIndex:
@@ -297,7 +302,7 @@ class Components:
     @cached_property
     def producer(self) -> Producer:
         rules = ProductionRules(
-            attempt_seconds=max(kind.timeout for kind in self.job_catalog.settings().values()),
+            attempt_seconds=self.longest_attempt,
             error_backoff=self.config.error_backoff,
             max_attempts=self.config.max_fetch_attempts,
             hold_seconds=self.config.wait_timeout,

@@ -267,13 +267,9 @@ class Config(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _default_ttl_within_max(self) -> Config:
+    def _ttls_within_their_max(self) -> Config:
         if self.default_ttl > self.max_ttl:
             raise ValueError("DEFAULT_TTL must not exceed MAX_TTL")
-        return self
-
-    @model_validator(mode="after")
-    def _error_ttl_within_max(self) -> Config:
         if self.error_ttl > self.error_ttl_max and "error_ttl_max" in self.model_fields_set:
             raise ValueError("ERROR_TTL must not exceed ERROR_TTL_MAX")
         return self
@@ -302,7 +298,11 @@ class Config(BaseSettings):
 
     @model_validator(mode="after")
     def _lists_parse(self) -> Config:  # parsing is the check (callback_targets' is in _callbacks_are_signed)
-        self.trusted_proxy_networks, self.sentinel_addresses, self.tenant_quotas  # noqa: B018
+        self.trusted_proxy_networks, self.sentinel_addresses  # noqa: B018
+        if self.tenant_quotas.named and not self.api_keys_file:
+            raise ValueError(
+                "TENANTS names tenants, but API keys are off (API_KEYS_FILE is empty): give `*` the quotas"
+            )
         return self
 
     @property

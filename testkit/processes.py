@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
@@ -72,6 +73,9 @@ class Process:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+            tail = self.log()[-1500:]
+            said = f"imagecache {' '.join(self.args)} ignored SIGTERM for {timeout} s; its log ends:\n{tail}"
+            warnings.warn(said, stacklevel=2)
         self._log.close()
         return self.popen.returncode
 

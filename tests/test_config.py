@@ -135,3 +135,10 @@ def test_a_long_error_ttl_lifts_an_unset_error_ttl_max_to_it():
 
 def test_every_setting_is_described():
     assert [name for name, field in Config.model_fields.items() if not field.description] == []
+
+
+def test_tenants_named_without_api_keys_are_refused_as_no_request_could_be_theirs():
+    with pytest.raises(ConfigError, match="TENANTS names tenants, but API keys are off"):
+        load_config(_env_file=None, tenants="alice: pending=5")
+    assert load_config(_env_file=None, tenants="*: pending=5").tenant_quotas.quota("").pending == 5
+    assert load_config(_env_file=None, tenants="alice", api_keys_file="keys").tenant_quotas.named

@@ -129,7 +129,7 @@ def _over_quota(response: httpx.Response) -> str | None:
 
 def _seconds(value: str | None) -> int:
     """Retry-After as delta-seconds (what imagecache sends); 1 for anything else."""
-    return int(value) if value and value.isdigit() else 1
+    return int(value) if value and value.isascii() and value.isdigit() else 1
 
 
 def error_message(response: httpx.Response) -> str:

@@ -104,6 +104,23 @@ class EntryRecord:
             tenant=fields.get("tenant"),
         )
 
+    def adopted_fields(self) -> dict[str, str | int]:
+        """The index hash of an active entry rebuilt from its blob (from_fields reads it back): one attempt, and no
+        tenant, tags or purge mark, which its blob does not keep."""
+        return {
+            "status": Status.ACTIVE.value,
+            "created_at": repr(self.created_at),
+            "expires_at": repr(self.expires_at),
+            "query": self.query,
+            "content_type": self.content_type,
+            "size": self.size,
+            "etag": self.etag,
+            "completed_at": repr(self.completed_at),
+            "attempts": 1,
+            "result": self.result_suffix(self.id, self.blob_key),
+            "job": self.job,
+        }
+
     def notice(self) -> dict[str, object]:
         """What an event stream and a callback say of it: {id, status, size, type}, and an error's status and
         message."""

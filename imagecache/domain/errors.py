@@ -91,7 +91,10 @@ class QuotaExceeded(Exception):
 
     def __init__(self, tenant: str, quota: str, limit: int, retry_after: int) -> None:
         who = f"tenant {tenant!r}" if tenant else "this service"
-        super().__init__(f"{who} is at its {quota} quota ({limit}); try again in {retry_after} s")
+        if limit:
+            super().__init__(f"{who} is at its {quota} quota ({limit}); try again in {retry_after} s")
+        else:
+            super().__init__(f"{who} may start no new results: its {quota} quota is 0")
         self.quota = quota
         self.retry_after = retry_after
 

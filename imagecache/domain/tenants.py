@@ -25,7 +25,7 @@ from types import MappingProxyType
 from imagecache_client.sizes import parse_size
 
 ANY = "*"
-_NAME = re.compile(r"^[^\s:;,=]{1,100}$")  # what an API key's name may be (no whitespace), less the separators
+_NAME = re.compile(r"^[^\s:;,=*]{1,100}$")  # an API key's name TENANTS can name: no whitespace nor separator
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ class Tenants:
         try:
             for part in filter(None, (chunk.strip() for chunk in text.split(";"))):
                 name, _, bounds = (piece.strip() for piece in part.partition(":"))
-                if not _NAME.match(name):
-                    raise ValueError(f"{name!r} is not a tenant name (an API key's name, or * for any other)")
+                if name != ANY:
+                    check_name(name)
                 if name in named:
                     raise ValueError(f"tenant {name!r} is named twice")
                 named[name] = _quota(name, bounds)
@@ -75,6 +75,13 @@ class Tenants:
             raise ValueError(f"{setting}: {exc}") from None
         others = named.pop(ANY, NO_QUOTA)
         return cls(MappingProxyType(named), others)
+
+
+def check_name(name: str) -> str:
+    """The name, if a tenant (an API key) may have it; else ValueError saying what a name may be."""
+    if not _NAME.match(name):
+        raise ValueError(f"{name!r} is not a tenant name: 1 to 100 characters, none of them blank or any of :;,=*")
+    return name
 
 
 def _quota(tenant: str, text: str) -> Quota:
@@ -90,5 +97,7 @@ def _quota(tenant: str, text: str) -> Quota:
             raise ValueError(f"{tenant}: {name} must be {kind}, not {value!r}") from None
         if number < 0:
             raise ValueError(f"{tenant}: {name} must not be negative")
+        if name in bounds:
+            raise ValueError(f"{tenant}: {name} is given twice")
         bounds[name] = number
     return Quota(**bounds)

@@ -45,8 +45,10 @@ def _pairs(counts: Mapping[str, float] | None) -> list[str]:
 
 
 class RedisEntryIndex:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, longest_run: float = 3600.0) -> None:
+        """`longest_run`: the most seconds a job's run may still take (its kind's timeout, and some)."""
         self._redis = redis
+        self._longest_run = longest_run
         keys = self.keys = RedisKeys(prefix)
         self._channel = keys.done
         self._garbage = keys.gc
@@ -89,6 +91,7 @@ class RedisEntryIndex:
             "" if asked.tenant is None else self.keys.tenant_prefix + asked.tenant,
             self.keys.durations,
             self.keys.tenants,
+            "" if asked.tenant is None else self.keys.tenant_held_prefix + asked.tenant,
         ]
         answered, reuse, started, *flat = self._request(keys=keys, args=self._request_args(asked))
         if reuse == "tags_full":
@@ -176,6 +179,8 @@ class RedisEntryIndex:
                     EntryRecord.result_suffix(entry_id, blob_key),
                     self.keys.tenant_prefix,
                     self.keys.tenant_lru_prefix,
+                    self.keys.held(entry_id),
+                    self.keys.tenant_held_prefix,
                     *_pairs(counts),
                 ],
             )
@@ -218,6 +223,8 @@ class RedisEntryIndex:
                     first,
                     most,
                     self.keys.tenant_prefix,
+                    self.keys.held(entry_id),
+                    self.keys.tenant_held_prefix,
                     *_pairs(counts),
                 ],
             )
@@ -252,6 +259,9 @@ class RedisEntryIndex:
             EntryRecord.result_prefix(entry_id),
             self.keys.tenant_prefix,
             self.keys.tenant_lru_prefix,
+            self.keys.held_prefix,
+            self.keys.tenant_held_prefix,
+            repr(self._longest_run),
         ]
 
     def tagged(self, tag: str, cursor: int, count: int) -> tuple[int, list[str]]:
@@ -338,20 +348,7 @@ class RedisEntryIndex:
 
     def adopt(self, entry: EntryRecord) -> bool:
         """Index an active entry rebuilt from its blob, unless the id is already known."""
-        fields: dict[str, str | int] = {
-            "status": Status.ACTIVE.value,
-            "created_at": repr(entry.created_at),
-            "expires_at": repr(entry.expires_at),
-            "query": entry.query,
-            "content_type": entry.content_type,
-            "size": entry.size,
-            "etag": entry.etag,
-            "completed_at": repr(entry.completed_at),
-            "attempts": 1,
-            "result": EntryRecord.result_suffix(entry.id, entry.blob_key),
-            "job": entry.job,
-        }
-        flat: list[str | int | float] = [item for pair in fields.items() for item in pair]
+        flat = [item for pair in entry.adopted_fields().items() for item in pair]
         return bool(
             self._adopt(
                 keys=[

@@ -7,6 +7,7 @@ entry_delete); this only reads them, and counts what eviction by tenant removed.
 
 from __future__ import annotations
 
+import time
 from typing import cast
 
 from redis import Redis
@@ -31,12 +32,21 @@ class RedisTenantAccounts:
     def least_recent(self, tenant: str, skip: int) -> list[str]:
         return cast(list[str], self._redis.zrange(self._keys.tenant_lru_prefix + tenant, skip, skip))
 
+    def forget(self, tenant: str, member: str) -> None:
+        self._redis.zrem(self._keys.tenant_lru_prefix + tenant, member)
+
     def note_evicted(self, tenant: str, count: int) -> None:
         self._redis.hincrby(self._account(tenant), "evicted", count)
 
     def figures(self, tenants: list[str]) -> list[dict[str, int]]:
+        """`pending` counts the runs going on whose entries were deleted too: they hold the tenant's slots."""
         with self._redis.pipeline(transaction=False) as pipe:
             for tenant in tenants:
                 pipe.hgetall(self._account(tenant))
-            found = cast(list[dict[str, str]], pipe.execute())
-        return [{name: int(float(value)) for name, value in fields.items() if name != "tat"} for fields in found]
+                pipe.zcount(self._keys.tenant_held_prefix + tenant, time.time(), "+inf")
+            found = pipe.execute()
+        figures = []
+        for fields, held in zip(found[::2], found[1::2]):
+            counts = {name: int(float(value)) for name, value in fields.items() if name != "tat"}
+            figures.append({**counts, "pending": counts.get("pending", 0) + int(held)})
+        return figures

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from imagecache.composition import Components
 from imagecache.domain.file_record import FileRecord, is_cache_id
 from imagecache.domain.ports import BlobStore
+from imagecache.domain.tenants import check_name
 from imagecache.services.content_hash import content_sha256
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,10 @@ def add_key(components: Components, name: str) -> str:
     keys = components.api_key_file
     if keys is None:
         raise SystemExit("set API_KEYS_FILE to the file the keys go in")
-    return keys.add(name)
+    try:
+        return keys.add(check_name(name))  # a name TENANTS can name
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def reindex(components: Components) -> str:

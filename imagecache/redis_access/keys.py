@@ -14,7 +14,8 @@ Tags:       tag:<tag> (a set of the entries carrying it)
 Callbacks:  callbacks:<id> (the URLs to call when it settles), callbacks_due (settled entries whose callbacks
             are yet to be handed to the callback queue, by when they settled)
 Tenants:    tenant:<name> (hash: its figures, pending entries and stored bytes among them, and its rate's `tat`),
-            tenant_lru:<name> (its stored results by last use), tenants (the names seen: what eviction looks at)
+            tenant_lru:<name> (its stored results by last use), tenants (the names seen: what eviction looks at),
+            tenant_held:<name> and held:<id> (its runs going on whose entries were deleted, until they end)
 Jobs:       jobs (hash: worker -> the job kinds it runs, until when), fair:<kind> (hash: each tenant's last tag in
             the kind's line, so tenants take turns)
 Elsewhere:  auth:<token hash> (KBase answers), maintenance (the pass lock); RQ's queue and each job kind's
@@ -69,6 +70,17 @@ class RedisKeys:
     @property
     def tenant_lru_prefix(self) -> str:
         return self._named("tenant_lru:")
+
+    @property
+    def tenant_held_prefix(self) -> str:
+        return self._named("tenant_held:")
+
+    @property
+    def held_prefix(self) -> str:
+        return self._named("held:")
+
+    def held(self, entry_id: str) -> str:
+        return self.held_prefix + entry_id
 
     @property
     def tenants(self) -> str:

@@ -8,7 +8,9 @@ never fit and is refused with 507.
 
 A tenant with a `stored_bytes` quota (TENANTS, domain/tenants.py) has a bound of its own over the results it
 started: past it, its own least recently used results go first, before the shared bound is looked at, so one
-tenant filling the cache evicts its own results, not another's.
+tenant filling the cache evicts its own results, not another's. The result just stored is kept through the pass
+that follows it, however large: whoever waits for it (other tenants too, when they joined its production) reads
+it, and it goes at the tenant's next pass if still over.
 """
 
 from __future__ import annotations
@@ -59,32 +61,23 @@ class Capacity:
         """Whether a result of this size can be stored at all (after evicting everything else)."""
         return not self.max_bytes or size <= self.max_bytes
 
-    def too_large(self, size: int, tenant: str | None) -> str | None:
-        """Why a result of this size can never be kept for the tenant that started it (a 507's message), or
-        None."""
-        if not self.fits(size):
-            return f"result of {size} bytes exceeds CACHE_MAX_BYTES ({self.max_bytes})"
-        budget = self._budget(tenant)
-        if budget is not None and size > budget:
-            return f"result of {size} bytes exceeds the stored_bytes quota of tenant {tenant!r} ({budget})"
-        return None
-
     def enforce(self) -> int:
         """Evict least recently used results until every tenant is within its budget and usage is under the
         bound; the number evicted."""
         seen = self._budgets.accounts.seen() if self._budgets and self._budgets.tenants.budgeted else []
         return sum(self._enforce_tenant(tenant) for tenant in seen) + self._enforce_shared()
 
-    def enforce_for(self, tenant: str | None) -> int:
-        """As enforce, of the budgets a result the tenant just stored may have passed: its own and the shared."""
-        return (self._enforce_tenant(tenant) if tenant is not None else 0) + self._enforce_shared()
+    def enforce_for(self, tenant: str | None, newest: str) -> int:
+        """As enforce, of the budgets the result `newest` (an entry id), just stored for the tenant, may have
+        passed: its own, where it is kept, and the shared."""
+        return (self._enforce_tenant(tenant, keep="i:" + newest) if tenant is not None else 0) + self._enforce_shared()
 
     def _budget(self, tenant: str | None) -> int | None:
         if self._budgets is None or tenant is None:
             return None
         return self._budgets.tenants.quota(tenant).stored_bytes
 
-    def _enforce_tenant(self, tenant: str) -> int:
+    def _enforce_tenant(self, tenant: str, keep: str = "") -> int:
         budget, budgets = self._budget(tenant), self._budgets
         if budget is None or budgets is None:
             return 0
@@ -93,7 +86,15 @@ class Capacity:
         def next_victim(skip: int) -> list[str]:
             return accounts.least_recent(tenant, skip) if accounts.stored_bytes(tenant) > budget else []
 
-        evicted = self._sweep.run(f"tenant {tenant}: evicting", next_victim, one_by_one(self._evict))
+        def evict(member: str) -> bool:
+            if member == keep:
+                return False
+            gone = self._evict(member)
+            if not gone:  # already gone (another pass took it): a stray in the tenant's set, now forgotten
+                accounts.forget(tenant, member)
+            return gone
+
+        evicted = self._sweep.run(f"tenant {tenant}: evicting", next_victim, one_by_one(evict))
         if evicted:
             accounts.note_evicted(tenant, evicted)
             log.info("capacity: evicted %d of tenant %r's results to stay under %d bytes", evicted, tenant, budget)
@@ -114,11 +115,9 @@ class Capacity:
         return self._recency.least_recent(skip)
 
     def _evict(self, member: str) -> bool:
+        """Whether it was there to evict (another process may have evicted it first)."""
         kind, _, ident = member.partition(":")
         now = self._clock()
-        if kind == "i":
-            self._entries.delete(ident, now)
-        else:
-            self._files.remove(ident, now)
+        gone = self._entries.delete(ident, now) if kind == "i" else self._files.remove(ident, now)
         self._recency.forget(member)
-        return True
+        return gone

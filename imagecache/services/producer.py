@@ -136,9 +136,9 @@ class Producer:
             calls=fetched.attempts, failures=fetched.attempts - 1, seconds=time.monotonic() - started
         )
         with _result_stream(fetched) as (stream, size):
-            too_large = self._capacity.too_large(size, entry.tenant)
-            if too_large:
-                self._fail(entry.id, FetchError(507, too_large, kind="error"), counts=counts)
+            if not self._capacity.fits(size):
+                message = f"result of {size} bytes exceeds CACHE_MAX_BYTES ({self._capacity.max_bytes})"
+                self._fail(entry.id, FetchError(507, message, kind="error"), counts=counts)
                 return
             self._store(entry, key, fetched.content_type, stream, counts)
 
@@ -172,7 +172,9 @@ class Producer:
         else:
             self._unless_outage("confirm the result on a replica", self._replication.confirm)
             self._call_back(entry.id)
-        self._unless_outage("eviction (maintenance does it)", lambda: self._capacity.enforce_for(entry.tenant))
+        self._unless_outage(
+            "eviction (maintenance does it)", lambda: self._capacity.enforce_for(entry.tenant, entry.id)
+        )
         log.info("produce %s: %s, %d bytes", entry.id, "active" if settled else "dropped", info.size)
 
     def _fail(

@@ -7,8 +7,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from imagecache_client import ClientError, ImageCacheClient, NotFound, Refused, Unavailable
+from imagecache_client import ClientError, ImageCacheClient, NotFound, OverQuota, Refused, Unavailable
 from imagecache_client.transport import error_for, server_key
 
 
@@ -75,3 +77,31 @@ def test_an_answer_that_is_not_imagecaches_is_a_client_error(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+OVER = {"type": "over_quota", "loc": "pending", "msg": "tenant 'a' is at its pending quota (2); try again in 7 s"}
+
+
+def test_a_quota_refusal_names_the_quota_and_when_to_come_back():
+    refused = error_for(httpx.Response(429, json=OVER, headers={"Retry-After": "7"}))
+    assert isinstance(refused, OverQuota) and (refused.quota, refused.retry_after, refused.status) == (
+        "pending",
+        7,
+        429,
+    )
+
+
+@given(st.text(max_size=20))
+def test_any_retry_after_reads_as_whole_seconds(value):
+    try:
+        headers = httpx.Headers({"Retry-After": value})
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return  # not a header httpx can carry
+    refused = error_for(httpx.Response(429, json=OVER, headers=headers))
+    assert isinstance(refused, OverQuota) and refused.retry_after >= 1
+
+
+def test_another_429_is_a_plain_refusal():
+    waits = {"type": "error", "loc": "client", "msg": "too many waiting requests"}
+    refused = error_for(httpx.Response(429, json=waits, headers={"Retry-After": "2"}))
+    assert isinstance(refused, Refused) and not isinstance(refused, OverQuota)

@@ -29,7 +29,7 @@ from imagecache.domain.file_record import cache_id_for
 from imagecache.domain.identity import Identity
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.ports import FetchResult
-from imagecache.domain.tenants import Tenants
+from imagecache.domain.tenants import NO_QUOTA, Tenants
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
@@ -51,8 +51,8 @@ START = 1_800_000_000.0
 OWNER = Identity("alice", "static:alice")
 SMALL = st.sampled_from([0, 0, 1, 7, 40])
 HUGE = st.sampled_from([2**31 - 1, 2**31, 2**32 + 5, 2**40, 2**53])
-TENANTS = Tenants.parse("a: pending=2, fresh_per_minute=5, stored_bytes=50; b", "TENANTS")
-WHO = st.sampled_from([None, "a", "b", "c"])  # None: nobody accounted; c: a tenant TENANTS does not name
+TENANTS = Tenants.parse("a: pending=2, fresh_per_minute=5, stored_bytes=50; b; *: pending=3", "TENANTS")
+WHO = st.sampled_from([None, "", "a", "b", "c"])  # None: nobody accounted; "" (no keys) and c: held to *'s quotas
 
 
 class Clock:
@@ -160,7 +160,7 @@ class IndexMachine(RuleBasedStateMachine):
     ) -> None:
         digest = query_digest({"q": query})
         expires_at = round(self.clock.now + ttl, 6)
-        before = self._everything() if tenant == "a" else None  # only a has quotas that refuse
+        before = self._everything() if tenant not in (None, "b") else None  # b has no quota to refuse it
         try:
             outcome = self.entries.request(
                 EntryRequest(
@@ -176,11 +176,11 @@ class IndexMachine(RuleBasedStateMachine):
                     stale_while_revalidate=stale,
                     stale_if_error=stale_if_error,
                     tenant=tenant,
-                    quota=TENANTS.quota(tenant or ""),
+                    quota=NO_QUOTA if tenant is None else TENANTS.quota(tenant),
                 )
             )
         except QuotaExceeded as refused:  # changes nothing but the refusals' counts
-            assert tenant == "a" and refused.quota in ("pending", "fresh_per_minute")
+            assert tenant not in (None, "b") and refused.quota in ("pending", "fresh_per_minute")
             assert self._everything() == before
             event(f"refused: {refused.quota}")
             return
@@ -327,7 +327,7 @@ class IndexMachine(RuleBasedStateMachine):
     @invariant()
     def each_tenant_s_figures_match_its_live_entries(self) -> None:
         entries, _ = self._live()
-        for tenant in ("a", "b", "c"):
+        for tenant in ("", "a", "b", "c"):
             own = [f for f in entries if f.get("tenant") == tenant]
             figures = self.redis.hgetall(f"{self.prefix}tenant:{tenant}")
             pending = sum(f["status"] == "pending" for f in own)
@@ -336,6 +336,7 @@ class IndexMachine(RuleBasedStateMachine):
             assert int(figures.get("bytes", 0)) == sum(active.values()), tenant
             assert set(self.redis.zrange(f"{self.prefix}tenant_lru:{tenant}", 0, -1)) == {f"i:{i}" for i in active}
         assert int(self.redis.hget(f"{self.prefix}tenant:a", "pending") or 0) <= 2
+        assert int(self.redis.hget(f"{self.prefix}tenant:c", "pending") or 0) <= 3
         assert int(self.redis.hget(f"{self.prefix}tenant:a", "bytes") or 0) <= 50
 
     @invariant()

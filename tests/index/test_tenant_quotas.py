@@ -6,7 +6,7 @@ from imagecache.domain.entry_record import Reuse
 from imagecache.domain.errors import QuotaExceeded
 from imagecache.domain.tenants import NO_QUOTA, Quota
 from imagecache.index.entry_index import RedisEntryIndex
-from testkit.index import activate, request
+from testkit.index import activate, claim, request
 
 NOW = 1_800_000_000.0
 
@@ -104,3 +104,47 @@ def test_nobody_accounted_leaves_no_trace(entries, redis, prefix):
     entry_id = ask(entries, 1, tenant=None).entry.id
     assert "tenant" not in redis.hgetall(f"{prefix}entry:{entry_id}")
     assert not list(redis.scan_iter(match=prefix + "tenant*"))
+
+
+def run_of(entries, n, quota, now=NOW):
+    """A new entry of alice's whose run has begun (claimed under a worker's lease)."""
+    entry_id = ask(entries, n, quota=quota, now=now).entry.id
+    claim(entries, entry_id, "lease-1", now)
+    return entry_id
+
+
+@pytest.mark.parametrize("ends", ["completes", "fails"])
+def test_a_run_whose_entry_is_deleted_holds_its_tenant_s_slot_until_it_ends(entries, redis, prefix, ends):
+    quota = Quota(pending=1)
+    running = run_of(entries, 1, quota)
+    assert entries.delete(running, NOW + 1)  # expired, or purged: the pending entry is gone, its run goes on
+    assert redis.hget(prefix + "tenant:alice", "pending") == "0"
+    with pytest.raises(QuotaExceeded) as refused:
+        ask(entries, 2, quota=quota, now=NOW + 2)
+    assert refused.value.quota == "pending"
+    if ends == "completes":
+        assert not activate(entries, running, now=NOW + 3, size=10)  # its result has no entry to go to
+    else:
+        assert not entries.fail(running, now=NOW + 3, status=502, kind="error", message="no", until=NOW + 30)
+    assert ask(entries, 2, quota=quota, now=NOW + 4).reuse is Reuse.CREATED
+    assert not list(redis.scan_iter(match=prefix + "held:*"))
+
+
+def test_a_held_slot_lapses_after_the_longest_run_should_its_worker_die(redis, prefix):
+    entries = RedisEntryIndex(redis, prefix, longest_run=60)
+    quota = Quota(pending=1)
+    entries.delete(run_of(entries, 1, quota), NOW)
+    with pytest.raises(QuotaExceeded):
+        ask(entries, 2, quota=quota, now=NOW + 59)
+    assert ask(entries, 2, quota=quota, now=NOW + 61).reuse is Reuse.CREATED
+
+
+def test_a_pending_entry_deleted_before_its_run_began_frees_its_slot_at_once(entries):
+    quota = Quota(pending=1)
+    entries.delete(ask(entries, 1, quota=quota).entry.id, NOW + 1)
+    assert ask(entries, 2, quota=quota, now=NOW + 2).reuse is Reuse.CREATED
+
+
+def test_a_quota_of_nought_says_so_rather_than_when_to_come_back(entries):
+    with pytest.raises(QuotaExceeded, match="may start no new results: its pending quota is 0"):
+        ask(entries, 1, quota=Quota(pending=0))

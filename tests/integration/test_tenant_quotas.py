@@ -5,6 +5,7 @@ configured tenant's row in /info and /metrics (and no one else's)."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -90,9 +91,42 @@ def test_a_tenant_past_its_stored_bytes_loses_its_own_oldest_result(tenants, sim
     assert delta["stored_bytes"] <= 100 * 1024 and delta["evicted"] == 1, delta
     assert image(stack, keys["delta"], ids[0]).status_code == 404  # its least recently used went
     assert all(image(stack, keys["delta"], entry_id).status_code == 200 for entry_id in ids[1:])
-    simulate(simulator, pad_to=120_000)  # larger than its whole budget: never kept
-    too_large = image(stack, keys["delta"], post(stack, keys["delta"], make_query()).json()["id"])
-    assert too_large.status_code == 507 and "stored_bytes quota of tenant 'delta'" in too_large.json()["msg"]
+
+
+def test_a_result_larger_than_its_tenant_s_whole_budget_still_reaches_whoever_waits_for_it(tenants, simulator):
+    stack, keys = tenants
+    simulate(simulator, pad_to=120_000, latency_ms=500)
+    query = make_query()
+    entry_id = post(stack, keys["delta"], query).json()["id"]
+    assert post(stack, keys["beta"], query).json()["id"] == entry_id  # beta joins delta's production
+    for key in (keys["beta"], keys["delta"]):
+        served = image(stack, key, entry_id)
+        assert served.status_code == 200 and len(served.content) >= 120_000
+    assert row(stack, keys["delta"], "delta")["evicted"] >= 2  # delta's older results made room for it
+
+
+def test_purging_a_tenant_s_running_entries_frees_no_slot_until_their_runs_end(tenants, simulator):
+    stack, keys = tenants
+    simulate(simulator, latency_ms=2000)
+    bearer = {"Authorization": f"Bearer {keys['alpha']}"}
+    tagged = {"tags": ["mine"]}
+    ids = [
+        httpx.post(stack.url + "/requests", json={"api_query": make_query(), **tagged}, headers=bearer).json()["id"]
+        for _ in range(2)
+    ]
+    while upstream_stats(simulator)["in_flight"] < 2:  # both runs under way
+        time.sleep(0.05)
+    assert httpx.post(stack.url + "/purge", json=tagged, headers=bearer).json()["purged"] == 2
+    refused = post(stack, keys["alpha"], make_query())
+    assert refused.status_code == 429 and refused.json()["loc"] == "pending"  # the runs go on: still alpha's
+    assert row(stack, keys["alpha"], "alpha")["pending"] == 2
+    began = time.monotonic()
+    while (again := post(stack, keys["alpha"], make_query())).status_code == 429:
+        time.sleep(0.2)
+    recovered = time.monotonic() - began
+    assert recovered < 5, recovered  # the runs ended: their slots are free again
+    assert all(image(stack, keys["alpha"], entry_id).status_code == 404 for entry_id in ids)
+    assert image(stack, keys["alpha"], again.json()["id"]).status_code == 200
 
 
 def test_both_clients_raise_over_quota_naming_it(tenants, simulator):

@@ -51,3 +51,17 @@ def test_keys_guard_the_kentik_routes_and_never_reach_the_logs(stack_factory, tm
 def test_keys_are_off_by_default(stack_factory):
     stack = stack_factory(parts=("web",))
     assert httpx.get(stack.url + "/info").status_code == 200
+
+
+def test_a_key_name_tenants_could_not_name_is_refused_and_no_key_is_made(tmp_path):
+    env = {**os.environ, "API_KEYS_FILE": str(tmp_path / "keys")}
+    made = subprocess.run(
+        [sys.executable, "-m", "imagecache.cli", "admin", "add-key", "team:a;b=c"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode != 0 and "'team:a;b=c' is not a tenant name" in made.stderr and not made.stdout
+    assert not (tmp_path / "keys").exists() or not (tmp_path / "keys").read_text()

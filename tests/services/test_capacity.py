@@ -127,7 +127,7 @@ def test_a_tenant_past_its_budget_loses_its_own_least_recent_results_not_another
     bobs = [tenant_image(entries, n, 400, NOW - 100 + n, "bob") for n in range(3)]  # the oldest of all
     old, used, young = (tenant_image(entries, 10 + n, 400, NOW - 50 + n, "alice") for n in range(3))
     entries.touch(entries.get(old), NOW - 1)  # served lately: now alice's youngest
-    assert capacity.enforce_for("alice") == 1
+    assert capacity.enforce_for("alice", young) == 1
     assert entries.get(used) is None and entries.get(old) and entries.get(young)
     assert all(entries.get(entry_id) for entry_id in bobs)  # under the shared bound: bob's stay
     assert accounts.stored_bytes("alice") == 800 and accounts.figures(["alice"])[0]["evicted"] == 1
@@ -143,9 +143,21 @@ def test_maintenance_s_pass_holds_every_tenant_to_its_budget(budgeted, redis, pr
     assert accounts.seen() == ["alice"]
 
 
-def test_a_result_larger_than_its_tenant_s_budget_is_never_kept(budgeted):
-    _, _, capacity = budgeted
-    said = capacity.too_large(1001, "alice")
-    assert said == "result of 1001 bytes exceeds the stored_bytes quota of tenant 'alice' (1000)"
-    assert capacity.too_large(1001, "bob") is None and capacity.too_large(1001, None) is None
-    assert capacity.too_large(5001, None) == "result of 5001 bytes exceeds CACHE_MAX_BYTES (5000)"
+def test_a_result_larger_than_its_tenant_s_whole_budget_is_kept_for_those_waiting_until_the_next_pass(budgeted):
+    entries, accounts, capacity = budgeted
+    older = tenant_image(entries, 1, 600, NOW - 20, "alice")
+    huge = tenant_image(entries, 2, 1500, NOW - 10, "alice")  # another tenant may have joined its production
+    assert capacity.enforce_for("alice", huge) == 1  # alice's older result goes; the new one is read first
+    assert entries.get(older) is None and entries.get(huge) is not None
+    assert capacity.enforce() == 1 and entries.get(huge) is None and accounts.stored_bytes("alice") == 0
+
+
+def test_a_result_evicted_by_another_process_first_is_not_counted_twice(budgeted, redis, prefix):
+    entries, accounts, capacity = budgeted
+    taken = tenant_image(entries, 9, 100, NOW - 30, "alice")
+    entries.delete(taken, NOW)  # another process's pass evicted it, after this one chose it
+    redis.zadd(f"{prefix}tenant_lru:alice", {f"i:{taken}": NOW - 30})
+    oldest, *rest = (tenant_image(entries, n, 400, NOW - 10 + n, "alice") for n in range(3))
+    assert capacity.enforce() == 1 and accounts.figures(["alice"])[0]["evicted"] == 1
+    assert entries.get(oldest) is None and all(entries.get(entry_id) for entry_id in rest)
+    assert redis.zrange(f"{prefix}tenant_lru:alice", 0, -1) == [f"i:{entry_id}" for entry_id in rest]

@@ -6,6 +6,8 @@
 -- announce(channel, id, key, without): tells waiters the entry settled, with its fields: '<id> <JSON object>'
 -- (index/notifier.py), so no waiter reads it again; `without` names a field left out (progress leaves out the
 -- query, up to 64 KiB, which no waiter of a pending entry needs).
+-- release_held(held, prefix, id): a run whose entry was deleted under it (entry_delete.lua) has ended: its tenant's
+-- pending slot, held in <prefix><tenant> since, is free again.
 -- id_rest(id), id_head(id): query:<digest> and last:<digest> keep what follows '<digest>_' in an id (its expiry),
 -- the key saying the digest; an id is its head ('<digest>_') and that rest.
 local function valid_size(value)
@@ -33,6 +35,13 @@ local function announce(channel, id, key, without)
     if flat[i] ~= without then fields[flat[i]] = flat[i + 1] end
   end
   redis.call('PUBLISH', channel, id .. ' ' .. cjson.encode(fields))
+end
+local function release_held(held, prefix, id)
+  local tenant = redis.call('GET', held)
+  if tenant then
+    redis.call('ZREM', prefix .. tenant, id)
+    redis.call('DEL', held)
+  end
 end
 local function id_rest(id)
   return string.sub(id, 66)

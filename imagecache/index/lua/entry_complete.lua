@@ -7,12 +7,16 @@
 -- ARGV[8] the blob key's own part, which the entry keeps as `result` (domain/entry_record.py: result_suffix)
 -- ARGV[9] the tenant key prefix ("<prefix>tenant:")   ARGV[10] the tenant LRU key prefix ("<prefix>tenant_lru:"):
 -- a result a tenant started counts toward its stored bytes and joins its own LRU set (its stored_bytes quota)
--- ARGV[11..] counters to add to stats with it, as name, amount pairs (what producing it cost)
+-- ARGV[11] held:<id>   ARGV[12] the tenant held key prefix: a run whose entry is gone frees its tenant's slot
+-- ARGV[13..] counters to add to stats with it, as name, amount pairs (what producing it cost)
 -- Uses checks.lua
 -- Returns 1 (settled now, or by an earlier try of this same call), 0 (gone or settled otherwise).
 local f = redis.call('HMGET', KEYS[1], 'status', 'result', 'job', 'started_at', 'tenant')
 if f[1] == 'active' and f[2] == ARGV[8] then return 1 end  -- this result, stored by an earlier try of this call
-if f[1] ~= 'pending' then return 0 end
+if f[1] ~= 'pending' then
+  release_held(ARGV[11], ARGV[12], ARGV[1])
+  return 0
+end
 local DURATION_WEIGHT = 0.2
 if f[3] and tonumber(f[4]) then
   local took = math.max(0, tonumber(ARGV[2]) - tonumber(f[4]))
@@ -21,7 +25,7 @@ if f[3] and tonumber(f[4]) then
   redis.call('HSET', KEYS[10], f[3], string.format('%.3f', recent))
 end
 redis.call('HINCRBY', KEYS[2], 'bytes', ARGV[4])
-add_counts(KEYS[2], 11)
+add_counts(KEYS[2], 13)
 redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('HDEL', KEYS[1], 'progress', 'progress_message')  -- kept while pending only
 redis.call('ZREM', KEYS[5], ARGV[1])

@@ -5,6 +5,11 @@
 -- ARGV[7] callbacks:<id>   ARGV[8] callbacks_due (a deleted entry's callbacks are dropped)
 -- ARGV[9] the entry's result prefix: its result's key is this, a dot and the entry's `result`
 -- ARGV[10] the tenant key prefix   ARGV[11] the tenant LRU key prefix (a tenant's entry leaves its figures)
+-- ARGV[12] the held key prefix ("<prefix>held:")   ARGV[13] the tenant held key prefix ("<prefix>tenant_held:")
+-- ARGV[14] the longest a run may still take, in seconds: a tenant's pending entry deleted while its run goes on (it
+-- expired, or was purged) leaves its pending count, but its run holds the slot (tenant_held:<tenant>) until it ends
+-- (release_held in entry_complete.lua, entry_fail.lua) or that long has passed, so deleting entries never lets a
+-- tenant run more than its pending quota at once.
 -- Returns 1 when the entry existed.
 -- Uses checks.lua (valid_size, finite, uncount, id_rest).
 local f = redis.call('HMGET', KEYS[1], 'status', 'size', 'result', 'tags', 'tenant')
@@ -15,6 +20,11 @@ if f[5] and f[1] == 'active' then
   redis.call('ZREM', ARGV[11] .. f[5], 'i:' .. ARGV[1])
 elseif f[5] and f[1] == 'pending' then
   redis.call('HINCRBY', ARGV[10] .. f[5], 'pending', -1)
+  if redis.call('HEXISTS', KEYS[6], ARGV[1]) == 1 then
+    local bound = tonumber(ARGV[3]) + tonumber(ARGV[14])
+    redis.call('ZADD', ARGV[13] .. f[5], bound, ARGV[1])
+    redis.call('SET', ARGV[12] .. ARGV[1], f[5], 'PXAT', math.floor(bound * 1000) + 1)
+  end
 end
 if f[1] then uncount(KEYS[3], 'query_bytes', redis.call('HSTRLEN', KEYS[1], 'query')) end
 local rest = id_rest(ARGV[1])

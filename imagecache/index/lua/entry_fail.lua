@@ -7,12 +7,16 @@
 -- ARGV[1] id   ARGV[2] now   ARGV[3] status   ARGV[4] kind   ARGV[5] message   ARGV[6] until   ARGV[7] channel
 -- ARGV[8] first seconds ('' for a fixed until)   ARGV[9] most seconds
 -- ARGV[10] the tenant key prefix ("<prefix>tenant:"): an entry a tenant started leaves its pending count
--- ARGV[11..] counters to add to stats with it, as name, amount pairs (what the failed attempt cost)
+-- ARGV[11] held:<id>   ARGV[12] the tenant held key prefix: a run whose entry is gone frees its tenant's slot
+-- ARGV[13..] counters to add to stats with it, as name, amount pairs (what the failed attempt cost)
 -- Uses checks.lua
 -- Returns 1 when settled, 0 when the entry was not pending.
 local f = redis.call('HMGET', KEYS[1], 'status', 'tenant')
-if f[1] ~= 'pending' then return 0 end
-add_counts(KEYS[4], 11)
+if f[1] ~= 'pending' then
+  release_held(ARGV[11], ARGV[12], ARGV[1])
+  return 0
+end
+add_counts(KEYS[4], 13)
 local error_until = ARGV[6]
 if ARGV[8] ~= '' then  -- worked out whole before the first write: a refused write must leave nothing half done
   local failures, most = (tonumber(redis.call('GET', KEYS[7])) or 0) + 1, tonumber(ARGV[9])

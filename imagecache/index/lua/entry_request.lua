@@ -4,6 +4,7 @@
 -- KEYS[5] due              KEYS[6] last:<digest> (its last good result)
 -- KEYS[7] tenant:<name> of who asks ('' when nobody is accounted: no API keys and no quota)
 -- KEYS[8] durations (how long the kind's runs take: when a pending quota frees)   KEYS[9] tenants (names seen)
+-- KEYS[10] tenant_held:<name> (its runs going on whose entries were deleted: they count as pending until they end)
 -- ARGV[1] the entry key prefix ("<prefix>entry:")   ARGV[2] new id   ARGV[3] now   ARGV[4] expires_at
 -- ARGV[5] max_age (-1: any)   ARGV[6] refresh (1/0)   ARGV[7] canonical query   ARGV[8] when to check its pickup
 -- ARGV[9] its job kind   ARGV[10] stale_while_revalidate seconds (-1: none)   ARGV[11] stale_if_error (-1: none)
@@ -85,7 +86,8 @@ end
 -- production fits while that is at most a minute ahead (so a minute's worth may come at once).
 local function over_quota()
   if TENANT == '' then return nil end
-  if MOST_PENDING >= 0 and (tonumber(redis.call('HGET', TENANT, 'pending')) or 0) >= MOST_PENDING then
+  local held = redis.call('ZCOUNT', KEYS[10], now, '+inf')
+  if MOST_PENDING >= 0 and (tonumber(redis.call('HGET', TENANT, 'pending')) or 0) + held >= MOST_PENDING then
     local recent = tonumber(redis.call('HGET', KEYS[8], ARGV[9]))  -- one of its runs should end within about this
     return 'pending', recent and math.min(math.max(math.ceil(recent), 1), 60) or 5
   end
@@ -167,6 +169,7 @@ local function charge()
   redis.call('HSET', KEYS[2], 'tenant', ARGV[17])
   redis.call('HINCRBY', TENANT, 'pending', 1)
   redis.call('SADD', KEYS[9], ARGV[17])
+  redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', '(' .. now)  -- runs past their bound: ended, or their worker died
   if RATE > 0 then
     local tat = math.max(tonumber(redis.call('HGET', TENANT, 'tat')) or 0, now)
     redis.call('HSET', TENANT, 'tat', string.format('%.6f', tat + 60 / RATE))
