@@ -72,8 +72,11 @@ class Process:
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
+            if self.args[0] in ("worker", "maintenance"):  # they dump every thread's stack on SIGUSR1
+                os.kill(self.popen.pid, signal.SIGUSR1)
+                time.sleep(1)
             self.kill()
-            tail = self.log()[-1500:]
+            tail = self.log()[-6000:]
             said = f"imagecache {' '.join(self.args)} ignored SIGTERM for {timeout} s; its log ends:\n{tail}"
             warnings.warn(said, stacklevel=2)
         self._log.close()

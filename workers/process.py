@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import signal
 import sys
 import time
 
@@ -24,6 +26,7 @@ def start_process() -> Components | None:
         print(f"imagecache: {exc}", file=sys.stderr)
         return None
     setup_logging(config.debug, config.log_format)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, on stderr
     components = Components(config)
     _wait_for_redis(components)
     return components
