@@ -7,10 +7,8 @@ lock only saves work.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
-from types import FrameType
 
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
@@ -20,6 +18,7 @@ from imagecache.domain.errors import StorageError
 from imagecache.domain.outages import is_outage
 from imagecache.ops.heartbeat import beat
 from workers.process import start_process
+from workers.stop_signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +28,7 @@ _LAST_SAMPLE = [0.0]  # when this process last took one: the first pass takes on
 
 def run_maintenance(components: Components) -> None:
     stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop_on_signals(stop)
     period = components.config.cache_maintenance_period
     lock = components.redis.lock(components.keys.maintenance_lock, timeout=max(60.0, 2 * period))
     warn_if_index_lost(components)

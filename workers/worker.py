@@ -15,12 +15,10 @@ from __future__ import annotations
 import functools
 import logging
 import queue
-import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from types import FrameType
 
 from imagecache.composition import Components
 from imagecache.domain.request_context import request_id
@@ -29,6 +27,7 @@ from imagecache.queueing.job_batches import FinishedJob, TakenJob
 from imagecache.queueing.presence import RqWorkerPresence, SlotReport
 from workers.completions import Completions
 from workers.process import start_process
+from workers.stop_signals import shielded, stop_on_signals
 from workers.watchdog import JobTimedOut, Watchdog
 
 log = logging.getLogger(__name__)
@@ -93,8 +92,7 @@ class EntryWorker:
 
     def run(self) -> None:
         """Work until SIGTERM/SIGINT, then let running jobs finish."""
-        signal.signal(signal.SIGTERM, self._request_stop)
-        signal.signal(signal.SIGINT, self._request_stop)
+        stop_on_signals(self._stop, "worker: stopping, letting running jobs finish")
         self._components.lease.renew()  # before any job can claim an entry under it
         self._arrive()
         keepers = [
@@ -119,7 +117,7 @@ class EntryWorker:
 
     @staticmethod
     def _thread(target: Callable[..., object], *args: object) -> threading.Thread:
-        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread = threading.Thread(target=shielded(target), args=args, daemon=True)
         thread.start()
         return thread
 
@@ -233,10 +231,6 @@ class EntryWorker:
                 farewell()
             except Exception as exc:  # each lapses by itself
                 log.warning("worker: %s failed: %s", type(exc).__name__, exc)
-
-    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
-        log.info("worker: stopping, letting running jobs finish")
-        self._stop.set()
 
 
 def main() -> int:

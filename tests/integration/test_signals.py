@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import time
 
 import httpx
 
@@ -75,3 +79,19 @@ def test_unsafe_request_ids_are_replaced(stack_factory):
     stack = stack_factory(parts=("web",))
     response = httpx.get(stack.url + "/health/live", headers={"X-Request-ID": "bad id\twith tabs"})
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+def test_a_burst_of_stop_signals_stops_the_worker_and_maintenance_within_seconds(stack_factory):
+    """A second SIGTERM arriving while the first one's handler runs once left a process waiting forever on a lock its
+    own thread held (a supervisor and an orchestrator may both signal; Ctrl-C reaches the whole group)."""
+    for round_ in range(3):
+        stack = stack_factory()
+        for part in ("worker", "maintenance"):
+            process = stack.parts[part]
+            began = time.monotonic()
+            while process.alive() and time.monotonic() - began < 2:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM if round_ % 2 else signal.SIGINT)
+            process.popen.wait(15)  # raises TimeoutExpired if it hangs
+            stopped = time.monotonic() - began  # (a signal landing as it exits may end it: its code is no measure)
+            assert stopped < 10, (part, stopped, process.log()[-2000:])
