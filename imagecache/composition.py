@@ -24,6 +24,7 @@ from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
 from imagecache.domain.errors import StorageError
 from imagecache.domain.outages import recognise
 from imagecache.domain.ports import BlobStore, TokenAuthority
+from imagecache.domain.tenants import Tenants
 from imagecache.index.counters import RedisCounters
 from imagecache.index.entry_index import RedisEntryIndex
 from imagecache.index.file_index import RedisFileIndex
@@ -245,7 +246,7 @@ class Components:
             error_ttl=config.error_ttl,
             pickup_grace=config.pickup_grace,
             query_max_bytes=config.query_max_bytes,
-            tenants=config.tenant_quotas,
+            tenants=self.tenants,
         )
         return ImageCache(
             self.entries,
@@ -268,12 +269,17 @@ class Components:
     @cached_property
     def statistics(self) -> CacheStatistics:
         recent = RedisRecentFigures(self.redis, self.config.redis_prefix)
-        report = TenantReport(self.config.tenant_quotas, self.tenant_accounts)
+        report = TenantReport(self.tenants, self.tenant_accounts)
         return CacheStatistics(self.entries, self.counters, self.jobs, self.config.cache_max_bytes, recent, report)
 
     @cached_property
     def item_sweep(self) -> ItemSweep:
         return ItemSweep(lambda: self.counters.increment(MAINTENANCE_ERRORS))
+
+    @cached_property
+    def tenants(self) -> Tenants:
+        """TENANTS, read once for every part that asks (its text was checked when the configuration loaded)."""
+        return self.config.tenant_quotas
 
     @cached_property
     def tenant_accounts(self) -> RedisTenantAccounts:
@@ -282,7 +288,7 @@ class Components:
     @cached_property
     def capacity(self) -> Capacity:
         recency = RedisRecency(self.redis, self.config.redis_prefix)
-        budgets = TenantBudgets(self.config.tenant_quotas, self.tenant_accounts)
+        budgets = TenantBudgets(self.tenants, self.tenant_accounts)
         return Capacity(
             recency, self.entries, self.file_index, self.config.cache_max_bytes, self.item_sweep, budgets=budgets
         )

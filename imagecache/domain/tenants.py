@@ -4,9 +4,9 @@ A tenant's quotas, each optional:
 - `fresh_per_minute`: productions it may start a minute (a request that joins a fetch under way, or that a stored
   result answers, costs the upstream nothing and is never refused); a smooth rate (GCRA) whose burst is a
   minute's worth;
-- `pending`: entries it started that are still pending, at once;
+- `pending`: entries it started that are still pending, at once (and runs going on whose entries were deleted);
 - `stored_bytes`: bytes of the results it started that are kept; past it its own least recently used results are
-  evicted first, and a single result larger than it is never stored (507).
+  evicted first (services/capacity.py), the newest kept until whoever waits for it has read it.
 Past the first two a request is refused with 429 and `Retry-After`, changing nothing (index/lua/entry_request.lua).
 
 TENANTS names the tenants /info and /metrics show, one row each, so the figures' labels are bounded by

@@ -155,7 +155,9 @@ class TenantFigures(Answer):
 
     name: str
     quotas: dict[str, int] = Field(description="the bounds set: fresh_per_minute, pending, stored_bytes")
-    pending: int = Field(description="entries it started that are still pending")
+    pending: int = Field(
+        description="entries it started that are still pending, and runs going on whose entries were deleted"
+    )
     stored_bytes: int = Field(description="bytes of the results it started that are kept")
     evicted: int = Field(description="of its results, evicted to keep within its stored_bytes quota")
     requests: dict[str, int] = Field(
