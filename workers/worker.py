@@ -122,25 +122,28 @@ class EntryWorker:
         return thread
 
     def _take_jobs(self) -> None:
-        """Take as many queued jobs as there are free slots; on an empty queue, wait for one."""
+        """Take as many queued jobs as there are free slots; once the queue runs dry, wait for its next job (asking
+        again at once would cost an empty take per job under a steady trickle)."""
         while not self._stop.is_set():
             free = self._slots.wait_free(self._stop)
             if self._stop.is_set():
                 return
             try:
                 taken, foreign = self._batches.take(free, self._name)
-                if not taken and not foreign:
+                self._hand_out(taken, foreign)
+                if len(taken) + len(foreign) < free:
                     self._batches.wait_for_work(WAIT_FOR_WORK)
             except Exception as exc:  # Redis away: try again shortly
                 log.warning("worker: taking jobs failed: %s: %s", type(exc).__name__, exc)
                 self._stop.wait(RESTART_DELAY)
-                continue
-            for refused in foreign:
-                log.error("worker: job %s failed: %s", refused.job_id, refused.failure)
-                self._completions.add(refused)
-            self._slots.occupy(len(taken))
-            for job in taken:
-                self._work.put(job)
+
+    def _hand_out(self, taken: list[TakenJob], foreign: list[FinishedJob]) -> None:
+        for refused in foreign:
+            log.error("worker: job %s failed: %s", refused.job_id, refused.failure)
+            self._completions.add(refused)
+        self._slots.occupy(len(taken))
+        for job in taken:
+            self._work.put(job)
 
     def _run_jobs(self, report: SlotReport) -> None:
         while (job := self._work.get()) is not None:
