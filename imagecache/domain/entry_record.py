@@ -145,6 +145,16 @@ class EntryRecord:
 
 
 @dataclass(frozen=True)
+class JobDraft:
+    """A new entry's job, made ready before the index decides whether the request starts one, in the queue's own
+    terms (the keys it writes, the values it needs): the index enqueues it in the step that creates the entry, so
+    a POST costs one round trip and no pending entry is ever without its job."""
+
+    keys: tuple[str, ...]
+    args: tuple[str | bytes | int | float, ...]
+
+
+@dataclass(frozen=True)
 class EntryRequest:
     """One request for a query's entry, as the index decides it in one step: join the live entry, create `new_id`
     (its job's pickup checked at `check_pickup_at`), or answer with a stale result where the stale options allow;
@@ -165,12 +175,13 @@ class EntryRequest:
     callback_url: str = ""
     tenant: str | None = None  # who asks, where tenants are accounted; None: nobody
     quota: Quota = NO_QUOTA  # what a new production of theirs must fit in
+    draft: JobDraft | None = None  # `new_id`'s job, enqueued if the request creates that entry; None: no job
 
 
 @dataclass(frozen=True)
 class RequestOutcome:
-    """What a request got: the entry and how it was reused, and the id of an entry created by it, whose job is to
-    be enqueued (the request's own entry, or the background refresh of a stale one)."""
+    """What a request got: the entry and how it was reused, and the id of an entry created by it (the request's
+    own entry, or the background refresh of a stale one), whose job the request's draft enqueued."""
 
     entry: EntryRecord
     reuse: Reuse

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from imagecache.domain.entry_record import EntryPage, EntryRecord, EntryRequest, RequestOutcome
+from imagecache.domain.entry_record import EntryPage, EntryRecord, EntryRequest, JobDraft, RequestOutcome
 from imagecache.domain.error_backoff import ErrorBackoff
 from imagecache.domain.file_record import FileRecord, Replaced
 from imagecache.domain.identity import Identity
@@ -102,8 +102,10 @@ class Fetcher(Protocol):
 class JobQueue(Protocol):
     """Where new and lost entries are handed to a worker, each under its job kind's timeout and cap."""
 
-    def enqueue(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
-        """A job for the entry, in its kind's line, taking turns with other tenants' jobs."""
+    def draft(self, entry_id: str, job: JobSettings, tenant: str = "") -> JobDraft:
+        """A job for the entry, in its kind's line, taking turns with other tenants' jobs, for the index to enqueue
+        with the entry it creates."""
+        ...
 
     def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
         """A new job for an entry whose job was lost."""

@@ -92,6 +92,7 @@ class RedisEntryIndex:
             self.keys.durations,
             self.keys.tenants,
             "" if asked.tenant is None else self.keys.tenant_held_prefix + asked.tenant,
+            *(asked.draft.keys if asked.draft else ()),
         ]
         answered, reuse, started, *flat = self._request(keys=keys, args=self._request_args(asked))
         if reuse == "tags_full":
@@ -103,7 +104,7 @@ class RedisEntryIndex:
             EntryRecord.from_fields(answered, dict(zip(flat[::2], flat[1::2]))), Reuse(reuse), started
         )
 
-    def _request_args(self, asked: EntryRequest) -> list[str | int]:
+    def _request_args(self, asked: EntryRequest) -> list[str | bytes | int | float]:
         """The script's ARGV, in the order its header names them: one list, each value by name."""
         named: dict[str, str | int] = {
             "entry key prefix": self._key(""),
@@ -126,7 +127,8 @@ class RedisEntryIndex:
             "fresh_per_minute": _or_minus_one(asked.quota.fresh_per_minute),
             "pending": _or_minus_one(asked.quota.pending),
         }
-        return [*named.values(), *asked.tags]
+        drafted = asked.draft.args if asked.draft else ()
+        return [*named.values(), len(drafted), *drafted, *asked.tags]
 
     def get(self, entry_id: str) -> EntryRecord | None:
         fields = cast(dict[str, str], self._redis.hgetall(self._key(entry_id)))

@@ -18,6 +18,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.utils import now, utcformat
 from rq.worker_registration import clean_worker_registry
 
+from imagecache.domain.entry_record import JobDraft
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.request_context import request_id
 from imagecache.redis_access import scripts
@@ -57,10 +58,10 @@ class RqJobQueue:
             found = self._registries[limit_key] = RateLimitRegistry(limit_key, self._connection)
         return found
 
-    def enqueue(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
-        """The job carries the current request id, so the worker logs under it too, and its kind. One round trip:
-        RQ's rate-limited enqueue as one script (a pipeline holding RQ's script would cost a SCRIPT EXISTS first),
-        its place in line taking turns with other tenants' (jobs_enqueue.lua)."""
+    def draft(self, entry_id: str, job: JobSettings, tenant: str = "") -> JobDraft:
+        """The job carries the current request id, so the worker logs under it too, and its kind; its enqueue is
+        RQ's rate-limited enqueue as one step, its place in line taking turns with other tenants' (enqueue.lua),
+        run by whoever holds the draft: the index's request script, or `enqueue`."""
         limit = self.rate_limit(job.name, job.concurrency)
         rq_job = self.queue.create_job(
             JOB_FUNCTION,
@@ -74,28 +75,32 @@ class RqJobQueue:
             status=JobStatus.RATE_LIMITED,
         )
         limits = self.registry(limit.key)
-        fields = [value for pair in rq_job.to_dict().items() for value in pair]
-        self._enqueue(
-            keys=[
-                rq_job.key,
-                limits.allowed_key,
-                limits.rate_limited_key,
-                limits.config_key,
-                RateLimitRegistry.rl_keys_key,
-                self._keys.fair_share(job.name),
-            ],
-            args=[
-                rq_job.id,
-                repr(time.time()),
-                utcformat(now()),
-                limit.key,
-                limit.concurrency,
-                Job.redis_job_namespace_prefix,
-                Queue.redis_queue_namespace_prefix,
-                tenant,
-                *fields,
-            ],
+        keys = (
+            rq_job.key,
+            limits.allowed_key,
+            limits.rate_limited_key,
+            limits.config_key,
+            RateLimitRegistry.rl_keys_key,
+            self._keys.fair_share(job.name),
         )
+        args = (
+            rq_job.id,
+            repr(time.time()),
+            utcformat(now()),
+            limit.key,
+            limit.concurrency,
+            Job.redis_job_namespace_prefix,
+            Queue.redis_queue_namespace_prefix,
+            tenant,
+            *(value for pair in rq_job.to_dict().items() for value in pair),
+        )
+        return JobDraft(keys, args)
+
+    def enqueue(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
+        """The job enqueued now, in one round trip (a pipeline holding RQ's own script would cost a SCRIPT EXISTS
+        first)."""
+        draft = self.draft(entry_id, job, tenant)
+        self._enqueue(keys=list(draft.keys), args=list(draft.args))
 
     def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
         """A lost job's dead execution leaves RQ's started registry first: once its deadline passed, RQ's

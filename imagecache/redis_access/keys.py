@@ -156,7 +156,7 @@ class RedisKeys:
         return self._named("jobs")
 
     def fair_share(self, job: str) -> str:
-        """The tags that make a job kind's line take turns across tenants (queueing/lua/jobs_enqueue.lua)."""
+        """The tags that make a job kind's line take turns across tenants (queueing/lua/enqueue.lua)."""
         return f"{self.prefix}fair:{job}"
 
     def rq_upstream_limit(self, job: str) -> str:

@@ -2,7 +2,8 @@
 KEYS and ARGV are. The index's live in index/lua/, the RQ queue's in queueing/lua/.
 
 A script with a line `-- Uses <name>.lua` runs with that file's shared functions (from the same folder) in front of
-it.
+it; `-- Uses <package>:<name>.lua` takes them from another adapter's folder (the index's request script enqueues its
+new entry's job with the queue's own function). A shared file may use others: each comes once, before its users.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from importlib import resources
 from redis import Redis
 from redis.commands.core import Script
 
-_USES = re.compile(r"^-- Uses (\w+)\.lua", re.M)
+_USES = re.compile(r"^-- Uses (?:([\w.]+):)?(\w+)\.lua", re.M)
 
 
 def register(redis: Redis, name: str, package: str = "imagecache.index") -> Script:
@@ -24,8 +25,18 @@ def register(redis: Redis, name: str, package: str = "imagecache.index") -> Scri
 
 @cache
 def source(name: str, package: str = "imagecache.index") -> str:
-    text = _read(name, package)
-    return "".join(_read(used, package) for used in _USES.findall(text)) + text
+    shared: list[tuple[str, str]] = []
+    _shared_by(name, package, shared)
+    return "".join(_read(used, where) for used, where in shared) + _read(name, package)
+
+
+def _shared_by(name: str, package: str, found: list[tuple[str, str]]) -> None:
+    """The shared files a script uses, their own first, each once, into `found`."""
+    for where, used in _USES.findall(_read(name, package)):
+        key = (used, where or package)
+        if key not in found:
+            _shared_by(*key, found)
+            found.append(key)
 
 
 @cache

@@ -128,10 +128,11 @@ class ImageCache:
         digest = canonical_digest(encoded, None if kind.name == self._kinds.default else kind.name)
         quota = self.limits.tenants.quota(ask.tenant)
         expires_at = round(now + (ask.ttl or min(kind.default_ttl, self.limits.max_ttl)), 6)
+        new_id = str(EntryId(digest, expires_at))
         outcome = self._entries.request(
             EntryRequest(
                 digest=digest,
-                new_id=str(EntryId(digest, expires_at)),
+                new_id=new_id,
                 now=now,
                 expires_at=expires_at,
                 query=canonical,
@@ -145,12 +146,12 @@ class ImageCache:
                 callback_url=ask.callback_url,
                 tenant=ask.tenant if ask.tenant or quota.named() else None,
                 quota=quota,
+                draft=self._jobs.draft(new_id, kind, ask.tenant),
             )
         )
         if outcome.started:
             why = "refreshing a stale result" if outcome.reuse is Reuse.STALE else "new"
             log.info("request %s: %s, %s job enqueued", outcome.started, why, kind.name)
-            self._jobs.enqueue(outcome.started, kind, ask.tenant)
         if outcome.started or outcome.entry.status is Status.PENDING:  # a promised result outlives a failover
             self._replication.confirm()
         if ask.callback_url and outcome.entry.status is not Status.PENDING:

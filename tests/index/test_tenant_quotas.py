@@ -6,7 +6,9 @@ from imagecache.domain.entry_record import Reuse
 from imagecache.domain.errors import QuotaExceeded
 from imagecache.domain.tenants import NO_QUOTA, Quota
 from imagecache.index.entry_index import RedisEntryIndex
+from imagecache_client.ids import EntryId
 from testkit.index import activate, claim, request
+from testkit.job_kinds import CHART
 
 NOW = 1_800_000_000.0
 
@@ -148,3 +150,24 @@ def test_a_pending_entry_deleted_before_its_run_began_frees_its_slot_at_once(ent
 def test_a_quota_of_nought_says_so_rather_than_when_to_come_back(entries):
     with pytest.raises(QuotaExceeded, match="may start no new results: its pending quota is 0"):
         ask(entries, 1, quota=Quota(pending=0))
+
+
+def test_only_a_request_that_creates_an_entry_enqueues_the_job_it_carries(entries, jobs):
+    """Refused, joined or answered by a result, a request's job draft is dropped; the entry it creates (its own, or
+    a stale result's refresh) is queued with its job in the same step."""
+
+    def asked(n, now=NOW, **more):
+        new_id = str(EntryId(digest(n), now + 600))
+        return ask(entries, n, now=now, quota=Quota(pending=1), draft=jobs.draft(new_id, CHART, "alice"), **more)
+
+    created = asked(1)
+    assert created.reuse is Reuse.CREATED and jobs.waiting([created.entry.id]) == {created.entry.id}
+    assert asked(1).reuse is Reuse.JOINED
+    with pytest.raises(QuotaExceeded):
+        asked(2)
+    assert jobs.depth() == 1
+    activate(entries, created.entry.id, now=NOW + 1)
+    assert asked(1, now=NOW + 2).reuse is Reuse.HIT
+    stale = asked(1, now=NOW + 100, max_age=10, stale_while_revalidate=600)
+    assert stale.reuse is Reuse.STALE and stale.started == str(EntryId(digest(1), NOW + 700))
+    assert jobs.waiting([stale.started]) == {stale.started} and jobs.depth() == 2

@@ -58,6 +58,21 @@ def test_a_new_query_is_one_pending_entry_and_one_job(cache, jobs):
     assert jobs.depth() == 1 and jobs.waiting([first.entry.id]) == {first.entry.id}
 
 
+def test_the_job_comes_with_its_entry_from_the_index_s_one_step(cache, jobs, monkeypatch):
+    """No call of its own enqueues the job (it would be a second round trip, and a process dying between the two
+    would leave a pending entry without its job until recovery's pickup check)."""
+
+    def second_step(*args: object) -> None:
+        raise AssertionError("the job was enqueued apart from its entry")
+
+    monkeypatch.setattr(jobs, "enqueue", second_step)
+    monkeypatch.setattr(jobs, "_enqueue", second_step)
+    first = cache.request(QUERY)
+    assert cache.request(QUERY).reuse is Reuse.JOINED
+    assert first.started == first.entry.id and jobs.waiting([first.entry.id]) == {first.entry.id}
+    assert jobs.depth() == 1
+
+
 def test_the_id_is_the_query_digest_and_the_expiry(cache):
     entry = cache.request(QUERY, Ask(ttl=60)).entry
     parsed = EntryId.parse(entry.id)

@@ -12,8 +12,11 @@
 -- (entry_complete.lua and entry_fail.lua hand it on when it settles; a settled one is the caller's to call)
 -- ARGV[13] the callbacks key prefix ("<prefix>callbacks:")   ARGV[14] the tag key prefix ("<prefix>tag:")
 -- ARGV[15] the most tags an entry carries   ARGV[16] the channel that tells every process an entry changed
+-- KEYS[11..16] the keys of the new entry's job draft (enqueue.lua's), when the request carries one
 -- ARGV[17] who asks (the tenant)   ARGV[18] its fresh_per_minute quota   ARGV[19] its pending quota (-1: none)
--- ARGV[20..] the request's tags: given to the entry that answers, to the one it started, and to the refresh
+-- ARGV[20] n, how many of the job draft's args follow (0: no draft)   ARGV[21..20+n] the draft's args: an entry
+-- created now (always the new id) has its job enqueued in this same step
+-- ARGV[21+n..] the request's tags: given to the entry that answers, to the one it started, and to the refresh
 -- under way when a stale result answers; a new entry of the query also takes the tags of the one it replaces
 -- (each entry's tags in its `tags` field, as JSON; each tag's entries in tag:<tag>). A request whose tags
 -- would take any of those entries past ARGV[15] changes nothing: every tag accepted is one a purge finds.
@@ -21,10 +24,11 @@
 -- may change while the query's entries live: the default kind's digest is the query's alone, ids.py).
 -- A production the tenant's quotas have no room for is refused, changing nothing but its refusal count; a stale
 -- result that would start a refresh answers without one. Each answer counts toward the tenant's figures too.
--- Returns: the id answered, how (created/joined/hit/error/stale), the id of an entry created now whose job is to
--- be enqueued ('' if none), then the answered entry's fields as HGETALL gives them; or '', 'tags_full', the
--- number of tags the fullest entry would carry; or '', 'quota', the quota's name, seconds until it has room.
+-- Returns: the id answered, how (created/joined/hit/error/stale), the id of an entry created now ('' if none),
+-- then the answered entry's fields as HGETALL gives them; or '', 'tags_full', the number of tags the fullest
+-- entry would carry; or '', 'quota', the quota's name, seconds until it has room.
 -- Uses checks.lua (id_head, id_rest).
+-- Uses imagecache.queueing:enqueue.lua (enqueue_job).
 local now, max_age = tonumber(ARGV[3]), tonumber(ARGV[5])
 
 local ID_HEAD = id_head(ARGV[2])
@@ -72,8 +76,11 @@ local function tag_with(id, names)
   end
 end
 
-local asked = {}
-for i = 20, #ARGV do table.insert(asked, ARGV[i]) end
+local DRAFTED = tonumber(ARGV[20])
+local job_keys, job_args, asked = {}, {}, {}
+for i = 11, #KEYS do table.insert(job_keys, KEYS[i]) end
+for i = 21, 20 + DRAFTED do table.insert(job_args, ARGV[i]) end
+for i = 21 + DRAFTED, #ARGV do table.insert(asked, ARGV[i]) end
 
 local TENANT, RATE, MOST_PENDING = KEYS[7], tonumber(ARGV[18]), tonumber(ARGV[19])
 local function count(stat)
@@ -187,6 +194,7 @@ local function create(stat, replaced)
   redis.call('HINCRBY', KEYS[4], 'pending_count', 1)
   redis.call('ZADD', KEYS[5], ARGV[8], ARGV[2])
   if replaced then tag_with(ARGV[2], replaced.tags) end  -- the query's result, produced anew, keeps its tags
+  if DRAFTED > 0 then enqueue_job(job_keys, job_args) end
 end
 
 local function remember_good(id, entry)
