@@ -10,8 +10,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -24,6 +24,7 @@ from imagecache.domain.ports import BlobInfo, BlobReader, Readable, StoredBlob
 
 _TMP = ".tmp"
 _META = ".meta"
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
 class FilesystemBlobStore:
@@ -43,38 +44,52 @@ class FilesystemBlobStore:
         return Path(resolved)
 
     def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
-        """The metadata goes to a `.meta` sidecar, in place before the blob itself appears."""
+        """The metadata goes to a `.meta` sidecar, in place before the blob itself appears. Each file is written
+        through the descriptor that created it: reopening it with O_TRUNC would make ext4 flush it to disk on
+        close (its guard for truncate-then-rewrite), a disk write per result in the worker's time."""
         target = self.path(key)
         reader = HashingReader(stream)
-        with self._temporary() as tmp:
-            with open(tmp, "wb") as out:
-                shutil.copyfileobj(reader, out, CHUNK)
+        with self._temporary() as (out, tmp):
+            shutil.copyfileobj(reader, out, CHUNK)
+            out.close()
             sidecar = json.dumps(
                 {"content_type": content_type, "sha256": reader.info().sha256, **(metadata or {})}
             ).encode()
-            with self._temporary() as tmp_meta:
-                Path(tmp_meta).write_bytes(sidecar)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp_meta, _sidecar(target))
-            os.replace(tmp, target)
+            with self._temporary() as (meta, tmp_meta):
+                meta.write(sidecar)
+                meta.close()
+                _move(tmp_meta, _sidecar(target))
+            _move(tmp, target)
         return reader.info()
 
     @contextmanager
-    def _temporary(self) -> Iterator[str]:
-        """A temporary file's name, removed again unless the body renamed it into place."""
+    def _temporary(self) -> Iterator[tuple[BinaryIO, str]]:
+        """A new temporary file, open for writing, and its name; removed again unless the body moved it into
+        place."""
         try:
-            fd, tmp = tempfile.mkstemp(dir=self._tmp)
-            os.close(fd)
+            fd, tmp = self._create()
         except OSError as exc:
             raise _storage_error(exc) from exc
         try:
-            yield tmp
+            with os.fdopen(fd, "wb") as out:
+                yield out, tmp
         except OSError as exc:
             _discard(tmp)
             raise _storage_error(exc) from exc
         except BaseException:
             _discard(tmp)
             raise
+
+    def _create(self) -> tuple[int, str]:
+        """A new file under a random name in the temporary folder, as `tempfile.mkstemp` makes one at a fraction
+        of its cost (a result's put makes two): `random` is reseeded in every forked child, so processes never
+        draw the same names, and a name taken already is simply drawn again."""
+        while True:
+            tmp = f"{self._tmp_inside}{random.getrandbits(64):016x}"
+            try:
+                return os.open(tmp, _NEW_FILE, 0o600), tmp
+            except FileExistsError:
+                continue
 
     def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
         try:
@@ -170,6 +185,16 @@ class FileSlice:
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + _META)
+
+
+def _move(source: str, target: Path) -> None:
+    """Rename into place, making the target's folder only when it is missing (most results land in one that
+    exists: a `mkdir` each would be a wasted system call)."""
+    try:
+        os.replace(source, target)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
 
 
 def _discard(path: str) -> None:
