@@ -28,6 +28,7 @@ BENCHMARKS = [
     "fresh_results",
     "redis_round_trips",
     "posts",
+    "blob_put",
     "profile",
 ]
 

@@ -46,14 +46,16 @@ def spawn(command: list[str | Path], env: Mapping[str, str], log: IO[bytes], cwd
 
 
 class Process:
-    """One `imagecache ...` process in its own process group, logging to a file."""
+    """One `imagecache ...` process in its own process group, logging to a file; run from `tree`, a checkout of
+    imagecache (this one unless given: bench/versus_tree.py runs an earlier commit's beside it)."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(self, args: list[str], env: Mapping[str, str], log_path: Path, tree: Path = ROOT) -> None:
         self.args = args
         self.log_path = log_path
         self._log = open(log_path, "ab")
         command: list[str | Path] = [sys.executable, "-m", "imagecache.cli", *args]
-        self.popen = spawn(command, {**os.environ, **env}, self._log, ROOT)
+        where = {"PYTHONPATH": str(tree)} if tree != ROOT else {}
+        self.popen = spawn(command, {**os.environ, **env, **where}, self._log, tree)
 
     @property
     def pid(self) -> int:

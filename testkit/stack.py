@@ -8,11 +8,12 @@ from pathlib import Path
 
 import httpx
 
-from testkit.processes import Process, free_port, http_ok, wait_until
+from testkit.processes import ROOT, Process, free_port, http_ok, wait_until
 
 
 class Stack:
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, tree: Path = ROOT) -> None:
+        """`tree`: the checkout of imagecache its processes run from (this one unless given)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -24,6 +25,7 @@ class Stack:
             **env,
         }
         self.workdir = workdir
+        self.tree = tree
         self.parts: dict[str, Process] = {}
 
     def start(self, *parts: str) -> Stack:
@@ -35,7 +37,8 @@ class Stack:
         """Start one part; `env` adds to the stack's environment for it alone."""
         if part == "web":
             return self._web(self.port, "web", env)
-        process = Process([part], {**self.env, **env}, self.workdir / f"{part}-{uuid.uuid4().hex[:6]}.log")
+        log = self.workdir / f"{part}-{uuid.uuid4().hex[:6]}.log"
+        process = Process([part], {**self.env, **env}, log, self.tree)
         self.parts[part] = process
         ready = {"worker": "slots on queue", "maintenance": "maintenance: every", "callbacks": "delivering"}.get(part)
         if ready:
@@ -50,7 +53,7 @@ class Stack:
 
     def _web(self, port: int, name: str, env: dict[str, str]) -> Process:
         args = ["web", "--host", "127.0.0.1", "--port", str(port)]
-        process = Process(args, {**self.env, **env}, self.workdir / f"{name}-{uuid.uuid4().hex[:6]}.log")
+        process = Process(args, {**self.env, **env}, self.workdir / f"{name}-{uuid.uuid4().hex[:6]}.log", self.tree)
         self.parts[name] = process
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: http_ok(url + "/health/live") or not process.alive(), 30, "web to answer")

@@ -1,0 +1,66 @@
+"""The filesystem store's put of one result against the floor: the same bytes written by bare system calls.
+
+Each round stores PUTS results of SIZE bytes (a chart's size) under new keys, as the worker stores them, then
+writes the same bytes the least a durable-on-rename store can (create a file, write, rename it into place, and the
+same for its small metadata file), rounds alternating so drift on this machine hits both alike. Figures are CPU
+(user + system) per put; the ratio is the store's over the floor's, medians of the rounds.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import resource
+import shutil
+import statistics
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.harness import figure
+from imagecache.blobs.filesystem import FilesystemBlobStore
+
+ROUNDS, PUTS, SIZE = 5, 1000, 28_000
+
+
+def cpu_ms_per(call: Callable[[int], object], count: int) -> float:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    for n in range(count):
+        call(n)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000 / count
+
+
+def main() -> None:
+    data, meta = os.urandom(SIZE), b'{"content_type": "image/png"}'
+    root = Path(tempfile.mkdtemp(prefix="imagecache-bench-put-"))
+    try:
+        store = FilesystemBlobStore(root / "store")
+        floor_root = root / "floor"
+        (floor_root / "ab").mkdir(parents=True)
+
+        def put(round_: int, n: int) -> None:
+            store.put(f"ab/r{round_}-{n}", io.BytesIO(data), "image/png", {"entry": "e" * 70})
+
+        def bare(round_: int, n: int) -> None:
+            for name, payload in ((f"r{round_}-{n}.meta", meta), (f"r{round_}-{n}", data)):
+                tmp = floor_root / f"tmp-{round_}-{n}"
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                os.write(fd, payload)
+                os.close(fd)
+                os.rename(tmp, floor_root / "ab" / name)
+
+        stores, floors = [], []
+        for round_ in range(ROUNDS):
+            stores.append(cpu_ms_per(functools.partial(put, round_), PUTS))
+            floors.append(cpu_ms_per(functools.partial(bare, round_), PUTS))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    figure(f"put of a {SIZE:,}-byte result, CPU", f"{min(stores):.3f}-{max(stores):.3f} ms")
+    figure("  the same bytes by bare system calls (floor)", f"{min(floors):.3f}-{max(floors):.3f} ms")
+    figure("  against the floor (aim <= 2)", f"{statistics.median(stores) / statistics.median(floors):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

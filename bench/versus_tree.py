@@ -1,0 +1,107 @@
+"""This tree against another checkout of imagecache (an earlier commit), side by side on fresh results in one run.
+
+`python -m bench.versus_tree OTHER [ROUNDS]`, where OTHER is a checkout (`git worktree add /tmp/before <commit>`).
+Both stacks run at once against one simulator answering at once; blocks of BLOCK fresh results (16 clients, POST
+then GET the image) alternate between them, the order swapped each round. On a shared machine whose speed drifts
+by tens of percent within minutes, alternating blocks is what lets two trees be compared: each figure is the
+median over the rounds, and its ratio this tree's over the other's, with each round's ratio beside it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+from redis import Redis
+
+from bench.fresh_results import group_cpu_seconds
+from bench.harness import REDIS_URL, figure
+from imagecache.auth.static_tokens import StaticTokens
+from testkit.processes import ROOT
+from testkit.stack import Stack
+from testkit.upstream import kentik_env, make_query, simulate, start_simulator
+
+BLOCK, CLIENTS, WARMUP = 200, 16, 30
+FIGURES = ("web CPU ms per result", "worker CPU ms per result", "POST p50 ms", "POST -> image p50 ms", "results/s")
+_clients = threading.local()
+
+
+def fresh_result(url: str) -> tuple[float, float]:
+    """Milliseconds to the POST's answer and to the image, over this thread's keep-alive connection to `url`."""
+    clients = getattr(_clients, "by_url", None)
+    if clients is None:
+        clients = _clients.by_url = {}
+    client = clients.setdefault(url, httpx.Client(base_url=url, timeout=60))
+    started = time.perf_counter()
+    entry = client.post("/requests", json={"api_query": make_query()})
+    posted = time.perf_counter()
+    assert client.get(f"/image/{entry.json()['id']}").status_code == 200
+    return (posted - started) * 1000, (time.perf_counter() - started) * 1000
+
+
+def block(stack: Stack, pool: ThreadPoolExecutor) -> dict[str, float]:
+    """One block's figures, in FIGURES' order."""
+    parts = {name: process.pid for name, process in stack.parts.items()}
+    before = {name: group_cpu_seconds(pid) for name, pid in parts.items()}
+    started = time.perf_counter()
+    timings = list(pool.map(lambda _: fresh_result(stack.url), range(BLOCK)))
+    wall = time.perf_counter() - started
+    used = {name: (group_cpu_seconds(pid) - before[name]) * 1000 / BLOCK for name, pid in parts.items()}
+    figures = (used["web"], used["worker"], statistics.median(t[0] for t in timings))
+    return dict(zip(FIGURES, (*figures, statistics.median(t[1] for t in timings), BLOCK / wall)))
+
+
+@contextmanager
+def stacks(trees: dict[str, Path]) -> Iterator[dict[str, Stack]]:
+    """A stack from each tree, against one simulator answering at once."""
+    workdir = Path(tempfile.mkdtemp(prefix="imagecache-bench-trees-"))
+    Redis.from_url(REDIS_URL).flushdb()
+    simulator, url = start_simulator(workdir / "simulator.log")
+    simulate(url, latency_ms=0)
+    with ExitStack() as started:
+        started.callback(shutil.rmtree, workdir, ignore_errors=True)
+        started.callback(simulator.stop)
+        running = {}
+        for name, tree in trees.items():
+            folder = workdir / name
+            folder.mkdir()
+            StaticTokens(folder / "tokens").add("bench")
+            env = {**kentik_env(REDIS_URL, url), "AUTH_MODE": "static", "AUTH_TOKENS_FILE": str(folder / "tokens")}
+            env |= {"WEB_WORKERS": "2", "WORKER_CONCURRENCY": "16", "CACHE_MAINTENANCE_PERIOD": "60"}
+            running[name] = Stack(env, folder, tree).start()
+            started.callback(running[name].stop)
+        yield running
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or not (Path(sys.argv[1]) / "imagecache").is_dir():
+        raise SystemExit("usage: python -m bench.versus_tree OTHER_CHECKOUT [ROUNDS]")
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 6
+    trees = {"other": Path(sys.argv[1]).resolve(), "this": ROOT}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+    with stacks(trees) as running, ThreadPoolExecutor(CLIENTS) as pool:
+        for stack in running.values():
+            for _ in range(WARMUP):
+                fresh_result(stack.url)
+        for turn in range(rounds):
+            for name in sorted(running, reverse=bool(turn % 2)):
+                results[name].append(block(running[name], pool))
+    figure(f"{rounds} rounds of {BLOCK} fresh results each", f"this tree, against {trees['other']}")
+    for name in FIGURES:
+        mine, theirs = ([r[name] for r in results[tree]] for tree in ("this", "other"))
+        per_round = " ".join(f"{a / b:.2f}" for a, b in zip(mine, theirs))
+        this, other = statistics.median(mine), statistics.median(theirs)
+        figure(f"  {name}", f"{this:.2f} | {other:.2f}: {this / other:.2f}x ({per_round})")
+
+
+if __name__ == "__main__":
+    main()
