@@ -56,3 +56,11 @@ class JobKind:
     concurrency: int = 16
     default_ttl: int | None = None  # None: the deployment's DEFAULT_TTL
     description: str = ""
+
+    def __post_init__(self) -> None:
+        """A kind that could never run (no slot, no time) is refused where it is made: the catalog leaves it out,
+        naming it, instead of every request for it failing later."""
+        for name, least in (("timeout", 1), ("retries", 0), ("concurrency", 1), ("default_ttl", 1)):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < least):
+                raise ValueError(f"JobKind {name} must be an integer of at least {least}, not {value!r}")

@@ -38,6 +38,9 @@ MODULE = """
 
     def broken(config):
         raise RuntimeError("cannot start")
+
+    def slotless(config):
+        return JobKind(run=lambda query: JobResult("text/plain", b"ok"), concurrency=0)
 """
 
 
@@ -55,6 +58,7 @@ def test_a_package_kind_is_loaded_with_its_settings_and_its_broken_neighbours_le
         good = testjobs:good
         configured = testjobs:configured
         broken = testjobs:broken
+        slotless = testjobs:slotless
         not-a-kind = testjobs:not_a_kind
         Bad.Name = testjobs:good
         """,
@@ -62,11 +66,13 @@ def test_a_package_kind_is_loaded_with_its_settings_and_its_broken_neighbours_le
     )
     catalog = JobCatalog.load(load_config(_env_file=None, default_ttl=100))
     settings = catalog.settings()
-    assert {"good", "configured"} <= set(settings) and not {"broken", "not-a-kind", "Bad.Name"} & set(settings)
+    assert {"good", "configured"} <= set(settings)
+    assert not {"broken", "slotless", "not-a-kind", "Bad.Name"} & set(settings)
     good = settings["good"]
     assert (good.timeout, good.retries, good.concurrency, good.default_ttl) == (7, 1, 3, 100)
     assert settings["configured"].default_ttl == 200
     assert "broken" in caplog.text and "not a JobKind" in caplog.text and "is not a job name" in caplog.text
+    assert "concurrency must be an integer of at least 1, not 0" in caplog.text
 
 
 def test_jobs_exclude_leaves_an_installed_kind_out(installed):
