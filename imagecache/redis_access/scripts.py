@@ -30,12 +30,17 @@ def source(name: str, package: str = "imagecache.index") -> str:
     return "".join(_read(used, where) for used, where in shared) + _read(name, package)
 
 
-def _shared_by(name: str, package: str, found: list[tuple[str, str]]) -> None:
-    """The shared files a script uses, their own first, each once, into `found`."""
+def _shared_by(name: str, package: str, found: list[tuple[str, str]], chain: tuple[tuple[str, str], ...] = ()) -> None:
+    """The shared files a script uses, their own first, each once, into `found`. `chain`: the files whose uses
+    lead here, so that a file using itself, however indirectly, is named instead of followed forever."""
+    chain = (*chain, (name, package))
     for where, used in _USES.findall(_read(name, package)):
         key = (used, where or package)
+        if key in chain:
+            path = " -> ".join(f"{folder}:{file}.lua" for file, folder in (*chain, key))
+            raise ValueError(f"Lua files that use each other: {path}")
         if key not in found:
-            _shared_by(*key, found)
+            _shared_by(*key, found, chain)
             found.append(key)
 
 
