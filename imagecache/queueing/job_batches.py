@@ -73,9 +73,10 @@ class RqJobBatches:
 
     def wait_for_work(self, seconds: int) -> bool:
         """Block until the queue holds a job or `seconds` pass, taking nothing: a job is only ever off the queue
-        once it is marked started (a popped job lost with its worker would be lost for good)."""
+        once it is marked started (a popped job lost with its worker would be lost for good). The head goes back
+        where it was, so the line keeps its order."""
         key = self._queue.key
-        return self._connection.blmove(key, key, seconds, "RIGHT", "LEFT") is not None
+        return self._connection.blmove(key, key, seconds, "LEFT", "LEFT") is not None
 
     def take(self, most: int, worker_name: str) -> tuple[list[TakenJob], list[FinishedJob]]:
         """Up to `most` queued jobs, started under this worker; and those it cannot run (not ours, or data it

@@ -122,14 +122,15 @@ def test_rqs_own_cleanup_frees_the_slot_of_a_job_whose_worker_died(one_slot):
     assert one_slot.queue.job_ids == [job_id_for(second)]
 
 
-def test_waiting_for_work_takes_nothing(jobs):
+def test_waiting_for_work_takes_nothing_and_keeps_the_line_s_order(jobs):
     batches = batches_for(jobs)
     started = time.monotonic()
     assert batches.wait_for_work(1) is False and time.monotonic() - started >= 0.9
-    only = entry()
-    jobs.enqueue(only, CHART)
+    line = [entry() for _ in range(3)]
+    for queued in line:
+        jobs.enqueue(queued, CHART)
     assert batches.wait_for_work(1) is True
-    assert jobs.queue.job_ids == [job_id_for(only)]
+    assert jobs.queue.job_ids == [job_id_for(queued) for queued in line]
 
 
 def test_a_lost_job_enqueued_again_takes_its_own_slot_back(one_slot):
