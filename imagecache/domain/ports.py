@@ -107,8 +107,8 @@ class JobQueue(Protocol):
         with the entry it creates."""
         ...
 
-    def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
-        """A new job for an entry whose job was lost."""
+    def enqueue_again(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
+        """A new job for an entry whose job was lost, in its tenant's turn."""
 
     def waiting(self, entry_ids: list[str]) -> set[str]:
         """Those of the entries whose job is queued or running."""
@@ -251,8 +251,8 @@ class EntryUpkeep(EntryLookup, Protocol):
 
     def soften(self, entry_ids: list[str], now: float) -> int: ...
 
-    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> str | None:
-        """The entry's job kind if it is to be enqueued again, else None."""
+    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> tuple[str, str] | None:
+        """The entry's job kind and tenant if it is to be enqueued again, else None."""
         ...
 
     def lost_by_leases(self, lease_ttl: float) -> list[str]: ...

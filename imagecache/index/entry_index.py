@@ -302,14 +302,14 @@ class RedisEntryIndex:
         )
         return EntryRecord.from_fields(entry_id, dict(zip(flat[::2], flat[1::2]))) if flat else None
 
-    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> str | None:
-        """Note a new job for the entry, to be checked on at check_pickup_at, and give its job kind; None (and no
-        longer due) once it is settled or a live worker holds it."""
-        job = self._requeue(
+    def requeue(self, entry_id: str, now: float, check_pickup_at: float) -> tuple[str, str] | None:
+        """Note a new job for the entry, to be checked on at check_pickup_at, and give its job kind and tenant;
+        None (and no longer due) once it is settled or a live worker holds it."""
+        found = self._requeue(
             keys=[self._key(entry_id), self._due, self._running],
             args=[entry_id, repr(now), repr(check_pickup_at), self._lease_prefix],
         )
-        return None if job is None else str(job)
+        return None if found is None else (str(found[0]), str(found[1]))
 
     def lost_by_leases(self, lease_ttl: float) -> list[str]:
         """Running entries whose worker's lease has been seen missing for lease_ttl: they are due again now."""

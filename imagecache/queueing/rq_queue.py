@@ -102,7 +102,7 @@ class RqJobQueue:
         draft = self.draft(entry_id, job, tenant)
         self._enqueue(keys=list(draft.keys), args=list(draft.args))
 
-    def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
+    def enqueue_again(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
         """A lost job's dead execution leaves RQ's started registry first: once its deadline passed, RQ's
         cleanup would mark the new run (same job id) failed and free its upstream slot while it still fetches."""
         job_id = job_id_for(entry_id)
@@ -110,7 +110,7 @@ class RqJobQueue:
         dead = [member for member, _ in self._connection.zscan_iter(started, match=f"{job_id}:*")]
         if dead:
             self._connection.zrem(started, *dead)
-        self.enqueue(entry_id, job)
+        self.enqueue(entry_id, job, tenant)
 
     def waiting(self, entry_ids: list[str]) -> set[str]:
         """Those of the entries whose job is queued or running (started under a live lease), in one round trip.

@@ -69,9 +69,10 @@ class Recovery:
 
     def _requeue(self, entry_id: str) -> bool:
         now = self._clock()
-        job = self._entries.requeue(entry_id, now, now + self._pickup_grace)
-        if job is None:
+        requeued = self._entries.requeue(entry_id, now, now + self._pickup_grace)
+        if requeued is None:
             return False
+        job, tenant = requeued
         log.info("recovery: %s handed to a worker again", entry_id)
-        self._jobs.enqueue_again(entry_id, self._kinds.settings_for(job))
+        self._jobs.enqueue_again(entry_id, self._kinds.settings_for(job), tenant)
         return True

@@ -84,7 +84,7 @@ class RecordedJobs:
     def enqueue(self, entry_id: str, job: JobSettings) -> None:
         self.enqueued.append(entry_id)
 
-    def enqueue_again(self, entry_id: str, job: JobSettings) -> None:
+    def enqueue_again(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
         self.enqueued.append(entry_id)
 
     def waiting(self, entry_ids: list[str]) -> set[str]:

@@ -7,9 +7,10 @@ import time
 import pytest
 
 from imagecache.index.leases import WorkerLease
+from imagecache.redis_access.keys import RedisKeys
 from imagecache.services.item_sweep import ItemSweep
 from imagecache.services.recovery import Recovery
-from testkit.index import activate, claim, new_pending
+from testkit.index import activate, claim, new_pending, request
 from testkit.job_kinds import CHART, served_kinds
 
 NOW = 1_800_000_000.0
@@ -101,3 +102,11 @@ def test_only_due_entries_are_looked_at_and_settled_ones_leave(entries, jobs, re
     assert late.recover_unqueued() == 1
     assert jobs.waiting([unqueued]) == {unqueued}
     assert redis.zrange(prefix + "due", 0, -1) == sorted([queued, unqueued])  # both checked again later
+
+
+def test_a_job_handed_out_again_takes_its_tenant_s_turn(entries, jobs, redis, prefix):
+    """The fair line orders jobs by tenant (enqueue.lua): a lost job comes back as its tenant's, not nobody's."""
+    entry_id = request(entries, f"{10:064x}", now=NOW, ttl=1000, tenant="alice").entry.id
+    assert recovery_at(entries, jobs, NOW + 31, redis).recover_unqueued() == 1
+    assert jobs.waiting([entry_id]) == {entry_id}
+    assert redis.hexists(RedisKeys(prefix).fair_share(CHART.name), "t:alice")
