@@ -151,7 +151,7 @@ class ImageCache:
         )
         if outcome.started:
             why = "refreshing a stale result" if outcome.reuse is Reuse.STALE else "new"
-            log.debug("request %s: %s, %s job enqueued", outcome.started, why, kind.name)  # the worker logs each run
+            log.info("request %s: %s, %s job enqueued", outcome.started, why, kind.name)
         if outcome.started or outcome.entry.status is Status.PENDING:  # a promised result outlives a failover
             self._replication.confirm()
         if ask.callback_url and outcome.entry.status is not Status.PENDING:
