@@ -40,7 +40,9 @@ def fresh_result(url: str) -> tuple[float, float]:
     clients = getattr(_clients, "by_url", None)
     if clients is None:
         clients = _clients.by_url = {}
-    client = clients.setdefault(url, httpx.Client(base_url=url, timeout=60))
+    client = clients.get(url)
+    if client is None:
+        client = clients[url] = httpx.Client(base_url=url, timeout=60)
     started = time.perf_counter()
     entry = client.post("/requests", json={"api_query": make_query()})
     posted = time.perf_counter()
