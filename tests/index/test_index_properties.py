@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from redis import Redis
+from rq.job import Job
 
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
@@ -36,6 +37,7 @@ from imagecache.index.file_index import RedisFileIndex
 from imagecache.index.garbage import RedisBlobGarbage
 from imagecache.index.recency import RedisRecency
 from imagecache.index.tenant_accounts import RedisTenantAccounts
+from imagecache.queueing.rq_queue import RqJobQueue, job_id_for
 from imagecache.services.blob_lifecycle import BlobKeeping
 from imagecache.services.capacity import Capacity, TenantBudgets
 from imagecache.services.file_cache import FileCache
@@ -45,7 +47,7 @@ from imagecache.services.producer import Producer, ProductionRules
 from imagecache.services.recovery import Recovery
 from imagecache_client.ids import EntryId, canonical_json, query_digest
 from testkit.index import activate
-from testkit.job_kinds import served_kinds
+from testkit.job_kinds import CHART, served_kinds
 
 START = 1_800_000_000.0
 OWNER = Identity("alice", "static:alice")
@@ -125,14 +127,18 @@ class IndexMachine(RuleBasedStateMachine):
             self.entries, jobs, served_kinds(redis, prefix), sweep, lease_ttl=3, pickup_grace=5, clock=self.clock
         )
         self.maintenance = Maintenance(self.entries, self.files, keeping, jobs, recovery, sweep, clock=self.clock)
+        self.queue = RqJobQueue(redis, prefix)  # its drafts go with the requests: their jobs are RQ's, in Redis
         self.ids: list[str] = []
+        self.started: set[str] = set()
 
     @initialize(max_bytes=st.sampled_from([0, 0, 60]))
     def bound(self, max_bytes: int) -> None:
         self.capacity.max_bytes = max_bytes
 
     def teardown(self) -> None:
-        keys = list(self.redis.scan_iter(match=self.prefix + "*"))
+        keys = [Job.redis_job_namespace_prefix + job_id_for(entry_id) for entry_id in self.started]
+        keys += self.redis.scan_iter(match=f"*{self.prefix.rstrip(':')}-*")  # the queue's line and upstream cap
+        keys += self.redis.scan_iter(match=self.prefix + "*")
         if keys:
             self.redis.delete(*keys)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -177,6 +183,7 @@ class IndexMachine(RuleBasedStateMachine):
                     stale_if_error=stale_if_error,
                     tenant=tenant,
                     quota=NO_QUOTA if tenant is None else TENANTS.quota(tenant),
+                    draft=self.queue.draft(str(EntryId(digest, expires_at)), CHART, tenant or ""),
                 )
             )
         except QuotaExceeded as refused:  # changes nothing but the refusals' counts
@@ -187,6 +194,7 @@ class IndexMachine(RuleBasedStateMachine):
         self.ids.append(outcome.entry.id)
         if outcome.started:
             self.ids.append(outcome.started)
+            self.started.add(outcome.started)
         if outcome.reuse in (Reuse.HIT, Reuse.STALE):  # only a live result of this very query answers
             answered = outcome.entry
             assert answered.status is Status.ACTIVE and answered.expires_at > self.clock.now
@@ -309,6 +317,16 @@ class IndexMachine(RuleBasedStateMachine):
             f["id"][:64] for f in entries if f["status"] == "pending" and float(f["expires_at"]) > self.clock.now
         ]
         assert len(pending) == len(set(pending))
+
+    @invariant()
+    def an_entry_has_a_job_if_and_only_if_a_request_started_it(self) -> None:
+        """The job goes with the entry in one step: none for a join, a hit, a stale answer or a refusal."""
+        known = sorted(set(self.ids))
+        with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id in known:
+                pipe.exists(Job.redis_job_namespace_prefix + job_id_for(entry_id))
+            queued = {entry_id for entry_id, found in zip(known, pipe.execute()) if found}
+        assert queued == self.started
 
     @invariant()
     def counters_and_lru_match_the_live_records(self) -> None:
