@@ -5,6 +5,7 @@
 -- KEYS[7] tenant:<name> of who asks ('' when nobody is accounted: no API keys and no quota)
 -- KEYS[8] durations (how long the kind's runs take: when a pending quota frees)   KEYS[9] tenants (names seen)
 -- KEYS[10] tenant_held:<name> (its runs going on whose entries were deleted: they count as pending until they end)
+-- KEYS[11..16] the keys of the new entry's job draft (enqueue.lua's), when the request carries one
 -- ARGV[1] the entry key prefix ("<prefix>entry:")   ARGV[2] new id   ARGV[3] now   ARGV[4] expires_at
 -- ARGV[5] max_age (-1: any)   ARGV[6] refresh (1/0)   ARGV[7] canonical query   ARGV[8] when to check its pickup
 -- ARGV[9] its job kind   ARGV[10] stale_while_revalidate seconds (-1: none)   ARGV[11] stale_if_error (-1: none)
@@ -12,7 +13,6 @@
 -- (entry_complete.lua and entry_fail.lua hand it on when it settles; a settled one is the caller's to call)
 -- ARGV[13] the callbacks key prefix ("<prefix>callbacks:")   ARGV[14] the tag key prefix ("<prefix>tag:")
 -- ARGV[15] the most tags an entry carries   ARGV[16] the channel that tells every process an entry changed
--- KEYS[11..16] the keys of the new entry's job draft (enqueue.lua's), when the request carries one
 -- ARGV[17] who asks (the tenant)   ARGV[18] its fresh_per_minute quota   ARGV[19] its pending quota (-1: none)
 -- ARGV[20] n, how many of the job draft's args follow (0: no draft)   ARGV[21..20+n] the draft's args: an entry
 -- created now (always the new id) has its job enqueued in this same step
