@@ -8,7 +8,9 @@ replaces its lost job instead of adding a second one.
 from __future__ import annotations
 
 import time
-from typing import cast
+import zlib
+from dataclasses import dataclass
+from typing import Any, cast
 
 from redis import Redis
 from rq import Queue, Worker
@@ -28,6 +30,16 @@ JOB_FUNCTION = "workers.jobs.produce_entry"
 FAILURE_TTL = 24 * 3600
 
 
+@dataclass(frozen=True)
+class _JobShape:
+    """What every job of one kind shares: its fields as RQ saves them, its cap, the keys its enqueue writes beside
+    its own."""
+
+    fields: dict[str, Any]
+    limit: RateLimit
+    keys: tuple[str, ...]
+
+
 def job_id_for(entry_id: str) -> str:
     """RQ ids allow only [A-Za-z0-9_-]; entry ids carry a '.' in their expiry."""
     return "produce-" + entry_id.replace(".", "-")
@@ -42,6 +54,7 @@ class RqJobQueue:
         self._waiting = scripts.register(connection, "jobs_waiting", "imagecache.queueing")
         self._lease_prefix = keys.lease_prefix
         self._limits: dict[tuple[str, int], RateLimit] = {}
+        self._shapes: dict[JobSettings, _JobShape] = {}
         self._registries: dict[str, RateLimitRegistry] = {}
 
     def rate_limit(self, job: str, concurrency: int) -> RateLimit:
@@ -61,40 +74,47 @@ class RqJobQueue:
     def draft(self, entry_id: str, job: JobSettings, tenant: str = "") -> JobDraft:
         """The job carries the current request id, so the worker logs under it too, and its kind; its enqueue is
         RQ's rate-limited enqueue as one step, its place in line taking turns with other tenants' (enqueue.lua),
-        run by whoever holds the draft: the index's request script, or `enqueue`."""
-        limit = self.rate_limit(job.name, job.concurrency)
-        rq_job = self.queue.create_job(
-            JOB_FUNCTION,
-            args=(entry_id, request_id.get(), job.name),
-            job_id=job_id_for(entry_id),
-            timeout=job.timeout,
-            result_ttl=0,
-            failure_ttl=FAILURE_TTL,
-            rate_limit=limit,
-            description=f"produce {entry_id} ({job.name})",
-            status=JobStatus.RATE_LIMITED,
-        )
-        limits = self.registry(limit.key)
-        keys = (
-            rq_job.key,
-            limits.allowed_key,
-            limits.rate_limited_key,
-            limits.config_key,
-            RateLimitRegistry.rl_keys_key,
-            self._keys.fair_share(job.name),
-        )
-        args = (
-            rq_job.id,
-            repr(time.time()),
-            utcformat(now()),
-            limit.key,
-            limit.concurrency,
-            Job.redis_job_namespace_prefix,
-            Queue.redis_queue_namespace_prefix,
-            tenant,
-            *(value for pair in rq_job.to_dict().items() for value in pair),
-        )
-        return JobDraft(keys, args)
+        run by whoever holds the draft: the index's request script, or `enqueue`. Made on every POST, so from
+        the kind's fields as RQ writes them (`_shape`), with only what is the entry's own made anew, as RQ makes
+        it: its id, when, what it says and the call."""
+        shape = self._shape(job)
+        job_id = job_id_for(entry_id)
+        no_keywords: dict[str, Any] = {}
+        call = (JOB_FUNCTION, None, (entry_id, request_id.get(), job.name), no_keywords)  # RQ's Job.data
+        fields = shape.fields | {
+            "created_at": utcformat(now()),
+            "data": zlib.compress(self.queue.serializer.dumps(call)),
+            "description": f"produce {entry_id} ({job.name})",
+        }
+        args = (job_id, repr(time.time()), fields["created_at"], shape.limit.key, shape.limit.concurrency)
+        prefixes = (Job.redis_job_namespace_prefix, Queue.redis_queue_namespace_prefix, tenant)
+        pairs = (value for pair in fields.items() for value in pair)
+        return JobDraft((Job.redis_job_namespace_prefix + job_id, *shape.keys), (*args, *prefixes, *pairs))
+
+    def _shape(self, job: JobSettings) -> _JobShape:
+        """A kind's job as RQ saves it (RQ's own create_job and to_dict, once per kind and settings)."""
+        found = self._shapes.get(job)
+        if found is None:
+            limit = self.rate_limit(job.name, job.concurrency)
+            rq_job = self.queue.create_job(
+                JOB_FUNCTION,
+                timeout=job.timeout,
+                result_ttl=0,
+                failure_ttl=FAILURE_TTL,
+                rate_limit=limit,
+                description="",
+                status=JobStatus.RATE_LIMITED,
+            )
+            limits = self.registry(limit.key)
+            keys = (
+                limits.allowed_key,
+                limits.rate_limited_key,
+                limits.config_key,
+                RateLimitRegistry.rl_keys_key,
+                self._keys.fair_share(job.name),
+            )
+            found = self._shapes[job] = _JobShape(rq_job.to_dict(), limit, keys)
+        return found
 
     def enqueue(self, entry_id: str, job: JobSettings, tenant: str = "") -> None:
         """The job enqueued now, in one round trip (a pipeline holding RQ's own script would cost a SCRIPT EXISTS

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.utils import import_attribute
 
 import workers.jobs
-from imagecache.queueing.rq_queue import JOB_FUNCTION, job_id_for
+from imagecache.domain.request_context import request_id
+from imagecache.queueing.rq_queue import FAILURE_TTL, JOB_FUNCTION, job_id_for
 from testkit.job_kinds import CHART
 
 
@@ -36,3 +37,30 @@ def test_waiting_tells_queued_entries_from_others(jobs):
     jobs.enqueue(queued, CHART)
     assert jobs.waiting([queued, other]) == {queued}
     assert jobs.depth() == 1
+
+
+def test_a_draft_is_the_job_rq_itself_would_save(jobs):
+    """Drafts are made from a kind's fields once (every POST makes one): each must still be RQ's own job."""
+    entry_id = "e" * 64 + "_1800000000.5"
+    token = request_id.set("request-1")
+    try:
+        drafts = [jobs.draft(entry_id, CHART, "alice") for _ in range(2)]  # the second from the kind's fields
+    finally:
+        request_id.reset(token)
+    rq_job = jobs.queue.create_job(
+        JOB_FUNCTION,
+        args=(entry_id, "request-1", CHART.name),
+        job_id=job_id_for(entry_id),
+        timeout=CHART.timeout,
+        result_ttl=0,
+        failure_ttl=FAILURE_TTL,
+        rate_limit=jobs.rate_limit(CHART.name, CHART.concurrency),
+        description=f"produce {entry_id} ({CHART.name})",
+        status=JobStatus.RATE_LIMITED,
+    )
+    expected = {name: value for name, value in rq_job.to_dict().items() if name != "created_at"}
+    for draft in drafts:
+        assert draft.keys[0] == rq_job.key and draft.args[0] == rq_job.id
+        fields = dict(zip(draft.args[8::2], draft.args[9::2]))
+        assert {name: value for name, value in fields.items() if name != "created_at"} == expected
+        assert list(fields) == list(rq_job.to_dict())
