@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 from redis import Redis
@@ -51,13 +52,26 @@ def redis_commands(redis: Redis) -> Counter[str]:
 _clients = threading.local()
 
 
-def produce_one(url: str) -> int:
-    """POST a new query, GET its image: each load thread keeps its connection, as a service calling us would."""
-    client = getattr(_clients, "client", None)
+class FreshResult(NamedTuple):
+    status: int  # the image's
+    posted_ms: float  # to the POST's answer
+    total_ms: float  # to the image
+
+
+def produce_one(url: str) -> FreshResult:
+    """POST a new query, GET its image: each load thread keeps its connection to each stack, as a service calling
+    us would."""
+    clients = getattr(_clients, "by_url", None)
+    if clients is None:
+        clients = _clients.by_url = {}
+    client = clients.get(url)
     if client is None:
-        client = _clients.client = httpx.Client(base_url=url, timeout=60)
+        client = clients[url] = httpx.Client(base_url=url, timeout=60)
+    started = time.perf_counter()
     entry = client.post("/requests", json={"api_query": make_query()})  # distinct: a new descriptor each
-    return client.get(f"/image/{entry.json()['id']}").status_code
+    posted = time.perf_counter()
+    status = client.get(f"/image/{entry.json()['id']}").status_code
+    return FreshResult(status, (posted - started) * 1000, (time.perf_counter() - started) * 1000)
 
 
 def main() -> None:
@@ -72,7 +86,7 @@ def main() -> None:
         redis.config_resetstat()
         started = time.perf_counter()
         with ThreadPoolExecutor(CLIENTS) as pool:
-            statuses = list(pool.map(lambda _: produce_one(bench.stack.url), range(QUERIES)))
+            statuses = [result.status for result in pool.map(lambda _: produce_one(bench.stack.url), range(QUERIES))]
         wall = time.perf_counter() - started
         cpu = {name: group_cpu_seconds(pid) - cpu_before[name] for name, pid in parts.items()}
         redis_cpu = redis_cpu_seconds(redis) - redis_before

@@ -79,7 +79,7 @@ def main() -> None:
         proxy.reset()
         redis.config_resetstat()
         with ThreadPoolExecutor(CLIENTS) as pool:
-            statuses = list(pool.map(lambda _: produce_one(bench.stack.url), range(QUERIES)))
+            statuses = [result.status for result in pool.map(lambda _: produce_one(bench.stack.url), range(QUERIES))]
         trips, commands = proxy.round_trips, sum(redis_commands(redis).values())
     figure(f"{QUERIES} fresh results through the proxy", f"{statuses.count(200)} x 200")
     figure("Redis round trips per fresh result", f"{trips / QUERIES:.1f} (aim <= 6; background ticks included)")

@@ -13,41 +13,23 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
 from redis import Redis
 
-from bench.fresh_results import group_cpu_seconds
+from bench.fresh_results import group_cpu_seconds, produce_one
 from bench.harness import REDIS_URL, figure
 from imagecache.auth.static_tokens import StaticTokens
 from testkit.processes import ROOT
 from testkit.stack import Stack
-from testkit.upstream import kentik_env, make_query, simulate, start_simulator
+from testkit.upstream import kentik_env, simulate, start_simulator
 
 BLOCK, CLIENTS, WARMUP = 200, 16, 30
 FIGURES = ("web CPU ms per result", "worker CPU ms per result", "POST p50 ms", "POST -> image p50 ms", "results/s")
-_clients = threading.local()
-
-
-def fresh_result(url: str) -> tuple[float, float]:
-    """Milliseconds to the POST's answer and to the image, over this thread's keep-alive connection to `url`."""
-    clients = getattr(_clients, "by_url", None)
-    if clients is None:
-        clients = _clients.by_url = {}
-    client = clients.get(url)
-    if client is None:
-        client = clients[url] = httpx.Client(base_url=url, timeout=60)
-    started = time.perf_counter()
-    entry = client.post("/requests", json={"api_query": make_query()})
-    posted = time.perf_counter()
-    assert client.get(f"/image/{entry.json()['id']}").status_code == 200
-    return (posted - started) * 1000, (time.perf_counter() - started) * 1000
 
 
 def block(stack: Stack, pool: ThreadPoolExecutor) -> dict[str, float]:
@@ -55,11 +37,12 @@ def block(stack: Stack, pool: ThreadPoolExecutor) -> dict[str, float]:
     parts = {name: process.pid for name, process in stack.parts.items()}
     before = {name: group_cpu_seconds(pid) for name, pid in parts.items()}
     started = time.perf_counter()
-    timings = list(pool.map(lambda _: fresh_result(stack.url), range(BLOCK)))
+    timings = list(pool.map(lambda _: produce_one(stack.url), range(BLOCK)))
+    assert all(result.status == 200 for result in timings)
     wall = time.perf_counter() - started
     used = {name: (group_cpu_seconds(pid) - before[name]) * 1000 / BLOCK for name, pid in parts.items()}
-    figures = (used["web"], used["worker"], statistics.median(t[0] for t in timings))
-    return dict(zip(FIGURES, (*figures, statistics.median(t[1] for t in timings), BLOCK / wall)))
+    figures = (used["web"], used["worker"], statistics.median(t.posted_ms for t in timings))
+    return dict(zip(FIGURES, (*figures, statistics.median(t.total_ms for t in timings), BLOCK / wall)))
 
 
 @contextmanager
@@ -93,7 +76,7 @@ def main() -> None:
     with stacks(trees) as running, ThreadPoolExecutor(CLIENTS) as pool:
         for stack in running.values():
             for _ in range(WARMUP):
-                fresh_result(stack.url)
+                produce_one(stack.url)
         for turn in range(rounds):
             for name in sorted(running, reverse=bool(turn % 2)):
                 results[name].append(block(running[name], pool))
