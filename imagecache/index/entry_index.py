@@ -106,6 +106,7 @@ class RedisEntryIndex:
 
     def _request_args(self, asked: EntryRequest) -> list[str | bytes | int | float]:
         """The script's ARGV, in the order its header names them: one list, each value by name."""
+        drafted = asked.draft.args if asked.draft else ()
         named: dict[str, str | int] = {
             "entry key prefix": self._key(""),
             "new id": asked.new_id,
@@ -126,9 +127,9 @@ class RedisEntryIndex:
             "tenant": asked.tenant or "",
             "fresh_per_minute": _or_minus_one(asked.quota.fresh_per_minute),
             "pending": _or_minus_one(asked.quota.pending),
+            "how many of the job draft's args follow": len(drafted),
         }
-        drafted = asked.draft.args if asked.draft else ()
-        return [*named.values(), len(drafted), *drafted, *asked.tags]
+        return [*named.values(), *drafted, *asked.tags]
 
     def get(self, entry_id: str) -> EntryRecord | None:
         fields = cast(dict[str, str], self._redis.hgetall(self._key(entry_id)))
