@@ -27,8 +27,9 @@ def image(stack, entry_id: str, method: str = "GET") -> httpx.Response:
     return httpx.request(method, f"{stack.url}/image/{entry_id}", timeout=30)
 
 
-def test_a_miss_those_that_join_it_and_the_hits_after_each_say_so(stack, simulator):
-    simulate(simulator, latency_ms=500)
+def test_a_miss_those_that_join_it_and_the_hits_after_each_say_so(stack_factory, simulator):
+    stack = stack_factory()  # waits as long as a deployment's, so a slow upstream makes the joins sure to be joins
+    simulate(simulator, latency_ms=2000)
     query = make_query()
     first = post(stack, query)
     assert first.headers["cache-status"] == cache_status.MISS

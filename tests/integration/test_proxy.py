@@ -79,14 +79,14 @@ def test_a_signed_url_is_cached_for_anyone_holding_it_and_never_past_its_expiry(
     proxy, key, *_ = front
     simulate(simulator)
     with proxy.client(headers={"Authorization": f"Bearer {key}"}) as client:
-        signed_url = client.post("/requests", json={"api_query": make_query(), "signed_url_ttl": 2}).json()[
-            "signed_url"
-        ]
+        entry = client.post("/requests", json={"api_query": make_query(), "signed_url_ttl": 4}).json()
+        assert client.get(f"/image/{entry['id']}").status_code == 200  # produced: the URL's life is left to cache
+        signed_url = entry["signed_url"]
     with proxy.client() as anonymous:
         first, again = anonymous.get(signed_url), anonymous.get(signed_url)
         assert (first.status_code, again.status_code, again.headers["x-cache-status"]) == (200, 200, "HIT")
         assert anonymous.get(signed_url.partition("?")[0]).status_code == 401  # the copy is the signed URL's alone
-        time.sleep(2.1)
+        time.sleep(4.1)
         expired = anonymous.get(signed_url)
         assert expired.status_code == 403 and expired.headers["x-cache-status"] != "HIT"
 
