@@ -3,6 +3,7 @@
 import errno
 import hashlib
 import io
+import subprocess
 import uuid
 
 import pytest
@@ -145,3 +146,59 @@ def test_fs_refuses_keys_that_lead_out_of_its_root_or_into_its_temporary_files(t
         with pytest.raises(ValueError, match="invalid blob key"):
             store.path(key)
     assert store.path("images/a.png") == store.root / "images" / "a.png"
+
+
+def test_fs_a_blob_is_one_file_carrying_its_metadata(tmp_path):
+    """The metadata rides on the blob's file (an extended attribute): a put creates one file, not two."""
+    store = FilesystemBlobStore(tmp_path)
+    store.put("images/ab/one", io.BytesIO(b"png"), "image/png", {"kind": "image"})
+    assert sorted(p.name for p in (tmp_path / "images" / "ab").iterdir()) == ["one"]
+    (listed,) = store.blobs()
+    assert (listed.key, listed.content_type, listed.metadata) == ("images/ab/one", "image/png", {"kind": "image"})
+
+
+def test_fs_a_store_written_with_sidecars_is_still_listed_and_deleted_whole(tmp_path):
+    """Blobs whose metadata is a `.meta` sidecar (a store from before, or a filesystem without attributes) are
+    listed with it, and deleting one takes its sidecar too."""
+    folder = tmp_path / "images" / "ab"
+    folder.mkdir(parents=True)
+    (folder / "old").write_bytes(b"png")
+    (folder / "old.meta").write_text('{"content_type": "image/png", "sha256": "s", "kind": "image"}')
+    store = FilesystemBlobStore(tmp_path)
+    (listed,) = store.blobs()
+    assert (listed.key, listed.etag, listed.metadata) == ("images/ab/old", "s", {"kind": "image"})
+    store.delete("images/ab/old")
+    assert list(folder.iterdir()) == []
+
+
+def test_fs_an_attribute_wins_over_a_stale_sidecar(tmp_path):
+    """A blob written again where a sidecar was left: the file's own attribute is what it carries."""
+    folder = tmp_path / "images" / "ab"
+    folder.mkdir(parents=True)
+    (folder / "x.meta").write_text('{"content_type": "text/plain", "sha256": "stale"}')
+    store = FilesystemBlobStore(tmp_path)
+    info = store.put("images/ab/x", io.BytesIO(b"new"), "image/png")
+    (listed,) = store.blobs()
+    assert (listed.content_type, listed.etag) == ("image/png", info.sha256)
+
+
+@pytest.fixture
+def no_attributes(tmp_path):
+    """A real filesystem that takes no user attributes (ramfs); mounting one needs root."""
+    mount = tmp_path / "ramfs"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "ramfs", "ramfs", str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a ramfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_fs_where_attributes_are_refused_the_metadata_goes_to_a_sidecar(no_attributes):
+    store = FilesystemBlobStore(no_attributes)
+    info = store.put("images/ab/one", io.BytesIO(b"png"), "image/png", {"kind": "image"})
+    assert sorted(p.name for p in (no_attributes / "images" / "ab").iterdir()) == ["one", "one.meta"]
+    (listed,) = store.blobs()
+    assert (listed.etag, listed.metadata) == (info.sha256, {"kind": "image"})
+    assert list((no_attributes / ".tmp").iterdir()) == []
+    store.delete("images/ab/one")
+    assert list((no_attributes / "images" / "ab").iterdir()) == []
