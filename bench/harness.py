@@ -1,6 +1,9 @@
 """What every benchmark needs: its own Redis database, the simulator and a stack.
 
-Figures are printed, never asserted: compare them with the aims in docs/explanation/benchmarks.md.
+Figures are printed, never asserted: compare them with the aims in docs/explanation/benchmarks.md. A stack keeps
+its files (CACHE_PATH among them) in a new folder under TMPDIR: point TMPDIR at the kind of volume the cache would
+run on, and read `file_floor`'s figure beside the CPU figures (on some disks a new file costs more than a result's
+every other step).
 """
 
 from __future__ import annotations
@@ -54,6 +57,34 @@ def environment(**env: str) -> Iterator[Bench]:
         simulator.stop()
         redis.flushdb()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def new_file_cpu_us(parent: str | None = None, count: int = 1000) -> float:
+    """The CPU (µs) a result's file costs where stacks keep their files (TMPDIR; or `parent`): create, write 28 KB,
+    set a small attribute, rename, as the filesystem store does. On ext4 without a journal, creating a file where
+    many were deleted in the last minutes (a test run, an earlier round) scans past each of them (the kernel's
+    `recently_deleted`): ten times the cost, and it moves from minute to minute."""
+    data = bytes(28_000)
+    folder = Path(tempfile.mkdtemp(prefix="imagecache-floor-", dir=parent))
+    try:
+        before = os.times()
+        for n in range(count):
+            fd = os.open(folder / f"t{n}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, data)
+            os.setxattr(fd, "user.floor", b"{}")
+            os.close(fd)
+            os.rename(folder / f"t{n}", folder / f"r{n}")
+        after = os.times()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return (after.user + after.system - before.user - before.system) * 1e6 / count
+
+
+def file_floor() -> None:
+    """Print what a result's new file costs where stacks keep theirs, and in tmpfs (the machine's floor)."""
+    figure("a result's new file where stacks keep theirs", f"{new_file_cpu_us():.0f} us CPU")
+    if os.path.isdir("/dev/shm"):
+        figure("  the same in tmpfs", f"{new_file_cpu_us('/dev/shm'):.0f} us CPU")
 
 
 def probe_health(url: str, count: int, pause: float = 0.0) -> list[float]:

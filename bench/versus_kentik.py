@@ -29,7 +29,7 @@ from bench.burst import QUERIES as BURST
 from bench.burst import fetch_all
 from bench.cached_get import nginx_load, wrk
 from bench.fresh_results import group_cpu_seconds, redis_cpu_seconds
-from bench.harness import REDIS_URL, environment, figure, percentile
+from bench.harness import REDIS_URL, environment, figure, new_file_cpu_us, percentile
 from testkit.processes import free_port, http_ok, spawn, wait_until
 from testkit.upstream import kentik_env, make_query, simulate, start_simulator, upstream_stats
 
@@ -170,7 +170,13 @@ def identical(target: Target, redis: Redis) -> dict[str, float]:
     return {"identical queries at once: upstream calls": float(upstream_stats(target.simulator)["calls"])}
 
 
-WORKLOADS = (fresh_results, overhead, burst, cached_get, identical)
+def new_file(target: Target, redis: Redis) -> dict[str, float]:
+    """What a result's file costs the kernel where the stacks keep theirs, as this round starts: the same volume
+    for both, but not the same from minute to minute (bench/harness.py)."""
+    return {"a result's new file where stacks keep theirs, us CPU": new_file_cpu_us()}
+
+
+WORKLOADS = (new_file, fresh_results, overhead, burst, cached_get, identical)
 
 
 def report(ours: dict[str, list[float]], peer: dict[str, list[float]], nginx_rps: float) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from redis import Redis
 
 from bench.fresh_results import group_cpu_seconds, produce_one
-from bench.harness import REDIS_URL, figure
+from bench.harness import REDIS_URL, figure, file_floor
 from imagecache.auth.static_tokens import StaticTokens
 from testkit.processes import ROOT
 from testkit.stack import Stack
@@ -72,6 +72,7 @@ def main() -> None:
         raise SystemExit("usage: python -m bench.versus_tree OTHER_CHECKOUT [ROUNDS]")
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 6
     trees = {"other": Path(sys.argv[1]).resolve(), "this": ROOT}
+    file_floor()
     results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     with stacks(trees) as running, ThreadPoolExecutor(CLIENTS) as pool:
         for stack in running.values():
