@@ -24,21 +24,30 @@ _KNOWN_MIMES = set(MIME_TYPES.values())
 
 
 class KentikFetcher:
-    """One attempt at Kentik's API; the job runner (jobs/_runner.py) tries transient failures again."""
+    """One attempt at Kentik's API; the job runner (jobs/_runner.py) tries transient failures again.
+
+    Requests go straight to httpx's transport (its connection pool): the Client around it would follow no redirect,
+    keep no cookie and run no auth flow for us, yet it cost a third of each call's CPU in the worker doing so.
+    """
 
     def __init__(self, api_url: str, email: str, token: str, *, timeout: float, max_connections: int = 100) -> None:
-        self._url = api_url.rstrip("/") + "/query/topXchart"
+        self._url = httpx.URL(api_url.rstrip("/") + "/query/topXchart")
         self._headers = {"X-CH-Auth-Email": email, "X-CH-Auth-API-Token": token}
-        self._client = httpx.Client(
-            timeout=timeout,
+        self._timeouts = {"timeout": httpx.Timeout(timeout).as_dict()}
+        self._transport = httpx.HTTPTransport(
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
 
     def attempt(self, query: Any) -> JobResult:
         """The chart, or a FetchError: transient (connection errors, timeouts, 429, 5xx, with the Retry-After
         asked for) or definitive (any other 4xx: the upstream's final word on the query)."""
+        request = httpx.Request("POST", self._url, json=query, headers=self._headers, extensions=self._timeouts)
         try:
-            response = self._client.post(self._url, json=query, headers=self._headers)
+            response = self._transport.handle_request(request)
+            try:
+                response.read()
+            finally:
+                response.close()
         except httpx.TimeoutException:
             raise FetchError(504, "Kentik API timed out") from None
         except httpx.TransportError as exc:
@@ -51,7 +60,7 @@ class KentikFetcher:
         return JobResult(content_type, data)
 
     def close(self) -> None:
-        self._client.close()
+        self._transport.close()
 
 
 def kentik_job(config: Config) -> JobKind | None:
