@@ -202,3 +202,12 @@ def test_fs_where_attributes_are_refused_the_metadata_goes_to_a_sidecar(no_attri
     assert list((no_attributes / ".tmp").iterdir()) == []
     store.delete("images/ab/one")
     assert list((no_attributes / "images" / "ab").iterdir()) == []
+
+
+@pytest.mark.parametrize("size", [5_000, 70_000])  # past ext4's room for attributes; past any filesystem's
+def test_fs_metadata_too_large_for_an_attribute_goes_to_a_sidecar(tmp_path, size):
+    store = FilesystemBlobStore(tmp_path)
+    store.put("files/ab/long", io.BytesIO(b"1"), "text/plain", {"filename": "n" * size})
+    (listed,) = store.blobs()
+    assert listed.key == "files/ab/long" and listed.metadata["filename"] == "n" * size
+    assert list((tmp_path / ".tmp").iterdir()) == []
