@@ -3,6 +3,14 @@
 A write goes to a temporary file in the same filesystem and is renamed into
 place, so readers never see a partial blob and a reader already streaming the
 old file keeps its bytes (the rename only swaps the directory entry).
+
+A blob's metadata (what its index entry is rebuilt from) is a `.meta` sidecar
+file beside it, which survives any copy of the folder. Blobs the cache can
+produce again (under the `reproducible` key prefixes) carry it on their own
+file instead, as the extended attribute `user.imagecache`: one file per
+result, not two, and creating a file is most of what a put costs. A copy that
+drops attributes loses that metadata, and reindexing then counts those blobs
+as unknown; where the filesystem takes no attribute, the sidecar is written.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from stat import S_ISREG
 from typing import BinaryIO
 
 from imagecache.blobs.streams import CHUNK, HashingReader, check_key
@@ -31,8 +40,9 @@ _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
 class FilesystemBlobStore:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], reproducible: tuple[str, ...] = ()) -> None:
         self.root = Path(root).resolve()
+        self._reproducible = reproducible
         self._tmp = self.root / _TMP
         self._tmp.mkdir(parents=True, exist_ok=True)
         self._inside = str(self.root) + os.sep
@@ -47,19 +57,18 @@ class FilesystemBlobStore:
         return Path(resolved)
 
     def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
-        """The metadata rides on the blob's own file, as an extended attribute set before the file is renamed into
-        place: one file per result, not two (a file's creation is most of a put's cost, and on some filesystems far
-        more than its bytes). Where the filesystem takes no extended attributes, a `.meta` sidecar is written
-        first instead. Each file is written through the descriptor that created it: reopening it with O_TRUNC would
-        make ext4 flush it to disk on close (its guard for truncate-then-rewrite)."""
+        """The metadata is in place before the blob appears: on its file, or in its sidecar (see the module). Each
+        file is written through the descriptor that created it: reopening it with O_TRUNC would make ext4 flush it
+        to disk on close (its guard for truncate-then-rewrite)."""
         target = self.path(key)
         reader = HashingReader(stream)
         with self._temporary() as (out, tmp):
             shutil.copyfileobj(reader, out, CHUNK)
+            out.flush()  # a write that fails (a full disk) fails here, before any metadata is in place
             described = json.dumps(
                 {"content_type": content_type, "sha256": reader.info().sha256, **(metadata or {})}
             ).encode()
-            if not _describe(out.fileno(), described):
+            if not (key.startswith(self._reproducible) and _describe(out.fileno(), described)):
                 with self._temporary() as (meta, tmp_meta):
                     meta.write(described)
                     meta.close()
@@ -116,25 +125,38 @@ class FilesystemBlobStore:
             raise _storage_error(exc) from exc
 
     def blobs(self) -> Iterator[StoredBlob]:
+        """Every blob, symbolic links left out; one whose metadata is lost (a copy that dropped attributes) comes
+        with none, for its reader to count."""
         for folder, dirs, names in os.walk(self.root):
             dirs[:] = [d for d in dirs if d != _TMP]
             for name in names:
-                if name.endswith(_META):
-                    continue
-                path = Path(folder) / name
-                try:
-                    metadata = json.loads(_description(path))
-                    stat = path.stat()
-                except (OSError, ValueError):
-                    continue  # a blob without readable metadata cannot be indexed
-                yield StoredBlob(
-                    key=path.relative_to(self.root).as_posix(),
-                    size=stat.st_size,
-                    etag=metadata.pop("sha256", ""),
-                    content_type=metadata.pop("content_type", "application/octet-stream"),
-                    modified=stat.st_mtime,
-                    metadata=metadata,
-                )
+                if not name.endswith(_META):
+                    blob = self._stored(Path(folder) / name)
+                    if blob is not None:
+                        yield blob
+
+    def _stored(self, path: Path) -> StoredBlob | None:
+        """The blob at path, its size and metadata read through one descriptor; None for a link, anything but a
+        file, or a file gone meanwhile."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            return None
+        try:
+            stat = os.fstat(fd)
+            if not S_ISREG(stat.st_mode):
+                return None
+            metadata = _description(fd, path)
+        finally:
+            os.close(fd)
+        return StoredBlob(
+            key=path.relative_to(self.root).as_posix(),
+            size=stat.st_size,
+            etag=str(metadata.pop("sha256", "")),
+            content_type=str(metadata.pop("content_type", "application/octet-stream")),
+            modified=stat.st_mtime,
+            metadata=metadata,
+        )
 
     def check(self) -> None:
         if not os.access(self._tmp, os.W_OK):
@@ -201,15 +223,21 @@ def _describe(fd: int, described: bytes) -> bool:
     return True
 
 
-def _description(path: Path) -> bytes:
-    """A blob's metadata: its attribute, else its sidecar (a filesystem without attributes, or a store written
-    before they were used)."""
+def _description(fd: int, path: Path) -> dict[str, str]:
+    """A blob's metadata: its attribute, else its sidecar (a blob the cache cannot produce again, a filesystem
+    without attributes, a store written before attributes were used); empty when neither can be read."""
     try:
-        return os.getxattr(path, _ATTRIBUTE)
-    except OSError as exc:
-        if exc.errno not in (errno.ENODATA, *_NO_ATTRIBUTE):
-            raise
-    return _sidecar(path).read_bytes()
+        described = os.getxattr(fd, _ATTRIBUTE)
+    except OSError:
+        try:
+            described = _sidecar(path).read_bytes()
+        except OSError:
+            return {}
+    try:
+        metadata = json.loads(described)
+    except ValueError:
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _sidecar(path: Path) -> Path:

@@ -29,6 +29,9 @@ class Reuse(str, enum.Enum):
     STALE = "stale"  # a result past the request's max_age (or purged softly) answered it, as the request allowed
 
 
+RESULTS = "images/"  # where every entry's stored results are, in the blob store
+
+
 @dataclass(frozen=True)
 class EntryRecord:
     id: str
@@ -56,7 +59,7 @@ class EntryRecord:
     def result_prefix(entry_id: str) -> str:
         """What every stored result of this entry is named after: its attempts' keys are this, a dot and their
         own suffix."""
-        return f"images/{entry_id[:2]}/{entry_id}"
+        return f"{RESULTS}{entry_id[:2]}/{entry_id}"
 
     @classmethod
     def attempt_key(cls, entry_id: str) -> str:

@@ -66,6 +66,13 @@ class Reindexer:
         for blob in newest.values():
             report.files += self._files.adopt(self._file_record(blob, now))
         log.info("reindex: %s", report)
+        if report.unknown:
+            log.warning(
+                "reindex: %d blobs carry no imagecache metadata and were left as they are: if CACHE_PATH was copied, "
+                "the copy may have dropped extended attributes (copy it with rsync -aX or cp --preserve=xattr, then "
+                "reindex again)",
+                report.unknown,
+            )
         return report
 
     def _image(self, blob: StoredBlob, now: float, report: ReindexReport) -> None:

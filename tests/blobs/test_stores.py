@@ -3,6 +3,7 @@
 import errno
 import hashlib
 import io
+import os
 import subprocess
 import uuid
 
@@ -148,23 +149,59 @@ def test_fs_refuses_keys_that_lead_out_of_its_root_or_into_its_temporary_files(t
     assert store.path("images/a.png") == store.root / "images" / "a.png"
 
 
-def test_fs_a_blob_is_one_file_carrying_its_metadata(tmp_path):
-    """The metadata rides on the blob's file (an extended attribute): a put creates one file, not two."""
-    store = FilesystemBlobStore(tmp_path)
+def reproducible(root):
+    """A store as the cache makes one: results under images/ can be produced again, /v1 files cannot."""
+    return FilesystemBlobStore(root, reproducible=("images/",))
+
+
+def test_fs_a_result_is_one_file_carrying_its_metadata_a_file_keeps_its_sidecar(tmp_path):
+    """A result's metadata rides on its own file (an attribute): one file per put. A blob the cache cannot
+    produce again keeps a sidecar, which survives a copy that drops attributes."""
+    store = reproducible(tmp_path)
     store.put("images/ab/one", io.BytesIO(b"png"), "image/png", {"kind": "image"})
+    store.put("files/cd/two", io.BytesIO(b"txt"), "text/plain", {"kind": "file"})
     assert sorted(p.name for p in (tmp_path / "images" / "ab").iterdir()) == ["one"]
+    assert sorted(p.name for p in (tmp_path / "files" / "cd").iterdir()) == ["two", "two.meta"]
+    listed = {blob.key: (blob.content_type, blob.metadata) for blob in store.blobs()}
+    assert listed == {
+        "images/ab/one": ("image/png", {"kind": "image"}),
+        "files/cd/two": ("text/plain", {"kind": "file"}),
+    }
+
+
+def test_fs_a_result_whose_attribute_a_copy_dropped_is_listed_without_metadata(tmp_path):
+    """What `cp -r` or `rsync -a` leaves: the bytes without the attribute. The blob is still listed, with no
+    metadata, so reindexing counts it as unknown instead of never seeing it."""
+    store = reproducible(tmp_path)
+    store.put("images/ab/one", io.BytesIO(b"png"), "image/png", {"kind": "image"})
+    os.removexattr(tmp_path / "images" / "ab" / "one", "user.imagecache")
     (listed,) = store.blobs()
-    assert (listed.key, listed.content_type, listed.metadata) == ("images/ab/one", "image/png", {"kind": "image"})
+    assert (listed.key, listed.size, listed.metadata, listed.content_type) == (
+        "images/ab/one",
+        3,
+        {},
+        "application/octet-stream",
+    )
+
+
+def test_fs_links_and_other_non_files_are_not_listed(tmp_path):
+    """A symbolic link inside the root would otherwise be listed with its target's attribute: two blobs for one
+    result, and reindexing could keep the link and collect the file."""
+    store = reproducible(tmp_path)
+    store.put("images/ab/real", io.BytesIO(b"png"), "image/png", {"kind": "image"})
+    (tmp_path / "images" / "ab" / "link").symlink_to(tmp_path / "images" / "ab" / "real")
+    os.mkfifo(tmp_path / "images" / "ab" / "fifo")
+    assert [blob.key for blob in store.blobs()] == ["images/ab/real"]
 
 
 def test_fs_a_store_written_with_sidecars_is_still_listed_and_deleted_whole(tmp_path):
-    """Blobs whose metadata is a `.meta` sidecar (a store from before, or a filesystem without attributes) are
+    """Results whose metadata is a `.meta` sidecar (a store from before, or a filesystem without attributes) are
     listed with it, and deleting one takes its sidecar too."""
     folder = tmp_path / "images" / "ab"
     folder.mkdir(parents=True)
     (folder / "old").write_bytes(b"png")
     (folder / "old.meta").write_text('{"content_type": "image/png", "sha256": "s", "kind": "image"}')
-    store = FilesystemBlobStore(tmp_path)
+    store = reproducible(tmp_path)
     (listed,) = store.blobs()
     assert (listed.key, listed.etag, listed.metadata) == ("images/ab/old", "s", {"kind": "image"})
     store.delete("images/ab/old")
@@ -172,11 +209,11 @@ def test_fs_a_store_written_with_sidecars_is_still_listed_and_deleted_whole(tmp_
 
 
 def test_fs_an_attribute_wins_over_a_stale_sidecar(tmp_path):
-    """A blob written again where a sidecar was left: the file's own attribute is what it carries."""
+    """A result written again where a sidecar was left: the file's own attribute is what it carries."""
     folder = tmp_path / "images" / "ab"
     folder.mkdir(parents=True)
     (folder / "x.meta").write_text('{"content_type": "text/plain", "sha256": "stale"}')
-    store = FilesystemBlobStore(tmp_path)
+    store = reproducible(tmp_path)
     info = store.put("images/ab/x", io.BytesIO(b"new"), "image/png")
     (listed,) = store.blobs()
     assert (listed.content_type, listed.etag) == ("image/png", info.sha256)
@@ -193,8 +230,8 @@ def no_attributes(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_fs_where_attributes_are_refused_the_metadata_goes_to_a_sidecar(no_attributes):
-    store = FilesystemBlobStore(no_attributes)
+def test_fs_where_attributes_are_refused_a_result_s_metadata_goes_to_a_sidecar(no_attributes):
+    store = reproducible(no_attributes)
     info = store.put("images/ab/one", io.BytesIO(b"png"), "image/png", {"kind": "image"})
     assert sorted(p.name for p in (no_attributes / "images" / "ab").iterdir()) == ["one", "one.meta"]
     (listed,) = store.blobs()
@@ -206,8 +243,8 @@ def test_fs_where_attributes_are_refused_the_metadata_goes_to_a_sidecar(no_attri
 
 @pytest.mark.parametrize("size", [5_000, 70_000])  # past ext4's room for attributes; past any filesystem's
 def test_fs_metadata_too_large_for_an_attribute_goes_to_a_sidecar(tmp_path, size):
-    store = FilesystemBlobStore(tmp_path)
-    store.put("files/ab/long", io.BytesIO(b"1"), "text/plain", {"filename": "n" * size})
+    store = reproducible(tmp_path)
+    store.put("images/ab/long", io.BytesIO(b"1"), "image/png", {"note": "n" * size})
     (listed,) = store.blobs()
-    assert listed.key == "files/ab/long" and listed.metadata["filename"] == "n" * size
+    assert listed.key == "images/ab/long" and listed.metadata["note"] == "n" * size
     assert list((tmp_path / ".tmp").iterdir()) == []

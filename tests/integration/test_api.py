@@ -314,7 +314,7 @@ def test_expired_entries_are_pruned_with_their_blobs(stack_factory, redis):
     entry_id = short.request(make_query(), ttl=1)["id"]
     assert image(short, entry_id).status_code == 200
     folder = short.workdir / "cache" / "images" / entry_id[:2]
-    assert list(folder.glob(entry_id + ".*"))  # the result, under its attempt's own key
+    assert list(folder.glob(entry_id + ".*"))  # the result (its attempt's own key) and its .meta
     prefix = short.env["REDIS_PREFIX"]
     wait_until(
         lambda: not list(folder.glob(entry_id + "*")) and not redis.exists(f"{prefix}entry:{entry_id}"), 10, "pruning"

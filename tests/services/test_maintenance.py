@@ -50,7 +50,7 @@ def test_prune_deletes_expired_entries_with_their_blobs(entries, jobs, tmp_path,
     assert (report.pruned, report.collected) == (1, 1)
     assert entries.get(old) is None and entries.get(young) is not None
     files = sorted(name for _, _, names in os.walk(tmp_path) for name in names)
-    assert files == [young + ".1"]
+    assert files == [young + ".1", young + ".1.meta"]
     assert RedisBlobGarbage(redis, prefix).due(NOW + 11) == []
     assert not any(old in key for key in redis.scan_iter(match=prefix + "*"))
     assert entries.counts()["bytes"] == 3

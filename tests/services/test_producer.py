@@ -103,7 +103,7 @@ def test_the_caches_own_failure_answers_error_ttl_and_is_not_counted_against_the
 
 
 def results_stored(root, entry_id):
-    """Every stored result of the entry, whatever its attempt (each one file, its metadata on it)."""
+    """Every stored result of the entry, whatever its attempt (and their .meta sidecars)."""
     return sorted(p.name for p in root.glob(EntryRecord.result_prefix(entry_id) + "*"))
 
 
@@ -123,7 +123,9 @@ def test_two_workers_producing_one_entry_never_touch_each_others_result(entries,
     make_producer(blobs, SlowLoser(), lease="lease-1").produce(entry_id)
     entry = entries.get(entry_id)
     assert blobs.open(entry.blob_key).read() == b"winner" and entry.size == 6
-    assert results_stored(tmp_path, entry_id) == [entry.blob_key.rsplit("/", 1)[1]]
+    assert results_stored(tmp_path, entry_id) == sorted(
+        [entry.blob_key.rsplit("/", 1)[1], entry.blob_key.rsplit("/", 1)[1] + ".meta"]
+    )
 
 
 def test_storage_failure_is_507_and_leaves_no_blob(entries, tmp_path, make_producer):
