@@ -1,4 +1,7 @@
 import base64
+import http.server
+import json
+import threading
 import time
 
 import httpx
@@ -116,3 +119,61 @@ def test_malformed_success_is_502_and_not_asked_again_within_the_run(response):
 def test_every_kentik_format_is_accepted(mime, kind):
     respx.post(URL).mock(return_value=success(mime, b"data"))
     assert fetcher().fetch({"imageType": kind}).content_type == mime
+
+
+@respx.mock
+def test_it_says_who_it_is_and_what_it_takes():
+    route = respx.post(URL).mock(return_value=success())
+    fetcher().fetch(QUERY)
+    sent = route.calls.last.request.headers
+    assert (sent["User-Agent"], sent["Accept"], sent["Accept-Encoding"]) == (
+        "imagecache",
+        "application/json",
+        "gzip, deflate",
+    )
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    """A forward proxy on loopback, named by HTTP_PROXY as deployments behind one name theirs: it answers every
+    request itself with a chart, and keeps the target each asked for."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    asked = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            asked.append(self.path)
+            body = json.dumps({"dataUri": f"data:image/png;base64,{base64.b64encode(PNG).decode()}"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    yield asked
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_environment_s_proxy_carries_the_calls(proxy):
+    """Behind an egress proxy the API's host may not even resolve: every call goes through the proxy."""
+    kentik = KentikFetcher("http://kentik.invalid/api/v5", "me@example.com", "tok", timeout=5)
+    assert kentik.attempt(QUERY).data == PNG
+    assert proxy == ["http://kentik.invalid/api/v5/query/topXchart"]
+
+
+def test_a_host_no_proxy_names_is_called_directly(proxy, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "kentik.invalid")
+    kentik = KentikFetcher("http://kentik.invalid/api/v5", "me@example.com", "tok", timeout=5)
+    with pytest.raises(FetchError) as raised:
+        kentik.attempt(QUERY)
+    assert raised.value.status == 502 and proxy == []
