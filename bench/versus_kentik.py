@@ -59,7 +59,7 @@ class Target:
 
 @contextmanager
 def imagecache() -> Iterator[Target]:
-    env = {"WORKER_CONCURRENCY": str(SLOTS), "UPSTREAM_MAX_CONCURRENCY": str(SLOTS), "LOG_LEVEL": "WARNING"}
+    env = {"WORKER_CONCURRENCY": str(SLOTS), "UPSTREAM_MAX_CONCURRENCY": str(SLOTS)}  # both log at INFO
     with environment(**env) as bench:
         groups = [process.pid for process in bench.stack.parts.values()]
         yield Target("imagecache", bench.stack.url, bench.simulator, groups, uses_redis=True)
