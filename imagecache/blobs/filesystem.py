@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import random
 import shutil
@@ -31,11 +32,14 @@ from imagecache.blobs.streams import CHUNK, HashingReader, check_key
 from imagecache.domain.errors import BlobNotFound, StorageFull, StorageUnavailable
 from imagecache.domain.ports import BlobInfo, BlobReader, Readable, StoredBlob
 
+log = logging.getLogger(__name__)
+
 _TMP = ".tmp"
 _META = ".meta"
 _ATTRIBUTE = "user.imagecache"
 # a filesystem without user attributes (ENOTSUP), or without room for this one beside the inode (ENOSPC, E2BIG)
 _NO_ATTRIBUTE = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSPC, errno.E2BIG, errno.ERANGE)
+_MOST_DESCRIBED = 1 << 20  # a sidecar is read this far at most: metadata is a few hundred bytes
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
@@ -68,14 +72,26 @@ class FilesystemBlobStore:
             described = json.dumps(
                 {"content_type": content_type, "sha256": reader.info().sha256, **(metadata or {})}
             ).encode()
-            if not (key.startswith(self._reproducible) and _describe(out.fileno(), described)):
-                with self._temporary() as (meta, tmp_meta):
-                    meta.write(described)
-                    meta.close()
-                    _move(tmp_meta, _sidecar(target))
+            attributed = key.startswith(self._reproducible) and _describe(out.fileno(), described)
             out.close()
-            _move(tmp, target)
+            if attributed:
+                _move(tmp, target)
+            else:
+                self._put_beside(target, tmp, described)
         return reader.info()
+
+    def _put_beside(self, target: Path, tmp: str, described: bytes) -> None:
+        """The blob at `tmp` moved into place after its sidecar; a sidecar whose blob could not follow it is taken
+        back, so no metadata is ever left without its blob."""
+        with self._temporary() as (meta, tmp_meta):
+            meta.write(described)
+            meta.close()
+            _move(tmp_meta, _sidecar(target))
+        try:
+            _move(tmp, target)
+        except BaseException:
+            _discard(str(_sidecar(target)))
+            raise
 
     @contextmanager
     def _temporary(self) -> Iterator[tuple[BinaryIO, str]]:
@@ -125,9 +141,9 @@ class FilesystemBlobStore:
             raise _storage_error(exc) from exc
 
     def blobs(self) -> Iterator[StoredBlob]:
-        """Every blob, symbolic links left out; one whose metadata is lost (a copy that dropped attributes) comes
-        with none, for its reader to count."""
-        for folder, dirs, names in os.walk(self.root):
+        """Every blob, symbolic links and anything but files left out; one whose metadata is lost (a copy that
+        dropped attributes) comes with none, for its reader to count. What cannot be read is logged."""
+        for folder, dirs, names in os.walk(self.root, onerror=_unreadable):
             dirs[:] = [d for d in dirs if d != _TMP]
             for name in names:
                 if not name.endswith(_META):
@@ -136,16 +152,12 @@ class FilesystemBlobStore:
                         yield blob
 
     def _stored(self, path: Path) -> StoredBlob | None:
-        """The blob at path, its size and metadata read through one descriptor; None for a link, anything but a
-        file, or a file gone meanwhile."""
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-        except OSError:
+        """The blob at path, its size and metadata read through one descriptor; None for anything but a file."""
+        opened = _open_file(path)
+        if opened is None:
             return None
+        fd, stat = opened
         try:
-            stat = os.fstat(fd)
-            if not S_ISREG(stat.st_mode):
-                return None
             metadata = _description(fd, path)
         finally:
             os.close(fd)
@@ -229,15 +241,37 @@ def _description(fd: int, path: Path) -> dict[str, str]:
     try:
         described = os.getxattr(fd, _ATTRIBUTE)
     except OSError:
-        try:
-            described = _sidecar(path).read_bytes()
-        except OSError:
+        opened = _open_file(_sidecar(path))
+        if opened is None:
             return {}
+        sidecar, _ = opened
+        with os.fdopen(sidecar, "rb") as file:
+            described = file.read(_MOST_DESCRIBED)
     try:
         metadata = json.loads(described)
     except ValueError:
         return {}
     return metadata if isinstance(metadata, dict) else {}
+
+
+def _open_file(path: Path) -> tuple[int, os.stat_result] | None:
+    """A descriptor on path and its status, if it is a regular file: never a link followed, a FIFO waited on or a
+    terminal taken. What exists but cannot be opened is logged."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ELOOP, errno.ENXIO):  # gone, a link, a socket
+            _unreadable(exc)
+        return None
+    stat = os.fstat(fd)
+    if S_ISREG(stat.st_mode):
+        return fd, stat
+    os.close(fd)
+    return None
+
+
+def _unreadable(exc: OSError) -> None:
+    log.warning("storage: cannot read %s: %s", exc.filename, exc.strerror)
 
 
 def _sidecar(path: Path) -> Path:

@@ -20,6 +20,7 @@ from imagecache.services.file_cache import FILE_TTL
 from imagecache_client.ids import EntryId
 
 log = logging.getLogger(__name__)
+_MALFORMED = (KeyError, TypeError, ValueError)  # metadata that is not what we write: its blob is counted unknown
 
 
 @dataclass
@@ -56,24 +57,35 @@ class Reindexer:
         newest: dict[str, StoredBlob] = {}
         now = self._clock()
         for blob in self._blobs.blobs():
-            kind = blob.metadata.get("kind")
-            if kind == "image":
-                self._image(blob, now, report)
-            elif kind == "file":
-                self._keep_newest(newest, blob, now)
-            else:
+            try:
+                self._sort(blob, newest, now, report)
+            except _MALFORMED:
                 report.unknown += 1
         for blob in newest.values():
-            report.files += self._files.adopt(self._file_record(blob, now))
+            try:
+                record = self._file_record(blob, now)
+            except _MALFORMED:
+                report.unknown += 1
+                continue
+            report.files += self._files.adopt(record)
         log.info("reindex: %s", report)
         if report.unknown:
             log.warning(
                 "reindex: %d blobs carry no imagecache metadata and were left as they are: if CACHE_PATH was copied, "
-                "the copy may have dropped extended attributes (copy it with rsync -aX or cp --preserve=xattr, then "
-                "reindex again)",
+                "the copy may have dropped extended attributes (copy it with rsync -aX, cp -a --preserve=xattr or tar "
+                "--xattrs on both ends, then reindex again)",
                 report.unknown,
             )
         return report
+
+    def _sort(self, blob: StoredBlob, newest: dict[str, StoredBlob], now: float, report: ReindexReport) -> None:
+        kind = blob.metadata.get("kind")
+        if kind == "image":
+            self._image(blob, now, report)
+        elif kind == "file":
+            self._keep_newest(newest, blob, now)
+        else:
+            report.unknown += 1
 
     def _image(self, blob: StoredBlob, now: float, report: ReindexReport) -> None:
         entry_id = blob.metadata.get("entry_id", "")

@@ -50,3 +50,14 @@ def test_a_copy_that_dropped_attributes_is_counted_and_named(stored, redis, pref
     assert (report.images, report.unknown) == (0, 1)
     assert "rsync -aX" in caplog.text and "1 blobs carry no imagecache metadata" in caplog.text
     assert [blob.key for blob in FilesystemBlobStore(tmp_path / "copy").blobs()] == [next(iter(stored.blobs())).key]
+
+
+def test_metadata_that_is_not_ours_is_counted_and_the_rest_reindexed(stored, entries, redis, prefix):
+    """A file's sidecar without its owner, an image's time that is no number: each is one unknown blob, and the
+    reindex goes on."""
+    stored.put("files/ab/x/1", io.BytesIO(b"1"), "text/plain", {"kind": "file", "cache_id": "x"})
+    other = entries.get(new_pending(entries, "2" * 64, now=NOW, expires_at=NOW + 3600))
+    garbled = {**image_metadata(other, NOW), "created_at": "soon"}
+    stored.put(EntryRecord.attempt_key(other.id), io.BytesIO(b"png"), "image/png", garbled)
+    report = reindex(stored, redis, prefix)
+    assert (report.images, report.files, report.unknown) == (1, 0, 2)
