@@ -96,11 +96,16 @@ def kentik_job(config: Config) -> JobKind | None:
 
 def environment_proxy(url: httpx.URL) -> str | None:
     """The proxy the environment names for `url`, if any: the variables httpx.Client and curl honour, read as
-    Python's own urllib reads them (the scheme's, else ALL_PROXY; none for a host NO_PROXY names)."""
-    if urllib.request.proxy_bypass(url.host):
+    Python's own urllib reads them (the scheme's, else ALL_PROXY; none for a host, or host:port, that NO_PROXY
+    names). A proxy named without a scheme is HTTP's, as curl takes it."""
+    port = url.port or {"https": 443}.get(url.scheme, 80)
+    if urllib.request.proxy_bypass(f"{url.host}:{port}"):
         return None
     proxies = urllib.request.getproxies()
-    return proxies.get(url.scheme) or proxies.get("all")
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if proxy and "://" not in proxy:
+        return f"http://{proxy}"
+    return proxy or None
 
 
 def _message(response: httpx.Response) -> str:

@@ -1,6 +1,7 @@
 import base64
 import http.server
 import json
+import os
 import threading
 import time
 
@@ -177,3 +178,22 @@ def test_a_host_no_proxy_names_is_called_directly(proxy, monkeypatch):
     with pytest.raises(FetchError) as raised:
         kentik.attempt(QUERY)
     assert raised.value.status == 502 and proxy == []
+
+
+def test_a_proxy_named_without_a_scheme_is_http_s(proxy, monkeypatch):
+    """`HTTP_PROXY=host:port`, as curl takes it: not a kind left out for an unknown proxy scheme."""
+    monkeypatch.setenv("HTTP_PROXY", os.environ["HTTP_PROXY"].removeprefix("http://"))
+    kentik = KentikFetcher("http://kentik.invalid/api/v5", "me@example.com", "tok", timeout=5)
+    assert kentik.attempt(QUERY).data == PNG and proxy == ["http://kentik.invalid/api/v5/query/topXchart"]
+
+
+@pytest.mark.parametrize(("no_proxy", "bypassed"), [("kentik.invalid:80", True), ("kentik.invalid:8080", False)])
+def test_no_proxy_may_name_a_host_and_port(proxy, monkeypatch, no_proxy, bypassed):
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    kentik = KentikFetcher("http://kentik.invalid/api/v5", "me@example.com", "tok", timeout=5)
+    if bypassed:
+        with pytest.raises(FetchError):
+            kentik.attempt(QUERY)
+    else:
+        kentik.attempt(QUERY)
+    assert (proxy == []) is bypassed
