@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.harness import figure
+from bench.harness import bare_put, figure
 from imagecache.blobs.filesystem import FilesystemBlobStore
 from imagecache.domain.entry_record import RESULTS
 
@@ -48,12 +48,7 @@ def main() -> None:
             store.put(f"{RESULTS}ab/r{round_}-{n}", io.BytesIO(data), "image/png", {"entry": "e" * 70})
 
         def bare(round_: int, n: int) -> None:
-            tmp = floor_root / f"tmp-{round_}-{n}"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            os.write(fd, data)
-            os.setxattr(fd, "user.floor", meta)
-            os.close(fd)
-            os.rename(tmp, floor_root / "ab" / f"r{round_}-{n}")
+            bare_put(floor_root / "ab", f"r{round_}-{n}", data, meta)
 
         stores, floors = [], []
         for round_ in range(ROUNDS):

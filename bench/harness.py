@@ -59,6 +59,17 @@ def environment(**env: str) -> Iterator[Bench]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def bare_put(folder: Path, name: str, data: bytes, metadata: bytes) -> None:
+    """What a result's put is at the least, in bare system calls: a new file written, its metadata set as an
+    attribute, renamed into place."""
+    tmp = folder / f"{name}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, data)
+    os.setxattr(fd, "user.floor", metadata)
+    os.close(fd)
+    os.rename(tmp, folder / name)
+
+
 def new_file_cpu_us(parent: str | None = None, count: int = 1000) -> float:
     """The CPU (µs) a result's file costs where stacks keep their files (TMPDIR; or `parent`): create, write 28 KB,
     set a small attribute, rename, as the filesystem store does. On ext4 without a journal, creating a file where
@@ -69,11 +80,7 @@ def new_file_cpu_us(parent: str | None = None, count: int = 1000) -> float:
     try:
         before = os.times()
         for n in range(count):
-            fd = os.open(folder / f"t{n}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            os.write(fd, data)
-            os.setxattr(fd, "user.floor", b"{}")
-            os.close(fd)
-            os.rename(folder / f"t{n}", folder / f"r{n}")
+            bare_put(folder, f"r{n}", data, b"{}")
         after = os.times()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

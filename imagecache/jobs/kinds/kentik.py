@@ -44,7 +44,7 @@ class KentikFetcher:
         }
         self._timeouts = {"timeout": httpx.Timeout(timeout).as_dict()}
         self._transport = httpx.HTTPTransport(
-            proxy=environment_proxy(self._url),
+            proxy=_environment_proxy(self._url),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
 
@@ -94,7 +94,7 @@ def kentik_job(config: Config) -> JobKind | None:
     )
 
 
-def environment_proxy(url: httpx.URL) -> str | None:
+def _environment_proxy(url: httpx.URL) -> str | None:
     """The proxy the environment names for `url`, if any: the variables httpx.Client and curl honour, read as
     Python's own urllib reads them (the scheme's, else ALL_PROXY; none for a host, or host:port, that NO_PROXY
     names). A proxy named without a scheme is HTTP's, as curl takes it."""
