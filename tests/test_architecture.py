@@ -77,6 +77,7 @@ FOREIGN_PRIVATE = {
     "client/imagecache_client/object_store.py": "minio's SDK has no public call for a conditional multipart upload",
     "client/imagecache_client/versioned_cli.py": "argparse names its subparsers' type only privately",
     "imagecache/ops/docs_reference.py": "argparse lists a parser's subcommands only privately",
+    "imagecache/ops/logs.py": "the logging HOWTO's switch for looking up each record's caller is logging._srcfile",
     "imagecache/redis_access/readiness.py": "redis-py's readiness check under gevent is replaceable only privately",
 }
 

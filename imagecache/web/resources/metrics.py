@@ -10,6 +10,7 @@ Two sources, so the figures are right however many processes and hosts run:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -61,6 +62,13 @@ _COUNTERS = {
 }
 
 
+@functools.cache
+def _series(route: str, method: str, status: int) -> Histogram:
+    """One series of REQUESTS, found once: `labels` checks and locks on every call. Routes, known methods and
+    statuses are few, so the cache is too."""
+    return REQUESTS.labels(route, method, status)
+
+
 class HttpMetricsMiddleware:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -72,7 +80,7 @@ class HttpMetricsMiddleware:
         if started is not None:
             route = req.uri_template or "unmatched"
             method = req.method if req.method in KNOWN_METHODS else "other"
-            REQUESTS.labels(route, method, resp.status_code).observe(time.perf_counter() - started)
+            _series(route, method, resp.status_code).observe(time.perf_counter() - started)
 
 
 class CacheCollector(Collector):
