@@ -29,7 +29,14 @@ from testkit.stack import Stack
 from testkit.upstream import kentik_env, simulate, start_simulator
 
 BLOCK, CLIENTS, WARMUP = 200, 16, 30
-FIGURES = ("web CPU ms per result", "worker CPU ms per result", "POST p50 ms", "POST -> image p50 ms", "results/s")
+FIGURES = (
+    "web CPU ms per result",
+    "worker CPU ms per result",
+    "web + worker CPU ms per result",
+    "POST p50 ms",
+    "POST -> image p50 ms",
+    "results/s",
+)
 
 
 def block(stack: Stack, pool: ThreadPoolExecutor) -> dict[str, float]:
@@ -41,8 +48,8 @@ def block(stack: Stack, pool: ThreadPoolExecutor) -> dict[str, float]:
     assert all(result.status == 200 for result in timings)
     wall = time.perf_counter() - started
     used = {name: (group_cpu_seconds(pid) - before[name]) * 1000 / BLOCK for name, pid in parts.items()}
-    figures = (used["web"], used["worker"], statistics.median(t.posted_ms for t in timings))
-    return dict(zip(FIGURES, (*figures, statistics.median(t.total_ms for t in timings), BLOCK / wall)))
+    posted, total = (statistics.median(t.posted_ms for t in timings), statistics.median(t.total_ms for t in timings))
+    return dict(zip(FIGURES, (used["web"], used["worker"], used["web"] + used["worker"], posted, total, BLOCK / wall)))
 
 
 @contextmanager
@@ -84,9 +91,14 @@ def main() -> None:
     figure(f"{rounds} rounds of {BLOCK} fresh results each", f"this tree, against {trees['other']}")
     for name in FIGURES:
         mine, theirs = ([r[name] for r in results[tree]] for tree in ("this", "other"))
-        per_round = " ".join(f"{a / b:.2f}" for a, b in zip(mine, theirs))
+        per_round = " ".join(_ratio(a, b) for a, b in zip(mine, theirs))
         this, other = statistics.median(mine), statistics.median(theirs)
-        figure(f"  {name}", f"{this:.2f} | {other:.2f}: {this / other:.2f}x ({per_round})")
+        figure(f"  {name}", f"{this:.2f} | {other:.2f}: {_ratio(this, other)}x ({per_round})")
+
+
+def _ratio(mine: float, theirs: float) -> str:
+    """A tree whose worker does no work (the web produced everything) has no ratio there."""
+    return f"{mine / theirs:.2f}" if theirs else "-"
 
 
 if __name__ == "__main__":
