@@ -16,18 +16,26 @@ from imagecache.ops.logs import TEXT, JsonFormatter, setup_logging
 
 # what a record leaves out once setup_logging has run: the caller, the thread, multiprocessing's process name
 LEFT_OUT = {"pathname", "filename", "module", "funcName", "lineno", "thread", "threadName", "processName"}
+QUIETED = ("httpx", "httpcore", "urllib3")  # loggers setup_logging sets to WARNING
 
 
 @pytest.fixture
 def process_logging() -> Iterator[None]:
-    """setup_logging changes the whole process: put everything back."""
+    """setup_logging changes the whole process: put everything back. pytest's handlers are taken off first, so the
+    setup's `force` does not close them."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     flags = (logging._srcfile, logging.logThreads, logging.logMultiprocessing)
+    quieted = {name: logging.getLogger(name).level for name in QUIETED}
+    root.handlers[:] = []
     yield
+    for handler in root.handlers:
+        handler.close()
     root.handlers[:] = handlers
     root.setLevel(level)
     logging._srcfile, logging.logThreads, logging.logMultiprocessing = flags
+    for name, was in quieted.items():
+        logging.getLogger(name).setLevel(was)
 
 
 def _line(capsys: pytest.CaptureFixture[str], log_format: str) -> str:
@@ -66,5 +74,21 @@ def test_records_leave_out_what_no_format_prints(capsys: pytest.CaptureFixture[s
     record = logging.LogRecord("imagecache.test", logging.INFO, __file__, 1, "x", None, None)
     assert not set(json.loads(JsonFormatter().format(record))) & LEFT_OUT
     setup_logging(False)
-    made = logging.getLogger("imagecache.test").makeRecord("imagecache.test", logging.INFO, "?", 0, "x", (), None)
-    assert made.threadName is None and made.processName is None
+    records: list[logging.LogRecord] = []
+    logger = logging.getLogger("imagecache.test")
+    logger.addHandler(kept := _Keep(records))
+    try:
+        logger.info("x")
+    finally:
+        logger.removeHandler(kept)
+    (made,) = records
+    assert (made.funcName, made.lineno, made.threadName, made.processName) == ("(unknown function)", 0, None, None)
+
+
+class _Keep(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self._records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._records.append(record)
