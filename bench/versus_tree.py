@@ -93,12 +93,12 @@ def main() -> None:
         mine, theirs = ([r[name] for r in results[tree]] for tree in ("this", "other"))
         per_round = " ".join(_ratio(a, b) for a, b in zip(mine, theirs))
         this, other = statistics.median(mine), statistics.median(theirs)
-        figure(f"  {name}", f"{this:.2f} | {other:.2f}: {_ratio(this, other)}x ({per_round})")
+        figure(f"  {name}", f"{this:.2f} | {other:.2f}: {_ratio(this, other)} ({per_round})")
 
 
 def _ratio(mine: float, theirs: float) -> str:
     """A tree whose worker does no work (the web produced everything) has no ratio there."""
-    return f"{mine / theirs:.2f}" if theirs else "-"
+    return f"{mine / theirs:.2f}x" if theirs else "-"
 
 
 if __name__ == "__main__":
