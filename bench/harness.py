@@ -106,6 +106,11 @@ def probe_health(url: str, count: int, pause: float = 0.0) -> list[float]:
     return latencies
 
 
+def ratio(mine: float, theirs: float) -> str:
+    """`mine` over `theirs`, as the benches print it; "-" where theirs did no such work at all."""
+    return f"{mine / theirs:.2f}x" if theirs else "-"
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]

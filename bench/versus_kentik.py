@@ -29,7 +29,7 @@ from bench.burst import QUERIES as BURST
 from bench.burst import fetch_all
 from bench.cached_get import nginx_load, wrk
 from bench.fresh_results import group_cpu_seconds, redis_cpu_seconds
-from bench.harness import REDIS_URL, environment, figure, new_file_cpu_us, percentile
+from bench.harness import REDIS_URL, environment, figure, new_file_cpu_us, percentile, ratio
 from testkit.processes import free_port, http_ok, spawn, wait_until
 from testkit.upstream import kentik_env, make_query, simulate, start_simulator, upstream_stats
 
@@ -183,8 +183,7 @@ def report(ours: dict[str, list[float]], peer: dict[str, list[float]], nginx_rps
     figure("figure", "imagecache (min-max, median) | Kentik Image Cache | ratio of medians (below 1: ours smaller)")
     for name, values in ours.items():
         mine, theirs = statistics.median(values), statistics.median(peer[name])
-        ratio = f"{mine / theirs:.2f}x" if theirs else "-"
-        figure(name, f"{_span(values)} | {_span(peer[name])} | {ratio}")
+        figure(name, f"{_span(values)} | {_span(peer[name])} | {ratio(mine, theirs)}")
     figure(
         "cached GET against nginx, the same file",
         f"{statistics.median(ours['cached GET 64 KiB req/s']) / nginx_rps:.2f}",

@@ -22,7 +22,7 @@ from pathlib import Path
 from redis import Redis
 
 from bench.fresh_results import group_cpu_seconds, produce_one
-from bench.harness import REDIS_URL, figure, file_floor
+from bench.harness import REDIS_URL, figure, file_floor, ratio
 from imagecache.auth.static_tokens import StaticTokens
 from testkit.processes import ROOT
 from testkit.stack import Stack
@@ -48,7 +48,7 @@ def block(stack: Stack, pool: ThreadPoolExecutor) -> dict[str, float]:
     assert all(result.status == 200 for result in timings)
     wall = time.perf_counter() - started
     used = {name: (group_cpu_seconds(pid) - before[name]) * 1000 / BLOCK for name, pid in parts.items()}
-    posted, total = (statistics.median(t.posted_ms for t in timings), statistics.median(t.total_ms for t in timings))
+    posted, total = statistics.median(t.posted_ms for t in timings), statistics.median(t.total_ms for t in timings)
     return dict(zip(FIGURES, (used["web"], used["worker"], used["web"] + used["worker"], posted, total, BLOCK / wall)))
 
 
@@ -91,14 +91,9 @@ def main() -> None:
     figure(f"{rounds} rounds of {BLOCK} fresh results each", f"this tree, against {trees['other']}")
     for name in FIGURES:
         mine, theirs = ([r[name] for r in results[tree]] for tree in ("this", "other"))
-        per_round = " ".join(_ratio(a, b) for a, b in zip(mine, theirs))
+        per_round = " ".join(ratio(a, b) for a, b in zip(mine, theirs))
         this, other = statistics.median(mine), statistics.median(theirs)
-        figure(f"  {name}", f"{this:.2f} | {other:.2f}: {_ratio(this, other)} ({per_round})")
-
-
-def _ratio(mine: float, theirs: float) -> str:
-    """A tree whose worker does no work (the web produced everything) has no ratio there."""
-    return f"{mine / theirs:.2f}x" if theirs else "-"
+        figure(f"  {name}", f"{this:.2f} | {other:.2f}: {ratio(this, other)} ({per_round})")
 
 
 if __name__ == "__main__":
