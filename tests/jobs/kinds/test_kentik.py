@@ -6,8 +6,10 @@ import threading
 import time
 
 import httpx
+import hypothesis.strategies as st
 import pytest
 import respx
+from hypothesis import given, settings
 
 from imagecache.domain.errors import FetchError
 from imagecache.jobs import JobKind
@@ -197,3 +199,25 @@ def test_no_proxy_may_name_a_host_and_port(proxy, monkeypatch, no_proxy, bypasse
     else:
         kentik.attempt(QUERY)
     assert (proxy == []) is bypassed
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    payload=st.text()
+    | st.text(alphabet="AQw+/=-_ \n\x00é", max_size=80)
+    | st.tuples(st.binary(), st.integers(0, 5)).map(lambda drawn: base64.b64encode(drawn[0]).decode() + "=" * drawn[1])
+)
+def test_a_chart_s_base64_is_read_as_the_standard_library_reads_it_strictly(payload):
+    """The fast decoder accepts exactly what `base64.b64decode(validate=True)` accepts, and gives the same bytes."""
+    try:
+        expected = base64.b64decode(payload, validate=True)
+    except ValueError:  # binascii.Error included: bad digits, bad padding, non-ASCII text
+        expected = None
+    with respx.mock:
+        respx.post(URL).mock(return_value=httpx.Response(200, json={"dataUri": f"data:image/png;base64,{payload}"}))
+        if expected is None:
+            with pytest.raises(FetchError) as raised:
+                fetcher().fetch(QUERY)
+            assert raised.value.status == 502
+        else:
+            assert fetcher().fetch(QUERY).data == expected
