@@ -41,6 +41,9 @@ _ATTRIBUTE = "user.imagecache"
 _NO_ATTRIBUTE = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSPC, errno.E2BIG, errno.ERANGE)
 _MOST_DESCRIBED = 1 << 20  # a sidecar is read this far at most: metadata is a few hundred bytes
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO never waits for a writer, nor a file under another's lease for its break (then a
+# 503 at once, not a web process held for up to the kernel's 45 s); a regular file's reads ignore it
+_READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
 
 class FilesystemBlobStore:
@@ -53,12 +56,15 @@ class FilesystemBlobStore:
         self._tmp_inside = str(self._tmp) + os.sep
 
     def path(self, key: str) -> Path:
-        """The file for key; refuses anything that would resolve outside the root (symbolic links followed). On
-        strings, not pathlib: this runs for every GET."""
-        resolved = os.path.realpath(os.path.join(self._inside, check_key(key)))
+        """The file for key (to write or delete); refuses anything that would resolve outside the root (symbolic
+        links followed)."""
+        resolved = os.path.realpath(self._inside + check_key(key))
+        self._check_inside(resolved, key)
+        return Path(resolved)
+
+    def _check_inside(self, resolved: str, key: str) -> None:
         if not resolved.startswith(self._inside) or (resolved + os.sep).startswith(self._tmp_inside):
             raise ValueError(f"invalid blob key: {key!r}")
-        return Path(resolved)
 
     def put(self, key: str, stream: Readable, content_type: str, metadata: Mapping[str, str] | None = None) -> BlobInfo:
         """The metadata is in place before the blob appears: on its file, or in its sidecar (see the module). Each
@@ -123,12 +129,24 @@ class FilesystemBlobStore:
                 continue
 
     def open(self, key: str, start: int = 0, length: int | None = None) -> BlobReader:
+        """Opened, then asked where it is: a link swapped in after a check made before the open could lead out of
+        the root, and the kernel answers in one system call what resolving the name costs one per folder. Only
+        a regular file is a blob: a FIFO planted in the root never holds the open."""
+        name = self._inside + check_key(key)
         try:
-            handle = open(self.path(key), "rb")
+            fd = os.open(name, _READ)
         except FileNotFoundError:
             raise BlobNotFound(key) from None
         except OSError as exc:
             raise _storage_error(exc) from exc
+        try:
+            self._check_inside(_opened_path(fd, name), key)
+            if not S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO: no blob, as `blobs` lists none
+                raise BlobNotFound(key)
+        except BaseException:
+            os.close(fd)
+            raise
+        handle = open(fd, "rb")
         handle.seek(start)
         return FileSlice(handle, length)
 
@@ -186,6 +204,14 @@ class FilesystemBlobStore:
                 _discard(entry.path)
                 removed += 1
         return removed
+
+
+def _opened_path(fd: int, name: str) -> str:
+    """Where an open file is, as the kernel has it; without /proc, its name with every link resolved."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(name)
 
 
 class FileSlice:

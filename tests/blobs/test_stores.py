@@ -144,10 +144,26 @@ def test_fs_refuses_keys_that_lead_out_of_its_root_or_into_its_temporary_files(t
     outside.mkdir()
     (store.root / "images").mkdir()
     (store.root / "images" / "link").symlink_to(outside)
+    (outside / "secret").write_bytes(b"not for clients")
+    (store.root / ".tmp" / "partial").write_bytes(b"half")
+    open_before = len(os.listdir("/proc/self/fd"))
     for key in ("images/link/secret", ".tmp", ".tmp/partial"):
         with pytest.raises(ValueError, match="invalid blob key"):
             store.path(key)
+    for key in ("images/link/secret", ".tmp/partial"):
+        with pytest.raises(ValueError, match="invalid blob key"):
+            store.open(key)
+    with pytest.raises(BlobNotFound):  # a folder's name
+        store.open("images")
+    assert len(os.listdir("/proc/self/fd")) == open_before  # what was opened to be refused is closed again
     assert store.path("images/a.png") == store.root / "images" / "a.png"
+
+
+def test_fs_a_fifo_in_its_root_is_no_blob_and_never_holds_an_open(tmp_path):
+    store = FilesystemBlobStore(tmp_path)
+    os.mkfifo(store.root / "fifo")
+    with pytest.raises(BlobNotFound):  # with nobody writing, a blocking open would have waited forever
+        store.open("fifo")
 
 
 def reproducible(root):
