@@ -102,12 +102,13 @@ class RedisEntryNotifier:
     @contextmanager
     def watching(self, entry_id: str) -> Iterator[_Watch]:
         """A watch set when entry_id settles (with the entry, when its announcement carried it) or when waiters
-        should look again."""
-        self._ensure_listening()
+        should look again. Watching starts before the listener may: a first subscription finds the watch and wakes
+        it."""
         event = _Watch()
         with self._lock:
             self._waiters.setdefault(entry_id, set()).add(event)
         try:
+            self._ensure_listening()
             yield event
         finally:
             with self._lock:
@@ -115,14 +116,15 @@ class RedisEntryNotifier:
 
     @contextmanager
     def watching_all(self, entry_ids: list[str]) -> Iterator[_GroupWatch]:
-        """One watch over many entries (an event stream's): each one's news as it arrives."""
-        self._ensure_listening()
+        """One watch over many entries (an event stream's): each one's news as it arrives (watching before the
+        listener may start, as `watching`)."""
         group = _GroupWatch()
         members = [(entry_id, _Member(entry_id, group)) for entry_id in entry_ids]
         with self._lock:
             for entry_id, member in members:
                 self._waiters.setdefault(entry_id, set()).add(member)
         try:
+            self._ensure_listening()
             yield group
         finally:
             with self._lock:
