@@ -13,6 +13,7 @@ import logging
 from imagecache.domain.request_context import request_id
 
 TEXT = "%(asctime)s %(levelname)-7s %(process)d %(name)s [%(request_id)s]: %(message)s"
+QUIETED = ("httpx", "httpcore", "urllib3")  # libraries that log each request at INFO: WARNING and up only
 
 
 class RequestIdFilter(logging.Filter):
@@ -46,7 +47,7 @@ def setup_logging(debug: bool, log_format: str = "text") -> None:
     handler.setFormatter(formatter(log_format))
     handler.addFilter(RequestIdFilter())
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler], force=True)
-    for noisy in ("httpx", "httpcore", "urllib3"):
+    for noisy in QUIETED:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

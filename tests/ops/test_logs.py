@@ -12,11 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 from imagecache.domain.request_context import request_id
-from imagecache.ops.logs import TEXT, JsonFormatter, setup_logging
+from imagecache.ops.logs import QUIETED, TEXT, JsonFormatter, setup_logging
 
 # what a record leaves out once setup_logging has run: the caller, the thread, multiprocessing's process name
 LEFT_OUT = {"pathname", "filename", "module", "funcName", "lineno", "thread", "threadName", "processName"}
-QUIETED = ("httpx", "httpcore", "urllib3")  # loggers setup_logging sets to WARNING
 
 
 @pytest.fixture
