@@ -2,7 +2,10 @@
 
 The peer runs from its git repository (https://github.com/kentik/kentik_image_cache): set KENTIK_IMAGE_CACHE to
 a checkout whose `venv/` holds its requirements (or KENTIK_IMAGE_CACHE_PYTHON to the Python to run it with).
-Both ask the same stand-in upstream; ratios hold for this run only, so no peer figure is kept anywhere.
+Both ask the same stand-in upstream; ratios hold for this run only, so no peer figure is kept anywhere. imagecache's
+floor (bench/floor: the least its shape of web tier, Redis and worker process does) runs the fresh-result
+workloads beside them, with the gevent web tier imagecache runs and with an ASGI one: what imagecache costs beyond
+its floor is its code's, what the floor costs beyond the peer is the shape's.
 
     KENTIK_IMAGE_CACHE=/path/to/kentik_image_cache .venv/bin/python -m bench.versus_kentik [rounds]
 """
@@ -18,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from redis import Redis
 from bench.burst import QUERIES as BURST
 from bench.burst import fetch_all
 from bench.cached_get import nginx_load, wrk
+from bench.floor.stack import WEB_TIERS, floor_stack
 from bench.fresh_results import group_cpu_seconds, redis_cpu_seconds
 from bench.harness import REDIS_URL, environment, figure, new_file_cpu_us, percentile, ratio
 from testkit.processes import free_port, http_ok, spawn, wait_until
@@ -40,29 +44,41 @@ IDENTICAL = 20
 IMAGE_SIZE = 64 * 1024
 SLOTS = 64  # imagecache's worker slots and upstream cap: the peer has no cap at all
 AUTH = {"X-CH-Auth-Email": "bench@example.com", "X-CH-Auth-API-Token": "bench"}
+OURS, PEER = "imagecache", "Kentik Image Cache"
+FLOORS = {web: f"its floor, {web} web tier" for web in WEB_TIERS}
 
 
 @dataclass
 class Target:
-    """One cache under test: where it answers, its process groups, and whether Redis works for it."""
+    """One cache under test: where it answers, its process groups by part, and whether Redis works for it."""
 
     name: str
     url: str
     simulator: str
-    groups: list[int]
+    groups: dict[str, int]
     uses_redis: bool
 
-    def cpu_seconds(self, redis: Redis) -> float:
-        own = sum(group_cpu_seconds(pgid) for pgid in self.groups)
-        return own + (redis_cpu_seconds(redis) if self.uses_redis else 0.0)
+    def cpu_seconds(self, redis: Redis) -> dict[str, float]:
+        """Each part's CPU so far: its process group's, and Redis's where it uses Redis."""
+        parts = {part: group_cpu_seconds(pgid) for part, pgid in self.groups.items()}
+        return parts | ({"Redis": redis_cpu_seconds(redis)} if self.uses_redis else {})
 
 
 @contextmanager
 def imagecache() -> Iterator[Target]:
     env = {"WORKER_CONCURRENCY": str(SLOTS), "UPSTREAM_MAX_CONCURRENCY": str(SLOTS)}  # both log at INFO
     with environment(**env) as bench:
-        groups = [process.pid for process in bench.stack.parts.values()]
-        yield Target("imagecache", bench.stack.url, bench.simulator, groups, uses_redis=True)
+        groups = {part: process.pid for part, process in bench.stack.parts.items()}
+        yield Target(OURS, bench.stack.url, bench.simulator, groups, uses_redis=True)
+
+
+def floor(web: str) -> Callable[[], AbstractContextManager[Target]]:
+    @contextmanager
+    def start() -> Iterator[Target]:
+        with floor_stack(web, REDIS_URL) as stack:
+            yield Target(FLOORS[web], stack.url, stack.simulator, stack.groups, uses_redis=True)
+
+    return start
 
 
 @contextmanager
@@ -84,7 +100,7 @@ def kentik_image_cache(checkout: Path, python: str) -> Iterator[Target]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: http_ok(url + "/info"), 30, "the Kentik Image Cache")
-        yield Target("Kentik Image Cache", url, sim_url, [peer.pid], uses_redis=False)
+        yield Target(PEER, url, sim_url, {"its process": peer.pid}, uses_redis=False)
     finally:
         peer.terminate()
         peer.wait(10)
@@ -99,7 +115,8 @@ def produce(url: str, client: httpx.Client) -> int:
 
 
 def fresh_results(target: Target, redis: Redis) -> dict[str, float]:
-    """CPU of every server process (and Redis, for imagecache) per fresh result, and results per second."""
+    """CPU of every server process (and Redis, for imagecache) per fresh result, in all and by part, and results
+    per second."""
     simulate(target.simulator, latency_ms=0)
     clients = [httpx.Client(timeout=60) for _ in range(FRESH_CLIENTS)]
     produce(target.url, clients[0])  # warm: connections, the first render
@@ -108,11 +125,12 @@ def fresh_results(target: Target, redis: Redis) -> dict[str, float]:
     with ThreadPoolExecutor(FRESH_CLIENTS) as pool:
         statuses = list(pool.map(lambda n: produce(target.url, clients[n % FRESH_CLIENTS]), range(FRESH)))
     wall = time.perf_counter() - started
-    cpu = target.cpu_seconds(redis) - before
+    parts = {part: (cpu - before[part]) * 1000 / FRESH for part, cpu in target.cpu_seconds(redis).items()}
     for client in clients:
         client.close()
     assert statuses.count(200) == FRESH, statuses
-    return {"CPU ms per fresh result": cpu * 1000 / FRESH, "fresh results/s": FRESH / wall}
+    by_part = {f"CPU ms per fresh result: {part}": cpu for part, cpu in parts.items() if len(parts) > 1}
+    return {"CPU ms per fresh result": sum(parts.values()), **by_part, "fresh results/s": FRESH / wall}
 
 
 def overhead(target: Target, redis: Redis) -> dict[str, float]:
@@ -176,18 +194,29 @@ def new_file(target: Target, redis: Redis) -> dict[str, float]:
     return {"a result's new file where stacks keep theirs, us CPU": new_file_cpu_us()}
 
 
-WORKLOADS = (new_file, fresh_results, overhead, burst, cached_get, identical)
+Workload = Callable[[Target, Redis], dict[str, float]]
+WORKLOADS: tuple[Workload, ...] = (new_file, fresh_results, overhead, burst, cached_get, identical)
+FLOOR_WORKLOADS: tuple[Workload, ...] = (
+    fresh_results,
+    overhead,
+)  # the floor has no retries, caps or limits: the rest would not compare
 
 
-def report(ours: dict[str, list[float]], peer: dict[str, list[float]], nginx_rps: float) -> None:
-    figure("figure", "imagecache (min-max, median) | Kentik Image Cache | ratio of medians (below 1: ours smaller)")
-    for name, values in ours.items():
-        mine, theirs = statistics.median(values), statistics.median(peer[name])
-        figure(name, f"{_span(values)} | {_span(peer[name])} | {ratio(mine, theirs)}")
-    figure(
-        "cached GET against nginx, the same file",
-        f"{statistics.median(ours['cached GET 64 KiB req/s']) / nginx_rps:.2f}",
-    )
+def report(figures: dict[str, dict[str, list[float]]], nginx_rps: float) -> None:
+    """Each figure: every stack's span and its ratio to the peer's median; imagecache's to its gevent floor's."""
+    medians = {
+        stack: {name: statistics.median(values) for name, values in found.items()} for stack, found in figures.items()
+    }
+    for name in dict.fromkeys(name for found in figures.values() for name in found):
+        figure(name, "min-max, median | ratio of medians to the peer's (below 1: smaller)")
+        for stack, found in figures.items():
+            if name in found:
+                against = ratio(medians[stack][name], medians[PEER][name]) if name in medians[PEER] else "-"
+                figure(f"  {stack}", f"{_span(found[name])} | {against}")
+        ours_floor = medians.get(FLOORS["gevent"], {}).get(name)
+        if ours_floor:
+            figure(f"  {OURS} against its floor (gevent)", ratio(medians[OURS][name], ours_floor))
+    figure("cached GET against nginx, the same file", f"{medians[OURS]['cached GET 64 KiB req/s'] / nginx_rps:.2f}")
 
 
 def _span(values: list[float]) -> str:
@@ -209,16 +238,21 @@ def main() -> None:
     python = os.environ.get("KENTIK_IMAGE_CACHE_PYTHON", str(Path(checkout) / "venv" / "bin" / "python"))
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     redis = Redis.from_url(REDIS_URL)
-    figures: dict[str, dict[str, list[float]]] = {"imagecache": {}, "Kentik Image Cache": {}}
+    stacks: list[tuple[Callable[[], AbstractContextManager[Target]], tuple[Workload, ...]]] = [
+        (imagecache, WORKLOADS),
+        *((floor(web), FLOOR_WORKLOADS) for web in WEB_TIERS),
+        (lambda: kentik_image_cache(Path(checkout), python), WORKLOADS),
+    ]
+    figures: dict[str, dict[str, list[float]]] = {}
     for number in range(rounds):
-        for start in (imagecache, lambda: kentik_image_cache(Path(checkout), python)):
+        for start, workloads in stacks:
             with start() as target:
-                for workload in WORKLOADS:
+                for workload in workloads:
                     for name, value in workload(target, redis).items():
-                        figures[target.name].setdefault(name, []).append(value)
+                        figures.setdefault(target.name, {}).setdefault(name, []).append(value)
             print(f"round {number + 1}/{rounds}: {target.name} measured", flush=True)
     nginx = nginx_load(b"\x89PNG" + bytes(IMAGE_SIZE - 4))
-    report(figures["imagecache"], figures["Kentik Image Cache"], nginx.rps)
+    report(figures, nginx.rps)
 
 
 if __name__ == "__main__":
