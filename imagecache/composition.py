@@ -21,7 +21,7 @@ from imagecache.auth.kbase import KBaseAuth
 from imagecache.auth.static_tokens import StaticTokens
 from imagecache.config import Config
 from imagecache.domain.counter_fields import MAINTENANCE_ERRORS
-from imagecache.domain.entry_record import RESULTS
+from imagecache.domain.entry_record import RESULT_FOLDERS, RESULTS
 from imagecache.domain.errors import StorageError
 from imagecache.domain.outages import recognise
 from imagecache.domain.ports import BlobStore, TokenAuthority
@@ -148,7 +148,7 @@ class Components:
             return store
         from imagecache.blobs.filesystem import FilesystemBlobStore
 
-        return FilesystemBlobStore(config.cache_path, reproducible=(RESULTS,))  # results; /v1 files are not
+        return FilesystemBlobStore(config.cache_path, reproducible=(RESULTS,), folders=RESULT_FOLDERS)
 
     @cached_property
     def jobs(self) -> RqJobQueue:

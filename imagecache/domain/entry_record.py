@@ -30,6 +30,8 @@ class Reuse(str, enum.Enum):
 
 
 RESULTS = "images/"  # where every entry's stored results are, in the blob store
+_FOLDER_DIGITS = 2  # an entry's results are in the folder its id's first hex digits name, one of 256
+RESULT_FOLDERS = tuple(f"{RESULTS}{first:0{_FOLDER_DIGITS}x}" for first in range(16**_FOLDER_DIGITS))
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class EntryRecord:
     def result_prefix(entry_id: str) -> str:
         """What every stored result of this entry is named after: its attempts' keys are this, a dot and their
         own suffix."""
-        return f"{RESULTS}{entry_id[:2]}/{entry_id}"
+        return f"{RESULTS}{entry_id[:_FOLDER_DIGITS]}/{entry_id}"
 
     @classmethod
     def attempt_key(cls, entry_id: str) -> str:

@@ -159,6 +159,26 @@ def test_fs_refuses_keys_that_lead_out_of_its_root_or_into_its_temporary_files(t
     assert store.path("images/a.png") == store.root / "images" / "a.png"
 
 
+def test_fs_its_folders_are_made_as_it_opens_and_one_it_cannot_make_is_left_to_its_put(tmp_path, caplog):
+    folders = ("images/00", "images/ff")
+    store = FilesystemBlobStore(tmp_path / "root", folders=folders)
+    assert all((store.root / folder).is_dir() for folder in folders)
+    store.put("images/ff/one", io.BytesIO(b"x"), "image/png")
+    FilesystemBlobStore(tmp_path / "root", folders=folders)  # opened again: nothing to make, nothing lost
+    assert read_all(store.open("images/ff/one")) == b"x"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (store.root / "images" / "ab").symlink_to(outside)
+    (store.root / "images" / "cd").write_bytes(b"a file where a folder would be")
+    FilesystemBlobStore(tmp_path / "root", folders=("../escape", "images/ab/cd", "images/cd", "images/ee"))
+    assert os.listdir(outside) == [] and not (tmp_path / "escape").exists()
+    assert (store.root / "images" / "ee").is_dir()  # the others did not stop it
+    not_made = [r.getMessage() for r in caplog.records if "not made in advance" in r.getMessage()]
+    assert len(not_made) == 3 and "invalid blob key" in not_made[0]
+    with pytest.raises(ValueError, match="invalid blob key"):  # the put answers for a folder leading out
+        store.put("images/ab/cd/one", io.BytesIO(b"x"), "image/png")
+
+
 def test_fs_a_fifo_in_its_root_is_no_blob_and_never_holds_an_open(tmp_path):
     store = FilesystemBlobStore(tmp_path)
     os.mkfifo(store.root / "fifo")
