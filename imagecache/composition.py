@@ -148,6 +148,7 @@ class Components:
             return store
         from imagecache.blobs.filesystem import FilesystemBlobStore
 
+        # Results are reproducible (their metadata on their own file); /v1 files are not.
         return FilesystemBlobStore(config.cache_path, reproducible=(RESULTS,), folders=RESULT_FOLDERS)
 
     @cached_property

@@ -7,7 +7,6 @@ as Falcon's ASGI app over redis-py's asyncio client.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
@@ -15,13 +14,11 @@ import falcon
 import falcon.asgi
 from redis.asyncio import Redis
 
-from bench.floor.shape import KEYS, PENDING, REQUEST, Listeners, Settings, answer, request_call
-
-WAIT_SECONDS = 60
+from bench.floor.shape import PENDING, REQUEST, WAIT_SECONDS, Keys, Listeners, Settings, answer, request_call
 
 
 class Waiters:
-    """This process's waiting GETs by entry, woken by one listening task started with the app."""
+    """This process's waiting GETs, woken by one listening task started with the app (a middleware's startup)."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -33,19 +30,19 @@ class Waiters:
 
     async def _listen(self) -> None:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(KEYS.settled)
+        await pubsub.subscribe(Keys.settled)
         async for message in pubsub.listen():
             self._listeners.wake(message["data"])
 
-    async def wait(self, entry: str, state: Callable[[], Awaitable[bytes | None]]) -> bytes | None:
-        """As `bench.floor.wsgi.Waiters.wait`: listening before looking again."""
+    async def state(self, entry: str) -> bytes | None:
+        """As `bench.floor.wsgi.Waiters.state`: listening before looking."""
         event = asyncio.Event()
         self._listeners.add(entry, event)
-        found = await state()
+        found = await self._redis.get(Keys.entry(entry))
         if found == PENDING:
             with suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), WAIT_SECONDS)
-            found = await state()
+            found = await self._redis.get(Keys.entry(entry))
         self._listeners.forget(entry, event)
         return found
 
@@ -55,23 +52,18 @@ class Requests:
         self._request = redis.register_script(REQUEST)
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        found, keys, args = request_call((await req.get_media())["api_query"])
+        entry, keys, args = request_call((await req.get_media())["api_query"])
         await self._request(keys=keys, args=args)
-        resp.media = {"id": found}
+        resp.media = {"id": entry}
 
 
 class Images:
-    def __init__(self, redis: Redis, settings: Settings, waiters: Waiters) -> None:
-        self._redis = redis
-        self._results = settings.results
+    def __init__(self, waiters: Waiters, settings: Settings) -> None:
         self._waiters = waiters
+        self._results = settings.results
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, entry: str) -> None:
-        key = KEYS.entry(entry)
-        state = await self._redis.get(key)
-        if state == PENDING:
-            state = await self._waiters.wait(entry, lambda: self._redis.get(key))
-        answer(resp, state, self._results / entry)
+        answer(resp, await self._waiters.state(entry), self._results / entry)
 
 
 def create() -> falcon.asgi.App:
@@ -80,5 +72,5 @@ def create() -> falcon.asgi.App:
     waiters = Waiters(redis)
     app = falcon.asgi.App(middleware=[waiters])
     app.add_route("/requests", Requests(redis))
-    app.add_route("/image/{entry}", Images(redis, settings, waiters))
+    app.add_route("/image/{entry}", Images(waiters, settings))
     return app

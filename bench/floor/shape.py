@@ -1,9 +1,7 @@
-"""What the floor's web and worker share: its settings, its keys and its two scripts."""
+"""What the floor's web and worker share: its settings, its keys, its two scripts and a GET's answer."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,16 +9,16 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import falcon
 
+from imagecache_client.ids import canonical_json, query_digest
+
 # An entry's state: made and waiting for its result, produced, or failed.
 PENDING, DONE, FAILED = b"0", b"1", b"2"
+WAIT_SECONDS = 60  # the longest a GET waits for its entry
 
-# The POST's one round trip: the entry made if new, its job queued with it; the entry's state answered.
-REQUEST = """
-if redis.call('SET', KEYS[1], ARGV[2], 'NX') then redis.call('LPUSH', KEYS[2], ARGV[1]) end
-return redis.call('GET', KEYS[1])
-"""
+# The POST's one round trip: the entry made if new, its job queued with it.
+REQUEST = "if redis.call('SET', KEYS[1], ARGV[2], 'NX') then redis.call('LPUSH', KEYS[2], ARGV[1]) end"
 
-# The worker's one round trip after producing: the state set, the job off the working list, waiters told.
+# The worker's one round trip after producing: the state set, the job off its working list, waiters told.
 SETTLE = """
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('LREM', KEYS[2], 1, ARGV[3])
@@ -35,44 +33,37 @@ class Settings:
     redis_url: str
     results: Path
     upstream: str  # the stand-in Kentik API's base URL
+    threads: int  # the worker's, each producing one job at a time
 
     @classmethod
     def from_environment(cls) -> Settings:
-        return cls(os.environ["REDIS_URL"], Path(os.environ["CACHE_PATH"]), os.environ["KENTIK_API_URL"])
+        environ = os.environ
+        return cls(
+            environ["REDIS_URL"], Path(environ["CACHE_PATH"]), environ["KENTIK_API_URL"], int(environ["THREADS"])
+        )
 
 
-@dataclass(frozen=True)
 class Keys:
-    prefix: str = "floor:"
+    PREFIX = "floor:"
+    jobs = PREFIX + "jobs"
+    settled = PREFIX + "settled"  # the channel every web process listens on
 
-    def entry(self, entry_id: str) -> str:
-        return f"{self.prefix}entry:{entry_id}"
+    @classmethod
+    def entry(cls, entry: str) -> str:
+        return f"{cls.PREFIX}entry:{entry}"
 
-    @property
-    def jobs(self) -> str:
-        return self.prefix + "jobs"
-
-    @property
-    def working(self) -> str:
-        return self.prefix + "working"
-
-    @property
-    def settled(self) -> str:
-        return self.prefix + "settled"
-
-
-def entry_id(query: Any) -> str:
-    """imagecache's identity: the SHA-256 of the query's canonical JSON."""
-    return hashlib.sha256(json.dumps(query, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-KEYS = Keys()
+    @classmethod
+    def working(cls, worker: str) -> str:
+        """A worker's jobs under way: one list each, so the jobs of a worker that died can be told and requeued."""
+        return f"{cls.PREFIX}working:{worker}"
 
 
 def request_call(query: Any) -> tuple[str, list[str], list[str | bytes]]:
-    """A POST's query as its entry id, and its script's keys and arguments (the job carries the query)."""
-    found = entry_id(query)
-    return found, [KEYS.entry(found), KEYS.jobs], [json.dumps({"id": found, "query": query}), PENDING]
+    """A POST's query as its entry id (imagecache's own digest), and its script's keys and arguments: the job
+    carries the entry and its query."""
+    entry = query_digest(query)
+    job = canonical_json({"id": entry, "query": query})
+    return entry, [Keys.entry(entry), Keys.jobs], [job, PENDING]
 
 
 def answer(resp: falcon.Response, state: bytes | None, image: Path) -> None:

@@ -1,37 +1,40 @@
-"""The floor's worker: threads that each move a job to the working list, call the upstream through httpx's
-transport, write the result's file and settle the entry in one script, as imagecache's runner threads do.
+"""The floor's worker: threads that each move a job to the worker's working list, call the upstream through httpx's
+transport, store the result as the filesystem store does at the least, and settle the entry in one script.
 
     python -m bench.floor.worker
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
+import logging
 import threading
+import uuid
 
 import httpx
 import pybase64
 from redis import Redis
 
-from bench.floor.shape import DONE, FAILED, KEYS, SETTLE, Settings
+from bench.floor.shape import DONE, FAILED, SETTLE, Keys, Settings
+from bench.harness import UPSTREAM_AUTH, bare_put
 
-THREADS = 16
-HEADERS = {"X-CH-Auth-Email": "bench@example.com", "X-CH-Auth-API-Token": "bench", "Accept": "application/json"}
+log = logging.getLogger("floor")
 
 
 class Producer:
     def __init__(self, settings: Settings) -> None:
         self._redis = Redis.from_url(settings.redis_url)
         self._settle = self._redis.register_script(SETTLE)
+        self._working = Keys.working(uuid.uuid4().hex[:8])
         self._results = settings.results
         self._url = httpx.URL(settings.upstream.rstrip("/") + "/query/topXchart")
-        limits = httpx.Limits(max_connections=THREADS, max_keepalive_connections=THREADS)
+        limits = httpx.Limits(max_connections=settings.threads, max_keepalive_connections=settings.threads)
         self._transport = httpx.HTTPTransport(limits=limits)
 
     def run(self) -> None:
         while True:
-            job = self._redis.blmove(KEYS.jobs, KEYS.working, 1, "RIGHT", "LEFT")
+            job = self._redis.blmove(Keys.jobs, self._working, 1, "RIGHT", "LEFT")
             if job is not None:
                 self._produce(job)
 
@@ -41,34 +44,35 @@ class Producer:
         try:
             self._store(entry, self._fetch(parsed["query"]))
             state = DONE
-        except (httpx.HTTPError, KeyError, ValueError, OSError):
+        except Exception:  # any failure settles the entry: none is left pending
+            log.exception("floor: %s failed", entry)
             state = FAILED
-        self._settle(keys=[KEYS.entry(entry), KEYS.working, KEYS.settled], args=[entry, state, job])
+        self._settle(keys=[Keys.entry(entry), self._working, Keys.settled], args=[entry, state, job])
 
     def _fetch(self, query: object) -> bytes:
-        response = self._transport.handle_request(httpx.Request("POST", self._url, json=query, headers=HEADERS))
+        request = httpx.Request("POST", self._url, json=query, headers=UPSTREAM_AUTH)
+        response = self._transport.handle_request(request)
         try:
             response.read()
         finally:
             response.close()
         if response.status_code != 200:
             raise ValueError(f"the upstream answered {response.status_code}")
-        return pybase64.b64decode(response.json()["dataUri"].split(",", 1)[1], validate=True)
+        _, comma, payload = response.json()["dataUri"].partition(",")
+        if not comma:
+            raise ValueError("no data in the upstream's answer")
+        return pybase64.b64decode(payload, validate=True)
 
     def _store(self, entry: str, data: bytes) -> None:
-        """Written under a name of this thread's, then renamed: a reader sees the whole file or none."""
-        partial = self._results / f".{entry}.{threading.get_ident()}"
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        try:
-            os.write(descriptor, data)
-        finally:
-            os.close(descriptor)
-        os.rename(partial, self._results / entry)
+        """With its checksum and type as an attribute, as imagecache keeps a result (bench.harness.bare_put)."""
+        metadata = {"content_type": "image/png", "sha256": hashlib.sha256(data).hexdigest()}
+        bare_put(self._results, entry, data, json.dumps(metadata).encode())
 
 
 def main() -> None:
-    producer = Producer(Settings.from_environment())
-    threads = [threading.Thread(target=producer.run, daemon=True) for _ in range(THREADS)]
+    settings = Settings.from_environment()
+    producer = Producer(settings)
+    threads = [threading.Thread(target=producer.run, daemon=True) for _ in range(settings.threads)]
     for thread in threads:
         thread.start()
     for thread in threads:

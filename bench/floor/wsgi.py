@@ -7,19 +7,16 @@ by the process's one subscription.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import falcon
 from redis import Redis
 
-from bench.floor.shape import KEYS, PENDING, REQUEST, Listeners, Settings, answer, request_call
-
-WAIT_SECONDS = 60
+from bench.floor.shape import PENDING, REQUEST, WAIT_SECONDS, Keys, Listeners, Settings, answer, request_call
 
 
 class Waiters:
-    """This process's waiting GETs by entry. gunicorn's gevent worker patched threading first: the listener is a
-    greenlet, each wait a gevent event."""
+    """This process's waiting GETs. gunicorn's gevent worker patched threading first: the listener is a greenlet,
+    each wait a gevent event."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -28,19 +25,19 @@ class Waiters:
 
     def _listen(self) -> None:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(KEYS.settled)
+        pubsub.subscribe(Keys.settled)
         for message in pubsub.listen():
             self._listeners.wake(message["data"])
 
-    def wait(self, entry: str, state: Callable[[], bytes | None]) -> bytes | None:
-        """The entry's state once it is no longer pending (or the wait ran out); listening before looking again,
-        so a settle between the two is not missed."""
+    def state(self, entry: str) -> bytes | None:
+        """The entry's state once it is no longer pending (or the wait ran out); listening before looking, so a
+        settle in between is not missed."""
         event = threading.Event()
         self._listeners.add(entry, event)
-        found = state()
+        found = self._redis.get(Keys.entry(entry))
         if found == PENDING:
             event.wait(WAIT_SECONDS)
-            found = state()
+            found = self._redis.get(Keys.entry(entry))
         self._listeners.forget(entry, event)
         return found
 
@@ -50,23 +47,18 @@ class Requests:
         self._request = redis.register_script(REQUEST)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        found, keys, args = request_call(req.get_media()["api_query"])
+        entry, keys, args = request_call(req.get_media()["api_query"])
         self._request(keys=keys, args=args)
-        resp.media = {"id": found}
+        resp.media = {"id": entry}
 
 
 class Images:
-    def __init__(self, redis: Redis, settings: Settings) -> None:
-        self._redis = redis
+    def __init__(self, waiters: Waiters, settings: Settings) -> None:
+        self._waiters = waiters
         self._results = settings.results
-        self._waiters = Waiters(redis)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, entry: str) -> None:
-        key = KEYS.entry(entry)
-        state = self._redis.get(key)
-        if state == PENDING:
-            state = self._waiters.wait(entry, lambda: self._redis.get(key))
-        answer(resp, state, self._results / entry)
+        answer(resp, self._waiters.state(entry), self._results / entry)
 
 
 def create() -> falcon.App:
@@ -74,5 +66,5 @@ def create() -> falcon.App:
     redis = Redis.from_url(settings.redis_url)
     app = falcon.App()
     app.add_route("/requests", Requests(redis))
-    app.add_route("/image/{entry}", Images(redis, settings))
+    app.add_route("/image/{entry}", Images(Waiters(redis), settings))
     return app

@@ -50,21 +50,33 @@ class FilesystemBlobStore:
     def __init__(
         self, root: str | os.PathLike[str], reproducible: tuple[str, ...] = (), folders: tuple[str, ...] = ()
     ) -> None:
-        """`folders`: made now if missing, so that no put pays for its folder too. Where a new inode is dear (a
-        journal-less ext4 checks each recently freed one first), a folder made on a cache's first results cost
-        them a seventh of their worker's CPU. Only a saving: one that cannot be made now (a full disk, a link
-        leading out) is left to the put that needs it, which answers for it."""
+        """`folders`: made now where missing (`_make_folders`)."""
         self.root = Path(root).resolve()
         self._reproducible = reproducible
         self._tmp = self.root / _TMP
         self._tmp.mkdir(parents=True, exist_ok=True)
         self._inside = str(self.root) + os.sep
         self._tmp_inside = str(self._tmp) + os.sep
+        self._make_folders(folders)
+
+    def _make_folders(self, folders: tuple[str, ...]) -> None:
+        """So that no put pays for its folder too: where a new inode is dear (a journal-less ext4 checks each
+        recently freed one first), folders made by a new cache's first results cost them a seventh of their
+        worker's CPU. Those present are read off one listing of their parent. Only a saving: one that cannot be
+        made now (a full disk, a link leading out) is left to the put that needs it, which answers for it."""
+        listed: dict[str, set[str]] = {}
+        failed: list[str] = []
         for folder in folders:
             try:
-                os.makedirs(self.path(folder), exist_ok=True)
+                parent, _, name = check_key(folder).rpartition("/")
+                if parent not in listed:
+                    listed[parent] = _names_in(self._inside + parent)
+                if name not in listed[parent]:
+                    os.makedirs(self.path(folder), exist_ok=True)
             except (OSError, ValueError) as exc:
-                log.warning("storage: folder %s not made in advance: %s", folder, exc)
+                failed.append(f"{folder}: {exc}")
+        if failed:
+            log.warning("storage: %d of %d folders not made in advance, first %s", len(failed), len(folders), failed[0])
 
     def path(self, key: str) -> Path:
         """The file for key (to write or delete); refuses anything that would resolve outside the root (symbolic
@@ -323,6 +335,13 @@ def _move(source: str, target: Path) -> None:
     except FileNotFoundError:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
+
+
+def _names_in(folder: str) -> set[str]:
+    try:
+        return set(os.listdir(folder))
+    except OSError:  # missing, or no folder: each is made, or fails, on its own
+        return set()
 
 
 def _discard(path: str) -> None:

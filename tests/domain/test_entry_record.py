@@ -11,8 +11,3 @@ from imagecache_client.ids import ENTRY_ID_PATTERN
 def test_every_entry_s_results_are_in_a_folder_made_in_advance(entry_id):
     folder = EntryRecord.attempt_key(entry_id).rpartition("/")[0]
     assert folder in RESULT_FOLDERS
-
-
-def test_the_folders_are_every_pair_of_hex_digits_once():
-    assert len(set(RESULT_FOLDERS)) == len(RESULT_FOLDERS) == 256
-    assert {folder.rpartition("/")[2] for folder in RESULT_FOLDERS} == {f"{n:02x}" for n in range(256)}
