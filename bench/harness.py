@@ -29,7 +29,7 @@ from testkit.stack import Stack  # noqa: E402
 from testkit.upstream import kentik_env, start_simulator  # noqa: E402
 
 REDIS_URL = os.environ.get("IMAGECACHE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-UPSTREAM_AUTH = {"X-CH-Auth-Email": "bench@example.com", "X-CH-Auth-API-Token": "bench"}  # a direct upstream call's
+UPSTREAM_AUTH = {"X-CH-Auth-Email": "bench@example.com", "X-CH-Auth-API-Token": "bench"}  # the simulator wants both
 
 
 @dataclass

@@ -5,7 +5,8 @@ a checkout whose `venv/` holds its requirements (or KENTIK_IMAGE_CACHE_PYTHON to
 Both ask the same stand-in upstream; ratios hold for this run only, so no peer figure is kept anywhere. imagecache's
 floor (bench/floor: the least its shape of web tier, Redis and worker process does) runs the fresh-result
 workloads beside them, with the gevent web tier imagecache runs and with an ASGI one: what imagecache costs beyond
-its floor is its code's, what the floor costs beyond the peer is the shape's.
+its floor is its own (its code, and the promises the floor does not keep), what the floor costs beyond the peer is
+the shape's.
 
     KENTIK_IMAGE_CACHE=/path/to/kentik_image_cache .venv/bin/python -m bench.versus_kentik [rounds]
 """
