@@ -1,10 +1,12 @@
 """This tree against another checkout of imagecache (an earlier commit), side by side on fresh results in one run.
 
-`python -m bench.versus_tree OTHER [ROUNDS]`, where OTHER is a checkout (`git worktree add /tmp/before <commit>`).
-Both stacks run at once against one simulator answering at once; blocks of BLOCK fresh results (16 clients, POST
-then GET the image) alternate between them, the order swapped each round. On a shared machine whose speed drifts
-by tens of percent within minutes, alternating blocks is what lets two trees be compared: each figure is the
-median over the rounds, and its ratio this tree's over the other's, with each round's ratio beside it.
+`python -m bench.versus_tree OTHER [ROUNDS] [--fresh]`, where OTHER is a checkout (`git worktree add /tmp/before
+<commit>`). Both stacks run at once against one simulator answering at once; blocks of BLOCK fresh results (16
+clients, POST then GET the image) alternate between them, the order swapped each round. On a shared machine whose
+speed drifts by tens of percent within minutes, alternating blocks is what lets two trees be compared: each figure
+is the median over the rounds, and its ratio this tree's over the other's, with each round's ratio beside it.
+With `--fresh`, each round starts new stacks, so it measures a new cache's first results, which long-lived stacks
+no longer see (a cache's folders being made, say).
 """
 
 from __future__ import annotations
@@ -75,25 +77,45 @@ def stacks(trees: dict[str, Path]) -> Iterator[dict[str, Stack]]:
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or not (Path(sys.argv[1]) / "imagecache").is_dir():
-        raise SystemExit("usage: python -m bench.versus_tree OTHER_CHECKOUT [ROUNDS]")
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 6
-    trees = {"other": Path(sys.argv[1]).resolve(), "this": ROOT}
+    args = [arg for arg in sys.argv[1:] if arg != "--fresh"]
+    if not args or not (Path(args[0]) / "imagecache").is_dir():
+        raise SystemExit("usage: python -m bench.versus_tree OTHER_CHECKOUT [ROUNDS] [--fresh]")
+    rounds = int(args[1]) if len(args) > 1 else 6
+    trees = {"other": Path(args[0]).resolve(), "this": ROOT}
+    fresh = "--fresh" in sys.argv
     file_floor()
     results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-    with stacks(trees) as running, ThreadPoolExecutor(CLIENTS) as pool:
-        for stack in running.values():
-            for _ in range(WARMUP):
-                produce_one(stack.url)
-        for turn in range(rounds):
-            for name in sorted(running, reverse=bool(turn % 2)):
-                results[name].append(block(running[name], pool))
-    figure(f"{rounds} rounds of {BLOCK} fresh results each", f"this tree, against {trees['other']}")
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        if fresh:  # new stacks, so new caches, every round: one result each to warm, not WARMUP
+            for turn in range(rounds):
+                with stacks(trees) as running:
+                    _round(turn, running, pool, results, warmup=1)
+        else:
+            with stacks(trees) as running:
+                for turn in range(rounds):
+                    _round(turn, running, pool, results, warmup=WARMUP if turn == 0 else 0)
+    stacks_were = "new stacks each round" if fresh else "the same two stacks throughout"
+    figure(f"{rounds} rounds of {BLOCK} fresh results each", f"this tree, against {trees['other']}; {stacks_were}")
     for name in FIGURES:
         mine, theirs = ([r[name] for r in results[tree]] for tree in ("this", "other"))
         per_round = " ".join(ratio(a, b) for a, b in zip(mine, theirs))
         this, other = statistics.median(mine), statistics.median(theirs)
         figure(f"  {name}", f"{this:.2f} | {other:.2f}: {ratio(this, other)} ({per_round})")
+
+
+def _round(
+    turn: int,
+    running: dict[str, Stack],
+    pool: ThreadPoolExecutor,
+    results: dict[str, list[dict[str, float]]],
+    warmup: int,
+) -> None:
+    """A block on each stack, the order swapped every other round, after `warmup` results on each."""
+    for stack in running.values():
+        for _ in range(warmup):
+            produce_one(stack.url)
+    for name in sorted(running, reverse=bool(turn % 2)):
+        results[name].append(block(running[name], pool))
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class FilesystemBlobStore:
 
     def _make_folders(self, folders: tuple[str, ...]) -> None:
         """So that no put pays for its folder too: where a new inode is dear (a journal-less ext4 checks each
-        recently freed one first), folders made by a new cache's first results cost them a quarter of their
+        recently freed one first), folders made by a new cache's first results cost them up to a quarter of their
         worker's CPU. Those present are read off one listing of their parent. Only a saving: one that cannot be
         made now (a full disk, a link leading out) is left to the put that needs it, which answers for it."""
         listed: dict[str, set[str]] = {}
