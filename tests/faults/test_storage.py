@@ -19,14 +19,22 @@ def answer(stack, **fields):
     return httpx.get(f"{stack.url}/image/{entry_id}", timeout=60)
 
 
-@pytest.fixture
-def small_disk(tmp_path):
-    mount = tmp_path / "small"
+def _tmpfs(mount, options):
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)]).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)]).returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root); the write path is covered in tests/blobs")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    yield from _tmpfs(tmp_path / "small", "size=512k")
+
+
+@pytest.fixture
+def few_inodes(tmp_path):
+    yield from _tmpfs(tmp_path / "few", "size=4m,nr_inodes=40")
 
 
 def test_full_disk_answers_507_and_recovers(stack_factory, simulator, small_disk):
@@ -40,6 +48,17 @@ def test_full_disk_answers_507_and_recovers(stack_factory, simulator, small_disk
     simulate(simulator)  # small images fit again
     time.sleep(1.1)
     assert answer(stack).status_code == 200
+
+
+def test_a_disk_without_room_for_the_result_folders_still_starts_and_answers_507(stack_factory, simulator, few_inodes):
+    stack = stack_factory(CACHE_PATH=str(few_inodes / "cache"), ERROR_TTL="1")
+    made = len(list((few_inodes / "cache" / "images").iterdir()))
+    assert 0 < made < 256  # the folders took the inodes there were, and the processes started all the same
+    assert stack.parts["worker"].log().count("folders not made in advance") == 1  # one line, not one per folder
+    simulate(simulator)
+    full = answer(stack)
+    assert full.status_code == 507 and "full" in full.json()["msg"]
+    assert list((few_inodes / "cache" / ".tmp").iterdir()) == []
 
 
 class MotoServer:
