@@ -78,11 +78,11 @@ def stacks(trees: dict[str, Path]) -> Iterator[dict[str, Stack]]:
 
 def main() -> None:
     args = [arg for arg in sys.argv[1:] if arg != "--fresh"]
+    fresh = "--fresh" in sys.argv[1:]
     if not args or not (Path(args[0]) / "imagecache").is_dir():
         raise SystemExit("usage: python -m bench.versus_tree OTHER_CHECKOUT [ROUNDS] [--fresh]")
     rounds = int(args[1]) if len(args) > 1 else 6
     trees = {"other": Path(args[0]).resolve(), "this": ROOT}
-    fresh = "--fresh" in sys.argv
     file_floor()
     results: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     with ThreadPoolExecutor(CLIENTS) as pool:

@@ -23,7 +23,7 @@ class Waiters:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._listeners: Listeners[asyncio.Event] = Listeners()
-        self._listener: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None  # held here: the loop keeps a task only weakly
 
     async def process_startup(self, scope: dict[str, Any], event: dict[str, Any]) -> None:
         self._listener = asyncio.create_task(self._listen())
