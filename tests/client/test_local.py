@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -224,6 +225,25 @@ def test_many_processes_share_one_cache_consistently(tmp_path, max_bytes):
     assert list((cache.root / "tmp").iterdir()) == []
     done = cache.collect()
     assert done.orphans == 0 and cache.used_bytes() <= max_bytes
+
+
+def open_at_once(root: Path, start: multiprocessing.synchronize.Barrier) -> None:
+    start.wait()
+    put_image(LocalCache(root), os.getpid(), b"%d" % os.getpid())
+
+
+def test_processes_opening_a_new_cache_at_once_all_open_it(tmp_path):
+    """SQLite refuses, without waiting, all but one of the processes turning a new index to WAL at once."""
+    fork = multiprocessing.get_context("fork")
+    for round_ in range(40):
+        start = fork.Barrier(6)
+        openers = [fork.Process(target=open_at_once, args=(tmp_path / str(round_), start)) for _ in range(6)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join(60)
+        assert [opener.exitcode for opener in openers] == [0] * 6, f"round {round_}"
+        assert len(LocalCache(tmp_path / str(round_)).listing()) == 6
 
 
 def test_a_cache_laid_out_by_another_version_is_started_afresh(tmp_path, caplog):

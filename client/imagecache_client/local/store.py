@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock
+
 from imagecache_client.local.blob_files import BlobWriter
 from imagecache_client.local.schema import HOLDERS
 
@@ -33,7 +35,11 @@ class LocalStore:
         if db is None:
             # Used by its own thread only; close() may close it from another, once nothing uses the store.
             db = sqlite3.connect(self.root / "index.sqlite3", timeout=60, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                # SQLite answers "database is locked" at once, without waiting, to a process turning a new index to
+                # WAL while another does the same; one at a time, the later ones find it done.
+                with FileLock(self.root / "locks" / "index.lock", mode=0o600, thread_local=False):
+                    db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
             with self._opening:
