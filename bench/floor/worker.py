@@ -6,6 +6,7 @@ transport, store the result as the filesystem store does at the least, and settl
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -29,8 +30,8 @@ class Producer:
         self._working = Keys.working(uuid.uuid4().hex[:8])
         self._results = settings.results
         self._url = httpx.URL(settings.upstream.rstrip("/") + "/query/topXchart")
-        limits = httpx.Limits(max_connections=settings.threads, max_keepalive_connections=settings.threads)
-        self._transport = httpx.HTTPTransport(limits=limits)
+        self._tls = httpx.create_ssl_context()
+        self._idle: collections.deque[httpx.HTTPTransport] = collections.deque()  # as imagecache's Kentik fetcher
 
     def run(self) -> None:
         while True:
@@ -51,11 +52,18 @@ class Producer:
 
     def _fetch(self, query: object) -> bytes:
         request = httpx.Request("POST", self._url, json=query, headers=UPSTREAM_AUTH)
-        response = self._transport.handle_request(request)
         try:
-            response.read()
+            transport = self._idle.pop()
+        except IndexError:
+            transport = httpx.HTTPTransport(verify=self._tls, limits=httpx.Limits(max_connections=1))
+        try:
+            response = transport.handle_request(request)
+            try:
+                response.read()
+            finally:
+                response.close()
         finally:
-            response.close()
+            self._idle.append(transport)
         if response.status_code != 200:
             raise ValueError(f"the upstream answered {response.status_code}")
         _, comma, payload = response.json()["dataUri"].partition(",")

@@ -8,9 +8,12 @@ Retry-After asks for; any other 4xx is the upstream's final word on the query.
 from __future__ import annotations
 
 import base64
+import collections
 import email.utils
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -31,9 +34,15 @@ class KentikFetcher:
     keep no cookie and run no auth flow for us, yet it cost a third of each call's CPU in the worker doing so. What
     the Client did that matters is done here once: the environment's proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
     NO_PROXY), and the headers a server expects of a client.
+
+    Each call takes a transport of one connection from a stack of idle ones, the most recently used first (kept
+    warm when calls are few), and puts it back: httpx's own pool, shared by the worker's runner threads, polls
+    every idle connection it holds as it hands one out and again as it takes it back (two dozen system calls a
+    chart with 16 at work, each giving up the GIL). There are never more than calls at once, and all share one
+    TLS context (making one costs 27 ms).
     """
 
-    def __init__(self, api_url: str, email: str, token: str, *, timeout: float, max_connections: int = 100) -> None:
+    def __init__(self, api_url: str, email: str, token: str, *, timeout: float) -> None:
         self._url = httpx.URL(api_url.rstrip("/") + "/query/topXchart")
         self._headers = {
             "X-CH-Auth-Email": email,
@@ -43,21 +52,32 @@ class KentikFetcher:
             "Accept-Encoding": "gzip, deflate",
         }
         self._timeouts = {"timeout": httpx.Timeout(timeout).as_dict()}
-        self._transport = httpx.HTTPTransport(
-            proxy=_environment_proxy(self._url),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
+        self._proxy = _environment_proxy(self._url)
+        self._tls = httpx.create_ssl_context()
+        self._idle: collections.deque[httpx.HTTPTransport] = collections.deque()
+
+    @contextmanager
+    def _transport(self) -> Iterator[httpx.HTTPTransport]:
+        try:
+            transport = self._idle.pop()
+        except IndexError:
+            transport = httpx.HTTPTransport(verify=self._tls, proxy=self._proxy, limits=httpx.Limits(max_connections=1))
+        try:
+            yield transport
+        finally:
+            self._idle.append(transport)
 
     def attempt(self, query: Any) -> JobResult:
         """The chart, or a FetchError: transient (connection errors, timeouts, 429, 5xx, with the Retry-After
         asked for) or definitive (any other 4xx: the upstream's final word on the query)."""
         request = httpx.Request("POST", self._url, json=query, headers=self._headers, extensions=self._timeouts)
         try:
-            response = self._transport.handle_request(request)
-            try:
-                response.read()
-            finally:
-                response.close()
+            with self._transport() as transport:
+                response = transport.handle_request(request)
+                try:
+                    response.read()
+                finally:
+                    response.close()
         except httpx.TimeoutException:
             raise FetchError(504, "Kentik API timed out") from None
         except httpx.TransportError as exc:
@@ -69,9 +89,6 @@ class KentikFetcher:
         content_type, data = _decode_success(response)
         return JobResult(content_type, data)
 
-    def close(self) -> None:
-        self._transport.close()
-
 
 def kentik_job(config: Config) -> JobKind | None:
     """The `kentik` job kind: charts from Kentik's API, where the deployment has Kentik credentials."""
@@ -82,7 +99,6 @@ def kentik_job(config: Config) -> JobKind | None:
         config.kt_auth_email,
         config.kt_auth_token.get_secret_value(),
         timeout=config.kentik_api_timeout,
-        max_connections=config.worker_concurrency,
     )
     return JobKind(
         run=fetcher.attempt,

@@ -4,6 +4,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import httpx
 import hypothesis.strategies as st
@@ -136,19 +139,17 @@ def test_it_says_who_it_is_and_what_it_takes():
     )
 
 
-@pytest.fixture
-def proxy(monkeypatch):
-    """A forward proxy on loopback, named by HTTP_PROXY as deployments behind one name theirs: it answers every
-    request itself with a chart, and keeps the target each asked for."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    asked = []
+@contextmanager
+def chart_server(note: Callable[[http.server.BaseHTTPRequestHandler], None]) -> Iterator[str]:
+    """An HTTP server on loopback keeping connections alive (HTTP/1.1) that answers every POST with a chart and
+    hands each request to `note` first; its address."""
 
-    class Proxy(http.server.BaseHTTPRequestHandler):
+    class Charts(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
-            asked.append(self.path)
+            note(self)
             body = json.dumps({"dataUri": f"data:image/png;base64,{base64.b64encode(PNG).decode()}"}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -159,12 +160,26 @@ def proxy(monkeypatch):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Charts)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
-    yield asked
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    """A forward proxy on loopback, named by HTTP_PROXY as deployments behind one name theirs: it answers every
+    request itself with a chart, and keeps the target each asked for."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    asked = []
+    with chart_server(lambda request: asked.append(request.path)) as address:
+        monkeypatch.setenv("HTTP_PROXY", address)
+        yield asked
 
 
 def test_the_environment_s_proxy_carries_the_calls(proxy):
@@ -199,6 +214,43 @@ def test_no_proxy_may_name_a_host_and_port(proxy, monkeypatch, no_proxy, bypasse
     else:
         kentik.attempt(QUERY)
     assert (proxy == []) is bypassed
+
+
+@pytest.fixture
+def kentik_api(monkeypatch):
+    """Kentik's API on loopback, reached directly; the client address of each chart asked for, one per connection,
+    and a barrier the next requests wait at (None: they do not)."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    peers = []
+    meeting: list[threading.Barrier] = []
+
+    def note(request):
+        peers.append(request.client_address)
+        if meeting:
+            meeting[0].wait(10)
+
+    with chart_server(note) as address:
+        yield KentikFetcher(address + "/api/v5", "me@example.com", "tok", timeout=5), peers, meeting
+
+
+def test_calls_one_after_another_share_one_connection_whichever_thread_makes_them(kentik_api):
+    """Few calls keep one connection warm, not one each for the many runner threads that take turns."""
+    kentik, peers, _ = kentik_api
+    with ThreadPoolExecutor(1) as first, ThreadPoolExecutor(1) as second:
+        made = [runner.submit(kentik.attempt, QUERY).result().data for _ in range(10) for runner in (first, second)]
+    assert made == [PNG] * 20 and len(set(peers)) == 1
+
+
+def test_calls_at_once_have_a_connection_each_and_keep_them_for_later_calls(kentik_api):
+    kentik, peers, meeting = kentik_api
+    meeting.append(threading.Barrier(4))  # all four calls are in the API at once
+    with ThreadPoolExecutor(4) as runners:
+        assert [chart.data for chart in runners.map(kentik.attempt, [QUERY] * 4)] == [PNG] * 4
+    meeting.clear()
+    at_once = set(peers)
+    with ThreadPoolExecutor(4) as runners:
+        assert [chart.data for chart in runners.map(kentik.attempt, [QUERY] * 40)] == [PNG] * 40
+    assert len(at_once) == 4 and set(peers) == at_once
 
 
 @settings(max_examples=200, deadline=None)
