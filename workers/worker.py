@@ -122,17 +122,17 @@ class EntryWorker:
         return thread
 
     def _take_jobs(self) -> None:
-        """Take as many queued jobs as there are free slots; once the queue runs dry, wait for its next job (asking
-        again at once would cost an empty take per job under a steady trickle)."""
+        """Take as many queued jobs as there are free slots; once the queue runs dry, the next take waits for its
+        next job first (asking again at once would cost an empty take per job under a steady trickle)."""
+        wait = 0
         while not self._stop.is_set():
             free = self._slots.wait_free(self._stop)
             if self._stop.is_set():
                 return
             try:
-                taken, foreign = self._batches.take(free, self._name)
+                taken, foreign = self._batches.take(free, self._name, wait)
                 self._hand_out(taken, foreign)
-                if len(taken) + len(foreign) < free:
-                    self._batches.wait_for_work(WAIT_FOR_WORK)
+                wait = WAIT_FOR_WORK if len(taken) + len(foreign) < free else 0
             except Exception as exc:  # Redis away: try again shortly
                 log.warning("worker: taking jobs failed: %s: %s", type(exc).__name__, exc)
                 self._stop.wait(RESTART_DELAY)

@@ -14,8 +14,10 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from redis import Redis
+from redis.exceptions import NoScriptError
 from rq.job import Job
 from rq.queue import Queue
 from rq.rate_limit import RateLimit, RateLimitRegistry
@@ -71,38 +73,36 @@ class RqJobBatches:
         self._take = scripts.register(connection, "jobs_take", "imagecache.queueing")
         self._finish = scripts.register(connection, "jobs_finish", "imagecache.queueing")
 
-    def wait_for_work(self, seconds: int) -> bool:
-        """Block until the queue holds a job or `seconds` pass, taking nothing: a job is only ever off the queue
-        once it is marked started (a popped job lost with its worker would be lost for good). The head goes back
-        where it was, so the line keeps its order."""
-        key = self._queue.key
-        return self._connection.blmove(key, key, seconds, "LEFT", "LEFT") is not None
-
-    def take(self, most: int, worker_name: str) -> tuple[list[TakenJob], list[FinishedJob]]:
+    def take(self, most: int, worker_name: str, wait: int = 0) -> tuple[list[TakenJob], list[FinishedJob]]:
         """Up to `most` queued jobs, started under this worker; and those it cannot run (not ours, or data it
-        cannot read), failed at once."""
-        stamp = utcformat(now())
-        raw = self._take(
-            keys=self._take_keys,
-            args=[
-                most,
-                repr(time.time()),
-                stamp,
-                worker_name,
-                Job.redis_job_namespace_prefix,
-                self._execution_id,
-                ABANDON_GRACE,
-            ],
-        )
+        cannot read), failed at once. With `wait`, first until the queue holds a job or `wait` seconds pass, in
+        the same round trip: the wait takes nothing (the head goes back where it was, the line keeps its order),
+        so a job is only ever off the queue once it is marked started (a popped job lost with its worker would be
+        lost for good)."""
+        args: list[str | int] = [most, worker_name, Job.redis_job_namespace_prefix, self._execution_id, ABANDON_GRACE]
+        raw = self._take_after(wait, args) if wait else self._take(keys=self._take_keys, args=args)
+        stamp = raw[0].decode()
         taken: list[TakenJob] = []
         foreign: list[FinishedJob] = []
-        for job_id, data, timeout in zip(raw[::3], raw[1::3], raw[2::3]):
+        for job_id, data, timeout in zip(raw[1::3], raw[2::3], raw[3::3]):
             ident = job_id.decode()
             try:
                 taken.append(self._decode(ident, data, int(timeout), stamp))
             except Exception as exc:  # one unreadable job fails alone; the batch is started and must run
                 foreign.append(FinishedJob(ident, stamp, "", f"{type(exc).__name__}: {exc}"))
         return taken, foreign
+
+    def _take_after(self, wait: int, args: list[str | int]) -> list[bytes]:
+        """The take sent in one pipeline behind a blocking wait (Redis runs it once the wait ends): one round trip,
+        where waiting then taking made two for each job of a trickle."""
+        key = self._queue.key
+        with self._connection.pipeline(transaction=False) as pipe:
+            pipe.blmove(key, key, wait, "LEFT", "LEFT")
+            pipe.evalsha(self._take.sha, len(self._take_keys), *self._take_keys, *args)
+            try:
+                return cast(list[bytes], pipe.execute()[-1])
+            except NoScriptError:  # Redis has lost its scripts (restarted): taking through the script loads it
+                return cast(list[bytes], self._take(keys=self._take_keys, args=args))
 
     def finish(self, jobs: list[FinishedJob]) -> int:
         """Finish these jobs and let waiting ones take their upstream slots; how many were let in. One call per

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,11 +15,13 @@ from redis import Redis
 from rq.job import Job, JobStatus
 from rq.rate_limit import RateLimitRegistry
 from rq.registry import FailedJobRegistry, StartedJobRegistry
+from rq.utils import utcformat
 
 from imagecache.domain.job_settings import JobSettings
 from imagecache.domain.request_context import request_id
 from imagecache.queueing.job_batches import ABANDON_GRACE, FinishedJob, RqJobBatches
 from imagecache.queueing.rq_queue import RqJobQueue, job_id_for
+from imagecache.redis_access import scripts
 from imagecache.redis_access.keys import RedisKeys
 from testkit.job_kinds import CHART, ONE_SLOT
 
@@ -122,15 +126,54 @@ def test_rqs_own_cleanup_frees_the_slot_of_a_job_whose_worker_died(one_slot):
     assert one_slot.queue.job_ids == [job_id_for(second)]
 
 
-def test_waiting_for_work_takes_nothing_and_keeps_the_line_s_order(jobs):
+def test_a_take_that_waits_for_work_returns_empty_after_the_wait_and_at_once_when_a_job_comes(jobs):
     batches = batches_for(jobs)
     started = time.monotonic()
-    assert batches.wait_for_work(1) is False and time.monotonic() - started >= 0.9
+    assert batches.take(5, "worker-a", wait=1) == ([], []) and time.monotonic() - started >= 0.9
     line = [entry() for _ in range(3)]
-    for queued in line:
-        jobs.enqueue(queued, CHART)
-    assert batches.wait_for_work(1) is True
-    assert jobs.queue.job_ids == [job_id_for(queued) for queued in line]
+    coming = threading.Timer(0.3, lambda: [jobs.enqueue(queued, CHART) for queued in line])
+    coming.start()
+    started = time.monotonic()
+    taken, _ = batches.take(2, "worker-a", wait=5)
+    assert time.monotonic() - started < 2
+    coming.join()
+    assert [job.entry_id for job in taken] == line[: len(taken)] and 1 <= len(taken) <= 2  # in the line's order
+    assert jobs.queue.job_ids == [job_id_for(queued) for queued in line[len(taken) :]]
+
+
+def test_jobs_are_stamped_started_when_redis_takes_them_not_when_the_wait_began(jobs):
+    batches = batches_for(jobs)
+    threading.Timer(1.5, jobs.enqueue, (entry(), CHART)).start()
+    (job,), _ = batches.take(1, "worker-a", wait=5)
+    stamped = Job.fetch(job.job_id, connection=jobs.queue.connection)
+    assert stamped.started_at is not None and abs(stamped.started_at.timestamp() - time.time()) < 1
+    assert utcformat(stamped.started_at) == job.started  # what finishing it checks
+
+
+def test_a_take_after_redis_lost_its_scripts_loads_them_again(jobs):
+    batches = batches_for(jobs)
+    jobs.enqueue(first := entry(), CHART)
+    jobs.queue.connection.script_flush()
+    (job,), _ = batches.take(1, "worker-a", wait=1)
+    assert job.entry_id == first
+    jobs.queue.connection.script_flush()
+    jobs.enqueue(second := entry(), CHART)
+    (job,), _ = batches.take(1, "worker-a")
+    assert job.entry_id == second
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moment=st.integers(0, 253402300799), micros=st.integers(0, 999_999))
+def test_the_take_writes_started_stamps_as_rq_does(redis, moment, micros):
+    """For any moment from 1970 to the year 9999: the date RQ's own utcformat writes."""
+    written = redis.eval(
+        scripts.source("rq_stamp", "imagecache.queueing") + "return rq_stamp(tonumber(ARGV[1]), tonumber(ARGV[2]))",
+        0,
+        moment,
+        micros,
+    )
+    expected = datetime.datetime.fromtimestamp(moment, datetime.UTC).replace(microsecond=micros)
+    assert written == utcformat(expected)
 
 
 def test_a_lost_job_enqueued_again_takes_its_own_slot_back(one_slot):
