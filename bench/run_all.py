@@ -29,6 +29,7 @@ BENCHMARKS = [
     "redis_round_trips",
     "posts",
     "blob_put",
+    "callbacks",
     "profile",
 ]
 
