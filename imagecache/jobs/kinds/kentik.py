@@ -30,16 +30,17 @@ _KNOWN_MIMES = set(MIME_TYPES.values())
 class KentikFetcher:
     """One attempt at Kentik's API; the job runner (jobs/_runner.py) tries transient failures again.
 
-    Requests go straight to httpx's transport (its connection pool): the Client around it would follow no redirect,
-    keep no cookie and run no auth flow for us, yet it cost a third of each call's CPU in the worker doing so. What
-    the Client did that matters is done here once: the environment's proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
-    NO_PROXY), and the headers a server expects of a client.
+    Requests go straight to httpx's transports: the Client around them would follow no redirect, keep no cookie and
+    run no auth flow for us, yet it cost a third of each call's CPU in the worker doing so. What the Client did that
+    matters is done here once: the environment's proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY), and the
+    headers a server expects of a client.
 
     Each call takes a transport of one connection from a stack of idle ones, the most recently used first (kept
     warm when calls are few), and puts it back: httpx's own pool, shared by the worker's runner threads, polls
     every idle connection it holds as it hands one out and again as it takes it back (two dozen system calls a
-    chart with 16 at work, each giving up the GIL). There are never more than calls at once, and all share one
-    TLS context (making one costs 27 ms).
+    chart with 16 at work, each giving up the GIL). There are never more transports than calls at once, and all
+    share one TLS context (making one costs 27 ms). A call that raises closes its transport instead: it may have
+    been stopped anywhere inside httpcore (the watchdog's timeout), with its one connection left taken.
     """
 
     def __init__(self, api_url: str, email: str, token: str, *, timeout: float) -> None:
@@ -54,18 +55,23 @@ class KentikFetcher:
         self._timeouts = {"timeout": httpx.Timeout(timeout).as_dict()}
         self._proxy = _environment_proxy(self._url)
         self._tls = httpx.create_ssl_context()
-        self._idle: collections.deque[httpx.HTTPTransport] = collections.deque()
+        self._idle = collections.deque([self._new_transport()])  # the first made now: a bad proxy stops the kind
+
+    def _new_transport(self) -> httpx.HTTPTransport:
+        return httpx.HTTPTransport(verify=self._tls, proxy=self._proxy, limits=httpx.Limits(max_connections=1))
 
     @contextmanager
     def _transport(self) -> Iterator[httpx.HTTPTransport]:
         try:
             transport = self._idle.pop()
         except IndexError:
-            transport = httpx.HTTPTransport(verify=self._tls, proxy=self._proxy, limits=httpx.Limits(max_connections=1))
+            transport = self._new_transport()
         try:
             yield transport
-        finally:
-            self._idle.append(transport)
+        except BaseException:
+            transport.close()
+            raise
+        self._idle.append(transport)
 
     def attempt(self, query: Any) -> JobResult:
         """The chart, or a FetchError: transient (connection errors, timeouts, 429, 5xx, with the Retry-After

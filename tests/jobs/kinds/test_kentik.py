@@ -220,6 +220,8 @@ def test_no_proxy_may_name_a_host_and_port(proxy, monkeypatch, no_proxy, bypasse
 def kentik_api(monkeypatch):
     """Kentik's API on loopback, reached directly; the client address of each chart asked for, one per connection,
     and a barrier the next requests wait at (None: they do not)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name.lower(), raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     peers = []
     meeting: list[threading.Barrier] = []
@@ -251,6 +253,34 @@ def test_calls_at_once_have_a_connection_each_and_keep_them_for_later_calls(kent
     with ThreadPoolExecutor(4) as runners:
         assert [chart.data for chart in runners.map(kentik.attempt, [QUERY] * 40)] == [PNG] * 40
     assert len(at_once) == 4 and set(peers) == at_once
+    del peers[:]
+    for _ in range(8):
+        kentik.attempt(QUERY)
+    assert len(set(peers)) == 1  # one after another: the most recently used each time
+
+
+def test_a_call_that_raises_closes_its_connection_and_the_next_call_opens_another(kentik_api, monkeypatch):
+    """As the watchdog's timeout may stop a call anywhere inside httpx, its transport is never handed out again."""
+    kentik, peers, _ = kentik_api
+    kentik.attempt(QUERY)
+    answer = httpx.HTTPTransport.handle_request
+
+    def stopped_after_the_answer(transport, request):
+        answer(transport, request)
+        raise TimeoutError("stopped by the watchdog")
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", stopped_after_the_answer)
+    with pytest.raises(TimeoutError):
+        kentik.attempt(QUERY)
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", answer)
+    assert kentik.attempt(QUERY).data == PNG
+    assert peers[0] == peers[1] != peers[2]
+
+
+def test_a_proxy_httpx_cannot_use_stops_the_kind_as_it_loads(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "gopher://proxy.example:70")
+    with pytest.raises(ValueError, match="proxy"):
+        KentikFetcher(API, "me@example.com", "tok", timeout=5)
 
 
 @settings(max_examples=200, deadline=None)
