@@ -1,11 +1,11 @@
-"""A callback's delivery against the floor: the same signed POST sent by the standard library's http.client.
+"""A callback's delivery against the floor: a POST of the same body by the standard library's http.client.
 
 Each round delivers CALLS callbacks to a receiver on loopback answering 204, as the callback worker delivers them
 (`workers.callbacks.delivery.send`: the URL checked against the settings, the connection only to an allowed
-address, a new connection each), then sends the same bytes the least a client can (a new connection, one request,
-its status read). Rounds alternate so drift on this machine hits both alike. Figures are CPU (user + system) per
-callback, the receiver's share included in both (it runs in this process); the ratio is the delivery's over the
-floor's, medians of the rounds.
+address, a new connection each), then sends the same body the least a client can (a new connection, one request,
+its status read; no signature). Rounds alternate so drift on this machine hits both alike. Figures are CPU (user +
+system) per callback, the receiver's share included in both (it runs in this process); the ratio is the delivery's
+over the floor's, medians of the rounds.
 """
 
 from __future__ import annotations

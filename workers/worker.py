@@ -123,7 +123,8 @@ class EntryWorker:
 
     def _take_jobs(self) -> None:
         """Take as many queued jobs as there are free slots; once the queue runs dry, the next take waits for its
-        next job first (asking again at once would cost an empty take per job under a steady trickle)."""
+        next job first (asking again at once would cost an empty take per job under a steady trickle). A stop
+        told during that wait still takes what came in it, and runs it within the shutdown grace."""
         wait = 0
         while not self._stop.is_set():
             free = self._slots.wait_free(self._stop)

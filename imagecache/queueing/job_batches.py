@@ -10,7 +10,6 @@ should a worker die with them.
 
 from __future__ import annotations
 
-import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.rate_limit import RateLimit, RateLimitRegistry
 from rq.registry import FailedJobRegistry, StartedJobRegistry
-from rq.utils import now, utcformat
 
 from imagecache.queueing.rq_queue import FAILURE_TTL, JOB_FUNCTION
 from imagecache.redis_access import scripts
@@ -123,8 +121,6 @@ class RqJobBatches:
                     Job.redis_job_namespace_prefix,
                     Queue.redis_queue_namespace_prefix,
                     self._execution_id,
-                    repr(time.time()),
-                    utcformat(now()),
                     FAILURE_TTL,
                     limit.concurrency,
                     *triples,

@@ -111,6 +111,8 @@ def test_a_failed_job_is_kept_in_rqs_failed_registry_and_frees_its_slot(one_slot
     connection = one_slot.queue.connection
     assert status(one_slot, first) == JobStatus.FAILED
     assert b"JobTimedOut" in connection.hget(Job.key_for(job.job_id), "exc_info")
+    failed = Job.fetch(job.job_id, connection=connection)  # ended on the clock it started on: Redis's
+    assert failed.started_at <= failed.ended_at and abs(failed.ended_at.timestamp() - time.time()) < 1
     assert FailedJobRegistry(queue=one_slot.queue).get_job_ids() == [job.job_id]
     assert one_slot.queue.job_ids == [job_id_for(second)]
 
@@ -143,20 +145,24 @@ def test_a_take_that_waits_for_work_returns_empty_after_the_wait_and_at_once_whe
 
 def test_jobs_are_stamped_started_when_redis_takes_them_not_when_the_wait_began(jobs):
     batches = batches_for(jobs)
-    threading.Timer(1.5, jobs.enqueue, (entry(), CHART)).start()
+    coming = threading.Timer(1.5, jobs.enqueue, (entry(), CHART))
+    coming.start()
     (job,), _ = batches.take(1, "worker-a", wait=5)
+    coming.join()
     stamped = Job.fetch(job.job_id, connection=jobs.queue.connection)
     assert stamped.started_at is not None and abs(stamped.started_at.timestamp() - time.time()) < 1
     assert utcformat(stamped.started_at) == job.started  # what finishing it checks
 
 
 def test_a_take_after_redis_lost_its_scripts_loads_them_again(jobs):
+    """As after a restart: Redis no longer knows the script by its digest (a flush would reach every test's
+    database, so the script's digest is made one Redis never saw)."""
     batches = batches_for(jobs)
     jobs.enqueue(first := entry(), CHART)
-    jobs.queue.connection.script_flush()
+    batches._take.sha = "0" * 40
     (job,), _ = batches.take(1, "worker-a", wait=1)
     assert job.entry_id == first
-    jobs.queue.connection.script_flush()
+    batches._take.sha = "0" * 40
     jobs.enqueue(second := entry(), CHART)
     (job,), _ = batches.take(1, "worker-a")
     assert job.entry_id == second
