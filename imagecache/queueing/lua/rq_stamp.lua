@@ -1,3 +1,4 @@
+-- Functions the queue's scripts share (see redis_access/scripts.py).
 -- rq_stamp(seconds, micros): a moment (whole seconds and microseconds since the epoch, as TIME gives them) written
 -- as RQ writes timestamps (rq.utils.utcformat: 2026-12-08T02:30:00.123456Z, UTC).
 local function rq_stamp(seconds, micros)
