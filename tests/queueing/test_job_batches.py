@@ -107,12 +107,14 @@ def test_a_failed_job_is_kept_in_rqs_failed_registry_and_frees_its_slot(one_slot
     one_slot.enqueue(second, ONE_SLOT)
     batches = batches_for(one_slot, ONE_SLOT)
     (job,), _ = batches.take(1, "worker-a")
+    time.sleep(0.05)
     batches.finish([FinishedJob(job.job_id, job.started, "chart", "JobTimedOut: ran past its timeout of 60 s")])
     connection = one_slot.queue.connection
     assert status(one_slot, first) == JobStatus.FAILED
     assert b"JobTimedOut" in connection.hget(Job.key_for(job.job_id), "exc_info")
     failed = Job.fetch(job.job_id, connection=connection)  # ended on the clock it started on: Redis's
-    assert failed.started_at <= failed.ended_at and abs(failed.ended_at.timestamp() - time.time()) < 1
+    assert (failed.ended_at - failed.started_at).total_seconds() >= 0.04
+    assert abs(failed.ended_at.timestamp() - time.time()) < 1
     assert FailedJobRegistry(queue=one_slot.queue).get_job_ids() == [job.job_id]
     assert one_slot.queue.job_ids == [job_id_for(second)]
 

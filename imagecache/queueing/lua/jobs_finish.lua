@@ -14,21 +14,21 @@
 -- Returns the number of jobs promoted into their queue.
 local time = redis.call('TIME')
 local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
-local stamp = rq_stamp(tonumber(time[1]), tonumber(time[2]))
+local now_stamp = rq_stamp(tonumber(time[1]), tonumber(time[2]))
 for i = 6, #ARGV, 3 do
-  local id, stamp, failure = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local id, started, failure = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local key = ARGV[1] .. id
   local f = redis.call('HMGET', key, 'status', 'imagecache_lease', 'started_at')
-  if f[1] == 'started' and f[2] == ARGV[3] and f[3] == stamp then
+  if f[1] == 'started' and f[2] == ARGV[3] and f[3] == started then
     redis.call('ZREM', KEYS[1], id .. ':' .. ARGV[3])
     if failure == '' then
       redis.call('DEL', key)
     else
-      redis.call('HSET', key, 'status', 'failed', 'ended_at', stamp, 'exc_info', failure)
+      redis.call('HSET', key, 'status', 'failed', 'ended_at', now_stamp, 'exc_info', failure)
       redis.call('EXPIRE', key, ARGV[4])
       redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), id)
     end
     redis.call('ZREM', KEYS[3], id)
   end
 end
-return promote(KEYS[3], KEYS[4], tonumber(ARGV[5]), now, stamp, ARGV[1], ARGV[2])
+return promote(KEYS[3], KEYS[4], tonumber(ARGV[5]), now, now_stamp, ARGV[1], ARGV[2])
