@@ -12,9 +12,7 @@
 -- Uses promote.lua
 -- Uses rq_stamp.lua
 -- Returns the number of jobs promoted into their queue.
-local time = redis.call('TIME')
-local now = tonumber(time[1]) + tonumber(time[2]) / 1e6
-local now_stamp = rq_stamp(tonumber(time[1]), tonumber(time[2]))
+local now, now_stamp = rq_now()
 for i = 6, #ARGV, 3 do
   local id, started, failure = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local key = ARGV[1] .. id

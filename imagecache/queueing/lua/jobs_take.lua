@@ -7,12 +7,11 @@
 -- Returns the jobs' started stamp (which finishing them checks), then for each job taken: its id, its data (RQ's
 -- serialized call), its timeout in seconds.
 -- A popped id whose job is gone or no longer queued (deleted, canceled) is dropped, as RQ's dequeue drops it.
-local time = redis.call('TIME')
-local stamp = rq_stamp(tonumber(time[1]), tonumber(time[2]))
+local now, stamp = rq_now()
 local taken = {stamp}
 local ids = redis.call('LPOP', KEYS[1], ARGV[1])
 if not ids then return taken end
-local now, grace = tonumber(time[1]) + tonumber(time[2]) / 1e6, tonumber(ARGV[5])
+local grace = tonumber(ARGV[5])
 for _, id in ipairs(ids) do
   local key = ARGV[3] .. id
   local f = redis.call('HMGET', key, 'status', 'data', 'timeout')

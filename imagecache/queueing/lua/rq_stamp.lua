@@ -1,6 +1,7 @@
 -- Functions the queue's scripts share (see redis_access/scripts.py).
 -- rq_stamp(seconds, micros): a moment (whole seconds and microseconds since the epoch, as TIME gives them) written
 -- as RQ writes timestamps (rq.utils.utcformat: 2026-12-08T02:30:00.123456Z, UTC).
+-- rq_now(): Redis's own time, in seconds and as RQ's stamp: the worker's scripts date its jobs by one clock.
 local function rq_stamp(seconds, micros)
   local days = math.floor(seconds / 86400)
   local clock = seconds - days * 86400
@@ -16,4 +17,10 @@ local function rq_stamp(seconds, micros)
   local year = yoe + era * 400 + (month <= 2 and 1 or 0)
   return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', year, month, day, math.floor(clock / 3600),
     math.floor(clock % 3600 / 60), clock % 60, micros)
+end
+
+local function rq_now()
+  local time = redis.call('TIME')
+  local seconds, micros = tonumber(time[1]), tonumber(time[2])
+  return seconds + micros / 1e6, rq_stamp(seconds, micros)
 end
